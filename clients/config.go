@@ -1,0 +1,109 @@
+// Package clients simulates the users: who they are and where they connect from (the population), what they do
+// (journeys), how each exchange is made (a browser with its own cookie jar whose every connection opens with a PROXY
+// protocol header carrying the user's address), and the event log every exchange is written to. It knows nothing of
+// how the replicas and the balancer are started.
+package clients
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Config is the `clients:` section of a scenario.
+type Config struct {
+	Users          int     `yaml:"users"`           // simulated users in the run
+	Concurrency    int     `yaml:"concurrency"`     // users active at once
+	Pages          int     `yaml:"pages"`           // protected pages each user opens after logging in
+	Relogin        int     `yaml:"relogin"`         // times a user logs in again after a failed login or a lost session
+	CookiesBlocked float64 `yaml:"cookies_blocked"` // fraction of users whose jar keeps nothing
+	Network        Network `yaml:"network"`
+}
+
+// Network says where users connect from.
+type Network struct {
+	Pools      []string `yaml:"pools"`       // CIDRs addresses are drawn from (IPv4 or IPv6)
+	NAT        int      `yaml:"nat"`         // users per shared address
+	Roam       float64  `yaml:"roam"`        // fraction of users whose address changes after login
+	Offices    int      `yaml:"offices"`     // groups of users sharing one /24
+	FrontProxy bool     `yaml:"front_proxy"` // every user reaches the balancer with one address
+}
+
+// DefaultConfig is what a scenario gets for the keys it leaves out.
+func DefaultConfig() Config {
+	return Config{
+		Users:       300,
+		Concurrency: 30,
+		Pages:       10,
+		Relogin:     1,
+		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
+	}
+}
+
+// Limits on what a run may ask for.
+const (
+	MaxUsers   = 1_000_000
+	MaxPages   = 10_000
+	MaxRelogin = 100
+)
+
+// FieldError is a problem with one key of the configuration, named by its dotted path under `clients`.
+type FieldError struct {
+	Key string // e.g. "clients.network.pools[1]"
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+func fieldErr(key, format string, args ...any) error {
+	return &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate returns every problem with c, each a *FieldError.
+func (c Config) Validate() []error {
+	var errs []error
+	if c.Users < 1 || c.Users > MaxUsers {
+		errs = append(errs, fieldErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, MaxUsers))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 10_000 {
+		errs = append(errs, fieldErr("clients.concurrency", "%d is out of range (allowed 1..10000)", c.Concurrency))
+	}
+	if c.Pages < 0 || c.Pages > MaxPages {
+		errs = append(errs, fieldErr("clients.pages", "%d is out of range (allowed 0..%d)", c.Pages, MaxPages))
+	}
+	if c.Relogin < 0 || c.Relogin > MaxRelogin {
+		errs = append(errs, fieldErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, MaxRelogin))
+	}
+	if c.CookiesBlocked < 0 || c.CookiesBlocked > 1 {
+		errs = append(errs, fieldErr("clients.cookies_blocked", "%g is out of range (allowed 0.0..1.0)", c.CookiesBlocked))
+	}
+	return append(errs, c.Network.validate(c.Users)...)
+}
+
+func (n Network) validate(users int) []error {
+	var errs []error
+	if len(n.Pools) == 0 {
+		errs = append(errs, fieldErr("clients.network.pools", "at least one CIDR is required, e.g. [\"198.18.0.0/15\"]"))
+	}
+	var capacity float64
+	for i, p := range n.Pools {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pools[%d]", i), "%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48", p))
+			continue
+		}
+		capacity += float64(hostCount(pfx.Masked()))
+	}
+	if n.NAT < 1 || n.NAT > MaxUsers {
+		errs = append(errs, fieldErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, MaxUsers))
+	} else if need := (users + n.NAT - 1) / n.NAT; len(errs) == 0 && !n.FrontProxy && capacity < float64(need) {
+		errs = append(errs, fieldErr("clients.network.pools", "hold %.0f usable addresses, fewer than the %d distinct addresses %d users with nat %d need", capacity, need, users, n.NAT))
+	}
+	// Roaming and offices come with the population work; refuse them rather than run without them.
+	if n.Roam != 0 {
+		errs = append(errs, fieldErr("clients.network.roam", "%g is not supported yet (allowed: 0)", n.Roam))
+	}
+	if n.Offices != 0 {
+		errs = append(errs, fieldErr("clients.network.offices", "%d is not supported yet (allowed: 0)", n.Offices))
+	}
+	return errs
+}

@@ -1,0 +1,127 @@
+package clients
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Steps of a journey an exchange belongs to.
+const (
+	StepLogin  = "login"
+	StepPage   = "page"
+	StepLogout = "logout"
+)
+
+// Outcomes of one exchange. A login attempt fails with the cause of its first non-ok exchange.
+const (
+	OutcomeOK       = "ok"
+	OutcomeLoss     = "loss"     // an authenticated user's protected page answered with the login page
+	OutcomeLoop     = "loop"     // a login was accepted, then the next page bounced back to login
+	OutcomeCSRF     = "csrf"     // the replica did not know the login form's state
+	OutcomeRejected = "rejected" // the credentials were refused
+	OutcomeError    = "error"    // 5xx, a connection error, a timeout or an answer the journey cannot use
+)
+
+// Event is one HTTP exchange, as written to the event log (one JSON line each).
+type Event struct {
+	TMs       int64  `json:"t_ms"` // since the run started
+	User      int    `json:"user"`
+	Addr      string `json:"addr"`
+	Step      string `json:"step"`
+	Attempt   int    `json:"attempt,omitempty"` // the user's login attempt (1-based) a login exchange belongs to
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Status    int    `json:"status"` // 0 when no answer came
+	Location  string `json:"location,omitempty"`
+	Replica   string `json:"replica"` // "" when no replica answered
+	Outcome   string `json:"outcome"`
+	LatencyUS int64  `json:"latency_us"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Sink receives every event of a run. Record is called from many goroutines at once.
+type Sink interface {
+	Record(Event)
+}
+
+// SinkFunc adapts a function to a Sink; the function must be safe for concurrent use.
+type SinkFunc func(Event)
+
+func (f SinkFunc) Record(e Event) { f(e) }
+
+// Tee sends every event to each sink in turn.
+func Tee(sinks ...Sink) Sink {
+	return SinkFunc(func(e Event) {
+		for _, s := range sinks {
+			s.Record(e)
+		}
+	})
+}
+
+// JSONLines writes events as JSON lines. The first write error is kept and reported by Close.
+type JSONLines struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	enc *json.Encoder
+	n   int64
+	err error
+}
+
+var _ Sink = (*JSONLines)(nil)
+
+// NewJSONLines writes to w, buffered; call Close to flush.
+func NewJSONLines(w io.Writer) *JSONLines {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &JSONLines{w: bw, enc: json.NewEncoder(bw)}
+}
+
+func (j *JSONLines) Record(e Event) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return
+	}
+	if err := j.enc.Encode(e); err != nil {
+		j.err = fmt.Errorf("write event: %w", err)
+		return
+	}
+	j.n++
+}
+
+// Written is how many events reached the writer.
+func (j *JSONLines) Written() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.n
+}
+
+// Close flushes the buffer and returns the first error met.
+func (j *JSONLines) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		if err := j.w.Flush(); err != nil {
+			j.err = fmt.Errorf("flush events: %w", err)
+		}
+	}
+	return j.err
+}
+
+// ReadJSONLines calls fn for each event of a log written by JSONLines.
+func ReadJSONLines(r io.Reader, fn func(Event) error) error {
+	dec := json.NewDecoder(r)
+	for n := 1; ; n++ {
+		var e Event
+		if err := dec.Decode(&e); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("event %d: %w", n, err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package clients
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is what the executor counted itself, to check the event log against.
+type Stats struct {
+	Sent     int64 // requests sent
+	Recorded int64 // events recorded
+	Users    int   // users whose journey ran
+}
+
+// RunOptions tune the executor; the zero value is usable.
+type RunOptions struct {
+	Concurrency int           // users active at once; default 1
+	Timeout     time.Duration // per request; default 30s
+	Start       time.Time     // the run's time zero for events; default: when Run is called
+}
+
+// Run walks every user through the journey against the balancer at target (host:port), at most
+// opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns
+// an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
+// and in-flight requests are cancelled (and recorded as errors).
+func Run(ctx context.Context, target string, users []User, j Journey, sink Sink, opts RunOptions) (Stats, error) {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Now()
+	}
+	clock := func() time.Duration { return time.Since(opts.Start) }
+
+	var sent, recorded atomic.Int64
+	counted := SinkFunc(func(e Event) { recorded.Add(1); sink.Record(e) })
+	next := make(chan User)
+	var started atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, opts.Concurrency)
+	for range opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range next {
+				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout)
+				if err != nil {
+					errs <- err
+					return
+				}
+				started.Add(1)
+				j.run(ctx, b)
+				b.close()
+			}
+		}()
+	}
+feed:
+	for _, u := range users {
+		select {
+		case next <- u:
+		case <-ctx.Done():
+			break feed
+		case err := <-errs:
+			close(next)
+			wg.Wait()
+			return Stats{Sent: sent.Load(), Recorded: recorded.Load()}, err
+		}
+	}
+	close(next)
+	wg.Wait()
+	st := Stats{Sent: sent.Load(), Recorded: recorded.Load(), Users: int(started.Load())}
+	select {
+	case err := <-errs:
+		return st, err
+	default:
+	}
+	if st.Sent != st.Recorded {
+		return st, fmt.Errorf("event log incomplete: %d requests sent, %d events recorded", st.Sent, st.Recorded)
+	}
+	return st, ctx.Err()
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/reports"
+	"github.com/spf13/cobra"
+)
+
+// common are the flags every command that runs a scenario takes.
+type common struct {
+	runtime string
+	sets    []string
+	fakeApp string
+	verbose bool
+}
+
+func (c *common) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local)")
+	cmd.Flags().StringArrayVar(&c.sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable), e.g. --set balancer.strategy=ip-hash")
+	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: beside sessionlab, else built with the go tool)")
+	cmd.Flags().BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr")
+}
+
+// options turns the flags into harness options. cleanup removes what they created (a built fakeapp).
+func (c *common) options(ctx context.Context) (opts []harness.Option, cleanup func(), err error) {
+	cleanup = func() {}
+	if c.runtime != "local" {
+		return nil, cleanup, fmt.Errorf("--runtime %q is not known (allowed: local)", c.runtime)
+	}
+	bin := c.fakeApp
+	if bin == "" {
+		bin = harness.LocateFakeApp()
+	}
+	if bin == "" {
+		// Build once for all the runs of this command rather than once per run.
+		dir, err := os.MkdirTemp("", "sessionlab-fakeapp-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		if bin, err = harness.BuildFakeApp(ctx, dir); err != nil {
+			return nil, cleanup, err
+		}
+	}
+	opts = append(opts, harness.WithRuntime(harness.NewLocal(harness.WithFakeAppBinary(bin))))
+	if c.verbose {
+		opts = append(opts, harness.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	}
+	return opts, cleanup, nil
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sessionlab",
+		Short:         "Measure what a load balancer does to logged-in users of a stateful app",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newCompareCmd())
+	return root
+}
+
+func newRunCmd() *cobra.Command {
+	var c common
+	var format, eventsPath string
+	cmd := &cobra.Command{
+		Use:   "run [flags] FILE.yaml",
+		Short: "Run one scenario and print its report",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			s, err := harness.Load(args[0], c.sets...)
+			if err != nil {
+				return err
+			}
+			opts, cleanup, err := c.options(cmd.Context())
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			if eventsPath != "" {
+				f, err := os.Create(eventsPath)
+				if err != nil {
+					return fmt.Errorf("--events: %w", err)
+				}
+				defer f.Close()
+				opts = append(opts, harness.WithEvents(f))
+			}
+			rep, err := harness.Run(cmd.Context(), s, opts...)
+			if err != nil {
+				return err
+			}
+			if err := reports.Render(cmd.OutOrStdout(), format, rep); err != nil {
+				return err
+			}
+			return unmet(rep)
+		},
+	}
+	c.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "report format (allowed: "+strings.Join(reports.Formats, ", ")+")")
+	cmd.Flags().StringVar(&eventsPath, "events", "", "write the event log (JSON lines, one per request) to this file")
+	return cmd
+}
+
+func newCompareCmd() *cobra.Command {
+	var c common
+	var format, strategies string
+	cmd := &cobra.Command{
+		Use:   "compare --strategies A,B,... [flags] FILE.yaml",
+		Short: "Run one scenario under several strategies and print them side by side",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			// Load every variant before starting anything, so a bad strategy name starts nothing.
+			var scenarios []*harness.Scenario
+			for _, strategy := range strings.Split(strategies, ",") {
+				s, err := harness.Load(args[0], append(c.sets, "balancer.strategy="+strings.TrimSpace(strategy))...)
+				if err != nil {
+					return err
+				}
+				scenarios = append(scenarios, s)
+			}
+			opts, cleanup, err := c.options(cmd.Context())
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			var reps []*reports.Report
+			for _, s := range scenarios {
+				rep, err := harness.Run(cmd.Context(), s, opts...)
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.Balancer.Strategy, err)
+				}
+				reps = append(reps, rep)
+			}
+			if err := renderCompare(cmd.OutOrStdout(), format, reps); err != nil {
+				return err
+			}
+			return unmet(reps...)
+		},
+	}
+	c.register(cmd)
+	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(harness.Strategies, ", ")+")")
+	cmd.Flags().StringVar(&format, "format", "text", "output format (allowed: "+strings.Join(reports.Formats, ", ")+")")
+	return cmd
+}
+
+func renderCompare(w io.Writer, format string, reps []*reports.Report) error {
+	if format == "json" {
+		return reports.RenderJSONList(w, reps)
+	}
+	return reports.RenderCompare(w, reps)
+}
+
+func checkFormat(format string) error {
+	for _, f := range reports.Formats {
+		if f == format {
+			return nil
+		}
+	}
+	return fmt.Errorf("--format %q is not known (allowed: %s)", format, strings.Join(reports.Formats, ", "))
+}
+
+func unmet(reps ...*reports.Report) error {
+	n := 0
+	for _, r := range reps {
+		for _, e := range r.Expectations {
+			if !e.OK {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		return unmetError{n}
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is one OS process the local runtime started, in a process group of its own so that stopping it also stops
+// anything it forked (nginx's workers), and so that a Ctrl-C in the terminal reaches the harness, which then stops
+// its processes in order, instead of killing them mid-request.
+type process struct {
+	name    string
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	err     error // set before done closes
+}
+
+// startProcess starts bin with args; stdout and stderr go to logPath.
+func startProcess(name, bin string, args []string, logPath string) (*process, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// signalGroup sends sig to the whole process group; a group already gone is not an error.
+func (p *process) signalGroup(sig syscall.Signal) error {
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s: %w", sig, err)
+	}
+	return nil
+}
+
+// stop asks the process to exit with sig, waits up to grace (or ctx), then kills its whole group. The group is
+// killed even after a clean exit, so no forked child outlives its parent.
+func (p *process) stop(ctx context.Context, sig syscall.Signal, grace time.Duration) error {
+	err := p.signalGroup(sig)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return errors.Join(err, p.kill())
+}
+
+// kill ends the whole group at once and waits for the leader.
+func (p *process) kill() error {
+	err := p.signalGroup(syscall.SIGKILL)
+	<-p.done
+	return err
+}
+
+// tail returns the last n lines of the process's output.
+func (p *process) tail(n int) string {
+	return tailFile(p.logPath, n)
+}
+
+func tailFile(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(bytes.TrimRight(data, "\n")), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// exitError describes a process that ended when it should not have, with the last lines it wrote.
+func (p *process) exitError(extraLogs ...string) error {
+	msg := fmt.Sprintf("%s exited: %v", p.name, p.err)
+	for _, path := range append([]string{p.logPath}, extraLogs...) {
+		if t := tailFile(path, 20); t != "" {
+			msg += "\n--- last lines of " + path + " ---\n" + t
+		}
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,92 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// probe reports nil once a part answers as ready.
+type probe func(ctx context.Context) error
+
+// waitReady polls probe until it passes, the process exits, or timeout passes.
+func waitReady(ctx context.Context, p *process, timeout time.Duration, ready probe, extraLogs ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if p.exited() {
+			return p.exitError(extraLogs...)
+		}
+		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		last = ready(attempt)
+		cancelAttempt()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if p.exited() {
+				return p.exitError(extraLogs...)
+			}
+			return fmt.Errorf("%s not ready after %s: %w", p.name, timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// httpProbe wants a 2xx from GET url.
+func httpProbe(url string) probe {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// readyPath is answered by the balancer itself (never proxied), so that probing it leaves round-robin positions and
+// connection counts untouched.
+const readyPath = "/__sessionlab/ready"
+
+// proxyProtocolProbe asks a PROXY-protocol listener for readyPath and wants a 2xx.
+func proxyProtocolProbe(addr string) probe {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		_, err = fmt.Fprintf(conn, "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\nGET %s HTTP/1.0\r\nHost: sessionlab\r\n\r\n", readyPath)
+		if err != nil {
+			return err
+		}
+		status, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("read status: %w", err)
+		}
+		if f := strings.Fields(status); len(f) < 2 || f[1][0] != '2' {
+			return fmt.Errorf("GET %s: %q", readyPath, strings.TrimSpace(status))
+		}
+		return nil
+	}
+}

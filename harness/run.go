@@ -1,0 +1,80 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+// Option configures Run.
+type Option func(*runConfig)
+
+type runConfig struct {
+	runtime Runtime
+	events  io.Writer
+	log     *slog.Logger
+}
+
+// WithRuntime chooses where the topology runs. Default: NewLocal().
+func WithRuntime(rt Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
+
+// WithEvents writes the event log (JSON lines, one per exchange) to w.
+func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
+
+// WithLogger logs the run's progress to l. Default: nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(c *runConfig) { c.log = l } }
+
+// Run starts the scenario's topology, walks its users through their journeys, stops everything it started (also
+// when ctx is cancelled or a part fails) and returns the report with the scenario's expectations checked. An
+// error means the run itself failed; unmet expectations are in the report, not in the error.
+func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report, err error) {
+	cfg := runConfig{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.runtime == nil {
+		cfg.runtime = NewLocal()
+	}
+	users, err := clients.Population(s.Seed, s.Clients)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg.log.Info("starting", "scenario", s.Name, "runtime", cfg.runtime.Name(), "replicas", s.App.Replicas, "strategy", s.Balancer.Strategy)
+	dep, err := cfg.runtime.Start(ctx, s.Topology())
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err = errors.Join(err, dep.Close(stopCtx))
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
+	}
+
+	acc := reports.NewAccumulator(s.meta(cfg.runtime.Name()))
+	var sink clients.Sink = acc
+	var events *clients.JSONLines
+	if cfg.events != nil {
+		events = clients.NewJSONLines(cfg.events)
+		sink = clients.Tee(acc, events)
+	}
+	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
+	journey := clients.FakeAppJourney(s.Clients.Pages, s.Clients.Relogin)
+	stats, runErr := clients.Run(ctx, dep.Endpoint, users, journey, sink, clients.RunOptions{Concurrency: s.Clients.Concurrency})
+	if events != nil {
+		runErr = errors.Join(runErr, events.Close())
+	}
+	rep = acc.Report()
+	rep.Check(s.Expect)
+	if rep.Totals.Requests != int(stats.Sent) {
+		runErr = errors.Join(runErr, fmt.Errorf("report counts %d requests, clients sent %d", rep.Totals.Requests, stats.Sent))
+	}
+	cfg.log.Info("run done", "requests", stats.Sent, "users", stats.Users)
+	return rep, runErr
+}

@@ -1,0 +1,137 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Expectation is one bound from a scenario's `expect:` and whether the run met it. Got is null when the figure
+// could not be computed; such an expectation is not met.
+type Expectation struct {
+	Key  string   `json:"key"`
+	Want string   `json:"want"`
+	Got  *float64 `json:"got"`
+	OK   bool     `json:"ok"`
+}
+
+// Bound is a parsed condition such as "< 0.01", ">= 0.5", "== 0" or "between 1.8 2.2".
+type Bound struct {
+	op     string
+	lo, hi float64
+}
+
+// ParseBound reads a condition; the error says what is allowed.
+func ParseBound(s string) (Bound, error) {
+	bad := fmt.Errorf("%q is not a bound (allowed: \"< X\", \"<= X\", \"> X\", \">= X\", \"== X\", \"!= X\", \"between X Y\")", s)
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "between"); ok {
+		f := strings.Fields(rest)
+		if len(f) != 2 {
+			return Bound{}, bad
+		}
+		lo, err1 := strconv.ParseFloat(f[0], 64)
+		hi, err2 := strconv.ParseFloat(f[1], 64)
+		if err1 != nil || err2 != nil || lo > hi {
+			return Bound{}, bad
+		}
+		return Bound{op: "between", lo: lo, hi: hi}, nil
+	}
+	for _, op := range []string{"<=", ">=", "==", "!=", "<", ">"} { // two-character operators first
+		if rest, ok := strings.CutPrefix(s, op); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return Bound{}, bad
+			}
+			return Bound{op: op, lo: v}, nil
+		}
+	}
+	return Bound{}, bad
+}
+
+// Holds reports whether v meets the bound.
+func (b Bound) Holds(v float64) bool {
+	switch b.op {
+	case "<":
+		return v < b.lo
+	case "<=":
+		return v <= b.lo
+	case ">":
+		return v > b.lo
+	case ">=":
+		return v >= b.lo
+	case "==":
+		return v == b.lo
+	case "!=":
+		return v != b.lo
+	case "between":
+		return v >= b.lo && v <= b.hi
+	}
+	return false
+}
+
+// Lookup finds a figure by key: a totals field by its name ("login_failure_rate") or any figure by its dotted JSON
+// path ("skew.max_over_mean", "failure_causes.loop", "replicas.0.share"). found is false for a key the report does
+// not have; a figure that exists but is null is found with a nil value.
+func (r *Report) Lookup(key string) (v *float64, found bool) {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, false
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, false
+	}
+	if v, found := walk(doc, strings.Split(key, ".")); found {
+		return v, true
+	}
+	return walk(doc, append([]string{"totals"}, strings.Split(key, ".")...))
+}
+
+func walk(node any, path []string) (*float64, bool) {
+	for _, p := range path {
+		switch n := node.(type) {
+		case map[string]any:
+			next, ok := n[p]
+			if !ok {
+				return nil, false
+			}
+			node = next
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil, false
+			}
+			node = n[i]
+		default:
+			return nil, false
+		}
+	}
+	switch n := node.(type) {
+	case float64:
+		return &n, true
+	case nil:
+		return nil, true
+	}
+	return nil, false // an object, a list or a string is not a figure
+}
+
+// Check evaluates every expectation against r, records them in r.Expectations (sorted by key) and reports whether
+// all were met. A key the report lacks or a bound that does not parse is an unmet expectation.
+func (r *Report) Check(expect map[string]string) bool {
+	r.Expectations = r.Expectations[:0]
+	all := true
+	for _, key := range sortedKeys(expect) {
+		e := Expectation{Key: key, Want: expect[key]}
+		b, err := ParseBound(e.Want)
+		v, found := r.Lookup(key)
+		if err == nil && found && v != nil {
+			e.Got = v
+			e.OK = b.Holds(*v)
+		}
+		all = all && e.OK
+		r.Expectations = append(r.Expectations, e)
+	}
+	return all
+}
