@@ -48,7 +48,11 @@ func (l *Local) Name() string { return "local" }
 // Start starts the replicas, waits until each answers /healthz, then starts nginx in front of them and waits until
 // it answers through its PROXY-protocol listener.
 func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
-	dir, err := os.MkdirTemp("", "sessionlab-"+t.Name+"-")
+	// Leftovers of runs that were killed outright would hold ports and CPU; clearing them is cheap.
+	if _, err := SweepLocal(); err != nil {
+		return nil, fmt.Errorf("sweep leftovers: %w", err)
+	}
+	dir, err := newWorkDir(t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
@@ -157,9 +161,15 @@ func LocateFakeApp() string {
 	return ""
 }
 
-// BuildFakeApp builds cmd/fakeapp into dir with the go tool and returns the binary's path. It works inside the
-// sessionlab module (a checkout, `go run`, `go test`).
+// BuildFakeApp builds cmd/fakeapp into dir (a new working directory when dir is "") with the go tool and returns
+// the binary's path. It works inside the sessionlab module (a checkout, `go run`, `go test`).
 func BuildFakeApp(ctx context.Context, dir string) (string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = newWorkDir("build"); err != nil {
+			return "", fmt.Errorf("build fakeapp: %w", err)
+		}
+	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("no fakeapp binary: build one (`make build`) and pass --fakeapp bin/fakeapp or set SESSIONLAB_FAKEAPP, or install the go tool")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sessionlab/sessionlab/harness"
@@ -40,14 +41,10 @@ func (c *common) options(ctx context.Context) (opts []harness.Option, cleanup fu
 	}
 	if bin == "" {
 		// Build once for all the runs of this command rather than once per run.
-		dir, err := os.MkdirTemp("", "sessionlab-fakeapp-")
-		if err != nil {
+		if bin, err = harness.BuildFakeApp(ctx, ""); err != nil {
 			return nil, cleanup, err
 		}
-		cleanup = func() { os.RemoveAll(dir) }
-		if bin, err = harness.BuildFakeApp(ctx, dir); err != nil {
-			return nil, cleanup, err
-		}
+		cleanup = func() { os.RemoveAll(filepath.Dir(bin)) }
 	}
 	opts = append(opts, harness.WithRuntime(harness.NewLocal(harness.WithFakeAppBinary(bin))))
 	if c.verbose {
@@ -63,7 +60,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newCleanupCmd())
 	return root
 }
 
@@ -185,4 +182,17 @@ func unmet(reps ...*reports.Report) error {
 		return unmetError{n}
 	}
 	return nil
+}
+
+func newCleanupCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cleanup",
+		Short: "Stop processes and remove working directories left by runs that were killed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			swept, err := harness.SweepLocal()
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
+			return err
+		},
+	}
 }
