@@ -229,7 +229,7 @@ func checkScalar(n *yaml.Node, t reflect.Type) error {
 		name string
 	}{
 		reflect.Int: {[]string{"!!int"}, "an integer"}, reflect.Int64: {[]string{"!!int"}, "an integer"},
-		reflect.Uint64: {[]string{"!!int"}, "a non-negative integer"},
+		reflect.Uint64:  {[]string{"!!int"}, "a non-negative integer"},
 		reflect.Float64: {[]string{"!!int", "!!float"}, "a number"},
 		reflect.Bool:    {[]string{"!!bool"}, "true or false"},
 		reflect.String:  {[]string{"!!str", "!!int", "!!float", "!!bool"}, "a string"},
