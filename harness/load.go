@@ -119,7 +119,7 @@ func (p *positions) override(root *yaml.Node, o string) error {
 	p.sets[line] = o
 	setLine(val, line)
 	n := root
-	parts := strings.Split(key, ".")
+	parts := splitKey(key)
 	for i, part := range parts {
 		child := lookupKey(n, part)
 		switch {
@@ -139,6 +139,28 @@ func (p *positions) override(root *yaml.Node, o string) error {
 		n = child
 	}
 	return nil
+}
+
+// splitKey splits a dotted key into mapping keys, keeping the rest of the key whole below a map-typed key, whose
+// keys may themselves hold dots: expect.skew.max_over_mean is ["expect", "skew.max_over_mean"].
+func splitKey(key string) []string {
+	parts := strings.Split(key, ".")
+	t := reflect.TypeFor[Scenario]()
+	for i, part := range parts {
+		switch t.Kind() {
+		case reflect.Map:
+			return append(parts[:i], strings.Join(parts[i:], "."))
+		case reflect.Struct:
+			f, ok := fieldByTag(t, part)
+			if !ok {
+				return parts
+			}
+			t = f.Type
+		default:
+			return parts
+		}
+	}
+	return parts
 }
 
 func lookupKey(m *yaml.Node, key string) *yaml.Node {

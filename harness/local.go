@@ -67,6 +67,8 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 		if nginxBin, err = findBinary("nginx", "nginx"); err != nil {
 			return d, err
 		}
+	} else if !isExecutable(nginxBin) {
+		return d, fmt.Errorf("nginx binary %s is not an executable file", nginxBin)
 	}
 	appBin, err := l.fakeAppBinary(ctx, dir)
 	if err != nil {
@@ -90,6 +92,7 @@ func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t 
 		if err != nil {
 			return err
 		}
+		d.procs = append(d.procs, p)
 		d.onClose(r.Name, func(ctx context.Context) error { return p.stop(ctx, syscall.SIGTERM, 5*time.Second) })
 		d.Replicas = append(d.Replicas, Endpoint{Name: r.Name, Addr: addr})
 		procs[i] = p
@@ -128,6 +131,7 @@ func (l *Local) startNginx(ctx context.Context, d *Deployment, bin string, t Top
 	if err != nil {
 		return err
 	}
+	d.procs = append(d.procs, p)
 	// SIGQUIT is nginx's graceful shutdown: workers finish the requests they hold.
 	d.onClose("nginx", func(ctx context.Context) error { return p.stop(ctx, syscall.SIGQUIT, 5*time.Second) })
 	if err := waitReady(ctx, p, l.startTimeout, proxyProtocolProbe(listen), errLog); err != nil {

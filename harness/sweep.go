@@ -37,17 +37,60 @@ func newWorkDir(name string) (string, error) {
 // processIdentity is a pid with its start time, so that a reused pid is not taken for the owner; "" for a
 // process that is gone.
 func processIdentity(pid int) string {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, ok := readStat(pid)
+	if !ok || st.state == "Z" { // a zombie has exited; only its parent has not reaped it
+		return ""
+	}
+	return strconv.Itoa(pid) + " " + st.start
+}
+
+type procStat struct {
+	state string
+	ppid  int
+	start string
+}
+
+// readStat reads /proc/PID/stat: the state, the parent and the start time (fields 3, 4 and 22).
+func readStat(pid int) (procStat, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return ""
+		return procStat{}, false
 	}
-	// Field 22 is the start time; fields are counted after the parenthesised command name, which may hold spaces.
-	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-	f := strings.Fields(string(rest))
-	if len(f) < 20 || f[0] == "Z" { // a zombie has exited; only its parent has not reaped it
-		return ""
+	// Fields are counted after the parenthesised command name, which may hold spaces.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 20 {
+		return procStat{}, false
 	}
-	return strconv.Itoa(pid) + " " + f[19]
+	ppid, _ := strconv.Atoi(f[1])
+	return procStat{state: f[0], ppid: ppid, start: f[19]}, true
+}
+
+// Alive reports whether pid is a running process; a zombie is not.
+func Alive(pid int) bool {
+	st, ok := readStat(pid)
+	return ok && st.state != "Z"
+}
+
+// ChildPIDs lists the running processes whose parent is pid.
+func ChildPIDs(pid int) []int {
+	var kids []int
+	for _, p := range allPIDs() {
+		if st, ok := readStat(p); ok && st.ppid == pid && st.state != "Z" {
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+func allPIDs() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // Swept is what a sweep found and removed.
@@ -90,16 +133,15 @@ func SweepLocal() (Swept, error) {
 
 // holders lists the processes with a file open under dir (their logs, for the processes the harness starts).
 func holders(dir string) []int {
-	procs, _ := filepath.Glob("/proc/[0-9]*")
 	var pids []int
-	for _, p := range procs {
-		pid, err := strconv.Atoi(filepath.Base(p))
-		if err != nil || pid == os.Getpid() {
+	for _, pid := range allPIDs() {
+		if pid == os.Getpid() {
 			continue
 		}
-		fds, _ := os.ReadDir(filepath.Join(p, "fd"))
+		fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+		fds, _ := os.ReadDir(fdDir)
 		for _, fd := range fds {
-			if target, err := os.Readlink(filepath.Join(p, "fd", fd.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+			if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
 				pids = append(pids, pid)
 				break
 			}

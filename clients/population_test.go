@@ -1,0 +1,222 @@
+package clients_test
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionlab/sessionlab/clients"
+)
+
+// config is DefaultConfig with users users drawn from pools.
+func config(users int, pools ...string) clients.Config {
+	cfg := clients.DefaultConfig()
+	cfg.Users = users
+	cfg.Network.Pools = pools
+	return cfg
+}
+
+func population(t *testing.T, seed uint64, cfg clients.Config) []clients.User {
+	t.Helper()
+	users, err := clients.Population(seed, cfg)
+	require.NoError(t, err)
+	require.Len(t, users, cfg.Users)
+	for i, u := range users {
+		require.Equal(t, i+1, u.ID, "users are numbered from 1 in order")
+	}
+	return users
+}
+
+func addrs(users []clients.User) []netip.Addr {
+	out := make([]netip.Addr, len(users))
+	for i, u := range users {
+		out[i] = u.Addr
+	}
+	return out
+}
+
+func TestPopulationDeterministic(t *testing.T) {
+	cfg := config(200, "203.0.113.0/24", "198.51.100.0/22", "2001:db8::/64")
+	cfg.CookiesBlocked = 0.3
+
+	a, b := population(t, 7, cfg), population(t, 7, cfg)
+	assert.Equal(t, a, b, "same seed and config must give the same users")
+
+	c := population(t, 8, cfg)
+	assert.NotEqual(t, addrs(a), addrs(c), "another seed must draw other addresses")
+	assert.Equal(t, "user17", a[16].Name())
+}
+
+func TestPopulationAddressesInPools(t *testing.T) {
+	tests := []struct {
+		name  string
+		users int
+		pools []string
+	}{
+		{"two IPv4 pools", 500, []string{"203.0.113.0/24", "198.51.100.0/22"}},
+		{"IPv6 pool", 300, []string{"2001:db8::/64"}},
+		{"mixed families", 300, []string{"192.0.2.0/24", "2001:db8:1::/48"}},
+		{"unmasked CIDR", 100, []string{"198.51.100.77/24"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users := population(t, 1, config(tt.users, tt.pools...))
+			seen := make(map[netip.Addr]bool)
+			for _, u := range users {
+				require.True(t, u.Addr.IsValid(), "user %d has no address", u.ID)
+				assert.False(t, seen[u.Addr], "nat 1: %s given twice", u.Addr)
+				seen[u.Addr] = true
+				in := false
+				for _, p := range tt.pools {
+					pfx := netip.MustParsePrefix(p).Masked()
+					in = in || pfx.Contains(u.Addr)
+					if pfx.Contains(u.Addr) && u.Addr.Is4() {
+						last := u.Addr.As4()[3]
+						assert.NotEqual(t, byte(0), last, "%s is a /24's network address", u.Addr)
+						assert.NotEqual(t, byte(255), last, "%s is a /24's broadcast address", u.Addr)
+					}
+				}
+				assert.True(t, in, "%s lies in none of %v", u.Addr, tt.pools)
+			}
+		})
+	}
+}
+
+// A pool with exactly as many hosts as users must yield every host and neither the network nor the broadcast address.
+func TestPopulationFillsSmallPool(t *testing.T) {
+	tests := []struct {
+		pool string
+		want []string
+	}{
+		{"192.0.2.8/29", []string{"192.0.2.9", "192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"}},
+		{"192.0.2.4/30", []string{"192.0.2.5", "192.0.2.6"}},
+		{"192.0.2.4/31", []string{"192.0.2.4", "192.0.2.5"}},
+		{"2001:db8::/126", []string{"2001:db8::", "2001:db8::1", "2001:db8::2", "2001:db8::3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pool, func(t *testing.T) {
+			var want []netip.Addr
+			for _, s := range tt.want {
+				want = append(want, netip.MustParseAddr(s))
+			}
+			users := population(t, 3, config(len(want), tt.pool))
+			assert.ElementsMatch(t, want, addrs(users))
+		})
+	}
+}
+
+func TestPopulationSharedAddresses(t *testing.T) {
+	t.Run("nat 3", func(t *testing.T) {
+		cfg := config(10, "203.0.113.0/24")
+		cfg.Network.NAT = 3
+		users := population(t, 1, cfg)
+		groups := make(map[netip.Addr][]int)
+		for _, u := range users {
+			groups[u.Addr] = append(groups[u.Addr], u.ID)
+		}
+		require.Len(t, groups, 4, "10 users, 3 per address")
+		assert.Equal(t, []int{1, 2, 3}, groups[users[0].Addr])
+		assert.Equal(t, []int{4, 5, 6}, groups[users[3].Addr])
+		assert.Equal(t, []int{7, 8, 9}, groups[users[6].Addr])
+		assert.Equal(t, []int{10}, groups[users[9].Addr])
+	})
+	t.Run("front proxy", func(t *testing.T) {
+		cfg := config(50, "203.0.113.0/24")
+		cfg.Network.FrontProxy = true
+		users := population(t, 1, cfg)
+		for _, u := range users {
+			assert.Equal(t, users[0].Addr, u.Addr, "user %d", u.ID)
+		}
+		assert.True(t, netip.MustParsePrefix("203.0.113.0/24").Contains(users[0].Addr))
+	})
+}
+
+func TestPopulationBlockedCookies(t *testing.T) {
+	tests := []struct {
+		users   int
+		blocked float64
+		want    int
+	}{
+		{100, 0.25, 25},
+		{100, 0, 0},
+		{100, 1, 100},
+		{10, 0.33, 3},
+	}
+	for _, tt := range tests {
+		cfg := config(tt.users, "198.18.0.0/15")
+		cfg.CookiesBlocked = tt.blocked
+		n := 0
+		for _, u := range population(t, 5, cfg) {
+			if u.BlockCookies {
+				n++
+			}
+		}
+		assert.Equal(t, tt.want, n, "cookies_blocked %g of %d users", tt.blocked, tt.users)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*clients.Config)
+		key    string
+	}{
+		{"users 0", func(c *clients.Config) { c.Users = 0 }, "clients.users"},
+		{"users too many", func(c *clients.Config) { c.Users = clients.MaxUsers + 1 }, "clients.users"},
+		{"concurrency 0", func(c *clients.Config) { c.Concurrency = 0 }, "clients.concurrency"},
+		{"pages -1", func(c *clients.Config) { c.Pages = -1 }, "clients.pages"},
+		{"relogin 101", func(c *clients.Config) { c.Relogin = 101 }, "clients.relogin"},
+		{"cookies_blocked 1.5", func(c *clients.Config) { c.CookiesBlocked = 1.5 }, "clients.cookies_blocked"},
+		{"cookies_blocked negative", func(c *clients.Config) { c.CookiesBlocked = -0.1 }, "clients.cookies_blocked"},
+		{"pools empty", func(c *clients.Config) { c.Network.Pools = nil }, "clients.network.pools"},
+		{"pool not a CIDR", func(c *clients.Config) { c.Network.Pools = []string{"nope"} }, "clients.network.pools[0]"},
+		{"second pool bare address", func(c *clients.Config) { c.Network.Pools = []string{"198.18.0.0/15", "10.0.0.1"} }, "clients.network.pools[1]"},
+		{"nat 0", func(c *clients.Config) { c.Network.NAT = 0 }, "clients.network.nat"},
+		{"roam 0.5", func(c *clients.Config) { c.Network.Roam = 0.5 }, "clients.network.roam"},
+		{"offices 2", func(c *clients.Config) { c.Network.Offices = 2 }, "clients.network.offices"},
+		{"pool too small", func(c *clients.Config) {
+			c.Users, c.Network.NAT, c.Network.Pools = 10, 1, []string{"203.0.113.0/30"}
+		}, "clients.network.pools"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := clients.DefaultConfig()
+			tt.modify(&cfg)
+			errs := cfg.Validate()
+			require.Len(t, errs, 1, "%v", errs)
+			var fe *clients.FieldError
+			require.True(t, errors.As(errs[0], &fe), "%T is not a *clients.FieldError", errs[0])
+			assert.Equal(t, tt.key, fe.Key)
+			assert.Contains(t, fe.Error(), tt.key+": ")
+
+			_, err := clients.Population(1, cfg)
+			require.ErrorAs(t, err, &fe, "Population must refuse what Validate refuses")
+			assert.Equal(t, tt.key, fe.Key)
+		})
+	}
+}
+
+func TestConfigValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*clients.Config)
+	}{
+		{"default", func(*clients.Config) {}},
+		{"edges", func(c *clients.Config) { c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, 0, 100, 1 }},
+		{"pool just big enough", func(c *clients.Config) { c.Users, c.Network.Pools = 2, []string{"203.0.113.0/30"} }},
+		{"nat fits a small pool", func(c *clients.Config) { c.Users, c.Network.NAT, c.Network.Pools = 10, 5, []string{"203.0.113.0/30"} }},
+		{"front proxy needs one address", func(c *clients.Config) {
+			c.Users, c.Network.FrontProxy, c.Network.Pools = 10, true, []string{"203.0.113.0/30"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := clients.DefaultConfig()
+			tt.modify(&cfg)
+			assert.Empty(t, cfg.Validate())
+		})
+	}
+}

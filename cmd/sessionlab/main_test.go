@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/reports"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const scenario = "../../scenarios/rr-memory.yaml"
+
+var binDir string // sessionlab and fakeapp, built once
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	if !testing.Short() {
+		dir, err := os.MkdirTemp("", "sessionlab-cli-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer os.RemoveAll(dir)
+		out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/sessionlab/sessionlab/cmd/sessionlab", "github.com/sessionlab/sessionlab/cmd/fakeapp").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+			return 2
+		}
+		binDir = dir
+		os.Setenv("SESSIONLAB_FAKEAPP", filepath.Join(dir, "fakeapp"))
+	}
+	return m.Run()
+}
+
+// execute runs the CLI in-process and returns what it printed.
+func execute(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
+	}
+}
+
+func TestRunJSONAndEventsFile(t *testing.T) {
+	skipShort(t)
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	out, err := execute(t, "run", "--format", "json", "--events", events, scenario, "--set", "clients.users=50")
+	require.NoError(t, err)
+	var rep reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, reports.Schema, rep.Schema)
+	assert.Equal(t, "round-robin", rep.Balancer.Strategy)
+	assert.Equal(t, 50, rep.Totals.Users)
+
+	f, err := os.Open(events)
+	require.NoError(t, err)
+	defer f.Close()
+	lines := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); lines++ {
+	}
+	assert.Equal(t, rep.Totals.Requests, lines, "one event line per request")
+}
+
+func TestUnmetExpectationExitsOne(t *testing.T) {
+	skipShort(t)
+	out, err := execute(t, "run", scenario, "--set", "clients.users=30", "--set", "expect.login_failure_rate=< 0.01")
+	var unmet unmetError
+	require.ErrorAs(t, err, &unmet, "exit code 1")
+	assert.Contains(t, out, "FAIL  login_failure_rate < 0.01")
+}
+
+func TestCompareShowsEveryStrategy(t *testing.T) {
+	skipShort(t)
+	out, err := execute(t, "compare", "--strategies", "round-robin,ip-hash", "--set", "clients.users=40", scenario)
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^nginx\s+round-robin\s`, out)
+	assert.Regexp(t, `(?m)^nginx\s+ip-hash\s+\d+\s+0\.000\s`, out, "ip-hash has no login failures")
+}
+
+func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("name: bad\napp:\n  replicas: 0\n  colour: red\nbalancer:\n  strategy: sticky\n"), 0o644))
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", bad}, []string{bad + ":4: app.colour: unknown key", bad + ":3: app.replicas: 0 is out of range (allowed 1..64)", "balancer.strategy: \"sticky\" is not allowed"}},
+		{[]string{"compare", "--strategies", "round-robin,magic", scenario}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
+		{[]string{"run", "--format", "yaml", scenario}, []string{`--format "yaml" is not known (allowed: text, json)`}},
+		{[]string{"run", "--runtime", "k8s", scenario}, []string{`--runtime "k8s" is not known`}},
+		{[]string{"run"}, []string{"accepts 1 arg(s)"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			before := len(harness.ChildPIDs(os.Getpid()))
+			_, err := execute(t, tt.args...)
+			require.Error(t, err)
+			var unmet unmetError
+			assert.False(t, errors.As(err, &unmet), "bad input is exit code 2, not 1")
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Len(t, harness.ChildPIDs(os.Getpid()), before, "no process was started")
+		})
+	}
+}
+
+// Ctrl-C in the middle of a run stops every process the run started.
+func TestInterruptStopsEverything(t *testing.T) {
+	skipShort(t)
+	cmd := exec.Command(filepath.Join(binDir, "sessionlab"), "run", "--set", "clients.users=100000", "--set", "clients.concurrency=4", scenario)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	// Wait until the three replicas and nginx are up, and nginx has its worker.
+	var started []int
+	require.Eventually(t, func() bool {
+		started = harness.ChildPIDs(cmd.Process.Pid)
+		if len(started) != 4 {
+			return false
+		}
+		for _, pid := range started {
+			started = append(started, harness.ChildPIDs(pid)...)
+		}
+		return len(started) == 5
+	}, 20*time.Second, 50*time.Millisecond, "replicas and nginx start")
+	time.Sleep(300 * time.Millisecond) // let users run
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, exitFailed, exit.ExitCode(), "an interrupted run is a failed run: %s", stderr.String())
+	for _, pid := range started {
+		assert.False(t, harness.Alive(pid), "pid %d stopped", pid)
+	}
+}

@@ -1,0 +1,170 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/reports"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(buildFakeAppAndRun(m))
+}
+
+// buildFakeAppAndRun builds the fakeapp once for every run of the package.
+func buildFakeAppAndRun(m *testing.M) int {
+	if os.Getenv("SESSIONLAB_FAKEAPP") == "" && !testing.Short() {
+		bin, err := harness.BuildFakeApp(context.Background(), "")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer os.RemoveAll(filepath.Dir(bin))
+		os.Setenv("SESSIONLAB_FAKEAPP", bin)
+	}
+	return m.Run()
+}
+
+// run runs a catalog scenario on the local runtime and returns its report and event log.
+func run(t *testing.T, file string, overrides ...string) (*reports.Report, []clients.Event) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
+	}
+	s, err := harness.Load(file, overrides...)
+	require.NoError(t, err)
+	var log bytes.Buffer
+	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(harness.NewLocal()), harness.WithEvents(&log))
+	require.NoError(t, err)
+	var events []clients.Event
+	require.NoError(t, clients.ReadJSONLines(&log, func(e clients.Event) error { events = append(events, e); return nil }))
+	require.Len(t, events, rep.Totals.Requests, "every request appears once in the event log")
+	return rep, events
+}
+
+func TestRoundRobinMemorySessionsLoop(t *testing.T) {
+	rep, _ := run(t, "rr-memory.yaml")
+
+	require.NotNil(t, rep.Totals.LoginFailRate)
+	assert.GreaterOrEqual(t, *rep.Totals.LoginFailRate, 0.5, "most logins bounce back to the login page")
+	assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["loop"], "every failure is a login loop")
+	require.NotNil(t, rep.Totals.SessionLoss)
+	assert.Greater(t, *rep.Totals.SessionLoss, 0.5, "a session lives on one replica of three")
+	for _, r := range rep.Replicas {
+		assert.InDelta(t, 1.0/3, *r.Share, 0.02, "round-robin spreads requests evenly: %s", r.Name)
+	}
+}
+
+func TestIPHashKeepsEveryoneLoggedIn(t *testing.T) {
+	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash")
+
+	assert.Equal(t, 0, rep.Totals.LoginFailures)
+	assert.Equal(t, 0, rep.Totals.SessionLosses)
+	assert.Equal(t, 0, rep.Totals.Errors)
+	assert.Equal(t, 300, rep.Totals.LoginAttempts, "nobody had to log in twice")
+	served := map[int]map[string]bool{}
+	for _, e := range events {
+		if served[e.User] == nil {
+			served[e.User] = map[string]bool{}
+		}
+		served[e.User][e.Replica] = true
+	}
+	for user, replicas := range served {
+		assert.Len(t, replicas, 1, "user %d stays on one replica", user)
+	}
+}
+
+// nginxIPHash is nginx 1.22's ip_hash choice among n equal-weight peers (ngx_http_upstream_ip_hash_module.c): the
+// first three octets of an IPv4 address, all sixteen bytes of an IPv6 one.
+func nginxIPHash(a netip.Addr, n int) int {
+	var key []byte
+	if a.Is4() {
+		b := a.As4()
+		key = b[:3]
+	} else {
+		b := a.As16()
+		key = b[:]
+	}
+	hash := 89
+	for _, b := range key {
+		hash = (hash*113 + int(b)) % 6271
+	}
+	return hash % n
+}
+
+// The real nginx must hash the simulated address from the PROXY protocol header, for both families.
+func TestIPHashPicksTheReplicaNginxWouldForTheSimulatedAddress(t *testing.T) {
+	_, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash",
+		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.users=200", "clients.pages=2")
+	families := map[bool]int{}
+	for _, e := range events {
+		addr := netip.MustParseAddr(e.Addr)
+		families[addr.Is4()]++
+		want := fmt.Sprintf("replica-%d", nginxIPHash(addr, 3)+1)
+		require.Equal(t, want, e.Replica, "user %d at %s", e.User, e.Addr)
+	}
+	assert.Positive(t, families[true], "IPv4 users ran")
+	assert.Positive(t, families[false], "IPv6 users ran")
+}
+
+func TestIPHashPutsOneNetworkOnOneReplica(t *testing.T) {
+	for _, replicas := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d replicas", replicas), func(t *testing.T) {
+			rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", fmt.Sprintf("app.replicas=%d", replicas),
+				`clients.network.pools=["203.0.113.0/24"]`, "clients.users=200", "clients.pages=3")
+			require.NotNil(t, rep.Skew.MaxOverMean)
+			assert.InDelta(t, float64(replicas), *rep.Skew.MaxOverMean, 1e-9, "every request on one replica")
+			busy := 0
+			for _, r := range rep.Replicas {
+				if r.Requests > 0 {
+					busy++
+				}
+			}
+			assert.Equal(t, 1, busy)
+		})
+	}
+}
+
+func TestIPHashSpreadsManyNetworks(t *testing.T) {
+	rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash")
+	for _, r := range rep.Replicas {
+		assert.Greater(t, *r.Share, 0.2, "%s gets a fair part of 512 /24s", r.Name)
+	}
+	assert.Less(t, *rep.Skew.MaxOverMean, 1.3)
+}
+
+func TestIPHashIsDeterministic(t *testing.T) {
+	counts := func() []int {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.users=100")
+		var c []int
+		for _, r := range rep.Replicas {
+			c = append(c, r.Requests)
+		}
+		return c
+	}
+	first := counts()
+	assert.Equal(t, first, counts(), "same scenario and seed, same per-replica counts")
+}
+
+func TestExpectationsAreChecked(t *testing.T) {
+	rep, _ := run(t, "rr-memory.yaml", "clients.users=60",
+		"expect.login_failure_rate=< 0.01", "expect.skew.max_over_mean=< 1.5")
+	require.Len(t, rep.Expectations, 2)
+	byKey := map[string]reports.Expectation{}
+	for _, e := range rep.Expectations {
+		byKey[e.Key] = e
+	}
+	assert.False(t, byKey["login_failure_rate"].OK, "round-robin with memory sessions fails the login bound")
+	assert.True(t, byKey["skew.max_over_mean"].OK, "and spreads load evenly")
+}
