@@ -85,13 +85,23 @@ func (n Network) validate(users int) []error {
 		errs = append(errs, fieldErr("clients.network.pools", "at least one CIDR is required, e.g. [\"198.18.0.0/15\"]"))
 	}
 	var capacity float64
+	var seen []netip.Prefix
 	for i, p := range n.Pools {
+		key := fmt.Sprintf("clients.network.pools[%d]", i)
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
-			errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pools[%d]", i), "%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48", p))
+			errs = append(errs, fieldErr(key, "%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48", p))
 			continue
 		}
-		capacity += float64(hostCount(pfx.Masked()))
+		pfx = pfx.Masked()
+		// Overlapping pools would count their shared addresses twice and promise users addresses that do not exist.
+		for j, other := range seen {
+			if other.Overlaps(pfx) {
+				errs = append(errs, fieldErr(key, "%s overlaps pools[%d] %s (pools must be disjoint)", pfx, j, other))
+			}
+		}
+		seen = append(seen, pfx)
+		capacity += float64(hostCount(pfx))
 	}
 	if n.NAT < 1 || n.NAT > MaxUsers {
 		errs = append(errs, fieldErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, MaxUsers))

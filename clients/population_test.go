@@ -38,6 +38,15 @@ func addrs(users []clients.User) []netip.Addr {
 	return out
 }
 
+// broadcast is the last address of an IPv4 prefix.
+func broadcast(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	for i := p.Bits(); i < 32; i++ {
+		a[i/8] |= 1 << (7 - i%8)
+	}
+	return netip.AddrFrom4(a)
+}
+
 func TestPopulationDeterministic(t *testing.T) {
 	cfg := config(200, "203.0.113.0/24", "198.51.100.0/22", "2001:db8::/64")
 	cfg.CookiesBlocked = 0.3
@@ -57,6 +66,7 @@ func TestPopulationAddressesInPools(t *testing.T) {
 		pools []string
 	}{
 		{"two IPv4 pools", 500, []string{"203.0.113.0/24", "198.51.100.0/22"}},
+		{"nearly full /24", 250, []string{"192.0.2.0/24"}},
 		{"IPv6 pool", 300, []string{"2001:db8::/64"}},
 		{"mixed families", 300, []string{"192.0.2.0/24", "2001:db8:1::/48"}},
 		{"unmasked CIDR", 100, []string{"198.51.100.77/24"}},
@@ -74,9 +84,8 @@ func TestPopulationAddressesInPools(t *testing.T) {
 					pfx := netip.MustParsePrefix(p).Masked()
 					in = in || pfx.Contains(u.Addr)
 					if pfx.Contains(u.Addr) && u.Addr.Is4() {
-						last := u.Addr.As4()[3]
-						assert.NotEqual(t, byte(0), last, "%s is a /24's network address", u.Addr)
-						assert.NotEqual(t, byte(255), last, "%s is a /24's broadcast address", u.Addr)
+						assert.NotEqual(t, pfx.Addr(), u.Addr, "%s is %s's network address", u.Addr, pfx)
+						assert.NotEqual(t, broadcast(pfx), u.Addr, "%s is %s's broadcast address", u.Addr, pfx)
 					}
 				}
 				assert.True(t, in, "%s lies in none of %v", u.Addr, tt.pools)
@@ -165,7 +174,9 @@ func TestConfigValidate(t *testing.T) {
 		key    string
 	}{
 		{"users 0", func(c *clients.Config) { c.Users = 0 }, "clients.users"},
-		{"users too many", func(c *clients.Config) { c.Users = clients.MaxUsers + 1 }, "clients.users"},
+		{"users too many", func(c *clients.Config) {
+			c.Users, c.Network.Pools = clients.MaxUsers+1, []string{"10.0.0.0/8"}
+		}, "clients.users"},
 		{"concurrency 0", func(c *clients.Config) { c.Concurrency = 0 }, "clients.concurrency"},
 		{"pages -1", func(c *clients.Config) { c.Pages = -1 }, "clients.pages"},
 		{"relogin 101", func(c *clients.Config) { c.Relogin = 101 }, "clients.relogin"},
@@ -205,7 +216,9 @@ func TestConfigValidateAccepts(t *testing.T) {
 		modify func(*clients.Config)
 	}{
 		{"default", func(*clients.Config) {}},
-		{"edges", func(c *clients.Config) { c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, 0, 100, 1 }},
+		{"edges", func(c *clients.Config) {
+			c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, 0, 100, 1
+		}},
 		{"pool just big enough", func(c *clients.Config) { c.Users, c.Network.Pools = 2, []string{"203.0.113.0/30"} }},
 		{"nat fits a small pool", func(c *clients.Config) { c.Users, c.Network.NAT, c.Network.Pools = 10, 5, []string{"203.0.113.0/30"} }},
 		{"front proxy needs one address", func(c *clients.Config) {
@@ -218,5 +231,23 @@ func TestConfigValidateAccepts(t *testing.T) {
 			tt.modify(&cfg)
 			assert.Empty(t, cfg.Validate())
 		})
+	}
+}
+
+// Validate is the gate scenario files go through: overlapping pools would count shared addresses twice and let
+// Population fail later with an error that names no key, so they are refused up front, on the later pool's key.
+func TestOverlappingPoolsAreRefused(t *testing.T) {
+	tests := [][]string{
+		{"203.0.113.0/30", "203.0.113.0/30"},
+		{"203.0.113.0/24", "203.0.113.0/25"},
+		{"2001:db8::/48", "2001:db8:0:1::/64"},
+	}
+	for _, pools := range tests {
+		errs := config(3, pools...).Validate()
+		require.Len(t, errs, 1, "pools %v", pools)
+		var fe *clients.FieldError
+		require.ErrorAs(t, errs[0], &fe)
+		assert.Equal(t, "clients.network.pools[1]", fe.Key)
+		assert.Contains(t, fe.Msg, "overlaps pools[0]")
 	}
 }

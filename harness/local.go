@@ -81,24 +81,28 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 }
 
 func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t Topology) error {
-	procs := make([]*process, len(t.Replicas))
+	parts := make([]*localPart, len(t.Replicas))
 	for i, r := range t.Replicas {
 		addr, err := freeLoopbackAddr()
 		if err != nil {
 			return err
 		}
-		args := []string{"-listen", addr, "-name", r.Name, "-users", strconv.Itoa(t.Users), "-cookie-name", r.CookieName}
-		p, err := startProcess(r.Name, bin, args, filepath.Join(d.Dir, r.Name+".log"))
-		if err != nil {
+		parts[i] = &localPart{
+			name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"),
+			args:  []string{"-listen", addr, "-name", r.Name, "-users", strconv.Itoa(t.Users), "-cookie-name", r.CookieName},
+			ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
+		}
+		d.Replicas = append(d.Replicas, Endpoint{Name: r.Name, Addr: addr})
+	}
+	// Start them all, then wait for each: replicas come up side by side.
+	for _, p := range parts {
+		d.addPart(p, p.Stop)
+		if err := p.launch(); err != nil {
 			return err
 		}
-		d.procs = append(d.procs, p)
-		d.onClose(r.Name, func(ctx context.Context) error { return p.stop(ctx, syscall.SIGTERM, 5*time.Second) })
-		d.Replicas = append(d.Replicas, Endpoint{Name: r.Name, Addr: addr})
-		procs[i] = p
 	}
-	for i, p := range procs {
-		if err := waitReady(ctx, p, l.startTimeout, httpProbe("http://"+d.Replicas[i].Addr+"/healthz")); err != nil {
+	for _, p := range parts {
+		if err := p.awaitReady(ctx); err != nil {
 			return err
 		}
 	}
@@ -110,8 +114,10 @@ func (l *Local) startNginx(ctx context.Context, d *Deployment, bin string, t Top
 	if err != nil {
 		return err
 	}
+	errLog := filepath.Join(d.Dir, "nginx-error.log")
 	cfg := nginxConfig{
-		Scenario: t.Name, Dir: d.Dir, Listen: listen, Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy,
+		Scenario: t.Name, Dir: d.Dir, ErrorLog: errLog, AccessLog: filepath.Join(d.Dir, "nginx-access.log"),
+		Listen: listen, Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy,
 		TrustProxy: []string{"127.0.0.1", "::1"},
 	}
 	for _, r := range d.Replicas {
@@ -125,16 +131,15 @@ func (l *Local) startNginx(ctx context.Context, d *Deployment, bin string, t Top
 	if err := os.WriteFile(confPath, text, 0o644); err != nil {
 		return fmt.Errorf("write nginx config: %w", err)
 	}
-	errLog := filepath.Join(d.Dir, "nginx-error.log")
-	// -e sends start-up errors to the run directory instead of the package's /var/log/nginx.
-	p, err := startProcess("nginx", bin, []string{"-p", d.Dir + "/", "-c", confPath, "-e", errLog}, filepath.Join(d.Dir, "nginx.out"))
-	if err != nil {
-		return err
+	p := &localPart{
+		name: "nginx", bin: bin, logPath: filepath.Join(d.Dir, "nginx.out"), logs: []string{errLog},
+		// -e sends start-up errors to the run directory instead of the package's /var/log/nginx.
+		args:  []string{"-p", d.Dir + "/", "-c", confPath, "-e", errLog},
+		ready: proxyProtocolProbe(listen), timeout: l.startTimeout,
+		stopSig: syscall.SIGQUIT, // nginx's graceful shutdown: workers finish the requests they hold
 	}
-	d.procs = append(d.procs, p)
-	// SIGQUIT is nginx's graceful shutdown: workers finish the requests they hold.
-	d.onClose("nginx", func(ctx context.Context) error { return p.stop(ctx, syscall.SIGQUIT, 5*time.Second) })
-	if err := waitReady(ctx, p, l.startTimeout, proxyProtocolProbe(listen), errLog); err != nil {
+	d.addPart(p, p.Stop)
+	if err := p.Start(ctx); err != nil {
 		return err
 	}
 	d.Endpoint = listen

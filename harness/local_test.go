@@ -31,7 +31,8 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 	d := StartT(t, NewLocal(), testTopology("ip-hash", 3))
 
 	require.Len(t, d.Replicas, 3)
-	require.Len(t, d.procs, 4, "three replicas and nginx")
+	parts := d.Parts()
+	require.Len(t, parts, 4, "three replicas and nginx")
 	conf, err := os.ReadFile(filepath.Join(d.Dir, "nginx.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "ip_hash;")
@@ -40,12 +41,12 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 		assert.Contains(t, string(conf), "server "+r.Addr+";")
 	}
 
-	nginx := d.procs[3].cmd.Process.Pid
+	nginx := parts[3].(*localPart).pid()
 	workers := ChildPIDs(nginx)
 	require.NotEmpty(t, workers, "nginx runs its workers")
 	pids := append([]int{nginx}, workers...)
-	for _, p := range d.procs[:3] {
-		pids = append(pids, p.cmd.Process.Pid)
+	for _, p := range parts[:3] {
+		pids = append(pids, p.(*localPart).pid())
 	}
 	for _, pid := range pids {
 		require.True(t, Alive(pid), "pid %d runs while the deployment is up", pid)
@@ -70,10 +71,11 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 	assert.Contains(t, err.Error(), "nginx exited")
 	assert.Contains(t, err.Error(), "something is wrong")
 
-	require.Len(t, d.procs, 3, "the replicas were started before nginx failed")
+	parts := d.Parts()
+	require.Len(t, parts, 3, "both replicas and nginx were started")
 	require.NoError(t, d.Close(context.Background()))
-	for _, p := range d.procs {
-		assert.False(t, Alive(p.cmd.Process.Pid), "%s is stopped after a failed start", p.name)
+	for _, p := range parts {
+		assert.False(t, Alive(p.(*localPart).pid()), "%s is stopped after a failed start", p.Name())
 	}
 }
 
@@ -82,7 +84,7 @@ func TestLocalMissingNginxStartsNothing(t *testing.T) {
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/nginx is not an executable file")
-	assert.Empty(t, d.procs)
+	assert.Empty(t, d.Parts())
 }
 
 func TestFindBinaryNamesTheDebianPackage(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 // nginxConfig is what the nginx template receives.
 type nginxConfig struct {
 	Scenario   string
-	Dir        string   // prefix: pid, logs and temp files live here
+	Dir        string   // pid and temp files live here
+	ErrorLog   string   // a file, or /dev/stderr in a container
+	AccessLog  string   // a file, or /dev/stdout in a container
 	Listen     string   // host:port, a PROXY-protocol listener
 	Workers    int      // worker_processes
 	Strategy   string   // a supported strategy name
@@ -29,7 +31,7 @@ daemon off;
 master_process on;
 worker_processes {{.Workers}};
 pid {{.Dir}}/nginx.pid;
-error_log {{.Dir}}/nginx-error.log warn;
+error_log {{.ErrorLog}} warn;
 
 events {
     worker_connections 4096;
@@ -37,7 +39,7 @@ events {
 
 http {
     log_format sessionlab '$proxy_protocol_addr -> $realip_remote_addr "$request" $status upstream=$upstream_addr';
-    access_log {{.Dir}}/nginx-access.log sessionlab;
+    access_log {{.AccessLog}} sessionlab;
     client_body_temp_path {{.Dir}}/client_body_temp;
     proxy_temp_path {{.Dir}}/proxy_temp;
     fastcgi_temp_path {{.Dir}}/fastcgi_temp;

@@ -25,7 +25,8 @@ type process struct {
 
 // startProcess starts bin with args; stdout and stderr go to logPath.
 func startProcess(name, bin string, args []string, logPath string) (*process, error) {
-	logFile, err := os.Create(logPath)
+	// Append: a part started again after a fault keeps the output of its earlier life.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -93,6 +94,11 @@ func tailFile(path string, n int) string {
 	if err != nil {
 		return ""
 	}
+	return lastLines(data, n)
+}
+
+// lastLines returns the last n lines of output.
+func lastLines(data []byte, n int) string {
 	lines := strings.Split(string(bytes.TrimRight(data, "\n")), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

@@ -70,6 +70,9 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	if events != nil {
 		runErr = errors.Join(runErr, events.Close())
 	}
+	if runErr != nil && ctx.Err() == nil {
+		runErr = fmt.Errorf("%w%s", runErr, dep.logsOf(ctx, 20))
+	}
 	rep = acc.Report()
 	rep.Check(s.Expect)
 	if rep.Totals.Requests != int(stats.Sent) {

@@ -72,7 +72,7 @@ type Deployment struct {
 	Dir      string     // the run's working directory: rendered configs and logs
 
 	log      *slog.Logger
-	procs    []*process // what the local runtime started, in start order
+	parts    []Part // what the runtime started, in start order
 	mu       sync.Mutex
 	closers  []closer
 	closed   bool

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,13 +18,15 @@ import (
 // common are the flags every command that runs a scenario takes.
 type common struct {
 	runtime string
+	images  []string
 	sets    []string
 	fakeApp string
 	verbose bool
 }
 
 func (c *common) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local)")
+	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local, docker)")
+	cmd.Flags().StringArrayVar(&c.images, "image", nil, "docker runtime: use this image for a part, PART=IMAGE (parts: fakeapp, nginx, haproxy, redis; default from SESSIONLAB_IMAGE_<PART>, else the ones `make images` builds)")
 	cmd.Flags().StringArrayVar(&c.sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable), e.g. --set balancer.strategy=ip-hash")
 	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: beside sessionlab, else built with the go tool)")
 	cmd.Flags().BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr")
@@ -31,26 +34,57 @@ func (c *common) register(cmd *cobra.Command) {
 
 // options turns the flags into harness options. cleanup removes what they created (a built fakeapp).
 func (c *common) options(ctx context.Context) (opts []harness.Option, cleanup func(), err error) {
-	cleanup = func() {}
-	if c.runtime != "local" {
-		return nil, cleanup, fmt.Errorf("--runtime %q is not known (allowed: local)", c.runtime)
+	rt, cleanup, err := c.newRuntime(ctx)
+	if err != nil {
+		return nil, cleanup, err
 	}
-	bin := c.fakeApp
-	if bin == "" {
-		bin = harness.LocateFakeApp()
-	}
-	if bin == "" {
-		// Build once for all the runs of this command rather than once per run.
-		if bin, err = harness.BuildFakeApp(ctx, ""); err != nil {
-			return nil, cleanup, err
-		}
-		cleanup = func() { os.RemoveAll(filepath.Dir(bin)) }
-	}
-	opts = append(opts, harness.WithRuntime(harness.NewLocal(harness.WithFakeAppBinary(bin))))
+	opts = append(opts, harness.WithRuntime(rt))
 	if c.verbose {
 		opts = append(opts, harness.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	}
 	return opts, cleanup, nil
+}
+
+func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error) {
+	switch c.runtime {
+	case "local":
+		if len(c.images) > 0 {
+			return nil, func() {}, fmt.Errorf("--image applies to --runtime docker only")
+		}
+		bin := c.fakeApp
+		if bin == "" {
+			bin = harness.LocateFakeApp()
+		}
+		if bin != "" {
+			return harness.NewLocal(harness.WithFakeAppBinary(bin)), func() {}, nil
+		}
+		// Build once for all the runs of this command rather than once per run.
+		bin, err := harness.BuildFakeApp(ctx, "")
+		if err != nil {
+			return nil, func() {}, err
+		}
+		return harness.NewLocal(harness.WithFakeAppBinary(bin)), func() { os.RemoveAll(filepath.Dir(bin)) }, nil
+	case "docker":
+		images, err := parseImages(c.images)
+		if err != nil {
+			return nil, func() {}, err
+		}
+		return harness.NewDocker(harness.WithImages(images)), func() {}, nil
+	}
+	return nil, func() {}, fmt.Errorf("--runtime %q is not known (allowed: local, docker)", c.runtime)
+}
+
+func parseImages(flags []string) (harness.Images, error) {
+	var im harness.Images
+	for _, f := range flags {
+		part, image, ok := strings.Cut(f, "=")
+		dst := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "redis": &im.Redis}[part]
+		if !ok || image == "" || dst == nil {
+			return im, fmt.Errorf("--image %s: want PART=IMAGE with PART one of fakeapp, nginx, haproxy, redis", f)
+		}
+		*dst = image
+	}
+	return im, nil
 }
 
 func newRootCmd() *cobra.Command {
@@ -185,14 +219,24 @@ func unmet(reps ...*reports.Report) error {
 }
 
 func newCleanupCmd() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Stop processes and remove working directories left by runs that were killed",
+		Short: "Remove what runs that were killed left behind: processes, working directories, containers, networks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
 			swept, err := harness.SweepLocal()
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
-			return err
+			fmt.Fprintf(out, "local: removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
+			if derr := harness.DockerAvailable(cmd.Context()); derr != nil {
+				fmt.Fprintf(out, "docker: skipped (%v)\n", derr)
+				return err
+			}
+			dswept, derr := harness.SweepDocker(cmd.Context(), all)
+			fmt.Fprintf(out, "docker: removed %d containers, %d networks\n", len(dswept.Containers), len(dswept.Networks))
+			return errors.Join(err, derr)
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "docker: remove every sessionlab container and network, also those of runs still going")
+	return cmd
 }

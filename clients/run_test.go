@@ -1,0 +1,237 @@
+package clients_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/fakeapp"
+)
+
+// proxyServer serves h behind a listener that requires a PROXY protocol header, the way the balancer does, and
+// remembers which client addresses the handler saw.
+type proxyServer struct {
+	addr     string
+	mu       sync.Mutex
+	seen     map[netip.Addr]int
+	requests int
+}
+
+func startProxyServer(t *testing.T, h http.Handler) *proxyServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &proxyServer{addr: ln.Addr().String(), seen: make(map[netip.Addr]int)}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		s.mu.Lock()
+		s.requests++
+		if err == nil {
+			s.seen[ap.Addr()]++
+		}
+		s.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(&proxyproto.Listener{Listener: ln}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+func (s *proxyServer) seenAddrs() (map[netip.Addr]int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen, s.requests
+}
+
+// step is the part of an event a journey decides.
+type step struct {
+	Step    string
+	Attempt int
+	Method  string
+	Path    string
+	Outcome string
+}
+
+// runUsers runs users through j against target and returns the events per user, after asserting that every request
+// sent was recorded exactly once.
+func runUsers(t *testing.T, ctx context.Context, target string, users []clients.User, j clients.Journey, concurrency int) (map[int][]clients.Event, error) {
+	t.Helper()
+	var mu sync.Mutex
+	var events []clients.Event
+	sink := clients.SinkFunc(func(e clients.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	})
+	st, err := clients.Run(ctx, target, users, j, sink, clients.RunOptions{Concurrency: concurrency, Timeout: 10 * time.Second})
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, st.Sent, st.Recorded, "sent vs recorded")
+	assert.Equal(t, st.Recorded, int64(len(events)), "recorded vs collected")
+	byUser := make(map[int][]clients.Event)
+	for _, e := range events {
+		byUser[e.User] = append(byUser[e.User], e)
+	}
+	return byUser, err
+}
+
+func steps(events []clients.Event) []step {
+	out := make([]step, len(events))
+	for i, e := range events {
+		out[i] = step{e.Step, e.Attempt, e.Method, e.Path, e.Outcome}
+	}
+	return out
+}
+
+// loginSteps is one login attempt through the fake app's form, its last exchange (GET /) ending with last.
+func loginSteps(attempt int, last string) []step {
+	return []step{
+		{clients.StepLogin, attempt, http.MethodGet, "/login", clients.OutcomeOK},
+		{clients.StepLogin, attempt, http.MethodPost, "/login", clients.OutcomeOK},
+		{clients.StepLogin, attempt, http.MethodGet, "/", last},
+	}
+}
+
+func TestRunHappyPath(t *testing.T) {
+	for _, pool := range []string{"203.0.113.0/24", "2001:db8::/64"} {
+		t.Run(pool, func(t *testing.T) {
+			srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
+			users := population(t, 11, config(20, pool))
+			byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(5, 1), 4)
+			require.NoError(t, err)
+
+			want := loginSteps(1, clients.OutcomeOK)
+			for p := 1; p <= 5; p++ {
+				want = append(want, step{clients.StepPage, 0, http.MethodGet, fmt.Sprintf("/page/%d", p), clients.OutcomeOK})
+			}
+			wantSeen := make(map[netip.Addr]int)
+			for _, u := range users {
+				evs := byUser[u.ID]
+				assert.Equal(t, want, steps(evs), "user %d", u.ID)
+				for _, e := range evs {
+					assert.Equal(t, u.Addr.String(), e.Addr, "user %d", u.ID)
+					assert.Equal(t, "replica-1", e.Replica)
+					wantStatus := http.StatusOK
+					if e.Method == http.MethodPost {
+						wantStatus = http.StatusFound
+					}
+					assert.Equal(t, wantStatus, e.Status, "user %d %s %s", u.ID, e.Method, e.Path)
+				}
+				wantSeen[u.Addr] += len(evs)
+			}
+			seen, requests := srv.seenAddrs()
+			assert.Equal(t, wantSeen, seen, "the server must see each user's simulated address")
+			assert.Equal(t, 20*8, requests)
+		})
+	}
+}
+
+// bouncer accepts every login, then sends every page back to the login form, as a replica that cannot find the
+// session does.
+func bouncer() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<form>")) })
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusFound) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/login", http.StatusFound) })
+	return mux
+}
+
+func TestRunFailures(t *testing.T) {
+	refuse := http.NewServeMux()
+	refuse.HandleFunc("GET /login", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<form>")) })
+	refuse.HandleFunc("POST /login", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	broken := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+
+	loop := func(a int) []step { return loginSteps(a, clients.OutcomeLoop) }
+	rejected := func(a int) []step {
+		return []step{
+			{clients.StepLogin, a, http.MethodGet, "/login", clients.OutcomeOK},
+			{clients.StepLogin, a, http.MethodPost, "/login", clients.OutcomeRejected},
+		}
+	}
+	tests := []struct {
+		name    string
+		handler http.Handler
+		relogin int
+		want    []step
+	}{
+		{"loop, no relogin", bouncer(), 0, loop(1)},
+		{"loop, relogin 2 gives up after 3 attempts", bouncer(), 2, append(append(loop(1), loop(2)...), loop(3)...)},
+		{"rejected", refuse, 0, rejected(1)},
+		{"rejected, relogin 1", refuse, 1, append(rejected(1), rejected(2)...)},
+		{"server error stops the user", broken, 0, []step{{clients.StepLogin, 1, http.MethodGet, "/login", clients.OutcomeError}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startProxyServer(t, tt.handler)
+			users := population(t, 2, config(6, "198.51.100.0/24"))
+			byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(3, tt.relogin), 3)
+			require.NoError(t, err)
+			require.Len(t, byUser, len(users))
+			for _, u := range users {
+				assert.Equal(t, tt.want, steps(byUser[u.ID]), "user %d", u.ID)
+			}
+			_, requests := srv.seenAddrs()
+			assert.Equal(t, len(users)*len(tt.want), requests)
+		})
+	}
+}
+
+func TestRunServerErrorIsRecorded(t *testing.T) {
+	srv := startProxyServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Replica", "replica-3")
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	users := population(t, 2, config(1, "198.51.100.0/24"))
+	byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(3, 0), 1)
+	require.NoError(t, err)
+	require.Len(t, byUser[1], 1)
+	e := byUser[1][0]
+	assert.Equal(t, http.StatusInternalServerError, e.Status)
+	assert.Equal(t, "replica-3", e.Replica)
+	assert.Equal(t, clients.OutcomeError, e.Outcome)
+}
+
+func TestRunCancelledBeforeStart(t *testing.T) {
+	srv := startProxyServer(t, fakeapp.New(fakeapp.Config{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	byUser, err := runUsers(t, ctx, srv.addr, population(t, 1, config(10, "203.0.113.0/24")), clients.FakeAppJourney(2, 1), 2)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, byUser)
+	_, requests := srv.seenAddrs()
+	assert.Zero(t, requests)
+}
+
+func TestRunBlockedCookiesLoop(t *testing.T) {
+	srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
+	cfg := config(10, "203.0.113.0/24")
+	cfg.CookiesBlocked = 0.5
+	users := population(t, 4, cfg)
+	byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(2, 0), 5)
+	require.NoError(t, err)
+
+	ok := append(loginSteps(1, clients.OutcomeOK),
+		step{clients.StepPage, 0, http.MethodGet, "/page/1", clients.OutcomeOK},
+		step{clients.StepPage, 0, http.MethodGet, "/page/2", clients.OutcomeOK})
+	blocked := 0
+	for _, u := range users {
+		if u.BlockCookies {
+			blocked++
+			assert.Equal(t, loginSteps(1, clients.OutcomeLoop), steps(byUser[u.ID]), "user %d keeps no cookie", u.ID)
+		} else {
+			assert.Equal(t, ok, steps(byUser[u.ID]), "user %d", u.ID)
+		}
+	}
+	assert.Equal(t, 5, blocked)
+}
