@@ -136,7 +136,7 @@ func (rt *Docker) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	if _, err := SweepDocker(ctx, false); err != nil {
 		return d, fmt.Errorf("sweep leftovers: %w", err)
 	}
-	labels := map[string]string{labelRun: newRunID(), labelOwner: ownerIdentity(), labelScenario: t.Name}
+	labels := map[string]string{labelRun: newRunID(), labelOwner: RunOwner(os.Getpid()), labelScenario: t.Name}
 	nw, err := network.New(ctx, network.WithLabels(labels))
 	if nw != nil {
 		d.onClose("network", func(ctx context.Context) error { return nw.Remove(ctx) })
@@ -179,7 +179,7 @@ func (rt *Docker) startReplicas(ctx context.Context, d *Deployment, cli client.A
 				network.WithNetwork([]string{r.Name}, nw),
 				testcontainers.WithExposedPorts(fakeAppPort),
 				testcontainers.WithLabels(labels),
-				testcontainers.WithWaitStrategy(probeStrategy{port: fakeAppPort, timeout: rt.startTimeout, probe: func(addr string) probe {
+				testcontainers.WithWaitStrategy(&probeStrategy{port: fakeAppPort, timeout: rt.startTimeout, probe: func(addr string) probe {
 					return httpProbe("http://" + addr + "/healthz")
 				}}),
 			)
@@ -228,7 +228,7 @@ func (rt *Docker) startNginx(ctx context.Context, d *Deployment, cli client.APIC
 		network.WithNetwork([]string{"nginx"}, nw),
 		testcontainers.WithExposedPorts(balancerPort),
 		testcontainers.WithLabels(labels),
-		testcontainers.WithWaitStrategy(probeStrategy{port: balancerPort, timeout: rt.startTimeout, probe: proxyProtocolProbe}),
+		testcontainers.WithWaitStrategy(&probeStrategy{port: balancerPort, timeout: rt.startTimeout, probe: proxyProtocolProbe}),
 	)
 	if c != nil {
 		p := &containerPart{name: "nginx", c: c, cli: cli}
@@ -253,9 +253,12 @@ type probeStrategy struct {
 	probe   func(addr string) probe
 }
 
-var _ wait.Strategy = probeStrategy{}
+// A pointer: testcontainers-go checks strategies for nil with reflection, which panics on a struct value.
+var _ wait.Strategy = (*probeStrategy)(nil)
 
-func (s probeStrategy) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
+func (s *probeStrategy) String() string { return "sessionlab probe on " + s.port }
+
+func (s *probeStrategy) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var last error
@@ -313,6 +316,11 @@ func (p *containerPart) Start(ctx context.Context) error {
 	return p.c.Start(ctx)
 }
 
+func (p *containerPart) Running(ctx context.Context) bool {
+	st, err := p.c.State(ctx)
+	return err == nil && st.Running
+}
+
 func (p *containerPart) Logs(ctx context.Context, lines int) string {
 	rc, err := p.c.Logs(ctx)
 	if err != nil {
@@ -338,8 +346,9 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ownerIdentity names this process on this host, to tell a live run's containers from a dead run's.
-func ownerIdentity() string {
+// RunOwner is the value of the org.sessionlab.owner label on the containers and networks of runs made by process
+// pid on this host: it tells a live run's resources from a dead run's.
+func RunOwner(pid int) string {
 	host, _ := os.Hostname()
-	return host + " " + processIdentity(os.Getpid())
+	return host + " " + processIdentity(pid)
 }

@@ -18,6 +18,8 @@ type Part interface {
 	Stop(ctx context.Context) error
 	// Start starts a stopped or killed part again, on the same address, and waits until it is ready.
 	Start(ctx context.Context) error
+	// Running reports whether the part is up (it may not be ready yet).
+	Running(ctx context.Context) bool
 	// Logs returns the last lines of its output.
 	Logs(ctx context.Context, lines int) string
 }
@@ -102,6 +104,8 @@ func (p *localPart) launch() error {
 func (p *localPart) awaitReady(ctx context.Context) error {
 	return waitReady(ctx, p.proc, p.timeout, p.ready, p.logs...)
 }
+
+func (p *localPart) Running(context.Context) bool { return p.proc != nil && !p.proc.exited() }
 
 func (p *localPart) pid() int { return p.proc.cmd.Process.Pid }
 

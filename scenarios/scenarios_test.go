@@ -36,16 +36,47 @@ func buildFakeAppAndRun(m *testing.M) int {
 	return m.Run()
 }
 
+// runtimes are the rows every scenario test runs under.
+var runtimes = []struct {
+	name string
+	new  func(t *testing.T) harness.Runtime
+}{
+	{"local", func(*testing.T) harness.Runtime { return harness.NewLocal() }},
+	{"docker", func(t *testing.T) harness.Runtime {
+		if err := harness.DockerAvailable(context.Background()); err != nil {
+			t.Skipf("docker runtime not tested: %v", err)
+		}
+		return harness.NewDocker()
+	}},
+}
+
+// eachRuntime runs fn once per runtime, as subtests named after them.
+func eachRuntime(t *testing.T, fn func(t *testing.T, rt harness.Runtime)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real nginx and fakeapp processes or containers; skipped with -short")
+	}
+	for _, r := range runtimes {
+		t.Run(r.name, func(t *testing.T) { fn(t, r.new(t)) })
+	}
+}
+
 // run runs a catalog scenario on the local runtime and returns its report and event log.
 func run(t *testing.T, file string, overrides ...string) (*reports.Report, []clients.Event) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
 	}
+	return runOn(t, harness.NewLocal(), file, overrides...)
+}
+
+// runOn runs a catalog scenario on rt and returns its report and event log.
+func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (*reports.Report, []clients.Event) {
+	t.Helper()
 	s, err := harness.Load(file, overrides...)
 	require.NoError(t, err)
 	var log bytes.Buffer
-	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(harness.NewLocal()), harness.WithEvents(&log))
+	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(rt), harness.WithEvents(&log))
 	require.NoError(t, err)
 	var events []clients.Event
 	require.NoError(t, clients.ReadJSONLines(&log, func(e clients.Event) error { events = append(events, e); return nil }))
@@ -54,7 +85,11 @@ func run(t *testing.T, file string, overrides ...string) (*reports.Report, []cli
 }
 
 func TestRoundRobinMemorySessionsLoop(t *testing.T) {
-	rep, _ := run(t, "rr-memory.yaml")
+	eachRuntime(t, testRoundRobinMemorySessionsLoop)
+}
+
+func testRoundRobinMemorySessionsLoop(t *testing.T, rt harness.Runtime) {
+	rep, _ := runOn(t, rt, "rr-memory.yaml")
 
 	require.NotNil(t, rep.Totals.LoginFailRate)
 	assert.GreaterOrEqual(t, *rep.Totals.LoginFailRate, 0.5, "most logins bounce back to the login page")
@@ -67,7 +102,11 @@ func TestRoundRobinMemorySessionsLoop(t *testing.T) {
 }
 
 func TestIPHashKeepsEveryoneLoggedIn(t *testing.T) {
-	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash")
+	eachRuntime(t, testIPHashKeepsEveryoneLoggedIn)
+}
+
+func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt harness.Runtime) {
+	rep, events := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash")
 
 	assert.Equal(t, 0, rep.Totals.LoginFailures)
 	assert.Equal(t, 0, rep.Totals.SessionLosses)
@@ -105,7 +144,11 @@ func nginxIPHash(a netip.Addr, n int) int {
 
 // The real nginx must hash the simulated address from the PROXY protocol header, for both families.
 func TestIPHashPicksTheReplicaNginxWouldForTheSimulatedAddress(t *testing.T) {
-	_, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash",
+	eachRuntime(t, testIPHashPicksTheReplicaNginxWould)
+}
+
+func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt harness.Runtime) {
+	_, events := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash",
 		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.users=200", "clients.pages=2")
 	families := map[bool]int{}
 	for _, e := range events {
@@ -167,4 +210,24 @@ func TestExpectationsAreChecked(t *testing.T) {
 	}
 	assert.False(t, byKey["login_failure_rate"].OK, "round-robin with memory sessions fails the login bound")
 	assert.True(t, byKey["skew.max_over_mean"].OK, "and spreads load evenly")
+}
+
+// The same scenario and seed give the same per-replica counts whether the parts are processes or containers.
+func TestIPHashCountsAreTheSameInBothRuntimes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real nginx and fakeapp processes and containers; skipped with -short")
+	}
+	counts := map[string][]int{}
+	for _, r := range runtimes {
+		t.Run(r.name, func(t *testing.T) {
+			rep, _ := runOn(t, r.new(t), "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.users=150", "clients.pages=4")
+			for _, rr := range rep.Replicas {
+				counts[r.name] = append(counts[r.name], rr.Requests)
+			}
+		})
+	}
+	if len(counts) < 2 {
+		t.Skip("one runtime did not run; nothing to compare")
+	}
+	assert.Equal(t, counts["local"], counts["docker"])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/spf13/cobra"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // common are the flags every command that runs a scenario takes.
@@ -68,6 +70,9 @@ func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error
 		images, err := parseImages(c.images)
 		if err != nil {
 			return nil, func() {}, err
+		}
+		if c.verbose {
+			tclog.SetDefault(stdlog.New(os.Stderr, "", 0))
 		}
 		return harness.NewDocker(harness.WithImages(images)), func() {}, nil
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // Exit codes: 0 all good, 1 the run finished but an expectation was not met, 2 bad input or a failed run.
@@ -23,6 +25,8 @@ type unmetError struct{ n int }
 func (e unmetError) Error() string { return fmt.Sprintf("%d expectation(s) not met", e.n) }
 
 func main() {
+	// testcontainers-go prints a banner and a line per container step; -v turns them back on.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

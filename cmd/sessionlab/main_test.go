@@ -133,35 +133,67 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	}
 }
 
-// Ctrl-C in the middle of a run stops every process the run started.
+// Ctrl-C in the middle of a run stops every process and removes every container and network the run started.
 func TestInterruptStopsEverything(t *testing.T) {
 	skipShort(t)
-	cmd := exec.Command(filepath.Join(binDir, "sessionlab"), "run", "--set", "clients.users=100000", "--set", "clients.concurrency=4", scenario)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	t.Run("local", func(t *testing.T) {
+		cmd := startRun(t, "local")
+		var started []int
+		require.Eventually(t, func() bool {
+			started = harness.ChildPIDs(cmd.Process.Pid)
+			if len(started) != 4 {
+				return false
+			}
+			for _, pid := range started {
+				started = append(started, harness.ChildPIDs(pid)...)
+			}
+			return len(started) == 5 // three replicas, nginx and its worker
+		}, 20*time.Second, 50*time.Millisecond, "replicas and nginx start")
+		interrupt(t, cmd)
+		for _, pid := range started {
+			assert.False(t, harness.Alive(pid), "pid %d stopped", pid)
+		}
+	})
+	t.Run("docker", func(t *testing.T) {
+		if err := harness.DockerAvailable(context.Background()); err != nil {
+			t.Skipf("docker runtime not tested: %v", err)
+		}
+		cmd := startRun(t, "docker")
+		owner := "label=org.sessionlab.owner=" + harness.RunOwner(cmd.Process.Pid)
+		require.Eventually(t, func() bool {
+			return len(dockerList(t, "ps", "-q", "--filter", owner)) == 4
+		}, 60*time.Second, 200*time.Millisecond, "replicas and nginx containers start")
+		interrupt(t, cmd)
+		assert.Empty(t, dockerList(t, "ps", "-aq", "--filter", owner), "no container left")
+		assert.Empty(t, dockerList(t, "network", "ls", "-q", "--filter", owner), "no network left")
+	})
+}
+
+// startRun starts a long run of the built CLI on runtime.
+func startRun(t *testing.T, runtime string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "sessionlab"), "run", "--runtime", runtime,
+		"--set", "clients.users=100000", "--set", "clients.concurrency=4", scenario)
+	cmd.Stderr = new(bytes.Buffer)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd
+}
 
-	// Wait until the three replicas and nginx are up, and nginx has its worker.
-	var started []int
-	require.Eventually(t, func() bool {
-		started = harness.ChildPIDs(cmd.Process.Pid)
-		if len(started) != 4 {
-			return false
-		}
-		for _, pid := range started {
-			started = append(started, harness.ChildPIDs(pid)...)
-		}
-		return len(started) == 5
-	}, 20*time.Second, 50*time.Millisecond, "replicas and nginx start")
-	time.Sleep(300 * time.Millisecond) // let users run
-
+// interrupt sends Ctrl-C after the users have run a little and waits for the CLI to exit as a failed run.
+func interrupt(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, exitFailed, exit.ExitCode(), "an interrupted run is a failed run: %s", stderr.String())
-	for _, pid := range started {
-		assert.False(t, harness.Alive(pid), "pid %d stopped", pid)
-	}
+	assert.Equal(t, exitFailed, exit.ExitCode(), "an interrupted run is a failed run: %s", cmd.Stderr)
+}
+
+func dockerList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).Output()
+	require.NoError(t, err)
+	return strings.Fields(string(out))
 }
