@@ -84,11 +84,6 @@ func (p *process) kill() error {
 	return err
 }
 
-// tail returns the last n lines of the process's output.
-func (p *process) tail(n int) string {
-	return tailFile(p.logPath, n)
-}
-
 func tailFile(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
