@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 )
@@ -71,7 +70,6 @@ type Deployment struct {
 	Replicas []Endpoint // where each replica listens
 	Dir      string     // the run's working directory: rendered configs and logs
 
-	log      *slog.Logger
 	parts    []Part // what the runtime started, in start order
 	mu       sync.Mutex
 	closers  []closer
@@ -117,8 +115,5 @@ func (d *Deployment) Close(ctx context.Context) error {
 		}
 	}
 	d.closeErr = errors.Join(errs...)
-	if d.log != nil {
-		d.log.Debug("deployment closed", "parts", len(d.closers), "err", d.closeErr)
-	}
 	return d.closeErr
 }
