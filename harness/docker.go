@@ -207,16 +207,11 @@ func (rt *Docker) startReplicas(ctx context.Context, d *Deployment, cli client.A
 const balancerPort = "80/tcp"
 
 func (rt *Docker) startNginx(ctx context.Context, d *Deployment, cli client.APIClient, nw *testcontainers.DockerNetwork, labels map[string]string, t Topology) error {
-	cfg := nginxConfig{
-		Scenario: t.Name, Dir: "/tmp", ErrorLog: "stderr", AccessLog: "/dev/stdout",
-		Listen: "80", Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy,
-		// Clients reach the published port through the engine's proxy or NAT, from an address of the private
-		// network; the network is the run's own, so any sender may announce a client address.
-		TrustProxy: []string{"0.0.0.0/0", "::/0"},
-	}
-	for _, r := range d.Replicas {
-		cfg.Upstreams = append(cfg.Upstreams, r.Addr)
-	}
+	cfg := nginxConfigFor(t, d.Replicas)
+	cfg.Dir, cfg.ErrorLog, cfg.AccessLog, cfg.Listen = "/tmp", "stderr", "/dev/stdout", "80"
+	// Clients reach the published port through the engine's proxy or NAT, from an address of the private network;
+	// the network is the run's own, so any sender may announce a client address.
+	cfg.TrustProxy = []string{"0.0.0.0/0", "::/0"}
 	text, err := renderNginx(cfg)
 	if err != nil {
 		return err

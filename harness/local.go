@@ -115,14 +115,9 @@ func (l *Local) startNginx(ctx context.Context, d *Deployment, bin string, t Top
 		return err
 	}
 	errLog := filepath.Join(d.Dir, "nginx-error.log")
-	cfg := nginxConfig{
-		Scenario: t.Name, Dir: d.Dir, ErrorLog: errLog, AccessLog: filepath.Join(d.Dir, "nginx-access.log"),
-		Listen: listen, Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy,
-		TrustProxy: []string{"127.0.0.1", "::1"},
-	}
-	for _, r := range d.Replicas {
-		cfg.Upstreams = append(cfg.Upstreams, r.Addr)
-	}
+	cfg := nginxConfigFor(t, d.Replicas)
+	cfg.Dir, cfg.ErrorLog, cfg.AccessLog, cfg.Listen = d.Dir, errLog, filepath.Join(d.Dir, "nginx-access.log"), listen
+	cfg.TrustProxy = []string{"127.0.0.1", "::1"}
 	text, err := renderNginx(cfg)
 	if err != nil {
 		return err

@@ -78,6 +78,15 @@ http {
 }
 `))
 
+// nginxConfigFor fills what the topology decides; the runtime adds where nginx listens and writes.
+func nginxConfigFor(t Topology, replicas []Endpoint) nginxConfig {
+	c := nginxConfig{Scenario: t.Name, Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy}
+	for _, r := range replicas {
+		c.Upstreams = append(c.Upstreams, r.Addr)
+	}
+	return c
+}
+
 // renderNginx returns the config text for c.
 func renderNginx(c nginxConfig) ([]byte, error) {
 	switch c.Strategy {
