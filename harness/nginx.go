@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"text/template"
 )
@@ -109,7 +108,7 @@ func findBinary(name, debianPackage string) (string, error) {
 	}
 	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
 		p := dir + "/" + name
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if isExecutable(p) {
 			return p, nil
 		}
 	}
