@@ -3,6 +3,8 @@ GO          ?= go
 BIN         ?= bin
 # Debian packages the local runtime runs; installed by `make deps` when their binary is missing.
 DEB_NGINX   ?= nginx
+DEB_HAPROXY ?= haproxy
+DEB_REDIS   ?= redis-server
 
 .PHONY: all build deps test test-images test-short vet bench demo clean
 
@@ -15,7 +17,7 @@ build:
 # (policy-rc.d answers 101 while apt runs). A second run finds everything and does nothing.
 deps:
 	@missing=""; \
-	for pair in nginx:$(DEB_NGINX); do \
+	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS); do \
 	  bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
