@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"slices"
@@ -15,25 +16,49 @@ type Accumulator struct {
 	mu       sync.Mutex
 	meta     Meta
 	t        Totals
-	attempts map[attemptKey]string // first non-ok outcome of each login attempt, "ok" while none
-	served   map[string]map[int]struct{}
-	requests map[string]int
+	attempts map[attemptKey]attempt
+	outcomes []string       // outcome names by code, "ok" first; keeps attempt small in a map of every attempt
+	ids      map[string]int // replica name -> index in loads
+	loads    []replicaLoad  // meta's replicas first, then other names as answers carried them
+	listed   int            // how many of loads are meta's replicas
 	loggedIn map[int]struct{}
+	tl       timeline
 }
 
 type attemptKey struct{ user, attempt int }
+
+// attempt is a login attempt so far: the first non-ok outcome of its exchanges (okCode while none) and the segment
+// of its first exchange, where the attempt counts.
+type attempt struct {
+	outcome uint8 // index in Accumulator.outcomes
+	seg     int32
+}
+
+const okCode = 0
+
+type replicaLoad struct {
+	name     string
+	requests int
+	served   map[int]struct{}
+}
 
 var _ clients.Sink = (*Accumulator)(nil)
 
 // NewAccumulator starts an empty report for the run meta describes.
 func NewAccumulator(meta Meta) *Accumulator {
-	return &Accumulator{
+	a := &Accumulator{
 		meta:     meta,
-		attempts: make(map[attemptKey]string),
-		served:   make(map[string]map[int]struct{}),
-		requests: make(map[string]int),
+		attempts: make(map[attemptKey]attempt),
+		ids:      make(map[string]int, len(meta.Replicas)),
 		loggedIn: make(map[int]struct{}),
+		outcomes: []string{clients.OutcomeOK},
 	}
+	for _, name := range meta.Replicas {
+		a.replicaID(name)
+	}
+	a.listed = len(a.loads)
+	a.tl = newTimeline(meta)
+	return a
 }
 
 // Compute is the report of a finished run whose events are all in hand.
@@ -45,24 +70,29 @@ func Compute(meta Meta, events []clients.Event) *Report {
 	return acc.Report()
 }
 
-// Record adds one exchange.
+// Record adds one exchange, or one fault mark (which counts in no request figure but splits the run into phases).
 func (a *Accumulator) Record(e clients.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if e.IsFault() {
+		a.tl.mark(e)
+		return
+	}
 	a.t.Requests++
 	if e.Outcome == clients.OutcomeError {
 		a.t.Errors++
 	}
+	rep := -1
 	if e.Replica != "" {
-		a.requests[e.Replica]++
-		if a.served[e.Replica] == nil {
-			a.served[e.Replica] = make(map[int]struct{})
-		}
-		a.served[e.Replica][e.User] = struct{}{}
+		rep = a.replicaID(e.Replica)
+		l := &a.loads[rep]
+		l.requests++
+		l.served[e.User] = struct{}{}
 	}
+	seg := a.tl.exchange(e, rep)
 	switch e.Step {
 	case clients.StepLogin:
-		a.recordLogin(e)
+		a.recordLogin(e, seg)
 	case clients.StepPage:
 		a.t.PageRequests++
 		if e.Outcome == clients.OutcomeLoss {
@@ -71,16 +101,40 @@ func (a *Accumulator) Record(e clients.Event) {
 	}
 }
 
-func (a *Accumulator) recordLogin(e clients.Event) {
+// replicaID interns a replica name, so that per-phase and per-user state can refer to it by a small number.
+func (a *Accumulator) replicaID(name string) int {
+	if id, ok := a.ids[name]; ok {
+		return id
+	}
+	a.ids[name] = len(a.loads)
+	a.loads = append(a.loads, replicaLoad{name: name, served: make(map[int]struct{})})
+	return len(a.loads) - 1
+}
+
+func (a *Accumulator) recordLogin(e clients.Event, seg int32) {
 	k := attemptKey{e.User, e.Attempt}
-	if prev, seen := a.attempts[k]; !seen || prev == clients.OutcomeOK {
-		a.attempts[k] = e.Outcome
+	if prev, seen := a.attempts[k]; !seen {
+		a.attempts[k] = attempt{outcome: a.outcomeCode(e.Outcome), seg: seg}
+	} else if prev.outcome == okCode {
+		a.attempts[k] = attempt{outcome: a.outcomeCode(e.Outcome), seg: prev.seg}
 	}
 	// An accepted submission (a redirect onward, not back to the form) is where the app creates a session.
 	if e.Method == http.MethodPost && e.Outcome == clients.OutcomeOK {
 		a.t.SessionsCreated++
 		a.loggedIn[e.User] = struct{}{}
 	}
+}
+
+// outcomeCode interns an outcome. Past 256 distinct names (a log no client wrote), the rest count as "error".
+func (a *Accumulator) outcomeCode(outcome string) uint8 {
+	if i := slices.Index(a.outcomes, outcome); i >= 0 {
+		return uint8(i)
+	}
+	if len(a.outcomes) > math.MaxUint8 {
+		return a.outcomeCode(clients.OutcomeError)
+	}
+	a.outcomes = append(a.outcomes, outcome)
+	return uint8(len(a.outcomes) - 1)
 }
 
 // Report returns the figures of everything recorded so far.
@@ -101,10 +155,10 @@ func (a *Accumulator) Report() *Report {
 	t := &r.Totals
 	t.Users = a.meta.Users
 	t.LoginAttempts = len(a.attempts)
-	for _, outcome := range a.attempts {
-		if outcome != clients.OutcomeOK {
+	for _, at := range a.attempts {
+		if at.outcome != okCode {
 			t.LoginFailures++
-			r.FailureCauses[outcome]++
+			r.FailureCauses[a.outcomes[at.outcome]]++
 		}
 	}
 	t.LoginFailRate = ratio(t.LoginFailures, t.LoginAttempts)
@@ -112,18 +166,26 @@ func (a *Accumulator) Report() *Report {
 	t.UsersLoggedIn = len(a.loggedIn)
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
 
-	attributed := 0
-	for _, n := range a.requests {
-		attributed += n
-	}
-	counts := make([]float64, 0, len(a.meta.Replicas))
-	for _, name := range a.replicaNames() {
-		n := a.requests[name]
-		r.Replicas = append(r.Replicas, Replica{Name: name, Requests: n, Share: ratio(n, attributed), Users: len(a.served[name])})
-		counts = append(counts, float64(n))
-	}
-	r.Skew = skew(counts)
+	order := a.replicaOrder()
+	r.Replicas, r.Skew = a.replicaFigures(order)
+	r.Phases = a.phases(order)
+	r.Faults = a.tl.results(a.meta, a.ids)
 	return r
+}
+
+func (a *Accumulator) replicaFigures(order []int) ([]Replica, Skew) {
+	attributed := 0
+	for _, l := range a.loads {
+		attributed += l.requests
+	}
+	reps := make([]Replica, 0, len(order))
+	counts := make([]float64, 0, len(order))
+	for _, id := range order {
+		l := a.loads[id]
+		reps = append(reps, Replica{Name: l.name, Requests: l.requests, Share: ratio(l.requests, attributed), Users: len(l.served)})
+		counts = append(counts, float64(l.requests))
+	}
+	return reps, skew(counts)
 }
 
 // skew of the per-replica request counts; null figures when nothing was served.
@@ -147,16 +209,13 @@ func skew(x []float64) Skew {
 	}
 }
 
-// replicaNames is the topology's replicas, then (sorted) any name an answer carried that the topology does not list,
+// replicaOrder is the topology's replicas, then (sorted) any name an answer carried that the topology does not list,
 // so that no served request drops out of the figures.
-func (a *Accumulator) replicaNames() []string {
-	names := slices.Clone(a.meta.Replicas)
-	var extra []string
-	for name := range a.requests {
-		if !slices.Contains(names, name) {
-			extra = append(extra, name)
-		}
+func (a *Accumulator) replicaOrder() []int {
+	order := make([]int, len(a.loads))
+	for i := range order {
+		order[i] = i
 	}
-	slices.Sort(extra)
-	return append(names, extra...)
+	slices.SortFunc(order[a.listed:], func(x, y int) int { return cmp.Compare(a.loads[x].name, a.loads[y].name) })
+	return order
 }

@@ -51,7 +51,64 @@ func RenderText(w io.Writer, r *Report) error {
 		return err
 	}
 	fmt.Fprintf(w, "skew: max/mean %s  cov %s  jain %s\n", fig(r.Skew.MaxOverMean), fig(r.Skew.CoV), fig(r.Skew.Jain))
+	if err := renderPhases(w, r.Phases, r.Faults); err != nil {
+		return err
+	}
 	return renderExpectations(w, r.Expectations)
+}
+
+// renderPhases writes the phase table and one line per fault; nothing for a run without faults.
+func renderPhases(w io.Writer, phases []Phase, faults []FaultResult) error {
+	if len(phases) == 0 && len(faults) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nphases")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  phase\tms\trequests\tlogin fail\tsession loss\tusers lost\terrors\trequests per replica")
+	for _, p := range phases {
+		perReplica := make([]string, len(p.Replicas))
+		for i, rep := range p.Replicas {
+			perReplica[i] = strconv.Itoa(rep.Requests)
+		}
+		fmt.Fprintf(tw, "  %s\t%d–%d\t%d\t%d %s\t%d %s\t%d\t%d\t%s\n", p.Name, p.FromMs, p.ToMs, p.Requests,
+			p.LoginFailures, fig(p.LoginFailRate), p.SessionLosses, fig(p.SessionLoss), p.UsersWithLoss, p.Errors,
+			strings.Join(perReplica, "/"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range faults {
+		if _, err := fmt.Fprintln(w, faultLine(f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// faultLine is e.g. "fault 1: kill replica-2 at 1500 requests (812–815 ms): 300 users across, 98 moved (0.327); 98 on
+// replica-2 of whom 97 lost their session, 0 lost elsewhere".
+func faultLine(f FaultResult) string {
+	head := fmt.Sprintf("fault %d: %s at %s", f.Index+1, faultLabel(f.Action, f.Target), f.At)
+	var line string
+	switch {
+	case f.StartMs == nil:
+		line = head + ": not reached"
+	case f.EndMs == nil:
+		line = fmt.Sprintf("%s (%d ms–): did not finish", head, *f.StartMs)
+	default:
+		line = fmt.Sprintf("%s (%d–%d ms): %d users across, %d moved (%s); ", head, *f.StartMs, *f.EndMs,
+			*f.UsersAcross, *f.MovedUsers, fig(f.MovedShare))
+		if f.UsersOnTarget != nil {
+			line += fmt.Sprintf("%d on %s of whom %d lost their session, %d lost elsewhere",
+				*f.UsersOnTarget, f.Target, *f.LostOnTarget, *f.LostElsewhere)
+		} else {
+			line += fmt.Sprintf("%d lost their session", *f.UsersLost)
+		}
+	}
+	if f.Error != "" {
+		line += "; error: " + f.Error
+	}
+	return line
 }
 
 func renderExpectations(w io.Writer, exps []Expectation) error {

@@ -1,6 +1,7 @@
 // Package reports is the checker: it turns a run's event stream into the figures of design.md (login failures and
-// their causes, lost sessions, duplicate sessions, per-replica load and skew), checks them against a scenario's
-// expectations and renders them as text or JSON. It reads events only; it never starts anything.
+// their causes, lost sessions, duplicate sessions, per-replica load and skew), splits them into the phases the run's
+// fault marks delimit and sums up what each fault did to the users, checks them against a scenario's expectations
+// and renders them as text or JSON. It reads events only; it never starts anything.
 package reports
 
 // Schema names the version of the report JSON.
@@ -18,6 +19,8 @@ type Report struct {
 	FailureCauses map[string]int `json:"failure_causes"`
 	Replicas      []Replica      `json:"replicas"`
 	Skew          Skew           `json:"skew"`
+	Phases        []Phase        `json:"phases"` // empty when the scenario has no faults and no fault mark came
+	Faults        []FaultResult  `json:"faults"` // one per Meta.Faults entry, in scenario order
 	Expectations  []Expectation  `json:"expectations"`
 }
 
@@ -76,6 +79,64 @@ type Meta struct {
 	Sessions string
 	Replicas []string // every replica's name, in order, including ones that served nothing
 	Users    int
+	Faults   []FaultPlan // the scenario's faults, in order; a fault mark's Index points into it
+}
+
+// FaultPlan is one fault as the scenario wrote it.
+type FaultPlan struct {
+	Action string
+	Target string // "" for actions without one (scale-out, scale-in)
+	At     string // the trigger, e.g. "2s" or "1500 requests"
+}
+
+// Phase is the stretch of a run between two consecutive fault boundaries (a fault's start or end). An exchange
+// belongs to the phase its request was sent in; a login attempt to the phase of its first exchange.
+type Phase struct {
+	Name          string         `json:"name"` // "before", "during kill replica-2", "after kill replica-2"
+	FromMs        int64          `json:"from_ms"`
+	ToMs          int64          `json:"to_ms"`
+	Requests      int            `json:"requests"`
+	Errors        int            `json:"errors"`
+	LoginAttempts int            `json:"login_attempts"`
+	LoginFailures int            `json:"login_failures"`
+	LoginFailRate *float64       `json:"login_failure_rate"`
+	PageRequests  int            `json:"page_requests"`
+	SessionLosses int            `json:"session_losses"`
+	SessionLoss   *float64       `json:"session_loss_rate"`
+	Users         int            `json:"users"`           // distinct users with an exchange in the phase
+	UsersWithLoss int            `json:"users_with_loss"` // distinct users who lost a session in the phase
+	Replicas      []PhaseReplica `json:"replicas"`        // the same names, in the same order, as Report.Replicas
+}
+
+// PhaseReplica is the requests one replica answered in a phase.
+type PhaseReplica struct {
+	Name     string `json:"name"`
+	Requests int    `json:"requests"`
+}
+
+// FaultResult is what one fault did to the users who were there before it and still there after it ("across").
+// The user figures are null until the fault has ended: without an end there is no "after" to compare with.
+type FaultResult struct {
+	Index   int    `json:"index"`
+	Action  string `json:"action"`
+	Target  string `json:"target"`
+	At      string `json:"at"`
+	StartMs *int64 `json:"start_ms"` // null when the run never reached the fault
+	EndMs   *int64 `json:"end_ms"`
+	Error   string `json:"error,omitempty"`
+	// UsersAcross had an answer from a replica before the start and another at or after the end.
+	UsersAcross *int `json:"users_across"`
+	// MovedUsers are those across whose last replica before the start is not their first one after the end.
+	MovedUsers *int     `json:"moved_users"`
+	MovedShare *float64 `json:"moved_share"`
+	// UsersOnTarget are those across last served by the target before the start. It and the two loss splits are
+	// null when the target is not a replica (a balancer, the store, or none).
+	UsersOnTarget *int `json:"users_on_target"`
+	// LostOnTarget and LostElsewhere split UsersLost by UsersOnTarget.
+	LostOnTarget  *int `json:"lost_on_target"`
+	LostElsewhere *int `json:"lost_elsewhere"`
+	// UsersLost are those across who lost a session from the start until the next fault's start (or the run's end).
+	UsersLost *int `json:"users_lost"`
 }
 
 // Causes lists every failure cause a login attempt can have; the report always names all of them.
@@ -89,4 +150,4 @@ func ratio(num, den int) *float64 {
 	return &v
 }
 
-func ptr(v float64) *float64 { return &v }
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,393 @@
+package reports
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/clients"
+)
+
+// timeline splits a run at its fault marks as they arrive. Each exchange is counted once, in the segment its send
+// time falls in among the marks known when it arrives; that is the segment it ends up in, because the harness
+// records a mark before any exchange sent after it (only a mark in the very same millisecond can come too late).
+// Segments are numbered in the order their marks arrived, not in time order; spans puts them in time order.
+type timeline struct {
+	bounds  []boundary          // every fault mark that moved a boundary, in time order, same-ms marks as they came
+	segs    []segment           // segs[0] precedes every mark; segs[b.seg] begins at boundary b
+	faults  map[int]*faultState // by mark index
+	planned []*faultState       // Meta.Faults, in scenario order
+	dense   int                 // user ids below it live in users; a stray huge id goes to sparse instead of growing it
+	users   []userTrack
+	sparse  map[int]*userTrack
+	tracks  []faultTrack // len(planned) per user that met a started fault, from userTrack.ft-1
+	lastT   int64        // send time of the latest exchange
+	seen    bool         // whether any exchange arrived
+}
+
+type boundary struct {
+	t     int64
+	fault int
+	end   bool
+	seg   int32
+}
+
+type segment struct {
+	requests, errors, pages, losses, users, usersWithLoss int
+	replicas                                              []int // requests by replica id
+}
+
+type faultState struct {
+	action, target string
+	started, ended bool
+	start, end     int64
+	err            string
+	// lossUntil is the next fault's start: a session lost in [start, lossUntil) counts against this fault.
+	lossUntil int64
+}
+
+// userTrack is what the timeline keeps per user; each field is 1 + an index, so that the zero value means none.
+type userTrack struct {
+	seg, lossSeg int32 // the last segment the user was counted in as a user, as a user with a loss
+	last         int32 // the replica that answered the user last
+	ft           int32 // the user's faultTracks in timeline.tracks; none until the user meets a started fault
+}
+
+// faultTrack is one user around one fault. pre and post are 1 + a replica id, 0 for none.
+type faultTrack struct {
+	pre      int32 // the last replica to answer before the start
+	post     int32 // the first replica to answer at or after the end
+	preTaken bool  // pre is final: the user's first exchange at or after the start has been seen
+	lost     bool
+}
+
+func newTimeline(meta Meta) timeline {
+	tl := timeline{
+		segs:   []segment{{}},
+		faults: make(map[int]*faultState, len(meta.Faults)),
+		dense:  max(2*meta.Users, 1<<16),
+		sparse: make(map[int]*userTrack),
+	}
+	for i, plan := range meta.Faults {
+		st := &faultState{action: plan.Action, target: plan.Target, lossUntil: math.MaxInt64}
+		tl.faults[i] = st
+		tl.planned = append(tl.planned, st)
+	}
+	return tl
+}
+
+func (f *faultState) label() string { return faultLabel(f.action, f.target) }
+
+// faultLabel names a fault in phase names and text: "kill replica-2", "scale-out".
+func faultLabel(action, target string) string {
+	if target == "" {
+		return action
+	}
+	return action + " " + target
+}
+
+// mark records a fault's start or end. A repeated mark, or one of an unknown phase, moves no boundary.
+func (tl *timeline) mark(e clients.Event) {
+	m := e.Fault
+	if m == nil || m.Index < 0 {
+		return
+	}
+	st := tl.faults[m.Index]
+	if st == nil {
+		st = &faultState{action: m.Action, target: m.Target, lossUntil: math.MaxInt64}
+		tl.faults[m.Index] = st
+	}
+	end := m.Phase == clients.FaultEnd
+	switch {
+	case m.Phase == clients.FaultStart && !st.started:
+		st.started, st.start = true, e.TMs
+	case end && !st.ended:
+		st.ended, st.end, st.err = true, e.TMs, m.Error
+	default:
+		return
+	}
+	// After every boundary at or before this time, so that same-ms marks keep their arrival order.
+	i, _ := slices.BinarySearchFunc(tl.bounds, e.TMs+1, func(b boundary, t int64) int { return cmp.Compare(b.t, t) })
+	tl.bounds = slices.Insert(tl.bounds, i, boundary{t: e.TMs, fault: m.Index, end: end, seg: int32(len(tl.segs))})
+	tl.segs = append(tl.segs, segment{})
+	if !end {
+		tl.setLossWindows()
+	}
+}
+
+func (tl *timeline) setLossWindows() {
+	var prev *faultState
+	for _, b := range tl.bounds {
+		if b.end {
+			continue
+		}
+		st := tl.faults[b.fault]
+		st.lossUntil = math.MaxInt64
+		if prev != nil {
+			prev.lossUntil = b.t
+		}
+		prev = st
+	}
+}
+
+func (tl *timeline) segmentAt(t int64) int32 {
+	for i := len(tl.bounds) - 1; i >= 0; i-- {
+		if tl.bounds[i].t <= t {
+			return tl.bounds[i].seg
+		}
+	}
+	return 0
+}
+
+// exchange counts e (answered by replica rep, -1 for none) in its segment and returns the segment.
+func (tl *timeline) exchange(e clients.Event, rep int) int32 {
+	seg := tl.segmentAt(e.TMs)
+	s := &tl.segs[seg]
+	s.requests++
+	if e.Outcome == clients.OutcomeError {
+		s.errors++
+	}
+	if rep >= 0 {
+		if rep >= len(s.replicas) {
+			s.replicas = append(s.replicas, make([]int, rep+1-len(s.replicas))...)
+		}
+		s.replicas[rep]++
+	}
+	loss := e.Step == clients.StepPage && e.Outcome == clients.OutcomeLoss
+	if e.Step == clients.StepPage {
+		s.pages++
+	}
+	if loss {
+		s.losses++
+	}
+	if !tl.seen || e.TMs > tl.lastT {
+		tl.lastT, tl.seen = e.TMs, true
+	}
+	// A user is sequential and marks only add later segments, so the user's segments only move forward: comparing
+	// with the last one counts each (user, segment) once.
+	u := tl.user(e.User)
+	if u.seg != seg+1 {
+		u.seg = seg + 1
+		s.users++
+	}
+	if loss && u.lossSeg != seg+1 {
+		u.lossSeg = seg + 1
+		s.usersWithLoss++
+	}
+	if len(tl.planned) > 0 {
+		tl.follow(u, e.TMs, int32(rep+1), loss)
+	}
+	if rep >= 0 {
+		u.last = int32(rep + 1)
+	}
+	return seg
+}
+
+// follow updates the user's view of every fault that has started by t. The user's first exchange at or after a
+// start fixes the replica it had before: its earlier exchanges were all sent before that start.
+func (tl *timeline) follow(u *userTrack, t int64, rep int32, loss bool) {
+	for f, st := range tl.planned {
+		if !st.started || t < st.start {
+			continue
+		}
+		if u.ft == 0 {
+			u.ft = int32(len(tl.tracks)) + 1
+			tl.tracks = append(tl.tracks, make([]faultTrack, len(tl.planned))...)
+		}
+		ft := &tl.tracks[int(u.ft)-1+f]
+		if !ft.preTaken {
+			ft.preTaken, ft.pre = true, u.last
+		}
+		if st.ended && t >= st.end && rep != 0 && ft.post == 0 {
+			ft.post = rep
+		}
+		if loss && t < st.lossUntil {
+			ft.lost = true
+		}
+	}
+}
+
+func (tl *timeline) user(id int) *userTrack {
+	if id >= 0 && id < tl.dense {
+		if id >= len(tl.users) {
+			tl.users = append(tl.users, make([]userTrack, id+1-len(tl.users))...)
+		}
+		return &tl.users[id]
+	}
+	u := tl.sparse[id]
+	if u == nil {
+		u = &userTrack{}
+		tl.sparse[id] = u
+	}
+	return u
+}
+
+// span is a segment placed in time.
+type span struct {
+	name     string
+	from, to int64
+	seg      int32
+}
+
+// spans lists the segments in time order, named by the faults active in them or else the fault that ended last.
+func (tl *timeline) spans() []span {
+	out := []span{{name: "before"}}
+	var active []int // fault indexes, in start order
+	lastEnded := ""
+	for _, b := range tl.bounds {
+		if b.end {
+			lastEnded = tl.faults[b.fault].label()
+			if i := slices.Index(active, b.fault); i >= 0 {
+				active = slices.Delete(active, i, i+1)
+			}
+		} else {
+			active = append(active, b.fault)
+		}
+		out = append(out, span{name: tl.phaseName(active, lastEnded), from: b.t, seg: b.seg})
+	}
+	for i := range out {
+		if i+1 < len(out) {
+			out[i].to = out[i+1].from
+		} else {
+			out[i].to = max(out[i].from, tl.lastT)
+		}
+	}
+	return out
+}
+
+func (tl *timeline) phaseName(active []int, lastEnded string) string {
+	switch {
+	case len(active) > 0:
+		labels := make([]string, len(active))
+		for i, f := range active {
+			labels[i] = tl.faults[f].label()
+		}
+		return "during " + strings.Join(labels, " + ")
+	case lastEnded != "":
+		return "after " + lastEnded
+	}
+	return "before"
+}
+
+// plannedSpans is the shape a run of sequential faults will have, for a report that has seen nothing yet. Every span
+// points at segment 0, which holds zero counts until something arrives.
+func (tl *timeline) plannedSpans() []span {
+	out := []span{{name: "before"}}
+	for _, st := range tl.planned {
+		out = append(out, span{name: "during " + st.label()}, span{name: "after " + st.label()})
+	}
+	return out
+}
+
+// phases is the report's per-phase figures, with replicas listed in order (see replicaOrder).
+func (a *Accumulator) phases(order []int) []Phase {
+	tl := &a.tl
+	if len(tl.planned) == 0 && len(tl.bounds) == 0 {
+		return []Phase{}
+	}
+	spans := tl.spans()
+	if !tl.seen && len(tl.bounds) == 0 {
+		spans = tl.plannedSpans()
+	}
+	attempts := make([]int, len(tl.segs))
+	failures := make([]int, len(tl.segs))
+	for _, at := range a.attempts {
+		attempts[at.seg]++
+		if at.outcome != okCode {
+			failures[at.seg]++
+		}
+	}
+	out := make([]Phase, 0, len(spans))
+	for _, sp := range spans {
+		s := tl.segs[sp.seg]
+		p := Phase{
+			Name: sp.name, FromMs: sp.from, ToMs: sp.to, Requests: s.requests, Errors: s.errors,
+			LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg], LoginFailRate: ratio(failures[sp.seg], attempts[sp.seg]),
+			PageRequests: s.pages, SessionLosses: s.losses, SessionLoss: ratio(s.losses, s.pages),
+			Users: s.users, UsersWithLoss: s.usersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
+		}
+		for _, id := range order {
+			n := 0
+			if id < len(s.replicas) {
+				n = s.replicas[id]
+			}
+			p.Replicas = append(p.Replicas, PhaseReplica{Name: a.loads[id].name, Requests: n})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// faultTally counts users around one fault.
+type faultTally struct {
+	across, moved, onTarget, lostOnTarget, lostElsewhere, lost int
+}
+
+// results is one FaultResult per planned fault. ids interns replica names, as in the Accumulator.
+func (tl *timeline) results(meta Meta, ids map[string]int) []FaultResult {
+	targets := make([]int32, len(meta.Faults)) // 1 + the target's replica id, 0 when the target is no replica
+	for i, plan := range meta.Faults {
+		if slices.Contains(meta.Replicas, plan.Target) {
+			targets[i] = int32(ids[plan.Target] + 1)
+		}
+	}
+	tallies := tl.tally(targets)
+	out := make([]FaultResult, len(meta.Faults))
+	for i, plan := range meta.Faults {
+		st := tl.planned[i]
+		r := FaultResult{Index: i, Action: plan.Action, Target: plan.Target, At: plan.At, Error: st.err}
+		if st.started {
+			r.StartMs = ptr(st.start)
+		}
+		if st.ended {
+			c := tallies[i]
+			r.EndMs = ptr(st.end)
+			r.UsersAcross, r.MovedUsers, r.UsersLost = ptr(c.across), ptr(c.moved), ptr(c.lost)
+			r.MovedShare = ratio(c.moved, c.across)
+			if targets[i] != 0 {
+				r.UsersOnTarget, r.LostOnTarget, r.LostElsewhere = ptr(c.onTarget), ptr(c.lostOnTarget), ptr(c.lostElsewhere)
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func (tl *timeline) tally(targets []int32) []faultTally {
+	out := make([]faultTally, len(tl.planned))
+	count := func(u *userTrack) {
+		if u.ft == 0 {
+			return
+		}
+		for f, ft := range tl.tracks[u.ft-1 : int(u.ft)-1+len(tl.planned)] {
+			if ft.pre == 0 || ft.post == 0 {
+				continue
+			}
+			c := &out[f]
+			c.across++
+			if ft.pre != ft.post {
+				c.moved++
+			}
+			onTarget := targets[f] != 0 && ft.pre == targets[f]
+			if onTarget {
+				c.onTarget++
+			}
+			if ft.lost {
+				c.lost++
+				if onTarget {
+					c.lostOnTarget++
+				} else {
+					c.lostElsewhere++
+				}
+			}
+		}
+	}
+	for i := range tl.users {
+		count(&tl.users[i])
+	}
+	for _, u := range tl.sparse {
+		count(u)
+	}
+	return out
+}
