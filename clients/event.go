@@ -13,6 +13,8 @@ const (
 	StepLogin  = "login"
 	StepPage   = "page"
 	StepLogout = "logout"
+	// StepFault marks a record that is not an exchange: the nemesis began or finished a fault (Event.Fault).
+	StepFault = "fault"
 )
 
 // Outcomes of one exchange. A login attempt fails with the cause of its first non-ok exchange.
@@ -40,7 +42,27 @@ type Event struct {
 	Outcome   string `json:"outcome"`
 	LatencyUS int64  `json:"latency_us"`
 	Error     string `json:"error,omitempty"`
+	// Fault is set on StepFault records only; they are not requests and count in no request figure.
+	Fault *FaultMark `json:"fault,omitempty"`
 }
+
+// Fault phases a FaultMark records.
+const (
+	FaultStart = "start" // the action began
+	FaultEnd   = "end"   // the action (and its undo, for a fault with a duration) finished
+)
+
+// FaultMark records that the nemesis began or finished one of the scenario's faults, at the record's TMs.
+type FaultMark struct {
+	Index  int    `json:"index"` // the fault's position in the scenario's faults list, from 0
+	Action string `json:"action"`
+	Target string `json:"target,omitempty"` // a part name ("replica-2", "nginx"), or "" for scale-out and scale-in
+	Phase  string `json:"phase"`            // FaultStart or FaultEnd
+	Error  string `json:"error,omitempty"`  // why the action failed, on its FaultEnd mark
+}
+
+// IsFault reports whether e is a fault mark rather than an exchange.
+func (e Event) IsFault() bool { return e.Step == StepFault }
 
 // Sink receives every event of a run. Record is called from many goroutines at once.
 type Sink interface {

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,11 +9,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	dockernetwork "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -124,30 +131,40 @@ func DockerAvailable(ctx context.Context) error {
 
 // Start creates the network, starts the replicas side by side, then the balancer, and waits until each answers.
 func (rt *Docker) Start(ctx context.Context, t Topology) (*Deployment, error) {
+	kind, ok := balancerKinds[t.Balancer.Kind]
+	if !ok {
+		return nil, fmt.Errorf("balancer kind %q is not known", t.Balancer.Kind)
+	}
 	cli, closeClient, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d := &Deployment{Runtime: rt.Name()}
+	d := &Deployment{Runtime: rt.Name(), topology: t, kind: kind}
 	d.onClose("docker client", func(context.Context) error { closeClient(); return nil })
-	if err := rt.checkImages(ctx, cli, rt.images.FakeApp, rt.images.Nginx); err != nil {
+	balancerImage := rt.images.Nginx
+	if kind.name == "haproxy" {
+		balancerImage = rt.images.HAProxy
+	}
+	if err := rt.checkImages(ctx, cli, rt.images.FakeApp, balancerImage); err != nil {
 		return d, err
 	}
 	if _, err := SweepDocker(ctx, false); err != nil {
 		return d, fmt.Errorf("sweep leftovers: %w", err)
 	}
 	labels := map[string]string{labelRun: newRunID(), labelOwner: RunOwner(os.Getpid()), labelScenario: t.Name}
-	nw, err := network.New(ctx, network.WithLabels(labels))
+	nw, subnet, err := newRunNetwork(ctx, labels)
 	if nw != nil {
 		d.onClose("network", func(ctx context.Context) error { return nw.Remove(ctx) })
 	}
 	if err != nil {
-		return d, fmt.Errorf("create network: %w", err)
+		return d, err
 	}
-	if err := rt.startReplicas(ctx, d, cli, nw, labels, t); err != nil {
+	run := &dockerRun{rt: rt, d: d, cli: cli, nw: nw, subnet: subnet, labels: labels}
+	d.addReplica = func(ctx context.Context, r ReplicaSpec) error { return run.startReplicas(ctx, []ReplicaSpec{r}) }
+	if err := run.startReplicas(ctx, t.Replicas); err != nil {
 		return d, fmt.Errorf("%w%s", err, d.logsOf(context.WithoutCancel(ctx), 20))
 	}
-	if err := rt.startNginx(ctx, d, cli, nw, labels, t); err != nil {
+	if err := run.startBalancer(ctx, kind, balancerImage); err != nil {
 		return d, fmt.Errorf("%w%s", err, d.logsOf(context.WithoutCancel(ctx), 20))
 	}
 	return d, nil
@@ -168,23 +185,87 @@ func (rt *Docker) checkImages(ctx context.Context, cli client.APIClient, images 
 
 const fakeAppPort = "8080/tcp"
 
-func (rt *Docker) startReplicas(ctx context.Context, d *Deployment, cli client.APIClient, nw *testcontainers.DockerNetwork, labels map[string]string, t Topology) error {
-	parts := make([]*containerPart, len(t.Replicas))
-	errs := make([]error, len(t.Replicas))
+// dockerRun is one deployment's containers and network.
+type dockerRun struct {
+	rt     *Docker
+	d      *Deployment
+	cli    client.APIClient
+	nw     *testcontainers.DockerNetwork
+	subnet netip.Prefix
+	labels map[string]string
+}
+
+// newRunNetwork creates the run's own network with a subnet the harness picks, so that every container keeps its
+// address across a stop and start: the balancer's config names replicas by address (nginx resolves names only
+// when it loads a config, and cookie-insert maps the answering address back to a replica).
+func newRunNetwork(ctx context.Context, labels map[string]string) (*testcontainers.DockerNetwork, netip.Prefix, error) {
+	var last error
+	for range 16 {
+		var b [1]byte
+		_, _ = rand.Read(b[:])
+		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, b[0], 0}), 24)
+		nw, err := network.New(ctx, network.WithLabels(labels), network.WithIPAM(&dockernetwork.IPAM{
+			Driver: "default",
+			Config: []dockernetwork.IPAMConfig{{Subnet: subnet, Gateway: hostIn(subnet, 1)}},
+		}))
+		if err == nil {
+			return nw, subnet, nil
+		}
+		if nw != nil {
+			_ = nw.Remove(ctx)
+		}
+		last = err
+		if !strings.Contains(err.Error(), "overlap") {
+			break
+		}
+	}
+	return nil, netip.Prefix{}, fmt.Errorf("create network: %w", last)
+}
+
+// hostIn is the address with last octet n in a /24.
+func hostIn(subnet netip.Prefix, n int) netip.Addr {
+	a := subnet.Addr().As4()
+	a[3] = byte(n)
+	return netip.AddrFrom4(a)
+}
+
+// Fixed addresses in the run's subnet: .1 is the gateway, replica-N is .(10+N).
+const (
+	balancerHost = 2
+	replicaHost0 = 10
+)
+
+func withAddress(nw *testcontainers.DockerNetwork, ip netip.Addr) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithEndpointSettingsModifier(func(settings map[string]*dockernetwork.EndpointSettings) {
+		if es := settings[nw.Name]; es != nil {
+			es.IPAMConfig = &dockernetwork.EndpointIPAMConfig{IPv4Address: ip}
+		}
+	})
+}
+
+// startReplicas starts the given replicas side by side and records each.
+func (r *dockerRun) startReplicas(ctx context.Context, specs []ReplicaSpec) error {
+	parts := make([]*containerPart, len(specs))
+	errs := make([]error, len(specs))
+	addrs := make([]string, len(specs))
 	var wg sync.WaitGroup
-	for i, r := range t.Replicas {
+	for i, spec := range specs {
+		n, _ := strconv.Atoi(strings.TrimPrefix(spec.Name, "replica-"))
+		ip := hostIn(r.subnet, replicaHost0+n)
+		addrs[i] = net.JoinHostPort(ip.String(), "8080")
 		wg.Go(func() {
-			c, err := testcontainers.Run(ctx, rt.images.FakeApp,
-				testcontainers.WithCmd("-listen", "0.0.0.0:8080", "-name", r.Name, "-users", fmt.Sprint(t.Users), "-cookie-name", r.CookieName),
-				network.WithNetwork([]string{r.Name}, nw),
+			c, err := testcontainers.Run(ctx, r.rt.images.FakeApp,
+				testcontainers.WithCmd("-listen", "0.0.0.0:8080", "-name", spec.Name, "-users", fmt.Sprint(r.d.topology.Users), "-cookie-name", spec.CookieName),
+				network.WithNetwork([]string{spec.Name}, r.nw),
+				withAddress(r.nw, ip),
 				testcontainers.WithExposedPorts(fakeAppPort),
-				testcontainers.WithLabels(labels),
-				testcontainers.WithWaitStrategy(&probeStrategy{port: fakeAppPort, timeout: rt.startTimeout, probe: func(addr string) probe {
+				testcontainers.WithLabels(r.labels),
+				testcontainers.WithWaitStrategy(&probeStrategy{port: fakeAppPort, timeout: r.rt.startTimeout, probe: func(addr string) probe {
 					return httpProbe("http://" + addr + "/healthz")
 				}}),
 			)
 			if c != nil {
-				parts[i] = &containerPart{name: r.Name, c: c, cli: cli}
+				parts[i] = &containerPart{name: spec.Name, c: c, cli: r.cli}
 			}
 			errs[i] = err
 		})
@@ -192,13 +273,13 @@ func (rt *Docker) startReplicas(ctx context.Context, d *Deployment, cli client.A
 	wg.Wait()
 	for i, p := range parts {
 		if p != nil {
-			d.addPart(p, p.terminate)
-			d.Replicas = append(d.Replicas, Endpoint{Name: t.Replicas[i].Name, Addr: t.Replicas[i].Name + ":8080"})
+			r.d.addPart(p, p.terminate)
+			r.d.addEndpoint(Endpoint{Name: specs[i].Name, Addr: addrs[i]})
 		}
 	}
 	for i, err := range errs {
 		if err != nil {
-			return fmt.Errorf("start %s: %w", t.Replicas[i].Name, err)
+			return fmt.Errorf("start %s: %w", specs[i].Name, err)
 		}
 	}
 	return nil
@@ -206,38 +287,121 @@ func (rt *Docker) startReplicas(ctx context.Context, d *Deployment, cli client.A
 
 const balancerPort = "80/tcp"
 
-func (rt *Docker) startNginx(ctx context.Context, d *Deployment, cli client.APIClient, nw *testcontainers.DockerNetwork, labels map[string]string, t Topology) error {
-	cfg := nginxConfigFor(t, d.Replicas)
-	cfg.Dir, cfg.ErrorLog, cfg.AccessLog, cfg.Listen = "/tmp", "stderr", "/dev/stdout", "80"
-	// Clients reach the published port through the engine's proxy or NAT, from an address of the private network;
-	// the network is the run's own, so any sender may announce a client address.
-	cfg.TrustProxy = []string{"0.0.0.0/0", "::/0"}
-	text, err := renderNginx(cfg)
+// startBalancer starts the balancer container. Its port is published on a host port chosen here rather than by
+// the engine, so that the clients' address stays valid when a fault restarts the container.
+func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image string) error {
+	hostAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
 	}
-	const confPath = "/etc/sessionlab/nginx.conf"
-	c, err := testcontainers.Run(ctx, rt.images.Nginx,
-		testcontainers.WithCmd("nginx", "-c", confPath, "-e", "stderr"),
-		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: strings.NewReader(string(text)), ContainerFilePath: confPath, FileMode: 0o644}),
-		network.WithNetwork([]string{"nginx"}, nw),
+	_, hostPort, _ := net.SplitHostPort(hostAddr)
+	d := r.d
+	d.fillConfig = func(c *BalancerConfig) {
+		c.Dir, c.ErrorLog, c.AccessLog, c.Listen = "/tmp", "stderr", "/dev/stdout", "0.0.0.0:80"
+		// Clients reach the published port through the engine's proxy or NAT, from an address of the private
+		// network; the network is the run's own, so any sender may announce a client address.
+		c.TrustProxy = []string{"0.0.0.0/0", "::/0"}
+	}
+	text, gen, err := d.renderBalancer()
+	if err != nil {
+		return err
+	}
+	confPath := "/etc/sessionlab/" + kind.confFile
+	b := &containerBalancer{confPath: confPath, reloadSig: kind.reloadSig, endpoint: hostAddr, gen: gen, user: d.topology.Balancer.Template != nil, timeout: r.rt.startTimeout}
+	c, err := testcontainers.Run(ctx, image,
+		testcontainers.WithCmd(kind.containerArgs(confPath)...),
+		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
+		network.WithNetwork([]string{kind.name}, r.nw),
+		withAddress(r.nw, hostIn(r.subnet, balancerHost)),
 		testcontainers.WithExposedPorts(balancerPort),
-		testcontainers.WithLabels(labels),
-		testcontainers.WithWaitStrategy(&probeStrategy{port: balancerPort, timeout: rt.startTimeout, probe: proxyProtocolProbe}),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = dockernetwork.PortMap{
+				dockernetwork.MustParsePort(balancerPort): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hostPort}},
+			}
+		}),
+		testcontainers.WithLabels(r.labels),
+		testcontainers.WithWaitStrategy(&probeStrategy{port: balancerPort, timeout: r.rt.startTimeout, probe: func(addr string) probe {
+			return balancerProbe(addr, b.want())
+		}}),
 	)
 	if c != nil {
-		p := &containerPart{name: "nginx", c: c, cli: cli}
-		d.addPart(p, p.terminate)
+		b.containerPart = &containerPart{name: kind.name, c: c, cli: r.cli}
+		d.balancer = b
+		d.addPart(b, b.terminate)
 	}
 	if err != nil {
-		return fmt.Errorf("start nginx: %w", err)
+		return withConfigLine(fmt.Errorf("start %s: %w", kind.name, err), confPath, text)
 	}
-	endpoint, err := c.PortEndpoint(ctx, balancerPort, "")
-	if err != nil {
-		return fmt.Errorf("nginx endpoint: %w", err)
-	}
-	d.Endpoint = endpoint
+	d.Endpoint = hostAddr
 	return nil
+}
+
+// containerBalancer is the balancer container; it can load a new config without a restart.
+type containerBalancer struct {
+	*containerPart
+	confPath  string
+	reloadSig syscall.Signal
+	endpoint  string
+	timeout   time.Duration
+	mu        sync.Mutex
+	gen       int
+	user      bool
+}
+
+func (b *containerBalancer) want() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.user {
+		return 0
+	}
+	return b.gen
+}
+
+func (b *containerBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {
+	if err := b.c.CopyToContainer(ctx, text, b.confPath, 0o644); err != nil {
+		return fmt.Errorf("reload %s: copy config: %w", b.name, err)
+	}
+	b.mu.Lock()
+	b.gen, b.user = gen, user
+	b.mu.Unlock()
+	old, err := b.workers(ctx)
+	if err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if _, err := b.cli.ContainerKill(ctx, b.c.GetContainerID(), client.ContainerKillOptions{Signal: signalName(b.reloadSig)}); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if err := awaitReload(ctx, func(ctx context.Context) error { return balancerProbe(b.endpoint, b.want())(ctx) }, user, b.timeout); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	return awaitExit(ctx, b.workers, old, b.timeout)
+}
+
+// workers lists the container's processes but its first, the balancer's master (host PIDs, from the engine).
+func (b *containerBalancer) workers(ctx context.Context) ([]int, error) {
+	top, err := b.cli.ContainerTop(ctx, b.c.GetContainerID(), client.ContainerTopOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	pidCol, ppidCol := slices.Index(top.Titles, "PID"), slices.Index(top.Titles, "PPID")
+	if pidCol < 0 || ppidCol < 0 {
+		return nil, fmt.Errorf("list processes: no PID and PPID columns in %v", top.Titles)
+	}
+	var pids []int
+	parents := map[int]int{}
+	for _, row := range top.Processes {
+		pid, _ := strconv.Atoi(row[pidCol])
+		ppid, _ := strconv.Atoi(row[ppidCol])
+		pids = append(pids, pid)
+		parents[pid] = ppid
+	}
+	var workers []int
+	for _, pid := range pids {
+		if _, childOfOne := parents[parents[pid]]; childOfOne {
+			workers = append(workers, pid)
+		}
+	}
+	return workers, nil
 }
 
 // probeStrategy is a testcontainers wait strategy that runs one of the harness's probes against a mapped port, so
@@ -346,4 +510,21 @@ func newRunID() string {
 func RunOwner(pid int) string {
 	host, _ := os.Hostname()
 	return host + " " + processIdentity(pid)
+}
+
+// signalName is how the engine API names a signal.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGUSR1:
+		return "USR1"
+	case syscall.SIGUSR2:
+		return "USR2"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	case syscall.SIGTERM:
+		return "TERM"
+	}
+	return "KILL"
 }

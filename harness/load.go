@@ -95,9 +95,21 @@ func (p *positions) locate(err error) error {
 	case errors.As(err, &fe):
 		key = fe.Key
 	}
-	// A list element's problem ("pools[1]") is reported where the list is.
-	key, _, _ = strings.Cut(key, "[")
-	return fmt.Errorf("%s: %w", p.at(p.keys[key]), err)
+	if line, ok := p.keys[key]; ok {
+		return fmt.Errorf("%s: %w", p.at(line), err)
+	}
+	// A key not written (a default), or a list element's problem ("pools[1]"), is reported where its parent is.
+	for key != "" {
+		if i := strings.LastIndexAny(key, ".["); i >= 0 {
+			key = key[:i]
+		} else {
+			key = ""
+		}
+		if line, ok := p.keys[key]; ok {
+			return fmt.Errorf("%s: %w", p.at(line), err)
+		}
+	}
+	return fmt.Errorf("%s: %w", p.file, err)
 }
 
 // override applies one "key=value" to the document.
@@ -200,6 +212,18 @@ func maxLine(n *yaml.Node) int {
 // type does not have, naming the ones it does.
 func (p *positions) checkKeys(n *yaml.Node, t reflect.Type, path string) []error {
 	var errs []error
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[Duration]() {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+			return []error{fmt.Errorf("%s: %s: %s, want a duration such as 500ms or 2s", p.at(n.Line), path, describe(n))}
+		}
+		if _, err := parseDuration(n.Value); err != nil {
+			return []error{fmt.Errorf("%s: %s: %w", p.at(n.Line), path, err)}
+		}
+		return nil
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

@@ -63,8 +63,26 @@ func TestParseErrors(t *testing.T) {
 		{"replicas too many", "name: t\napp:\n  replicas: 65\n", nil, []string{"app.replicas: 65 is out of range"}},
 		{"unknown strategy", "name: t\nbalancer:\n  strategy: sticky\n", nil,
 			[]string{"bad.yaml:3: balancer.strategy: \"sticky\" is not allowed (allowed: round-robin, least-conn, ip-hash, hash-cookie, cookie-insert, client-ip-sticky)"}},
-		{"strategy not yet supported", "name: t\nbalancer:\n  strategy: least-conn\n", nil,
-			[]string{"balancer.strategy: \"least-conn\" is not supported by this version yet (supported: round-robin, ip-hash)"}},
+		{"strategy the kind cannot do", "name: t\nbalancer:\n  kind: nginx\n  strategy: client-ip-sticky\n", nil,
+			[]string{"bad.yaml:4: balancer.strategy: client-ip-sticky is not supported by nginx: open-source nginx has no client-IP stick table"}},
+		{"setting of the other kind", "name: t\nbalancer:\n  kind: haproxy\n  max_fails: 2\n", nil,
+			[]string{"bad.yaml:4: balancer.max_fails: applies to kind nginx only (this scenario's balancer.kind is haproxy)"}},
+		{"haproxy setting on nginx", "name: t\nbalancer:\n  redispatch: false\n", nil,
+			[]string{"bad.yaml:3: balancer.redispatch: applies to kind haproxy only"}},
+		{"hash type off ip-hash", "name: t\nbalancer:\n  hash_type: consistent\n", nil,
+			[]string{"bad.yaml:3: balancer.hash_type: applies to strategy ip-hash only (this scenario's is round-robin)"}},
+		{"cookie off cookie-insert", "name: t\nbalancer:\n  cookie: {name: route}\n", nil,
+			[]string{"bad.yaml:3: balancer.cookie: applies to strategy cookie-insert only"}},
+		{"cookie name taken by the app", "name: t\nbalancer:\n  strategy: cookie-insert\n  cookie: {name: sid}\n", nil,
+			[]string{"balancer.cookie.name: \"sid\" is the app's own session cookie"}},
+		{"hash-cookie with per-replica cookie names", "name: t\napp: {cookie_name: per-replica}\nbalancer: {strategy: hash-cookie}\n", nil,
+			[]string{"balancer.strategy: hash-cookie keys on the app's session cookie, so it needs app.cookie_name: shared"}},
+		{"duration without unit", "name: t\nbalancer:\n  fail_timeout: 10\n", nil,
+			[]string{"bad.yaml:3: balancer.fail_timeout: \"10\" is not a duration (write a non-negative number with a unit: 500ms, 2s, 1m)"}},
+		{"bad next_upstream", "name: t\nbalancer:\n  next_upstream: [error, http_999]\n", nil,
+			[]string{"balancer.next_upstream: \"http_999\" is not allowed (allowed: error, timeout,"}},
+		{"workers out of range", "name: t\nbalancer:\n  workers: 0\n", nil, []string{"bad.yaml:3: balancer.workers: 0 is out of range (allowed 1..64)"}},
+		{"missing template", "name: t\nbalancer:\n  config: nowhere.tmpl\n", nil, []string{"bad.yaml:3: balancer.config: open nowhere.tmpl: no such file"}},
 		{"sessions not yet supported", "name: t\napp:\n  sessions: redis\n", nil, []string{"app.sessions: \"redis\" is not supported"}},
 		{"kind not allowed", "name: t\nbalancer:\n  kind: traefik\n", nil, []string{"balancer.kind: \"traefik\" is not allowed (allowed: nginx, haproxy)"}},
 		{"string for int", "name: t\nclients:\n  users: many\n", nil, []string{"bad.yaml:3: clients.users: \"many\" is a string, want an integer"}},
@@ -74,7 +92,20 @@ func TestParseErrors(t *testing.T) {
 		{"bad CIDR", "name: t\nclients:\n  network:\n    pools: [\"10.0.0.0/8\", nope]\n", nil, []string{"bad.yaml:4: clients.network.pools[1]: \"nope\" is not a CIDR"}},
 		{"missing name", "seed: 1\n", nil, []string{"name: \"\" is not a name (required"}},
 		{"bad name", "name: Rr_Memory\n", nil, []string{"bad.yaml:1: name: \"Rr_Memory\" is not a name"}},
-		{"faults refused", "name: t\nfaults: [{at: 2s, action: kill, target: replica-2}]\n", nil, []string{"bad.yaml:2: faults: faults are not supported"}},
+		{"fault action unknown", "name: t\nfaults:\n  - {at: 2s, action: explode}\n", nil,
+			[]string{"bad.yaml:3: faults[0].action: \"explode\" is not allowed (allowed: kill, stop, start, restart, rolling-restart, scale-out, scale-in, restart-store, reload-balancer)"}},
+		{"fault trigger unreadable", "name: t\nfaults:\n  - {at: soon, action: kill, target: replica-1}\n", nil,
+			[]string{"bad.yaml:3: faults[0].at: \"soon\" is not a time or a request count"}},
+		{"fault trigger missing", "name: t\nfaults:\n  - {action: kill, target: replica-1}\n", nil, []string{"faults[0].at: is required"}},
+		{"fault target unknown", "name: t\nfaults:\n  - at: 1s\n    action: kill\n    target: replica-4\n", nil,
+			[]string{"bad.yaml:5: faults[0].target: \"replica-4\" is not a part of this scenario (allowed: replica-1..replica-3, balancer)"}},
+		{"fault target after a scale-out", "name: t\nfaults:\n  - {at: 1s, action: scale-out}\n  - {at: 2s, action: kill, target: replica-4}\n", nil, nil},
+		{"scale-in to nothing", "name: t\napp: {replicas: 2}\nfaults:\n  - {at: 1s, action: scale-in, count: 2}\n", nil,
+			[]string{"faults[0].count: scale-in of 2 from 2 replicas would leave none"}},
+		{"option of another action", "name: t\nfaults:\n  - {at: 1s, action: restart, target: replica-1, for: 2s}\n", nil,
+			[]string{"faults[0].for: applies to kill and stop only"}},
+		{"restart-store without a store", "name: t\nfaults:\n  - {at: 1s, action: restart-store}\n", nil,
+			[]string{"faults[0].action: restart-store restarts the shared session store, which needs app.sessions: redis"}},
 		{"bad bound", "name: t\nexpect:\n  login_failure_rate: small\n", nil, []string{"bad.yaml:3: expect.login_failure_rate: \"small\" is not a bound"}},
 		{"unknown figure", "name: t\nexpect:\n  happiness: \"> 1\"\n", nil, []string{"expect.happiness: \"happiness\" is not a figure of the report"}},
 		{"not a mapping", "- a\n- b\n", nil, []string{"bad.yaml:1: a scenario is a mapping"}},
@@ -89,6 +120,10 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse("bad.yaml", []byte(tt.yaml), tt.overrides...)
+			if tt.want == nil { // a near miss that is valid
+				require.NoError(t, err)
+				return
+			}
 			require.Error(t, err)
 			assert.Nil(t, s)
 			for _, want := range tt.want {

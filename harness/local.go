@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,7 @@ import (
 type Local struct {
 	fakeApp      string
 	nginx        string
+	haproxy      string
 	startTimeout time.Duration
 }
 
@@ -31,6 +33,9 @@ func WithFakeAppBinary(path string) LocalOption { return func(l *Local) { l.fake
 // WithNginxBinary runs this nginx instead of the one found in PATH or /usr/sbin.
 func WithNginxBinary(path string) LocalOption { return func(l *Local) { l.nginx = path } }
 
+// WithHAProxyBinary runs this haproxy instead of the one found in PATH or /usr/sbin.
+func WithHAProxyBinary(path string) LocalOption { return func(l *Local) { l.haproxy = path } }
+
 // WithStartTimeout bounds how long each part may take to become ready. Default: 15s.
 func WithStartTimeout(d time.Duration) LocalOption { return func(l *Local) { l.startTimeout = d } }
 
@@ -45,9 +50,13 @@ func NewLocal(opts ...LocalOption) *Local {
 
 func (l *Local) Name() string { return "local" }
 
-// Start starts the replicas, waits until each answers /healthz, then starts nginx in front of them and waits until
-// it answers through its PROXY-protocol listener.
+// Start starts the replicas, waits until each answers /healthz, then starts the balancer in front of them and waits
+// until it answers through its PROXY-protocol listener.
 func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
+	kind, ok := balancerKinds[t.Balancer.Kind]
+	if !ok {
+		return nil, fmt.Errorf("balancer kind %q is not known", t.Balancer.Kind)
+	}
 	// Leftovers of runs that were killed outright would hold ports and CPU; clearing them is cheap.
 	if _, err := SweepLocal(); err != nil {
 		return nil, fmt.Errorf("sweep leftovers: %w", err)
@@ -56,47 +65,71 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	d := &Deployment{Runtime: l.Name(), Dir: dir}
+	d := &Deployment{Runtime: l.Name(), Dir: dir, topology: t, kind: kind}
 	d.onClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
 	// nginx workers drop to an unprivileged user when the harness runs as root; they must reach their temp dirs.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return d, fmt.Errorf("run directory: %w", err)
 	}
-	nginxBin := l.nginx
-	if nginxBin == "" {
-		if nginxBin, err = findBinary("nginx", "nginx"); err != nil {
+	balancerBin := l.balancerBinary(kind.name)
+	if balancerBin == "" {
+		if balancerBin, err = findBinary(kind.name, kind.pkg); err != nil {
 			return d, err
 		}
-	} else if !isExecutable(nginxBin) {
-		return d, fmt.Errorf("nginx binary %s is not an executable file", nginxBin)
+	} else if !isExecutable(balancerBin) {
+		return d, fmt.Errorf("%s binary %s is not an executable file", kind.name, balancerBin)
 	}
 	appBin, err := l.fakeAppBinary(ctx, dir)
 	if err != nil {
 		return d, err
 	}
+	d.addReplica = func(ctx context.Context, r ReplicaSpec) error {
+		p, err := l.newReplica(d, appBin, r)
+		if err != nil {
+			return err
+		}
+		return p.Start(ctx)
+	}
 	if err := l.startReplicas(ctx, d, appBin, t); err != nil {
 		return d, err
 	}
-	return d, l.startNginx(ctx, d, nginxBin, t)
+	return d, l.startBalancer(ctx, d, kind, balancerBin)
+}
+
+func (l *Local) balancerBinary(kind string) string {
+	if kind == "nginx" {
+		return l.nginx
+	}
+	return l.haproxy
+}
+
+// newReplica prepares a replica's process on a free loopback port and records it in the deployment.
+func (l *Local) newReplica(d *Deployment, bin string, r ReplicaSpec) (*localPart, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	p := &localPart{
+		name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"),
+		args:  []string{"-listen", addr, "-name", r.Name, "-users", strconv.Itoa(d.topology.Users), "-cookie-name", r.CookieName},
+		ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
+	}
+	d.addPart(p, p.Stop)
+	d.addEndpoint(Endpoint{Name: r.Name, Addr: addr})
+	return p, nil
 }
 
 func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t Topology) error {
 	parts := make([]*localPart, len(t.Replicas))
 	for i, r := range t.Replicas {
-		addr, err := freeLoopbackAddr()
+		p, err := l.newReplica(d, bin, r)
 		if err != nil {
 			return err
 		}
-		parts[i] = &localPart{
-			name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"),
-			args:  []string{"-listen", addr, "-name", r.Name, "-users", strconv.Itoa(t.Users), "-cookie-name", r.CookieName},
-			ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
-		}
-		d.Replicas = append(d.Replicas, Endpoint{Name: r.Name, Addr: addr})
+		parts[i] = p
 	}
 	// Start them all, then wait for each: replicas come up side by side.
 	for _, p := range parts {
-		d.addPart(p, p.Stop)
 		if err := p.launch(); err != nil {
 			return err
 		}
@@ -109,36 +142,86 @@ func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t 
 	return nil
 }
 
-func (l *Local) startNginx(ctx context.Context, d *Deployment, bin string, t Topology) error {
+func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancerKind, bin string) error {
 	listen, err := freeLoopbackAddr()
 	if err != nil {
 		return err
 	}
-	errLog := filepath.Join(d.Dir, "nginx-error.log")
-	cfg := nginxConfigFor(t, d.Replicas)
-	cfg.Dir, cfg.ErrorLog, cfg.AccessLog, cfg.Listen = d.Dir, errLog, filepath.Join(d.Dir, "nginx-access.log"), listen
-	cfg.TrustProxy = []string{"127.0.0.1", "::1"}
-	text, err := renderNginx(cfg)
+	errLog := filepath.Join(d.Dir, kind.name+"-error.log")
+	confPath := filepath.Join(d.Dir, kind.confFile)
+	d.fillConfig = func(c *BalancerConfig) {
+		c.Dir, c.ErrorLog, c.AccessLog, c.Listen = d.Dir, errLog, filepath.Join(d.Dir, kind.name+"-access.log"), listen
+		c.TrustProxy = []string{"127.0.0.1", "::1"}
+	}
+	b := &localBalancer{confPath: confPath, reloadSig: kind.reloadSig}
+	b.localPart = &localPart{
+		name: kind.name, bin: bin, logPath: filepath.Join(d.Dir, kind.name+".out"), logs: []string{errLog},
+		args:  kind.localArgs(d.Dir, confPath, errLog),
+		ready: func(ctx context.Context) error { return balancerProbe(listen, b.want())(ctx) },
+		timeout: l.startTimeout, stopSig: kind.stopSig,
+	}
+	text, gen, err := d.renderBalancer()
 	if err != nil {
 		return err
 	}
-	confPath := filepath.Join(d.Dir, "nginx.conf")
-	if err := os.WriteFile(confPath, text, 0o644); err != nil {
-		return fmt.Errorf("write nginx config: %w", err)
-	}
-	p := &localPart{
-		name: "nginx", bin: bin, logPath: filepath.Join(d.Dir, "nginx.out"), logs: []string{errLog},
-		// -e sends start-up errors to the run directory instead of the package's /var/log/nginx.
-		args:  []string{"-p", d.Dir + "/", "-c", confPath, "-e", errLog},
-		ready: proxyProtocolProbe(listen), timeout: l.startTimeout,
-		stopSig: syscall.SIGQUIT, // nginx's graceful shutdown: workers finish the requests they hold
-	}
-	d.addPart(p, p.Stop)
-	if err := p.Start(ctx); err != nil {
+	if err := b.write(text, gen, d.topology.Balancer.Template != nil); err != nil {
 		return err
+	}
+	d.balancer = b
+	d.addPart(b, b.Stop)
+	if err := b.Start(ctx); err != nil {
+		return withConfigLine(err, confPath, text)
 	}
 	d.Endpoint = listen
 	return nil
+}
+
+// localBalancer is the balancer process; it can load a new config without a restart.
+type localBalancer struct {
+	*localPart
+	confPath  string
+	reloadSig syscall.Signal
+	mu        sync.Mutex
+	gen      int
+	user     bool // a user's template, which may not answer the generation
+}
+
+func (b *localBalancer) write(text []byte, gen int, user bool) error {
+	if err := os.WriteFile(b.confPath, text, 0o644); err != nil {
+		return fmt.Errorf("write %s config: %w", b.name, err)
+	}
+	b.mu.Lock()
+	b.gen, b.user = gen, user
+	b.mu.Unlock()
+	return nil
+}
+
+// want is the generation the probe must see, or 0 for any answer.
+func (b *localBalancer) want() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.user {
+		return 0
+	}
+	return b.gen
+}
+
+func (b *localBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {
+	if err := b.write(text, gen, user); err != nil {
+		return err
+	}
+	if b.proc == nil || b.proc.exited() {
+		return fmt.Errorf("reload %s: it is not running", b.name)
+	}
+	workers := func(context.Context) ([]int, error) { return ChildPIDs(b.pid()), nil }
+	old, _ := workers(ctx)
+	if err := b.proc.signalLeader(b.reloadSig); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if err := awaitReload(ctx, b.localPart.ready, user, b.timeout); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	return awaitExit(ctx, workers, old, b.timeout)
 }
 
 func (l *Local) fakeAppBinary(ctx context.Context, dir string) (string, error) {

@@ -38,10 +38,10 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 	assert.Contains(t, string(conf), "ip_hash;")
 	assert.Contains(t, string(conf), "listen "+d.Endpoint+" proxy_protocol;")
 	for _, r := range d.Replicas {
-		assert.Contains(t, string(conf), "server "+r.Addr+";")
+		assert.Contains(t, string(conf), "server "+r.Addr+" max_fails=1 fail_timeout=10s;")
 	}
 
-	nginx := parts[3].(*localPart).pid()
+	nginx := parts[3].(*localBalancer).pid()
 	workers := ChildPIDs(nginx)
 	require.NotEmpty(t, workers, "nginx runs its workers")
 	pids := append([]int{nginx}, workers...)
@@ -75,7 +75,7 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 	require.Len(t, parts, 3, "both replicas and nginx were started")
 	require.NoError(t, d.Close(context.Background()))
 	for _, p := range parts {
-		assert.False(t, Alive(p.(*localPart).pid()), "%s is stopped after a failed start", p.Name())
+		assert.False(t, Alive(p.(interface{ pid() int }).pid()), "%s is stopped after a failed start", p.Name())
 	}
 }
 

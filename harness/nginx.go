@@ -1,31 +1,38 @@
 package harness
 
 import (
-	"bytes"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"text/template"
 )
 
-// nginxConfig is what the nginx template receives.
-type nginxConfig struct {
-	Scenario   string
-	Dir        string   // pid and temp files live here
-	ErrorLog   string   // a file, or /dev/stderr in a container
-	AccessLog  string   // a file, or /dev/stdout in a container
-	Listen     string   // host:port, a PROXY-protocol listener
-	Workers    int      // worker_processes
-	Strategy   string   // a supported strategy name
-	Upstreams  []string // replica addresses, host:port, in replica order
-	TrustProxy []string // addresses allowed to send the PROXY header (the clients connect from here)
+// templateFuncs are available to the built-in templates and to a user's balancer.config.
+var templateFuncs = template.FuncMap{
+	// regexQuote escapes an address for a PCRE (nginx map) or HAProxy regex.
+	"regexQuote": regexp.QuoteMeta,
+	// others lists every replica but r, for backup servers.
+	"others": func(all []Upstream, r Upstream) []Upstream {
+		var out []Upstream
+		for _, u := range all {
+			if u.Name != r.Name {
+				out = append(out, u)
+			}
+		}
+		return out
+	},
 }
 
-// The upstream always has a zone so that every worker shares one round-robin position (without it each worker
-// keeps its own). realip with real_ip_header proxy_protocol is what makes ip_hash hash the simulated address:
-// `listen … proxy_protocol` alone does not change what ip_hash sees.
-var nginxTemplate = template.Must(template.New("nginx.conf").Funcs(template.FuncMap{
-	"readyPath": func() string { return readyPath },
-}).Parse(`# Rendered by sessionlab for scenario {{.Scenario}}: strategy {{.Strategy}}.
+// The nginx config for every strategy nginx runs (balancers.md has what each does, read from nginx's source):
+//   - The upstream always has a zone, so every worker shares one round-robin position (without one each keeps its own).
+//   - realip with real_ip_header proxy_protocol makes ip_hash and $remote_addr the simulated address: `listen …
+//     proxy_protocol` alone does not change what ip_hash sees.
+//   - hash-cookie is the naive fix: the login request has no cookie yet, so its empty key goes round-robin and the
+//     new cookie then hashes to any replica.
+//   - cookie-insert is ingress-nginx's `affinity: cookie` on nginx 1.22, which has no sticky directive: one upstream
+//     per replica picked by a map over the route cookie (only listed values select one, so it is never an open
+//     proxy), and the cookie set from $upstream_addr, so a request that fell over to a backup re-pins the user.
+var nginxTemplate = template.Must(template.New("nginx.conf").Funcs(templateFuncs).Parse(`# Rendered by sessionlab for scenario {{.Scenario}}: nginx, strategy {{.Strategy}}, config {{.Generation}}.
 daemon off;
 master_process on;
 worker_processes {{.Workers}};
@@ -44,16 +51,50 @@ http {
     fastcgi_temp_path {{.Dir}}/fastcgi_temp;
     uwsgi_temp_path {{.Dir}}/uwsgi_temp;
     scgi_temp_path {{.Dir}}/scgi_temp;
+{{- $s := .Settings}}
 
     upstream app {
         zone app 64k;
-{{- if eq .Strategy "ip-hash"}}
+{{- if eq .Strategy "least-conn"}}
+        least_conn;
+{{- else if and (eq .Strategy "ip-hash") (eq $s.HashType "consistent")}}
+        hash $remote_addr consistent;
+{{- else if eq .Strategy "ip-hash"}}
         ip_hash;
+{{- else if eq .Strategy "hash-cookie"}}
+        hash $cookie_{{.AppCookie}} consistent;
 {{- end}}
-{{- range .Upstreams}}
-        server {{.}};
+{{- range .Replicas}}
+        server {{.Addr}} max_fails={{$s.MaxFails}} fail_timeout={{$s.FailTimeout}};
 {{- end}}
     }
+{{- if eq .Strategy "cookie-insert"}}
+{{- $all := .Replicas}}
+{{range .Replicas}}
+    upstream route_{{.Index}} {
+        zone route_{{.Index}} 64k;
+        server {{.Addr}} max_fails={{$s.MaxFails}} fail_timeout={{$s.FailTimeout}};
+{{- range others $all .}}
+        server {{.Addr}} max_fails={{$s.MaxFails}} fail_timeout={{$s.FailTimeout}} backup;
+{{- end}}
+    }
+{{- end}}
+
+    map $cookie_{{$s.CookieName}} $route_pool {
+        default app;
+{{- range .Replicas}}
+        {{.Name}} route_{{.Index}};
+{{- end}}
+    }
+
+    # The replica that answered (the last address tried) names the route cookie; no answer, no cookie.
+    map $upstream_addr $route_cookie {
+        default "";
+{{- range .Replicas}}
+        "~(^|, ){{regexQuote .Addr}}$" "{{$s.CookieName}}={{.Name}}; Path=/; HttpOnly; SameSite=Lax{{if $s.CookieMaxAge}}; Max-Age={{$s.CookieMaxAge}}{{end}}";
+{{- end}}
+    }
+{{- end}}
 
     server {
         listen {{.Listen}} proxy_protocol;
@@ -62,13 +103,21 @@ http {
 {{- end}}
         real_ip_header proxy_protocol;
 
-        location = {{ readyPath }} {
+        location = {{.ReadyPath}} {
             access_log off;
+            add_header X-Sessionlab-Config {{.Generation}} always;
             return 204;
         }
 
         location / {
+{{- if eq .Strategy "cookie-insert"}}
+            proxy_pass http://$route_pool;
+            add_header Set-Cookie $route_cookie;
+{{- else}}
             proxy_pass http://app;
+{{- end}}
+            proxy_next_upstream {{$s.NextUpstream}};
+            proxy_connect_timeout 2s;
             proxy_set_header Host $host;
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $remote_addr;
@@ -76,29 +125,6 @@ http {
     }
 }
 `))
-
-// nginxConfigFor fills what the topology decides; the runtime adds where nginx listens and writes.
-func nginxConfigFor(t Topology, replicas []Endpoint) nginxConfig {
-	c := nginxConfig{Scenario: t.Name, Workers: t.Balancer.Workers, Strategy: t.Balancer.Strategy}
-	for _, r := range replicas {
-		c.Upstreams = append(c.Upstreams, r.Addr)
-	}
-	return c
-}
-
-// renderNginx returns the config text for c.
-func renderNginx(c nginxConfig) ([]byte, error) {
-	switch c.Strategy {
-	case "round-robin", "ip-hash":
-	default:
-		return nil, fmt.Errorf("nginx: strategy %q is not supported", c.Strategy)
-	}
-	var buf bytes.Buffer
-	if err := nginxTemplate.Execute(&buf, c); err != nil {
-		return nil, fmt.Errorf("render nginx config: %w", err)
-	}
-	return buf.Bytes(), nil
-}
 
 // findBinary looks a program up in PATH and then in the sbin directories Debian installs daemons in, which are not
 // in an unprivileged user's PATH.

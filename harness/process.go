@@ -63,6 +63,14 @@ func (p *process) signalGroup(sig syscall.Signal) error {
 	return nil
 }
 
+// signalLeader sends sig to the process alone (a balancer's master), not to its workers.
+func (p *process) signalLeader(sig syscall.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", sig, err)
+	}
+	return nil
+}
+
 // stop asks the process to exit with sig, waits up to grace (or ctx), then kills its whole group. The group is
 // killed even after a clean exit, so no forked child outlives its parent.
 func (p *process) stop(ctx context.Context, sig syscall.Signal, grace time.Duration) error {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 )
 
@@ -64,8 +64,9 @@ func httpProbe(url string) probe {
 // connection counts untouched.
 const readyPath = "/__sessionlab/ready"
 
-// proxyProtocolProbe asks a PROXY-protocol listener for readyPath and wants a 2xx.
-func proxyProtocolProbe(addr string) probe {
+// balancerProbe asks a PROXY-protocol listener for readyPath. With gen > 0 it wants a 2xx that reports config
+// generation gen (the built-in templates do); with gen == 0 (a user's template) any HTTP answer means it is up.
+func balancerProbe(addr string, gen int) probe {
 	return func(ctx context.Context) error {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
@@ -80,12 +81,19 @@ func proxyProtocolProbe(addr string) probe {
 		if err != nil {
 			return err
 		}
-		status, err := bufio.NewReader(conn).ReadString('\n')
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			return fmt.Errorf("read status: %w", err)
+			return fmt.Errorf("read answer: %w", err)
 		}
-		if f := strings.Fields(status); len(f) < 2 || f[1][0] != '2' {
-			return fmt.Errorf("GET %s: %q", readyPath, strings.TrimSpace(status))
+		resp.Body.Close()
+		if gen == 0 {
+			return nil
+		}
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("GET %s: %s", readyPath, resp.Status)
+		}
+		if got := resp.Header.Get(readyHeader); got != strconv.Itoa(gen) {
+			return fmt.Errorf("GET %s: config %q answers, want %d", readyPath, got, gen)
 		}
 		return nil
 	}

@@ -66,7 +66,14 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	}
 	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
 	journey := clients.FakeAppJourney(s.Clients.Pages, s.Clients.Relogin)
-	stats, runErr := clients.Run(ctx, dep.Endpoint, users, journey, sink, clients.RunOptions{Concurrency: s.Clients.Concurrency})
+	start := time.Now()
+	clock := func() time.Duration { return time.Since(start) }
+	nem := newNemesis(dep, s, sink, clock, cfg.log)
+	usersCtx, usersDone := context.WithCancel(ctx)
+	nem.start(ctx, usersCtx)
+	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, clients.Tee(sink, nem), clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start})
+	usersDone()
+	runErr = errors.Join(runErr, nem.wait())
 	if events != nil {
 		runErr = errors.Join(runErr, events.Close())
 	}

@@ -8,9 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"text/template"
+	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/reports"
+	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is a validated scenario file (design.md, "Scenario file (v1)").
@@ -23,7 +26,8 @@ type Scenario struct {
 	Faults   []Fault           `yaml:"faults"`
 	Expect   map[string]string `yaml:"expect"`
 
-	where *positions // where each key was written, for messages
+	where    *positions         // where each key was written, for messages
+	template *template.Template // balancer.config, parsed
 }
 
 // App describes the replicas.
@@ -35,17 +39,80 @@ type App struct {
 	Login      string `yaml:"login"`       // form | form-csrf | sso
 }
 
-// Balancer describes what sits in front of the replicas.
+// Balancer describes what sits in front of the replicas: which real balancer, how it picks a replica, and the
+// settings users tune in production. A setting of one kind given for the other is refused, not ignored.
 type Balancer struct {
 	Kind     string `yaml:"kind"`     // nginx | haproxy
 	Strategy string `yaml:"strategy"` // see Strategies
+	// Config is a Go text/template of the balancer's whole config file (relative to the scenario file), used instead
+	// of the built-in one; it receives a BalancerConfig.
+	Config   string      `yaml:"config"`
+	Workers  int         `yaml:"workers"`   // nginx worker_processes, HAProxy nbthread
+	HashType string      `yaml:"hash_type"` // ip-hash: map-based (modulo) | consistent
+	Cookie   RouteCookie `yaml:"cookie"`    // cookie-insert: the balancer's own cookie
+
+	// nginx
+	MaxFails     *int     `yaml:"max_fails"`     // failed attempts before a server is skipped for fail_timeout
+	FailTimeout  Duration `yaml:"fail_timeout"`  // default 10s
+	NextUpstream []string `yaml:"next_upstream"` // proxy_next_upstream; default [error, timeout]
+
+	// HAProxy
+	HealthCheck *HealthCheck `yaml:"health_check"` // active checks of each server; none by default
+	Redispatch  bool         `yaml:"redispatch"`   // option redispatch: a persisted client may go to another server when its own is down
+	Retries     *int         `yaml:"retries"`      // connection retries; default 3
+	StickTable  string       `yaml:"stick_table"`  // client-ip-sticky: ipv6 (default, sticks both families) | ip (IPv4 only)
+	StickExpire Duration     `yaml:"stick_expire"` // client-ip-sticky, hash-cookie: how long an idle entry is kept; default 30m
 }
 
-// Fault is one nemesis action (design.md); faults are not run yet and a scenario that lists one is refused.
+// RouteCookie is the balancer-inserted affinity cookie.
+type RouteCookie struct {
+	Name   string   `yaml:"name"`    // default "route"
+	MaxAge Duration `yaml:"max_age"` // 0: a session cookie
+}
+
+// HealthCheck configures HAProxy's active health checks.
+type HealthCheck struct {
+	Path     string   `yaml:"path"`     // default /healthz
+	Interval Duration `yaml:"interval"` // default 2s
+	Fall     int      `yaml:"fall"`     // failed checks before a server is down; default 3
+	Rise     int      `yaml:"rise"`     // passed checks before it is up again; default 2
+}
+
+// Fault is one nemesis action (Jepsen's nemesis): what happens to which part, and when.
 type Fault struct {
-	At     string `yaml:"at"`
-	Action string `yaml:"action"`
-	Target string `yaml:"target"`
+	At      string   `yaml:"at"`      // "2s" after the users start, or "1500 requests" after that many answers
+	Action  string   `yaml:"action"`  // see FaultActions
+	Target  string   `yaml:"target"`  // replica-N, balancer, store; rolling-restart, scale-out and scale-in take none
+	For     Duration `yaml:"for"`     // kill, stop: start the part again after this long (0: leave it down)
+	Pause   Duration `yaml:"pause"`   // rolling-restart: wait between replicas; default 1s
+	Count   int      `yaml:"count"`   // scale-out, scale-in: replicas to add or remove; default 1
+	Persist bool     `yaml:"persist"` // restart-store: the store keeps its data across the restart
+}
+
+// FaultActions are the faults a scenario may list.
+var FaultActions = []string{"kill", "stop", "start", "restart", "rolling-restart", "scale-out", "scale-in", "restart-store", "reload-balancer"}
+
+// Duration is a scenario duration, written with a unit: 500ms, 2s, 1m30s.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML reads "2s"; the loader has already refused anything time.ParseDuration cannot read.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a duration (write a non-negative number with a unit: 500ms, 2s, 1m)", s)
+	}
+	return v, nil
 }
 
 // MaxReplicas bounds app.replicas.
@@ -63,8 +130,10 @@ var (
 	secretChoice     = choice{"app.secret", []string{"shared", "per-replica"}, []string{"shared", "per-replica"}}
 	cookieNameChoice = choice{"app.cookie_name", []string{"shared", "per-replica"}, []string{"shared", "per-replica"}}
 	loginChoice      = choice{"app.login", []string{"form", "form-csrf", "sso"}, []string{"form"}}
-	kindChoice       = choice{"balancer.kind", []string{"nginx", "haproxy"}, []string{"nginx"}}
-	strategyChoice   = choice{"balancer.strategy", Strategies, []string{"round-robin", "ip-hash"}}
+	kindChoice       = choice{"balancer.kind", BalancerKinds, BalancerKinds}
+	strategyChoice   = choice{"balancer.strategy", Strategies, Strategies}
+	hashTypeChoice   = choice{"balancer.hash_type", []string{"map-based", "consistent"}, []string{"map-based", "consistent"}}
+	stickTableChoice = choice{"balancer.stick_table", []string{"ipv6", "ip"}, []string{"ipv6", "ip"}}
 )
 
 // Strategies are the balancing strategies a scenario may name.
@@ -85,7 +154,7 @@ func defaultScenario() Scenario {
 	return Scenario{
 		Seed:     1,
 		App:      App{Replicas: 3, Sessions: "memory", Secret: "shared", CookieName: "shared", Login: "form"},
-		Balancer: Balancer{Kind: "nginx", Strategy: "round-robin"},
+		Balancer: Balancer{Kind: "nginx", Strategy: "round-robin", Workers: 1},
 		Clients:  clients.DefaultConfig(),
 	}
 }
@@ -112,10 +181,9 @@ func (s *Scenario) Validate() []error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, s.validateBalancer()...)
 	errs = append(errs, s.Clients.Validate()...)
-	if len(s.Faults) > 0 {
-		errs = append(errs, keyErr("faults", "faults are not supported by this version yet (allowed: [])"))
-	}
+	errs = append(errs, s.validateFaults()...)
 	return append(errs, s.validateExpect()...)
 }
 
@@ -136,10 +204,15 @@ func (s *Scenario) validateExpect() []error {
 
 // meta is what the report needs to know about this scenario's run.
 func (s *Scenario) meta(runtime string) reports.Meta {
+	t := s.Topology()
+	names := make([]string, s.replicasMade())
+	for i := range names {
+		names[i] = t.replicaSpec(i + 1).Name
+	}
 	return reports.Meta{
 		Scenario: s.Name, Seed: s.Seed, Runtime: runtime,
 		Balancer: reports.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy},
-		Sessions: s.App.Sessions, Replicas: s.Topology().ReplicaNames(), Users: s.Clients.Users,
+		Sessions: s.App.Sessions, Replicas: names, Users: s.Clients.Users, Faults: s.faultPlans(),
 	}
 }
 

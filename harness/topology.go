@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
+	"text/template"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
@@ -15,6 +17,8 @@ type Topology struct {
 	Sessions string // where replicas keep sessions
 	Replicas []ReplicaSpec
 	Balancer BalancerSpec
+
+	perReplicaCookie bool
 }
 
 // ReplicaSpec is one replica's configuration.
@@ -27,23 +31,31 @@ type ReplicaSpec struct {
 type BalancerSpec struct {
 	Kind     string
 	Strategy string
-	Workers  int // nginx worker processes
+	Workers  int // nginx worker processes, HAProxy threads
+	Settings BalancerSettings
+	Template *template.Template // the user's config template (balancer.config), or nil for the built-in one
 }
 
 // Topology derives the topology the scenario asks for.
 func (s *Scenario) Topology() Topology {
 	t := Topology{
-		Name: s.Name, Users: s.Clients.Users, Sessions: s.App.Sessions,
-		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: 1},
+		Name: s.Name, Users: s.Clients.Users, Sessions: s.App.Sessions, perReplicaCookie: s.App.CookieName == "per-replica",
+		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
+			Settings: s.Balancer.settings(), Template: s.template},
 	}
 	for i := range s.App.Replicas {
-		r := ReplicaSpec{Name: "replica-" + strconv.Itoa(i+1), CookieName: "sid"}
-		if s.App.CookieName == "per-replica" {
-			r.CookieName = "sid-" + r.Name
-		}
-		t.Replicas = append(t.Replicas, r)
+		t.Replicas = append(t.Replicas, t.replicaSpec(i+1))
 	}
 	return t
+}
+
+// replicaSpec is the configuration of the replica numbered n (from 1), also for replicas a scale-out adds.
+func (t Topology) replicaSpec(n int) ReplicaSpec {
+	r := ReplicaSpec{Name: "replica-" + strconv.Itoa(n), CookieName: "sid"}
+	if t.perReplicaCookie {
+		r.CookieName = "sid-" + r.Name
+	}
+	return r
 }
 
 // ReplicaNames lists the replicas in order.
@@ -71,10 +83,80 @@ type Deployment struct {
 	Dir      string     // the run's working directory: rendered configs and logs
 
 	parts    []Part // what the runtime started, in start order
-	mu       sync.Mutex
+	topology Topology
+	kind     *balancerKind
+	balancer balancerPart
+	gen      int // the balancer's config generation
+	// addReplica starts one more replica and records it (scale-out); fillConfig adds where the balancer listens and
+	// writes to its config. Both are the runtime's.
+	addReplica func(ctx context.Context, r ReplicaSpec) error
+	fillConfig func(*BalancerConfig)
+	mu         sync.Mutex
 	closers  []closer
 	closed   bool
 	closeErr error
+}
+
+// addEndpoint records where a replica listens; the balancer sends to every recorded replica from its next config.
+func (d *Deployment) addEndpoint(e Endpoint) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Replicas = append(d.Replicas, e)
+}
+
+// activeReplicas are the replicas the balancer sends to.
+func (d *Deployment) activeReplicas() []Endpoint {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Endpoint(nil), d.Replicas...)
+}
+
+// removeReplicas takes the last n replicas out of the balancer's next config (scale-in) and returns them.
+func (d *Deployment) removeReplicas(n int) []Endpoint {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n = min(n, len(d.Replicas)-1)
+	removed := append([]Endpoint(nil), d.Replicas[len(d.Replicas)-n:]...)
+	d.Replicas = d.Replicas[:len(d.Replicas)-n]
+	return removed
+}
+
+// replicasMade counts the replicas started so far, including ones a scale-in took away, so that a new replica
+// never reuses a name.
+func (d *Deployment) replicasMade() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, p := range d.parts {
+		if strings.HasPrefix(p.Name(), "replica-") {
+			n++
+		}
+	}
+	return n
+}
+
+// renderBalancer renders the balancer's next config for the replicas recorded now.
+func (d *Deployment) renderBalancer() (text []byte, gen int, err error) {
+	d.mu.Lock()
+	d.gen++
+	gen = d.gen
+	c := balancerConfigFor(d.topology, d.Replicas, gen)
+	d.mu.Unlock()
+	d.fillConfig(&c)
+	text, err = d.kind.render(c, d.topology.Balancer.Template)
+	return text, gen, err
+}
+
+// ReloadBalancer has the balancer load a config rendered for the replicas recorded now, and waits until it does.
+func (d *Deployment) ReloadBalancer(ctx context.Context) error {
+	if d.balancer == nil {
+		return fmt.Errorf("reload balancer: no balancer was started")
+	}
+	text, gen, err := d.renderBalancer()
+	if err != nil {
+		return err
+	}
+	return d.balancer.Reload(ctx, text, gen, d.topology.Balancer.Template != nil)
 }
 
 // Endpoint is a named address.

@@ -134,11 +134,23 @@ func RenderCompare(w io.Writer, rs []*Report) error {
 		return nil
 	}
 	first := rs[0]
-	fmt.Fprintf(w, "%s  seed %d  runtime %s  %d replicas  sessions %s  users %d\n\n",
-		first.Scenario, first.Seed, first.Runtime, first.App.Replicas, first.App.Sessions, first.Totals.Users)
+	for _, r := range rs {
+		if r.Skipped == "" {
+			first = r
+			break
+		}
+	}
+	if first.Skipped == "" {
+		fmt.Fprintf(w, "%s  seed %d  runtime %s  %d replicas  sessions %s  users %d\n\n",
+			first.Scenario, first.Seed, first.Runtime, first.App.Replicas, first.App.Sessions, first.Totals.Users)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "balancer\tstrategy\trequests\tlogin fail\tcauses\tsession loss\tdup ratio\tmax/mean\tcov\tjain\trequests per replica")
 	for _, r := range rs {
+		if r.Skipped != "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.Balancer.Kind, r.Balancer.Strategy, r.Skipped)
+			continue
+		}
 		t := r.Totals
 		perReplica := make([]string, len(r.Replicas))
 		for i, rep := range r.Replicas {

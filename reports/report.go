@@ -9,7 +9,10 @@ const Schema = "sessionlab.report/v1"
 
 // Report is the v1 report JSON. A figure that cannot be computed (its denominator is zero) is null, never zero.
 type Report struct {
-	Schema        string         `json:"schema"`
+	Schema string `json:"schema"`
+	// Skipped says why this variant of a comparison was not run (a strategy its balancer does not have); such a
+	// report carries no figures.
+	Skipped       string         `json:"skipped,omitempty"`
 	Scenario      string         `json:"scenario"`
 	Seed          uint64         `json:"seed"`
 	Runtime       string         `json:"runtime"`
@@ -151,3 +154,9 @@ func ratio(num, den int) *float64 {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Skipped is the row of a comparison for a balancer and strategy that cannot run together, saying why.
+func Skipped(kind, strategy, why string) *Report {
+	return &Report{Schema: Schema, Skipped: why, Balancer: Balancer{Kind: kind, Strategy: strategy},
+		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{}}
+}

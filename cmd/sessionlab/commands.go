@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sessionlab/sessionlab/harness"
@@ -149,23 +150,38 @@ func newRunCmd() *cobra.Command {
 
 func newCompareCmd() *cobra.Command {
 	var c common
-	var format, strategies string
+	var format, strategies, balancers string
 	cmd := &cobra.Command{
-		Use:   "compare --strategies A,B,... [flags] FILE.yaml",
-		Short: "Run one scenario under several strategies and print them side by side",
+		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy] [flags] FILE.yaml",
+		Short: "Run one scenario under several strategies (and balancers) and print them side by side",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			// Load every variant before starting anything, so a bad strategy name starts nothing.
-			var scenarios []*harness.Scenario
-			for _, strategy := range strings.Split(strategies, ",") {
-				s, err := harness.Load(args[0], append(c.sets, "balancer.strategy="+strings.TrimSpace(strategy))...)
-				if err != nil {
-					return err
+			kinds, err := balancerList(args[0], balancers, c.sets)
+			if err != nil {
+				return err
+			}
+			// Load every variant before starting anything, so a bad name starts nothing. A pair the balancer cannot
+			// run is a row that says so, not an error.
+			type variant struct {
+				scenario *harness.Scenario
+				skipped  *reports.Report
+			}
+			var variants []variant
+			for _, kind := range kinds {
+				for _, strategy := range splitList(strategies) {
+					if why := harness.Unsupported(kind, strategy); why != "" {
+						variants = append(variants, variant{skipped: reports.Skipped(kind, strategy, why)})
+						continue
+					}
+					s, err := harness.Load(args[0], append(slices.Clone(c.sets), "balancer.kind="+kind, "balancer.strategy="+strategy)...)
+					if err != nil {
+						return err
+					}
+					variants = append(variants, variant{scenario: s})
 				}
-				scenarios = append(scenarios, s)
 			}
 			opts, cleanup, err := c.options(cmd.Context())
 			defer cleanup()
@@ -173,10 +189,14 @@ func newCompareCmd() *cobra.Command {
 				return err
 			}
 			var reps []*reports.Report
-			for _, s := range scenarios {
-				rep, err := harness.Run(cmd.Context(), s, opts...)
+			for _, v := range variants {
+				if v.skipped != nil {
+					reps = append(reps, v.skipped)
+					continue
+				}
+				rep, err := harness.Run(cmd.Context(), v.scenario, opts...)
 				if err != nil {
-					return fmt.Errorf("%s: %w", s.Balancer.Strategy, err)
+					return fmt.Errorf("%s %s: %w", v.scenario.Balancer.Kind, v.scenario.Balancer.Strategy, err)
 				}
 				reps = append(reps, rep)
 			}
@@ -188,8 +208,37 @@ func newCompareCmd() *cobra.Command {
 	}
 	c.register(cmd)
 	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(harness.Strategies, ", ")+")")
+	cmd.Flags().StringVar(&balancers, "balancers", "", "comma-separated balancer kinds (allowed: nginx, haproxy; default: the scenario's balancer.kind)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format (allowed: "+strings.Join(reports.Formats, ", ")+")")
 	return cmd
+}
+
+// balancerList is the --balancers list, or the scenario's own kind.
+func balancerList(path, flag string, sets []string) ([]string, error) {
+	if flag != "" {
+		kinds := splitList(flag)
+		for _, k := range kinds {
+			if !slices.Contains(harness.BalancerKinds, k) {
+				return nil, fmt.Errorf("--balancers: %q is not a balancer (allowed: %s)", k, strings.Join(harness.BalancerKinds, ", "))
+			}
+		}
+		return kinds, nil
+	}
+	s, err := harness.Load(path, sets...)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s.Balancer.Kind}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func renderCompare(w io.Writer, format string, reps []*reports.Report) error {
