@@ -156,8 +156,8 @@ func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancer
 	b := &localBalancer{confPath: confPath, reloadSig: kind.reloadSig}
 	b.localPart = &localPart{
 		name: kind.name, bin: bin, logPath: filepath.Join(d.Dir, kind.name+".out"), logs: []string{errLog},
-		args:  kind.localArgs(d.Dir, confPath, errLog),
-		ready: func(ctx context.Context) error { return balancerProbe(listen, b.want())(ctx) },
+		args:    kind.localArgs(d.Dir, confPath, errLog),
+		ready:   func(ctx context.Context) error { return balancerProbe(listen, b.want())(ctx) },
 		timeout: l.startTimeout, stopSig: kind.stopSig,
 	}
 	text, gen, err := d.renderBalancer()
@@ -182,8 +182,8 @@ type localBalancer struct {
 	confPath  string
 	reloadSig syscall.Signal
 	mu        sync.Mutex
-	gen      int
-	user     bool // a user's template, which may not answer the generation
+	gen       int
+	user      bool // a user's template, which may not answer the generation
 }
 
 func (b *localBalancer) write(text []byte, gen int, user bool) error {

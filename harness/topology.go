@@ -92,9 +92,9 @@ type Deployment struct {
 	addReplica func(ctx context.Context, r ReplicaSpec) error
 	fillConfig func(*BalancerConfig)
 	mu         sync.Mutex
-	closers  []closer
-	closed   bool
-	closeErr error
+	closers    []closer
+	closed     bool
+	closeErr   error
 }
 
 // addEndpoint records where a replica listens; the balancer sends to every recorded replica from its next config.
