@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -160,9 +159,10 @@ func (s *Scenario) faultPlans() []reports.FaultPlan {
 	return plans
 }
 
-// nemesis runs a scenario's faults against a deployment while the users run (Jepsen's nemesis). Each fault waits
-// for its trigger on its own; actions run one at a time, since they change the same deployment. Marks of each
-// fault's start and end go into the event stream, where the checker splits the run into phases.
+// nemesis runs a scenario's faults against a deployment while the users run (Jepsen's nemesis). Faults run one
+// after another in the order listed, each once its trigger has passed and the one before it has finished (its
+// duration included), since they change the same deployment. Marks of each fault's start and end go into the
+// event stream, where the checker splits the run into phases.
 type nemesis struct {
 	d        *Deployment
 	scenario *Scenario
@@ -170,42 +170,40 @@ type nemesis struct {
 	clock    func() time.Duration
 	log      *slog.Logger
 	answered atomic.Int64
-
-	act  sync.Mutex
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
+	done     chan struct{}
+	errs     []error
 }
 
 func newNemesis(d *Deployment, s *Scenario, marks clients.Sink, clock func() time.Duration, log *slog.Logger) *nemesis {
-	return &nemesis{d: d, scenario: s, marks: marks, clock: clock, log: log}
+	return &nemesis{d: d, scenario: s, marks: marks, clock: clock, log: log, done: make(chan struct{})}
 }
 
 // Record counts an answered request; the nemesis sits beside the report as a sink of the users' exchanges.
 func (n *nemesis) Record(clients.Event) { n.answered.Add(1) }
 
-// start launches every fault. Triggers and waits end with users (when the users are done, faults not reached yet
-// never run); the actions themselves run under ctx, so a started action finishes.
+// start runs the faults in the background. Triggers and waits end with users (when the users are done, faults not
+// reached yet never run); the actions themselves run under ctx, so a started action finishes.
 func (n *nemesis) start(ctx, users context.Context) {
-	for i, f := range n.scenario.Faults {
-		trig, _ := parseTrigger(f.At) // validated
-		n.wg.Go(func() { n.run(ctx, users, i, f, trig) })
-	}
+	go func() {
+		defer close(n.done)
+		for i, f := range n.scenario.Faults {
+			trig, _ := parseTrigger(f.At) // validated
+			if !n.await(users, trig) {
+				n.log.Warn("fault not reached: the users finished first", "fault", i+1, "action", f.Action, "at", f.At)
+				continue
+			}
+			n.run(ctx, users, i, f)
+		}
+	}()
 }
 
 // wait returns when every fault has finished or given up, with the errors of those that failed.
 func (n *nemesis) wait() error {
-	n.wg.Wait()
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	<-n.done
 	return errors.Join(n.errs...)
 }
 
-func (n *nemesis) run(ctx, users context.Context, i int, f Fault, trig trigger) {
-	if !n.await(users, trig) {
-		n.log.Warn("fault not reached: the users finished first", "fault", i+1, "action", f.Action, "at", f.At)
-		return
-	}
+func (n *nemesis) run(ctx, users context.Context, i int, f Fault) {
 	target := n.scenario.faultTarget(f)
 	n.log.Info("fault", "fault", i+1, "action", f.Action, "target", target, "t", n.clock().Round(time.Millisecond))
 	n.mark(i, f, target, clients.FaultStart, nil)
@@ -214,9 +212,7 @@ func (n *nemesis) run(ctx, users context.Context, i int, f Fault, trig trigger) 
 	if err != nil {
 		err = fmt.Errorf("fault %d (%s %s at %s): %w", i+1, f.Action, target, f.At, err)
 		n.log.Error("fault failed", "err", err)
-		n.mu.Lock()
 		n.errs = append(n.errs, err)
-		n.mu.Unlock()
 	}
 }
 
@@ -272,7 +268,6 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 		if err != nil {
 			return err
 		}
-		n.act.Lock()
 		switch f.Action {
 		case "kill":
 			err = p.Kill(ctx)
@@ -285,12 +280,9 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 				err = p.Start(ctx)
 			}
 		}
-		n.act.Unlock()
 		if err != nil || f.For == 0 || !sleep(users, time.Duration(f.For)) {
 			return err
 		}
-		n.act.Lock()
-		defer n.act.Unlock()
 		return p.Start(ctx)
 	case "rolling-restart":
 		pause := time.Duration(f.Pause)
@@ -305,19 +297,15 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 			if err != nil {
 				return err
 			}
-			n.act.Lock()
 			if err = p.Stop(ctx); err == nil {
 				err = p.Start(ctx)
 			}
-			n.act.Unlock()
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	case "scale-out":
-		n.act.Lock()
-		defer n.act.Unlock()
 		for range max(f.Count, 1) {
 			if err := d.addReplica(ctx, d.topology.replicaSpec(d.replicasMade()+1)); err != nil {
 				return err
@@ -325,8 +313,6 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 		}
 		return d.ReloadBalancer(ctx)
 	case "scale-in":
-		n.act.Lock()
-		defer n.act.Unlock()
 		removed := d.removeReplicas(max(f.Count, 1))
 		if err := d.ReloadBalancer(ctx); err != nil {
 			return err
@@ -342,8 +328,6 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 		}
 		return errors.Join(errs...)
 	case "reload-balancer":
-		n.act.Lock()
-		defer n.act.Unlock()
 		return d.ReloadBalancer(ctx)
 	case "restart-store":
 		return fmt.Errorf("this deployment has no session store")

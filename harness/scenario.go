@@ -211,7 +211,7 @@ func (s *Scenario) meta(runtime string) reports.Meta {
 	}
 	return reports.Meta{
 		Scenario: s.Name, Seed: s.Seed, Runtime: runtime,
-		Balancer: reports.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy},
+		Balancer: reports.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
 		Sessions: s.App.Sessions, Replicas: names, Users: s.Clients.Users, Faults: s.faultPlans(),
 	}
 }

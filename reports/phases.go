@@ -9,9 +9,9 @@ import (
 	"github.com/sessionlab/sessionlab/clients"
 )
 
-// timeline splits a run at its fault marks as they arrive. Each exchange is counted once, in the segment its send
+// timeline splits a run at its fault marks as they arrive. Each exchange is counted once, in the segment its answer
 // time falls in among the marks known when it arrives; that is the segment it ends up in, because the harness
-// records a mark before any exchange sent after it (only a mark in the very same millisecond can come too late).
+// records a mark before any exchange answered after it (only a mark in the very same millisecond can come too late).
 // Segments are numbered in the order their marks arrived, not in time order; spans puts them in time order.
 type timeline struct {
 	bounds  []boundary          // every fault mark that moved a boundary, in time order, same-ms marks as they came
@@ -57,7 +57,8 @@ type userTrack struct {
 // faultTrack is one user around one fault. pre and post are 1 + a replica id, 0 for none.
 type faultTrack struct {
 	pre      int32 // the last replica to answer before the start
-	post     int32 // the first replica to answer at or after the end
+	post     int32 // where the user settled: the last replica to answer between the end and the next fault's start
+	next     int32 // the first replica to answer at or after the end, for a fault the next one follows at once
 	preTaken bool  // pre is final: the user's first exchange at or after the start has been seen
 	lost     bool
 }
@@ -140,9 +141,12 @@ func (tl *timeline) segmentAt(t int64) int32 {
 	return 0
 }
 
-// exchange counts e (answered by replica rep, -1 for none) in its segment and returns the segment.
+// exchange counts e (answered by replica rep, -1 for none) in its segment and returns the segment. An exchange
+// belongs where its answer arrived, not where it was sent: a request in flight when a replica is killed is
+// answered (by another replica, or with an error) under the fault, and says where the user went then.
 func (tl *timeline) exchange(e clients.Event, rep int) int32 {
-	seg := tl.segmentAt(e.TMs)
+	at := answeredAt(e)
+	seg := tl.segmentAt(at)
 	s := &tl.segs[seg]
 	s.requests++
 	if e.Outcome == clients.OutcomeError {
@@ -161,8 +165,8 @@ func (tl *timeline) exchange(e clients.Event, rep int) int32 {
 	if loss {
 		s.losses++
 	}
-	if !tl.seen || e.TMs > tl.lastT {
-		tl.lastT, tl.seen = e.TMs, true
+	if !tl.seen || at > tl.lastT {
+		tl.lastT, tl.seen = at, true
 	}
 	// A user is sequential and marks only add later segments, so the user's segments only move forward: comparing
 	// with the last one counts each (user, segment) once.
@@ -176,7 +180,7 @@ func (tl *timeline) exchange(e clients.Event, rep int) int32 {
 		s.usersWithLoss++
 	}
 	if len(tl.planned) > 0 {
-		tl.follow(u, e.TMs, int32(rep+1), loss)
+		tl.follow(u, at, int32(rep+1), loss)
 	}
 	if rep >= 0 {
 		u.last = int32(rep + 1)
@@ -184,8 +188,8 @@ func (tl *timeline) exchange(e clients.Event, rep int) int32 {
 	return seg
 }
 
-// follow updates the user's view of every fault that has started by t. The user's first exchange at or after a
-// start fixes the replica it had before: its earlier exchanges were all sent before that start.
+// follow updates the user's view of every fault that has started by t. The user's first exchange answered at or
+// after a start fixes the replica it had before: the last one that answered before the start.
 func (tl *timeline) follow(u *userTrack, t int64, rep int32, loss bool) {
 	for f, st := range tl.planned {
 		if !st.started || t < st.start {
@@ -199,8 +203,15 @@ func (tl *timeline) follow(u *userTrack, t int64, rep int32, loss bool) {
 		if !ft.preTaken {
 			ft.preTaken, ft.pre = true, u.last
 		}
-		if st.ended && t >= st.end && rep != 0 && ft.post == 0 {
-			ft.post = rep
+		// The replica a user settles on: the last one to answer before the next fault. The first answer after the
+		// end can still come from the old replica, served just before the fault and read late by a busy client.
+		// When the next fault starts at once, there is no such stretch: the first answer after the end stands in.
+		if st.ended && t >= st.end && rep != 0 {
+			if t < st.lossUntil {
+				ft.post = rep
+			} else if ft.next == 0 {
+				ft.next = rep
+			}
 		}
 		if loss && t < st.lossUntil {
 			ft.lost = true
@@ -361,12 +372,16 @@ func (tl *timeline) tally(targets []int32) []faultTally {
 			return
 		}
 		for f, ft := range tl.tracks[u.ft-1 : int(u.ft)-1+len(tl.planned)] {
-			if ft.pre == 0 || ft.post == 0 {
+			post := ft.post
+			if post == 0 {
+				post = ft.next
+			}
+			if ft.pre == 0 || post == 0 {
 				continue
 			}
 			c := &out[f]
 			c.across++
-			if ft.pre != ft.post {
+			if ft.pre != post {
 				c.moved++
 			}
 			onTarget := targets[f] != 0 && ft.pre == targets[f]
@@ -391,3 +406,6 @@ func (tl *timeline) tally(targets []int32) []faultTally {
 	}
 	return out
 }
+
+// answeredAt is when an exchange's answer arrived, in ms since the run started.
+func answeredAt(e clients.Event) int64 { return e.TMs + e.LatencyUS/1000 }

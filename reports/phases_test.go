@@ -539,3 +539,27 @@ func BenchmarkAccumulatorRecordFaults(b *testing.B) {
 		i++
 	}
 }
+
+// A user settles on the replica that answers last before the next fault: an answer read late from the old replica
+// right after the end does not hide the move, and latency places an answer in time.
+func TestMovedIsWhereTheUserSettles(t *testing.T) {
+	ex := func(sent, latencyMs int64, replica string) clients.Event {
+		return clients.Event{TMs: sent, LatencyUS: latencyMs * 1000, User: 1, Step: clients.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: clients.OutcomeOK}
+	}
+	events := []clients.Event{
+		ex(0, 1, "replica-2"),
+		start(10, 0, "kill", "replica-2"),
+		end(12, 0, "kill", "replica-2"),
+		ex(9, 5, "replica-2"),  // sent before the kill, read after its end
+		ex(15, 1, "replica-1"), // where the user goes
+		ex(17, 1, "replica-1"),
+	}
+	r := reports.Compute(faultMeta(killR2), events)
+	require.Len(t, r.Faults, 1)
+	f := r.Faults[0]
+	require.NotNil(t, f.MovedUsers)
+	assert.Equal(t, 1, *f.MovedUsers, "replica-2 before, replica-1 settled after")
+	assert.Equal(t, 1, *f.UsersOnTarget)
+	require.Len(t, r.Phases, 3)
+	assert.Equal(t, []int{1, 0, 3}, []int{r.Phases[0].Requests, r.Phases[1].Requests, r.Phases[2].Requests}, "by answer time: 1, 14, 16, 18 ms")
+}

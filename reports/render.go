@@ -34,8 +34,12 @@ func RenderJSON(w io.Writer, r *Report) error {
 // RenderText writes the report as a short summary and a table per replica.
 func RenderText(w io.Writer, r *Report) error {
 	t := r.Totals
-	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s  %d replicas  sessions %s\n\n",
-		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, r.App.Replicas, r.App.Sessions)
+	config := ""
+	if r.Balancer.Config != "" {
+		config = " (config " + r.Balancer.Config + ")"
+	}
+	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s\n\n",
+		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions)
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
 	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig(t.LoginFailRate), causes(r.FailureCauses))
 	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig(t.SessionLoss))

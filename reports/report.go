@@ -31,6 +31,7 @@ type Report struct {
 type Balancer struct {
 	Kind     string `json:"kind"`
 	Strategy string `json:"strategy"`
+	Config   string `json:"config,omitempty"` // the user's config template (balancer.config), when one was used
 }
 
 // App says how the replicas kept their sessions.
@@ -93,7 +94,7 @@ type FaultPlan struct {
 }
 
 // Phase is the stretch of a run between two consecutive fault boundaries (a fault's start or end). An exchange
-// belongs to the phase its request was sent in; a login attempt to the phase of its first exchange.
+// belongs to the phase its answer arrived in (t_ms + latency); a login attempt to the phase of its first exchange.
 type Phase struct {
 	Name          string         `json:"name"` // "before", "during kill replica-2", "after kill replica-2"
 	FromMs        int64          `json:"from_ms"`
@@ -129,7 +130,8 @@ type FaultResult struct {
 	Error   string `json:"error,omitempty"`
 	// UsersAcross had an answer from a replica before the start and another at or after the end.
 	UsersAcross *int `json:"users_across"`
-	// MovedUsers are those across whose last replica before the start is not their first one after the end.
+	// MovedUsers are those across whose last replica before the start is not the one they settled on after the end
+	// (the last to answer them before the next fault's start, or the end of the run).
 	MovedUsers *int     `json:"moved_users"`
 	MovedShare *float64 `json:"moved_share"`
 	// UsersOnTarget are those across last served by the target before the start. It and the two loss splits are

@@ -1,0 +1,213 @@
+package scenarios_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var kinds = []string{"nginx", "haproxy"}
+
+// Cookie affinity keeps every login and spreads by browser, so it does not care how users share addresses.
+func TestCookieInsertKeepsEveryoneLoggedInWhateverTheirAddresses(t *testing.T) {
+	populations := []struct {
+		name string
+		sets []string
+	}{
+		{"many /24s", nil},
+		{"one /24", []string{`clients.network.pools=["203.0.113.0/24"]`, "clients.users=250"}},
+		{"behind nat", []string{"clients.network.nat=25"}},
+	}
+	for _, kind := range kinds {
+		for _, p := range populations {
+			t.Run(kind+" "+p.name, func(t *testing.T) {
+				rep, _ := run(t, "rr-memory.yaml", append([]string{"balancer.kind=" + kind, "balancer.strategy=cookie-insert"}, p.sets...)...)
+				require.NotNil(t, rep.Totals.LoginFailRate)
+				assert.Zero(t, *rep.Totals.LoginFailRate)
+				assert.Zero(t, rep.Totals.SessionLosses)
+				require.NotNil(t, rep.Skew.MaxOverMean)
+				assert.Less(t, *rep.Skew.MaxOverMean, 1.3)
+			})
+		}
+	}
+}
+
+// nginx's `hash $cookie_sid consistent` hashes the empty key of the cookie-less login round-robin, and the new
+// cookie then to any replica; HAProxy's stick table learns the cookie from the login's answer instead.
+func TestHashCookie(t *testing.T) {
+	t.Run("nginx loses most logins", func(t *testing.T) {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=hash-cookie")
+		require.NotNil(t, rep.Totals.LoginFailRate)
+		assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
+		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["loop"])
+	})
+	t.Run("haproxy learns the cookie", func(t *testing.T) {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=hash-cookie")
+		assert.Zero(t, rep.Totals.LoginFailures)
+		assert.Zero(t, rep.Totals.SessionLosses)
+	})
+}
+
+func TestClientIPSticky(t *testing.T) {
+	t.Run("users who keep their address stay", func(t *testing.T) {
+		rep, events := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
+			`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`)
+		assert.Zero(t, rep.Totals.LoginFailures)
+		assert.Zero(t, rep.Totals.SessionLosses)
+		assert.Equal(t, 300, rep.Totals.LoginAttempts)
+		v6 := 0
+		for _, e := range events {
+			if strings.Contains(e.Addr, ":") {
+				v6++
+			}
+		}
+		assert.Positive(t, v6, "IPv6 users ran and stuck too")
+	})
+	t.Run("a type ip table does not stick IPv6 users", func(t *testing.T) {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
+			"balancer.stick_table=ip", `clients.network.pools=["2001:db8::/48"]`, "clients.users=60")
+		require.NotNil(t, rep.Totals.LoginFailRate)
+		assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
+	})
+	t.Run("nginx has none", func(t *testing.T) {
+		_, err := harness.Load("rr-memory.yaml", "balancer.strategy=client-ip-sticky")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "client-ip-sticky is not supported by nginx")
+	})
+}
+
+// Killing one replica of three under client-IP hashing loses the sessions of that replica's users and nobody
+// else's: nginx moves them to the next peer; HAProxy needs health checks and redispatch to move them at all, and
+// a consistent hash to leave the others where they are.
+func TestKillingAReplicaLosesItsUsersOnly(t *testing.T) {
+	variants := map[string][]string{
+		"nginx":   nil,
+		"haproxy": {"balancer.kind=haproxy", "balancer.hash_type=consistent", "balancer.health_check={interval: 500ms, fall: 1}", "balancer.redispatch=true"},
+	}
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
+		for _, kind := range kinds {
+			t.Run(kind, func(t *testing.T) {
+				// Long journeys, so that most users are still browsing when a slow engine has finished the kill.
+				rep, _ := runOn(t, rt, "kill-replica.yaml", append([]string{"clients.pages=60"}, variants[kind]...)...)
+				require.Len(t, rep.Faults, 1)
+				f := rep.Faults[0]
+				require.NotNil(t, f.UsersAcross, "the fault ran: %+v", f)
+				assert.Empty(t, f.Error)
+				across, on := *f.UsersAcross, *f.UsersOnTarget
+				assert.InDelta(t, 1.0/3, float64(on)/float64(across), 0.12, "about a third of the users were on replica-2")
+				assert.GreaterOrEqual(t, float64(*f.LostOnTarget), 0.9*float64(on), "its users lost their session")
+				assert.Zero(t, *f.LostElsewhere, "nobody else did")
+				require.Len(t, rep.Phases, 3)
+				assert.Zero(t, rep.Phases[0].SessionLosses, "nothing was lost before the kill")
+			})
+		}
+	})
+}
+
+// A modulo hash reshuffles most users when a replica is added; a consistent hash about a quarter.
+func TestScaleOutMovesUsers(t *testing.T) {
+	tests := []struct {
+		name     string
+		sets     []string
+		min, max float64
+	}{
+		{"nginx ip_hash", nil, 0.6, 0.9},
+		{"haproxy map-based", []string{"balancer.kind=haproxy"}, 0.6, 0.9},
+		{"nginx hash consistent", []string{"balancer.hash_type=consistent"}, 0.1, 0.45},
+		{"haproxy hash-type consistent", []string{"balancer.kind=haproxy", "balancer.hash_type=consistent"}, 0.1, 0.45},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, _ := run(t, "scale-out.yaml", tt.sets...)
+			require.Len(t, rep.Faults, 1)
+			f := rep.Faults[0]
+			require.NotNil(t, f.MovedShare, "the fault ran: %+v", f)
+			assert.Empty(t, f.Error)
+			assert.GreaterOrEqual(t, *f.MovedShare, tt.min)
+			assert.LessOrEqual(t, *f.MovedShare, tt.max)
+			require.Len(t, rep.Replicas, 4)
+			assert.Positive(t, rep.Replicas[3].Requests, "replica-4 served after the scale-out")
+			require.Len(t, rep.Phases, 3)
+			assert.Positive(t, rep.Phases[2].SessionLosses, "the moved users lost their sessions after it")
+		})
+	}
+}
+
+// A user's own nginx template, with affinity forgotten, reproduces the loop.
+func TestOwnTemplateReproducesTheLoop(t *testing.T) {
+	rep, _ := run(t, "own-nginx-config.yaml")
+	require.NotNil(t, rep.Totals.LoginFailRate)
+	assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
+	assert.Equal(t, "templates/nginx-forgot-affinity.conf.tmpl", rep.Balancer.Config)
+	require.Len(t, rep.Expectations, 1)
+	assert.False(t, rep.Expectations[0].OK)
+}
+
+// Every fault action runs on both runtimes and both balancers, and a run with faults leaves no process or
+// container behind, replicas a scale-out started included.
+func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
+	faults := `[
+	  {at: 300 requests, action: stop, target: replica-1, for: 200ms},
+	  {at: 900 requests, action: restart, target: replica-2},
+	  {at: 1500 requests, action: scale-out, count: 2},
+	  {at: 2100 requests, action: reload-balancer},
+	  {at: 2700 requests, action: rolling-restart, pause: 100ms},
+	  {at: 3600 requests, action: scale-in},
+	  {at: 4200 requests, action: start, target: replica-5},
+	  {at: 4800 requests, action: kill, target: balancer, for: 200ms}]`
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
+		for _, kind := range kinds {
+			t.Run(kind, func(t *testing.T) {
+				name := "leftovers-" + kind
+				rep, _ := runOn(t, rt, "rr-memory.yaml", "name="+name, "balancer.kind="+kind, "balancer.strategy=ip-hash",
+					"clients.users=100", "clients.concurrency=100", "clients.pages=80", "clients.relogin=5", "faults="+faults)
+				require.Len(t, rep.Faults, 8)
+				for _, f := range rep.Faults {
+					require.NotNil(t, f.EndMs, "%s %s ran to its end", f.Action, f.Target)
+					assert.Empty(t, f.Error, "%s %s", f.Action, f.Target)
+				}
+				assert.GreaterOrEqual(t, len(rep.Phases), 9, "the faults split the run")
+				assert.Positive(t, rep.Replicas[4].Requests, "replica-5, from the scale-out, served")
+				assertNothingLeft(t, rt, name)
+			})
+		}
+	})
+}
+
+// assertNothingLeft checks that no process of this test and no container of this process outlived a run.
+func assertNothingLeft(t *testing.T, rt harness.Runtime, runName string) {
+	t.Helper()
+	assert.Empty(t, harness.ChildPIDs(os.Getpid()), "no child process is left")
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmd, err := os.ReadFile(p); err == nil && strings.Contains(string(cmd), "sessionlab-"+runName+"-") {
+			t.Errorf("a process of the run is left: %s %q", p, cmd)
+		}
+	}
+	if rt.Name() != "docker" {
+		return
+	}
+	owner := "label=org.sessionlab.owner=" + harness.RunOwner(os.Getpid())
+	for _, what := range [][]string{{"ps", "-aq"}, {"network", "ls", "-q"}} {
+		out, err := exec.CommandContext(context.Background(), "docker", append(what, "--filter", owner)...).Output()
+		require.NoError(t, err)
+		assert.Empty(t, strings.TrimSpace(string(out)), "docker %s: nothing of this run is left", what[0])
+	}
+}
+
+func TestFaultExpectationsAreFigures(t *testing.T) {
+	s, err := harness.Load("kill-replica.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"faults.0.lost_elsewhere": "== 0", "login_failure_rate": "< 0.05"}, s.Expect)
+	_, err = harness.Load("kill-replica.yaml", `expect.faults.1.moved_share="> 0"`)
+	require.Error(t, err, "there is no second fault")
+	assert.Contains(t, err.Error(), fmt.Sprintf("%q is not a figure", "faults.1.moved_share"))
+}
