@@ -563,3 +563,25 @@ func TestMovedIsWhereTheUserSettles(t *testing.T) {
 	require.Len(t, r.Phases, 3)
 	assert.Equal(t, []int{1, 0, 3}, []int{r.Phases[0].Requests, r.Phases[1].Requests, r.Phases[2].Requests}, "by answer time: 1, 14, 16, 18 ms")
 }
+
+// When the next fault starts the moment one ends, there is no stretch to settle in: the first answer after the
+// end says where the user went. The second fault sees the user still on replica-2 before it began.
+func TestMovedWhenFaultsFollowAtOnce(t *testing.T) {
+	ex := func(sent int64, replica string) clients.Event {
+		return clients.Event{TMs: sent, User: 1, Step: clients.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: clients.OutcomeOK}
+	}
+	events := []clients.Event{
+		ex(0, "replica-2"),
+		start(10, 0, "kill", "replica-2"),
+		end(12, 0, "kill", "replica-2"),
+		start(12, 1, "kill", "replica-3"),
+		ex(13, "replica-1"),
+		end(20, 1, "kill", "replica-3"),
+		ex(21, "replica-1"),
+	}
+	r := reports.Compute(faultMeta(killR2, reports.FaultPlan{Action: "kill", Target: "replica-3", At: "2s"}), events)
+	require.Len(t, r.Faults, 2)
+	require.NotNil(t, r.Faults[0].UsersAcross)
+	assert.Equal(t, []int{1, 1, 1}, []int{*r.Faults[0].UsersAcross, *r.Faults[0].MovedUsers, *r.Faults[0].UsersOnTarget})
+	assert.Equal(t, []int{1, 1, 0}, []int{*r.Faults[1].UsersAcross, *r.Faults[1].MovedUsers, *r.Faults[1].UsersOnTarget})
+}

@@ -168,7 +168,7 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 			t.Run(kind, func(t *testing.T) {
 				name := "leftovers-" + kind
 				rep, _ := runOn(t, rt, "rr-memory.yaml", "name="+name, "balancer.kind="+kind, "balancer.strategy=ip-hash",
-					"clients.users=100", "clients.concurrency=100", "clients.pages=80", "clients.relogin=5", "faults="+faults)
+					"clients.users=100", "clients.concurrency=100", "clients.pages=300", "clients.relogin=5", "faults="+faults)
 				require.Len(t, rep.Faults, 8)
 				for _, f := range rep.Faults {
 					require.NotNil(t, f.EndMs, "%s %s ran to its end", f.Action, f.Target)

@@ -105,6 +105,27 @@ func TestCompareShowsEveryStrategy(t *testing.T) {
 	assert.Regexp(t, `(?m)^nginx\s+ip-hash\s+\d+\s+0\.000\s`, out, "ip-hash has no login failures")
 }
 
+func TestCompareMatrixOfBalancersAndStrategies(t *testing.T) {
+	skipShort(t)
+	out, err := execute(t, "compare", "--strategies", "round-robin,ip-hash,cookie-insert,client-ip-sticky", "--balancers", "haproxy",
+		"--set", "clients.users=40", scenario)
+	require.NoError(t, err)
+	for _, strategy := range []string{"round-robin", "ip-hash", "cookie-insert", "client-ip-sticky"} {
+		assert.Regexp(t, `(?m)^haproxy\s+`+strategy+`\s+\d+\s`, out, "one row for %s", strategy)
+	}
+	assert.Regexp(t, `(?m)^haproxy\s+cookie-insert\s+\d+\s+0\.000\s`, out, "cookie-insert keeps every login")
+
+	out, err = execute(t, "compare", "--strategies", "client-ip-sticky", "--balancers", "nginx,haproxy", "--set", "clients.users=40", "--format", "json", scenario)
+	require.NoError(t, err, "an unsupported pair is a row, not an error")
+	var rows []reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 2)
+	assert.Equal(t, "nginx", rows[0].Balancer.Kind)
+	assert.Contains(t, rows[0].Skipped, "not supported by nginx")
+	assert.Empty(t, rows[1].Skipped)
+	assert.Equal(t, 0, rows[1].Totals.LoginFailures)
+}
+
 func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("name: bad\napp:\n  replicas: 0\n  colour: red\nbalancer:\n  strategy: sticky\n"), 0o644))
@@ -114,6 +135,8 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	}{
 		{[]string{"run", bad}, []string{bad + ":4: app.colour: unknown key", bad + ":3: app.replicas: 0 is out of range (allowed 1..64)", "balancer.strategy: \"sticky\" is not allowed"}},
 		{[]string{"compare", "--strategies", "round-robin,magic", scenario}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
+		{[]string{"compare", "--balancers", "traefik", scenario}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy)`}},
+		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", scenario}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
 		{[]string{"run", "--format", "yaml", scenario}, []string{`--format "yaml" is not known (allowed: text, json)`}},
 		{[]string{"run", "--runtime", "k8s", scenario}, []string{`--runtime "k8s" is not known`}},
 		{[]string{"run"}, []string{"accepts 1 arg(s)"}},
