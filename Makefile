@@ -5,6 +5,8 @@ BIN         ?= bin
 DEB_NGINX   ?= nginx
 DEB_HAPROXY ?= haproxy
 DEB_REDIS   ?= redis-server
+# The strategies `make demo` compares, on both balancers.
+DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,cookie-insert,client-ip-sticky
 
 .PHONY: all build deps test test-images test-short vet bench demo clean
 
@@ -52,7 +54,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 demo: deps
-	$(GO) run ./cmd/sessionlab compare --strategies round-robin,ip-hash scenarios/rr-memory.yaml
+	$(GO) run ./cmd/sessionlab compare --balancers nginx,haproxy --strategies $(DEMO_STRATEGIES) scenarios/rr-memory.yaml
 
 clean:
 	rm -rf $(BIN)
