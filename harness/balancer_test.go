@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,3 +120,26 @@ func TestWithConfigLine(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestParseTrigger(t *testing.T) {
+	tests := []struct {
+		in   string
+		want trigger
+	}{
+		{"2s", trigger{after: 2 * time.Second}},
+		{"1500ms", trigger{after: 1500 * time.Millisecond}},
+		{"0s", trigger{}},
+		{"1500 requests", trigger{requests: 1500}},
+		{"1 request", trigger{requests: 1}},
+		{"20requests", trigger{requests: 20}},
+	}
+	for _, tt := range tests {
+		got, err := parseTrigger(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+	for _, bad := range []string{"", "soon", "-2s", "0 requests", "2", "1.5 requests"} {
+		_, err := parseTrigger(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+}

@@ -211,3 +211,30 @@ func TestFaultExpectationsAreFigures(t *testing.T) {
 	require.Error(t, err, "there is no second fault")
 	assert.Contains(t, err.Error(), fmt.Sprintf("%q is not a figure", "faults.1.moved_share"))
 }
+
+// A fault with a time trigger starts once that much time has passed since the users started.
+func TestTimeTriggeredFault(t *testing.T) {
+	rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.users=100", "clients.concurrency=100", "clients.pages=100",
+		"faults=[{at: 300ms, action: reload-balancer}]")
+	require.Len(t, rep.Faults, 1)
+	f := rep.Faults[0]
+	require.NotNil(t, f.StartMs, "the run lasted long enough to reach 300ms")
+	assert.GreaterOrEqual(t, *f.StartMs, int64(300))
+	assert.Less(t, *f.StartMs, int64(400))
+	assert.Empty(t, f.Error)
+	assert.Zero(t, *f.MovedUsers, "reloading the same ip_hash config moves nobody")
+	assert.Zero(t, *f.UsersLost)
+}
+
+// HAProxy keeps its stick table in the process: without a peers section a reload starts it empty, and sticky users
+// are balanced afresh, most of them onto a replica without their session.
+func TestReloadEmptiesHAProxyStickTable(t *testing.T) {
+	rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
+		"clients.concurrency=300", "clients.pages=30", "clients.relogin=3", "faults=[{at: 1500 requests, action: reload-balancer}]")
+	require.Len(t, rep.Faults, 1)
+	f := rep.Faults[0]
+	require.NotNil(t, f.MovedShare)
+	assert.Greater(t, *f.MovedShare, 0.5)
+	assert.Greater(t, *f.UsersLost, 100)
+	assert.Zero(t, rep.Phases[0].SessionLosses, "nothing was lost before the reload")
+}
