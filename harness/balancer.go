@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -361,6 +362,29 @@ type balancerPart interface {
 	Reload(ctx context.Context, text []byte, gen int, user bool) error
 }
 
+// loadedConfig is the config generation a balancer was last given, which its readiness probe must see.
+type loadedConfig struct {
+	mu   sync.Mutex
+	gen  int
+	user bool // a user's template, which may not answer its generation
+}
+
+func (c *loadedConfig) set(gen int, user bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen, c.user = gen, user
+}
+
+// want is the generation the probe must see, or 0 for any answer.
+func (c *loadedConfig) want() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.user {
+		return 0
+	}
+	return c.gen
+}
+
 // awaitReload polls ready until the new config answers. A user's template may not report its generation, so
 // after a fixed settling time any answer counts.
 func awaitReload(ctx context.Context, ready probe, user bool, timeout time.Duration) error {
@@ -371,22 +395,10 @@ func awaitReload(ctx context.Context, ready probe, user bool, timeout time.Durat
 			return ctx.Err()
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
-		last = ready(attempt)
-		cancelAttempt()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the new config was not answering after %s: %w", timeout, last)
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := poll(ctx, timeout, ready, nil); err != nil {
+		return fmt.Errorf("the new config was not answering after %s: %w", timeout, err)
 	}
+	return nil
 }
 
 // awaitExit waits until none of old is among the processes running lists. A reload is only complete when the old

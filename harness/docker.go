@@ -307,7 +307,8 @@ func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image
 		return err
 	}
 	confPath := "/etc/sessionlab/" + kind.confFile
-	b := &containerBalancer{confPath: confPath, reloadSig: kind.reloadSig, endpoint: hostAddr, gen: gen, user: d.topology.Balancer.Template != nil, timeout: r.rt.startTimeout}
+	b := &containerBalancer{confPath: confPath, reloadSig: kind.reloadSig, endpoint: hostAddr, timeout: r.rt.startTimeout}
+	b.set(gen, d.topology.Balancer.Template != nil)
 	c, err := testcontainers.Run(ctx, image,
 		testcontainers.WithCmd(kind.containerArgs(confPath)...),
 		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
@@ -339,31 +340,18 @@ func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image
 // containerBalancer is the balancer container; it can load a new config without a restart.
 type containerBalancer struct {
 	*containerPart
+	loadedConfig
 	confPath  string
 	reloadSig syscall.Signal
 	endpoint  string
 	timeout   time.Duration
-	mu        sync.Mutex
-	gen       int
-	user      bool
-}
-
-func (b *containerBalancer) want() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.user {
-		return 0
-	}
-	return b.gen
 }
 
 func (b *containerBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {
 	if err := b.c.CopyToContainer(ctx, text, b.confPath, 0o644); err != nil {
 		return fmt.Errorf("reload %s: copy config: %w", b.name, err)
 	}
-	b.mu.Lock()
-	b.gen, b.user = gen, user
-	b.mu.Unlock()
+	b.set(gen, user)
 	old, err := b.workers(ctx)
 	if err != nil {
 		return fmt.Errorf("reload %s: %w", b.name, err)

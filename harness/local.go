@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -179,31 +178,17 @@ func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancer
 // localBalancer is the balancer process; it can load a new config without a restart.
 type localBalancer struct {
 	*localPart
+	loadedConfig
 	confPath  string
 	reloadSig syscall.Signal
-	mu        sync.Mutex
-	gen       int
-	user      bool // a user's template, which may not answer the generation
 }
 
 func (b *localBalancer) write(text []byte, gen int, user bool) error {
 	if err := os.WriteFile(b.confPath, text, 0o644); err != nil {
 		return fmt.Errorf("write %s config: %w", b.name, err)
 	}
-	b.mu.Lock()
-	b.gen, b.user = gen, user
-	b.mu.Unlock()
+	b.set(gen, user)
 	return nil
-}
-
-// want is the generation the probe must see, or 0 for any answer.
-func (b *localBalancer) want() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.user {
-		return 0
-	}
-	return b.gen
 }
 
 func (b *localBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {

@@ -15,27 +15,44 @@ type probe func(ctx context.Context) error
 
 // waitReady polls probe until it passes, the process exits, or timeout passes.
 func waitReady(ctx context.Context, p *process, timeout time.Duration, ready probe, extraLogs ...string) error {
+	exited := func() error {
+		if p.exited() {
+			return p.exitError(extraLogs...)
+		}
+		return nil
+	}
+	err := poll(ctx, timeout, ready, exited)
+	switch {
+	case err == nil:
+		return nil
+	case exited() != nil:
+		return exited()
+	}
+	return fmt.Errorf("%s not ready after %s: %w", p.name, timeout, err)
+}
+
+// poll calls ready every 20 ms until it passes (nil), gone (when given) reports that the part ended (its error),
+// or timeout passes (the last probe's error).
+func poll(ctx context.Context, timeout time.Duration, ready probe, gone func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var last error
 	for {
-		if p.exited() {
-			return p.exitError(extraLogs...)
+		if gone != nil {
+			if err := gone(); err != nil {
+				return err
+			}
 		}
 		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
-		last = ready(attempt)
+		last := ready(attempt)
 		cancelAttempt()
 		if last == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			if p.exited() {
-				return p.exitError(extraLogs...)
-			}
-			return fmt.Errorf("%s not ready after %s: %w", p.name, timeout, last)
+			return last
 		case <-tick.C:
 		}
 	}
