@@ -215,11 +215,10 @@ func (s *Scenario) validateBalancer() []error {
 	b := s.Balancer
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
-	kind, known := balancerKinds[b.Kind]
-	if known {
-		if why, ok := kind.unsupported[b.Strategy]; ok {
-			add("balancer.strategy", "%s is not supported by %s: %s", b.Strategy, b.Kind, why)
-		}
+	if why := Unsupported(b.Kind, b.Strategy); why != "" {
+		add("balancer.strategy", "%s is %s", b.Strategy, why)
+	}
+	if _, known := balancerKinds[b.Kind]; known {
 		for name, other := range balancerKinds {
 			if name == b.Kind {
 				continue

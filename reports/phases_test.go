@@ -523,21 +523,7 @@ func BenchmarkAccumulatorRecordFaults(b *testing.B) {
 		acc.Record(start(int64(i), i, f.Action, f.Target))
 		acc.Record(end(int64(i), i, f.Action, f.Target))
 	}
-	steps := []clients.Event{
-		{Step: clients.StepLogin, Attempt: 1, Method: "GET", Path: "/login", Status: 200, Outcome: clients.OutcomeOK},
-		{Step: clients.StepLogin, Attempt: 1, Method: "POST", Path: "/login", Status: 302, Outcome: clients.OutcomeOK},
-		{Step: clients.StepPage, Method: "GET", Path: "/page/1", Status: 302, Outcome: clients.OutcomeLoss},
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		e := steps[i%len(steps)]
-		e.TMs = int64(i / 1000)
-		e.User = i / len(steps) % 100000
-		e.Replica = m.Replicas[i%3]
-		acc.Record(e)
-		i++
-	}
+	recordJourneys(b, acc, m.Replicas)
 }
 
 // A user settles on the replica that answers last before the next fault: an answer read late from the old replica
