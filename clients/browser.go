@@ -19,12 +19,15 @@ import (
 // browser is one user's HTTP client: its own cookie jar, its own connections, each opened with a PROXY protocol v1
 // header carrying the user's address, and no automatic redirects, so that every exchange is seen and logged.
 type browser struct {
-	user   User
-	base   *url.URL
-	client *http.Client
-	clock  func() time.Duration
-	sent   *atomic.Int64
-	sink   Sink
+	user    User
+	base    *url.URL
+	client  *http.Client
+	direct  *http.Client // to other hosts (an identity provider), made on first use
+	timeout time.Duration
+	clock   func() time.Duration
+	sent    *atomic.Int64
+	sink    Sink
+	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
 }
 
 func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink Sink, timeout time.Duration) (*browser, error) {
@@ -50,7 +53,24 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &browser{user: u, base: base, client: client, clock: clock, sent: sent, sink: sink}, nil
+	return &browser{user: u, base: base, client: client, timeout: timeout, clock: clock, sent: sent, sink: sink}, nil
+}
+
+// clientFor is the client for u: through the balancer for its host, directly (with the same jar, without a PROXY
+// header) for any other, as a browser following an SSO redirect to its identity provider does.
+func (b *browser) clientFor(u *url.URL) (c *http.Client, external bool) {
+	if u.Host == b.base.Host {
+		return b.client, false
+	}
+	if b.direct == nil {
+		b.direct = &http.Client{
+			Transport:     &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: 30 * time.Second, DisableCompression: true},
+			Jar:           b.client.Jar,
+			Timeout:       b.timeout,
+			CheckRedirect: b.client.CheckRedirect,
+		}
+	}
+	return b.direct, true
 }
 
 // proxyProtocolDialer connects to the balancer and announces the user's address in a PROXY protocol v1 header, so
@@ -74,65 +94,96 @@ func proxyProtocolDialer(target string, u User) func(ctx context.Context, networ
 
 // exchange is one request and its answer, as far as the journey needs it.
 type exchange struct {
+	Step     string
+	URL      *url.URL // what was requested
 	Status   int
-	Location string // the redirect target's path, resolved against the request
+	Location string   // the redirect target's path (//host/path on another host), for the event log and classifiers
+	Next     *url.URL // the redirect target, resolved against the request
 	Replica  string
+	Body     []byte // HTML answers only: the journey reads forms from them
 	Err      error
 	Outcome  string
 }
 
-// do sends one request, reads the answer, asks classify for the outcome and records exactly one event.
-func (b *browser) do(ctx context.Context, step string, attempt int, method, path string, form url.Values, classify func(*exchange) string) *exchange {
-	x := &exchange{}
+// maxBody bounds what is kept of an HTML answer.
+const maxBody = 64 << 10
+
+// do sends one request to target (a path on the balancer, or an absolute URL), reads the answer, asks classify
+// for the outcome and records exactly one event.
+func (b *browser) do(ctx context.Context, step string, attempt int, method, target string, form url.Values, classify func(*exchange) string) *exchange {
+	x := &exchange{Step: step}
 	start := b.clock()
 	b.sent.Add(1)
-	resp, err := b.send(ctx, method, path, form)
+	ev := Event{User: b.user.ID, Addr: b.user.Addr.String(), Step: step, Attempt: attempt, Method: method, Path: target}
+	ref, err := url.Parse(target)
+	if err == nil {
+		x.URL = b.base.ResolveReference(ref)
+		ev.Path = x.URL.Path
+		var external bool
+		var resp *http.Response
+		resp, external, err = b.send(ctx, method, x.URL, form, x)
+		if external {
+			ev.Host = x.URL.Host
+		}
+		if err == nil {
+			x.Status = resp.StatusCode
+			x.Replica = resp.Header.Get("X-Replica")
+			if loc, err := resp.Location(); err == nil {
+				x.Next = loc
+				x.Location = loc.Path
+				if loc.Host != b.base.Host {
+					x.Location = "//" + loc.Host + loc.Path
+				}
+			}
+			x.Outcome = classify(x)
+		}
+	}
 	if err != nil {
 		x.Err = err
 		x.Outcome = OutcomeError
-	} else {
-		x.Status = resp.StatusCode
-		x.Replica = resp.Header.Get("X-Replica")
-		if loc, err := resp.Location(); err == nil {
-			x.Location = loc.Path
-		}
-		x.Outcome = classify(x)
+		ev.Error = err.Error()
 	}
-	ev := Event{
-		TMs: int64(start / time.Millisecond), User: b.user.ID, Addr: b.user.Addr.String(), Step: step, Attempt: attempt,
-		Method: method, Path: path, Status: x.Status, Location: x.Location, Replica: x.Replica, Outcome: x.Outcome,
-		LatencyUS: int64((b.clock() - start) / time.Microsecond),
-	}
-	if x.Err != nil {
-		ev.Error = x.Err.Error()
-	}
+	ev.TMs = int64(start / time.Millisecond)
+	ev.Status, ev.Location, ev.Replica, ev.Outcome = x.Status, x.Location, x.Replica, x.Outcome
+	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)
 	b.sink.Record(ev)
 	return x
 }
 
-func (b *browser) send(ctx context.Context, method, path string, form url.Values) (*http.Response, error) {
+func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange) (*http.Response, bool, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base.JoinPath(path).String(), body)
+	client, external := b.clientFor(u)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, err
+		return nil, external, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := b.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, external, err
 	}
 	defer resp.Body.Close()
-	// Drain the body so the connection is reused: a new connection per request would still carry the same address,
-	// but would cost the balancer a handshake per exchange.
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+	// Keep HTML (a form the journey must read); drain the rest so the connection is reused: a new connection per
+	// request would still carry the same address, but would cost the balancer a handshake per exchange.
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		if x.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
+			return nil, external, fmt.Errorf("read body: %w", err)
+		}
 	}
-	return resp, nil
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return nil, external, fmt.Errorf("read body: %w", err)
+	}
+	return resp, external, nil
 }
 
-func (b *browser) close() { b.client.CloseIdleConnections() }
+func (b *browser) close() {
+	b.client.CloseIdleConnections()
+	if b.direct != nil {
+		b.direct.CloseIdleConnections()
+	}
+}

@@ -11,12 +11,13 @@ import (
 
 // Config is the `clients:` section of a scenario.
 type Config struct {
-	Users          int     `yaml:"users"`           // simulated users in the run
-	Concurrency    int     `yaml:"concurrency"`     // users active at once
-	Pages          int     `yaml:"pages"`           // protected pages each user opens after logging in
-	Relogin        int     `yaml:"relogin"`         // times a user logs in again after a failed login or a lost session
-	CookiesBlocked float64 `yaml:"cookies_blocked"` // fraction of users whose jar keeps nothing
-	Network        Network `yaml:"network"`
+	Users          int       `yaml:"users"`           // simulated users in the run
+	Concurrency    int       `yaml:"concurrency"`     // users active at once
+	Pages          int       `yaml:"pages"`           // protected pages each user opens after logging in
+	Relogin        int       `yaml:"relogin"`         // times a user logs in again after a failed login or a lost session
+	CookiesBlocked float64   `yaml:"cookies_blocked"` // fraction of users whose jar keeps nothing
+	Network        Network   `yaml:"network"`
+	WebSocket      WebSocket `yaml:"websocket"`
 }
 
 // Network says where users connect from.
@@ -36,6 +37,7 @@ func DefaultConfig() Config {
 		Pages:       10,
 		Relogin:     1,
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
+		WebSocket:   WebSocket{Messages: 3},
 	}
 }
 
@@ -75,6 +77,12 @@ func (c Config) Validate() []error {
 	}
 	if c.CookiesBlocked < 0 || c.CookiesBlocked > 1 {
 		errs = append(errs, fieldErr("clients.cookies_blocked", "%g is out of range (allowed 0.0..1.0)", c.CookiesBlocked))
+	}
+	if c.WebSocket.Connections < 0 || c.WebSocket.Connections > 1000 {
+		errs = append(errs, fieldErr("clients.websocket.connections", "%d is out of range (allowed 0..1000 per user)", c.WebSocket.Connections))
+	}
+	if c.WebSocket.Messages < 1 || c.WebSocket.Messages > 10_000 {
+		errs = append(errs, fieldErr("clients.websocket.messages", "%d is out of range (allowed 1..10000: a connection that changes nothing cannot show lost state)", c.WebSocket.Messages))
 	}
 	return append(errs, c.Network.validate(c.Users)...)
 }

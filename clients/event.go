@@ -13,8 +13,15 @@ const (
 	StepLogin  = "login"
 	StepPage   = "page"
 	StepLogout = "logout"
+	// StepReauth is an exchange on the way back from a page the app sent to its identity provider: the provider,
+	// the app's callback, the page again.
+	StepReauth = "reauth"
+	// StepWS is a WebSocket connection: its upgrade request, and whether the replica still had the state.
+	StepWS = "ws"
 	// StepFault marks a record that is not an exchange: the nemesis began or finished a fault (Event.Fault).
 	StepFault = "fault"
+	// StepStore marks the record, written after the users finished, of what the app's side counted (Event.Store).
+	StepStore = "store"
 )
 
 // Outcomes of one exchange. A login attempt fails with the cause of its first non-ok exchange.
@@ -25,6 +32,9 @@ const (
 	OutcomeCSRF     = "csrf"     // the replica did not know the login form's state
 	OutcomeRejected = "rejected" // the credentials were refused
 	OutcomeError    = "error"    // 5xx, a connection error, a timeout or an answer the journey cannot use
+	// OutcomeReauth is an authenticated user's page sent to the identity provider for a new session: a silent
+	// re-authentication unless the provider then prompts (a loss, on the StepReauth exchange that shows the form).
+	OutcomeReauth = "reauth"
 )
 
 // Event is one HTTP exchange, as written to the event log (one JSON line each).
@@ -33,10 +43,11 @@ type Event struct {
 	User      int    `json:"user"`
 	Addr      string `json:"addr"`
 	Step      string `json:"step"`
-	Attempt   int    `json:"attempt,omitempty"` // the user's login attempt (1-based) a login exchange belongs to
+	Attempt   int    `json:"attempt,omitempty"` // login and reauth: the user's login attempt (1-based); ws: the connection (1-based)
 	Method    string `json:"method"`
 	Path      string `json:"path"`
-	Status    int    `json:"status"` // 0 when no answer came
+	Host      string `json:"host,omitempty"` // set when the request went to another host than the balancer (the identity provider)
+	Status    int    `json:"status"`         // 0 when no answer came
 	Location  string `json:"location,omitempty"`
 	Replica   string `json:"replica"` // "" when no replica answered
 	Outcome   string `json:"outcome"`
@@ -44,6 +55,25 @@ type Event struct {
 	Error     string `json:"error,omitempty"`
 	// Fault is set on StepFault records only; they are not requests and count in no request figure.
 	Fault *FaultMark `json:"fault,omitempty"`
+	// Store is set on the StepStore record only.
+	Store *StoreStats `json:"store,omitempty"`
+}
+
+// StoreStats is what the app's side held and counted at the end of a run: read from the real Redis and from
+// every replica's /metrics. It is not a request and counts in no request figure.
+type StoreStats struct {
+	// Kind is where sessions lived: memory, redis or cookie.
+	Kind string `json:"kind"`
+	// Sessions held at the end: the session keys in Redis, the replicas' own records (memory), or for sealed
+	// cookies, which nothing holds, every session the replicas issued.
+	Sessions        int `json:"sessions"`
+	SessionsCreated int `json:"sessions_created"` // logged-in sessions the replicas issued
+	Logins          int `json:"logins"`           // of which after a password prompt
+	SilentReauths   int `json:"silent_reauths"`   // of which after the identity provider vouched without a prompt
+	CSRFRefusals    int `json:"csrf_refusals"`
+	BadCookies      int `json:"bad_cookies"` // session cookies a replica could not open
+	// Unread names the replicas whose metrics could not be read (down at the end): their counts are missing.
+	Unread []string `json:"unread,omitempty"`
 }
 
 // Fault phases a FaultMark records.
@@ -63,6 +93,10 @@ type FaultMark struct {
 
 // IsFault reports whether e is a fault mark rather than an exchange.
 func (e Event) IsFault() bool { return e.Step == StepFault }
+
+// IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark or the store
+// record.
+func (e Event) IsExchange() bool { return e.Step != StepFault && e.Step != StepStore }
 
 // Sink receives every event of a run. Record is called from many goroutines at once.
 type Sink interface {

@@ -136,11 +136,17 @@ func TestRunHappyPath(t *testing.T) {
 	}
 }
 
+// serveLoginForm answers with a login form the journey can fill in.
+func serveLoginForm(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = w.Write([]byte(`<form method="post"><input name="username"><input name="password" type="password"></form>`))
+}
+
 // bouncer accepts every login, then sends every page back to the login form, as a replica that cannot find the
 // session does.
 func bouncer() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<form>")) })
+	mux.HandleFunc("GET /login", serveLoginForm)
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusFound) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/login", http.StatusFound) })
 	return mux
@@ -148,7 +154,7 @@ func bouncer() http.Handler {
 
 func TestRunFailures(t *testing.T) {
 	refuse := http.NewServeMux()
-	refuse.HandleFunc("GET /login", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<form>")) })
+	refuse.HandleFunc("GET /login", serveLoginForm)
 	refuse.HandleFunc("POST /login", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
 	broken := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 

@@ -4,72 +4,170 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// Session is what a store keeps for one login.
+// Session is what the app keeps for one browser: a logged-in user, or before login the CSRF token of the form it
+// was given (a pre-login session).
 type Session struct {
-	User    string
-	Expires time.Time
+	User    string    `json:"u,omitempty"`
+	CSRF    string    `json:"c,omitempty"`
+	Expires time.Time `json:"e"` // the absolute end of its lifetime
 }
 
-// Store keeps sessions under opaque ids. Implementations decide where the state lives, which is what decides
-// whether another replica can find it.
+// LoggedIn reports whether the session carries a login.
+func (s Session) LoggedIn() bool { return s.User != "" }
+
+// Store keeps records under ids, each for a time. Implementations decide where the state lives, which is what
+// decides whether another replica can find it.
 type Store interface {
-	Create(ctx context.Context, s Session) (id string, err error)
-	// Lookup reports ok=false for an unknown or expired id; err is for a store that cannot answer.
-	Lookup(ctx context.Context, id string) (s Session, ok bool, err error)
+	// Save creates or replaces the record id, to be forgotten after ttl.
+	Save(ctx context.Context, id string, value []byte, ttl time.Duration) error
+	// Load reports ok=false for an unknown or expired id; err is for a store that cannot answer.
+	Load(ctx context.Context, id string) (value []byte, ok bool, err error)
 	Delete(ctx context.Context, id string) error
+	// Len counts the records held now.
+	Len(ctx context.Context) (int, error)
 }
 
-// MemoryStore keeps sessions in this process's memory: the state every other replica cannot see.
+// MemoryStore keeps records in this process's memory: the state every other replica cannot see.
 type MemoryStore struct {
-	mu       sync.Mutex
-	sessions map[string]Session
+	mu      sync.Mutex
+	records map[string]memoryRecord
+	now     func() time.Time
+}
+
+type memoryRecord struct {
+	value   []byte
+	expires time.Time
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{sessions: make(map[string]Session)}
+	return &MemoryStore{records: make(map[string]memoryRecord), now: time.Now}
 }
 
-func (m *MemoryStore) Create(_ context.Context, s Session) (string, error) {
-	id := newID()
-	m.mu.Lock()
-	m.sessions[id] = s
-	m.mu.Unlock()
-	return id, nil
-}
-
-func (m *MemoryStore) Lookup(_ context.Context, id string) (Session, bool, error) {
+func (m *MemoryStore) Save(_ context.Context, id string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if ok && time.Now().After(s.Expires) {
-		delete(m.sessions, id)
-		return Session{}, false, nil
+	m.records[id] = memoryRecord{value: value, expires: m.now().Add(ttl)}
+	return nil
+}
+
+func (m *MemoryStore) Load(_ context.Context, id string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[id]
+	if ok && !m.now().Before(r.expires) {
+		delete(m.records, id)
+		return nil, false, nil
 	}
-	return s, ok, nil
+	return r.value, ok, nil
 }
 
 func (m *MemoryStore) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
-	delete(m.sessions, id)
+	delete(m.records, id)
 	m.mu.Unlock()
 	return nil
 }
 
-// Len reports how many sessions the store holds, expired ones included until they are looked up.
-func (m *MemoryStore) Len() int {
+// Len counts the records that have not expired, dropping the ones that have.
+func (m *MemoryStore) Len(context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.sessions)
+	now := m.now()
+	for id, r := range m.records {
+		if !now.Before(r.expires) {
+			delete(m.records, id)
+		}
+	}
+	return len(m.records), nil
 }
 
-// newID returns 128 random bits; session ids must not be guessable or shared between replicas by accident.
+// RedisStore keeps records in a Redis shared by every replica, as keys under a prefix with Redis's own TTL, so
+// that any replica finds any record and Redis alone decides when one expires.
+type RedisStore struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// NewRedisStore stores under prefix (for example "sessionlab:session:sid-") in rdb.
+func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
+	return &RedisStore{rdb: rdb, prefix: prefix}
+}
+
+func (r *RedisStore) Save(ctx context.Context, id string, value []byte, ttl time.Duration) error {
+	if err := r.rdb.Set(ctx, r.prefix+id, value, ttl).Err(); err != nil {
+		return fmt.Errorf("redis set: %w", err)
+	}
+	return nil
+}
+
+func (r *RedisStore) Load(ctx context.Context, id string) ([]byte, bool, error) {
+	v, err := r.rdb.Get(ctx, r.prefix+id).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("redis get: %w", err)
+	}
+	return v, true, nil
+}
+
+func (r *RedisStore) Delete(ctx context.Context, id string) error {
+	if err := r.rdb.Del(ctx, r.prefix+id).Err(); err != nil {
+		return fmt.Errorf("redis del: %w", err)
+	}
+	return nil
+}
+
+// Len counts the keys under the prefix with SCAN, which does not block Redis the way KEYS would.
+func (r *RedisStore) Len(ctx context.Context) (int, error) {
+	return CountRedisKeys(ctx, r.rdb, r.prefix+"*")
+}
+
+// CountRedisKeys counts the keys matching pattern.
+func CountRedisKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (int, error) {
+	n := 0
+	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	for iter.Next(ctx) {
+		n++
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fmt.Errorf("redis scan %s: %w", pattern, err)
+	}
+	return n, nil
+}
+
+// RedisKeyPrefix is where every replica keeps its records in a shared Redis; sessions are under
+// RedisKeyPrefix+"session:", SSO states under RedisKeyPrefix+"state:".
+const RedisKeyPrefix = "sessionlab:"
+
+func encodeSession(s Session) []byte {
+	b, _ := json.Marshal(s) // a struct of strings and a time always marshals
+	return b
+}
+
+func decodeSession(b []byte) (Session, error) {
+	var s Session
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Session{}, fmt.Errorf("decode session: %w", err)
+	}
+	return s, nil
+}
+
+// newID returns 128 random bits; ids must not be guessable or shared between replicas by accident.
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error on supported platforms.

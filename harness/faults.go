@@ -70,10 +70,18 @@ func (s *Scenario) validateFaults() []error {
 		}
 		switch f.Action {
 		case "kill", "stop", "start", "restart":
+			others := []string{targetBalancer}
+			if s.App.Sessions == "redis" {
+				others = append(others, targetStore)
+			}
+			if s.App.Login == "sso" {
+				others = append(others, idpPartName)
+			}
+			allowed := fmt.Sprintf("replica-1..replica-%d, %s", made, strings.Join(others, ", "))
 			if f.Target == "" {
-				add("target", "is required for %s (allowed: replica-1..replica-%d, %s)", f.Action, made, targetBalancer)
-			} else if !isReplicaName(f.Target, made) && f.Target != targetBalancer && f.Target != s.Balancer.Kind {
-				add("target", "%q is not a part of this scenario (allowed: replica-1..replica-%d, %s)", f.Target, made, targetBalancer)
+				add("target", "is required for %s (allowed: %s)", f.Action, allowed)
+			} else if !isReplicaName(f.Target, made) && !slices.Contains(others, f.Target) && f.Target != s.Balancer.Kind {
+				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
 			}
 		case "reload-balancer":
 			if f.Target != "" && f.Target != targetBalancer && f.Target != s.Balancer.Kind {
@@ -330,7 +338,7 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 	case "reload-balancer":
 		return d.ReloadBalancer(ctx)
 	case "restart-store":
-		return fmt.Errorf("this deployment has no session store")
+		return d.restartStore(ctx, f.Persist)
 	}
 	return fmt.Errorf("unknown action %q", f.Action)
 }

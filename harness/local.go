@@ -82,6 +82,30 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	if err != nil {
 		return d, err
 	}
+	hostAddrs := map[string]string{}
+	d.hostAddr = func(_ context.Context, name string) (string, error) {
+		for _, e := range d.activeReplicas() {
+			if e.Name == name {
+				return e.Addr, nil
+			}
+		}
+		if a, ok := hostAddrs[name]; ok {
+			return a, nil
+		}
+		return "", fmt.Errorf("no part named %q", name)
+	}
+	if t.App.NeedsStore() {
+		if err := l.startStore(ctx, d); err != nil {
+			return d, err
+		}
+	}
+	if t.App.NeedsIdP() {
+		addr, err := l.startIdP(ctx, d, appBin)
+		if err != nil {
+			return d, err
+		}
+		hostAddrs[idpPartName] = addr
+	}
 	d.addReplica = func(ctx context.Context, r ReplicaSpec) error {
 		p, err := l.newReplica(d, appBin, r)
 		if err != nil {
@@ -110,7 +134,7 @@ func (l *Local) newReplica(d *Deployment, bin string, r ReplicaSpec) (*localPart
 	}
 	p := &localPart{
 		name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"),
-		args:  []string{"-listen", addr, "-name", r.Name, "-users", strconv.Itoa(d.topology.Users), "-cookie-name", r.CookieName},
+		args:  d.topology.replicaArgs(r, addr, d.storeAddr, d.idpURL),
 		ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
 	}
 	d.addPart(p, p.Stop)
@@ -139,6 +163,63 @@ func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t 
 		}
 	}
 	return nil
+}
+
+// startStore starts redis-server on a free loopback port, its data directory in the run's directory.
+func (l *Local) startStore(ctx context.Context, d *Deployment) error {
+	bin, err := findBinary("redis-server", "redis-server")
+	if err != nil {
+		return err
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	_, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	dataDir := filepath.Join(d.Dir, "redis")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("store directory: %w", err)
+	}
+	p := &localStore{dataDir: dataDir, addr: addr, localPart: &localPart{
+		name: storePartName, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"),
+		args:  redisArgs(port, "127.0.0.1", dataDir),
+		ready: redisProbe(addr), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
+	}}
+	d.store, d.storeAddr = p, addr
+	d.addPart(p, p.Stop)
+	return p.Start(ctx)
+}
+
+// localStore is redis-server as a process.
+type localStore struct {
+	*localPart
+	dataDir string
+	addr    string
+}
+
+func (s *localStore) HostAddr(context.Context) (string, error) { return s.addr, nil }
+
+func (s *localStore) ForgetSaved(context.Context) error {
+	if err := os.Remove(filepath.Join(s.dataDir, redisDump)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("forget the store's saved data: %w", err)
+	}
+	return nil
+}
+
+// startIdP starts the identity provider (fakeapp idp) on a free loopback port and returns where it listens.
+func (l *Local) startIdP(ctx context.Context, d *Deployment, appBin string) (string, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return "", err
+	}
+	p := &localPart{
+		name: idpPartName, bin: appBin, logPath: filepath.Join(d.Dir, "idp.log"), args: d.topology.idpArgs(addr),
+		ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
+	}
+	d.idpURL = "http://" + addr
+	d.addPart(p, p.Stop)
+	return addr, p.Start(ctx)
 }
 
 func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancerKind, bin string) error {

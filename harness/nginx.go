@@ -53,6 +53,12 @@ http {
     scgi_temp_path {{.Dir}}/scgi_temp;
 {{- $s := .Settings}}
 
+    # WebSocket upgrades pass through; other requests close the upstream connection as HTTP/1.0 proxying did.
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+
     upstream app {
         zone app 64k;
 {{- if eq .Strategy "least-conn"}}
@@ -118,7 +124,11 @@ http {
 {{- end}}
             proxy_next_upstream {{$s.NextUpstream}};
             proxy_connect_timeout 2s;
-            proxy_set_header Host $host;
+            # The Host the browser sent, port included: an SSO app builds its callback URL from it.
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $remote_addr;
         }

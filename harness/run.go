@@ -66,6 +66,7 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	}
 	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
 	journey := clients.FakeAppJourney(s.Clients.Pages, s.Clients.Relogin)
+	journey.WebSocket = s.Clients.WebSocket
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
 	nem := newNemesis(dep, s, sink, clock, cfg.log)
@@ -74,6 +75,12 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, clients.Tee(sink, nem), clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start})
 	usersDone()
 	runErr = errors.Join(runErr, nem.wait())
+	// What the app's side holds goes into the log too, so that the log alone can be rendered again.
+	if st, err := dep.StoreStats(ctx); err != nil {
+		runErr = errors.Join(runErr, err)
+	} else {
+		sink.Record(clients.Event{TMs: clock().Milliseconds(), Step: clients.StepStore, Store: &st})
+	}
 	if events != nil {
 		runErr = errors.Join(runErr, events.Close())
 	}

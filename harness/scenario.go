@@ -37,6 +37,12 @@ type App struct {
 	Secret     string `yaml:"secret"`      // shared | per-replica
 	CookieName string `yaml:"cookie_name"` // shared | per-replica
 	Login      string `yaml:"login"`       // form | form-csrf | sso
+	// SessionTTL is a session's lifetime (default 24h); IdleTimeout ends one unused for that long (default: never).
+	SessionTTL  Duration `yaml:"session_ttl"`
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ClearBadCookie has a replica clear a session cookie it cannot open, as Wakapi does: going back to the
+	// replica that made it no longer helps.
+	ClearBadCookie bool `yaml:"clear_bad_cookie"`
 }
 
 // Balancer describes what sits in front of the replicas: which real balancer, how it picks a replica, and the
@@ -118,33 +124,29 @@ func parseDuration(s string) (time.Duration, error) {
 // MaxReplicas bounds app.replicas.
 const MaxReplicas = 64
 
-// choice is a scenario key with a closed set of values, of which this version runs only some.
+// choice is a scenario key with a closed set of values.
 type choice struct {
-	key       string
-	allowed   []string
-	supported []string
+	key     string
+	allowed []string
 }
 
 var (
-	sessionsChoice   = choice{"app.sessions", []string{"memory", "redis", "cookie"}, []string{"memory"}}
-	secretChoice     = choice{"app.secret", []string{"shared", "per-replica"}, []string{"shared", "per-replica"}}
-	cookieNameChoice = choice{"app.cookie_name", []string{"shared", "per-replica"}, []string{"shared", "per-replica"}}
-	loginChoice      = choice{"app.login", []string{"form", "form-csrf", "sso"}, []string{"form"}}
-	kindChoice       = choice{"balancer.kind", BalancerKinds, BalancerKinds}
-	strategyChoice   = choice{"balancer.strategy", Strategies, Strategies}
-	hashTypeChoice   = choice{"balancer.hash_type", []string{"map-based", "consistent"}, []string{"map-based", "consistent"}}
-	stickTableChoice = choice{"balancer.stick_table", []string{"ipv6", "ip"}, []string{"ipv6", "ip"}}
+	sessionsChoice   = choice{"app.sessions", []string{"memory", "redis", "cookie"}}
+	secretChoice     = choice{"app.secret", []string{"shared", "per-replica"}}
+	cookieNameChoice = choice{"app.cookie_name", []string{"shared", "per-replica"}}
+	loginChoice      = choice{"app.login", []string{"form", "form-csrf", "sso"}}
+	kindChoice       = choice{"balancer.kind", BalancerKinds}
+	strategyChoice   = choice{"balancer.strategy", Strategies}
+	hashTypeChoice   = choice{"balancer.hash_type", []string{"map-based", "consistent"}}
+	stickTableChoice = choice{"balancer.stick_table", []string{"ipv6", "ip"}}
 )
 
 // Strategies are the balancing strategies a scenario may name.
 var Strategies = []string{"round-robin", "least-conn", "ip-hash", "hash-cookie", "cookie-insert", "client-ip-sticky"}
 
 func (c choice) check(v string) error {
-	switch {
-	case !slices.Contains(c.allowed, v):
+	if !slices.Contains(c.allowed, v) {
 		return keyErr(c.key, "%q is not allowed (allowed: %s)", v, strings.Join(c.allowed, ", "))
-	case !slices.Contains(c.supported, v):
-		return keyErr(c.key, "%q is not supported by this version yet (supported: %s)", v, strings.Join(c.supported, ", "))
 	}
 	return nil
 }
@@ -191,6 +193,10 @@ func (s *Scenario) Validate() []error {
 func (s *Scenario) validateExpect() []error {
 	var errs []error
 	skeleton := reports.NewAccumulator(s.meta("")).Report()
+	skeleton.Store = &reports.Store{} // Run always reads the app's side
+	if s.Clients.WebSocket.Connections > 0 {
+		skeleton.WebSocket = &reports.WebSocket{}
+	}
 	for key, want := range s.Expect {
 		if _, err := reports.ParseBound(want); err != nil {
 			errs = append(errs, keyErr("expect."+key, "%v", err))
@@ -212,7 +218,8 @@ func (s *Scenario) meta(runtime string) reports.Meta {
 	return reports.Meta{
 		Scenario: s.Name, Seed: s.Seed, Runtime: runtime,
 		Balancer: reports.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
-		Sessions: s.App.Sessions, Replicas: names, Users: s.Clients.Users, Faults: s.faultPlans(),
+		App:      reports.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName},
+		Replicas: names, Users: s.Clients.Users, Faults: s.faultPlans(),
 	}
 }
 

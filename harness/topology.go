@@ -8,23 +8,27 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"time"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
 type Topology struct {
 	Name     string // the scenario's name, used in directory names and labels
+	Seed     uint64 // secrets derive from it
 	Users    int    // accounts the app must accept (user1..userN)
-	Sessions string // where replicas keep sessions
+	App      AppSpec
 	Replicas []ReplicaSpec
 	Balancer BalancerSpec
 
 	perReplicaCookie bool
+	perReplicaSecret bool
 }
 
 // ReplicaSpec is one replica's configuration.
 type ReplicaSpec struct {
 	Name       string // replica-1, replica-2, …
 	CookieName string // the session cookie's name on this replica
+	Secret     string // the secret sealing its cookies: the same for all replicas, or its own
 }
 
 // BalancerSpec is the balancer's configuration.
@@ -39,9 +43,15 @@ type BalancerSpec struct {
 // Topology derives the topology the scenario asks for.
 func (s *Scenario) Topology() Topology {
 	t := Topology{
-		Name: s.Name, Users: s.Clients.Users, Sessions: s.App.Sessions, perReplicaCookie: s.App.CookieName == "per-replica",
+		Name: s.Name, Seed: s.Seed, Users: s.Clients.Users,
+		App: AppSpec{Sessions: s.App.Sessions, Login: s.App.Login, SessionTTL: time.Duration(s.App.SessionTTL),
+			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
+		perReplicaCookie: s.App.CookieName == "per-replica", perReplicaSecret: s.App.Secret == "per-replica",
 		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
 			Settings: s.Balancer.settings(), Template: s.template},
+	}
+	if t.App.NeedsIdP() {
+		t.App.IdPKey = derivedSecret(s.Seed, idpPartName)
 	}
 	for i := range s.App.Replicas {
 		t.Replicas = append(t.Replicas, t.replicaSpec(i+1))
@@ -51,9 +61,12 @@ func (s *Scenario) Topology() Topology {
 
 // replicaSpec is the configuration of the replica numbered n (from 1), also for replicas a scale-out adds.
 func (t Topology) replicaSpec(n int) ReplicaSpec {
-	r := ReplicaSpec{Name: "replica-" + strconv.Itoa(n), CookieName: "sid"}
+	r := ReplicaSpec{Name: "replica-" + strconv.Itoa(n), CookieName: "sid", Secret: derivedSecret(t.Seed, "shared")}
 	if t.perReplicaCookie {
 		r.CookieName = "sid-" + r.Name
+	}
+	if t.perReplicaSecret {
+		r.Secret = derivedSecret(t.Seed, r.Name)
 	}
 	return r
 }
@@ -91,10 +104,16 @@ type Deployment struct {
 	// writes to its config. Both are the runtime's.
 	addReplica func(ctx context.Context, r ReplicaSpec) error
 	fillConfig func(*BalancerConfig)
-	mu         sync.Mutex
-	closers    []closer
-	closed     bool
-	closeErr   error
+	// hostAddr is where the harness reaches a part's HTTP port (replicas, the identity provider): the runtime's.
+	hostAddr func(ctx context.Context, name string) (string, error)
+	store    storePart // the shared session store, when the topology has one
+	// storeAddr is where replicas reach the store; idpURL where browsers reach the identity provider.
+	storeAddr string
+	idpURL    string
+	mu        sync.Mutex
+	closers   []closer
+	closed    bool
+	closeErr  error
 }
 
 // addEndpoint records where a replica listens; the balancer sends to every recorded replica from its next config.

@@ -23,6 +23,9 @@ type Accumulator struct {
 	listed   int            // how many of loads are meta's replicas
 	loggedIn map[int]struct{}
 	tl       timeline
+	store    *clients.StoreStats
+	reauths  int // pages sent to the identity provider, as the clients saw them
+	ws       WebSocket
 }
 
 type attemptKey struct{ user, attempt int }
@@ -78,6 +81,10 @@ func (a *Accumulator) Record(e clients.Event) {
 		a.tl.mark(e)
 		return
 	}
+	if e.Step == clients.StepStore {
+		a.store = e.Store
+		return
+	}
 	a.t.Requests++
 	if e.Outcome == clients.OutcomeError {
 		a.t.Errors++
@@ -95,10 +102,46 @@ func (a *Accumulator) Record(e clients.Event) {
 		a.recordLogin(e, seg)
 	case clients.StepPage:
 		a.t.PageRequests++
-		if e.Outcome == clients.OutcomeLoss {
+		switch e.Outcome {
+		case clients.OutcomeLoss:
+			a.t.SessionLosses++
+		case clients.OutcomeReauth:
+			a.reauths++
+		}
+	case clients.StepReauth:
+		// The identity provider prompted again, the app sent the user to log in, or it refused the callback
+		// (csrf): the page's session is lost.
+		if e.Outcome == clients.OutcomeLoss || e.Outcome == clients.OutcomeCSRF {
 			a.t.SessionLosses++
 		}
+	case clients.StepWS:
+		a.recordWS(e)
 	}
+}
+
+// recordWS counts a WebSocket connection; a reconnect (any but the user's first) either found its state or not.
+func (a *Accumulator) recordWS(e clients.Event) {
+	w := &a.ws
+	w.Connections++
+	if e.Outcome == clients.OutcomeError {
+		w.Errors++
+	}
+	if e.Attempt > 1 && e.Outcome != clients.OutcomeError {
+		w.Reconnects++
+		if e.Outcome == clients.OutcomeLoss {
+			w.StateLost++
+		}
+	}
+}
+
+func storeSource(kind string) string {
+	switch kind {
+	case "redis":
+		return "session keys in Redis (SCAN), counters from every replica's /metrics"
+	case "cookie":
+		return "sessions issued (sealed cookies are held by no store), from every replica's /metrics"
+	}
+	return "sessions held in the replicas' memory and counters, from every replica's /metrics"
 }
 
 // replicaID interns a replica name, so that per-phase and per-user state can refer to it by a small number.
@@ -143,12 +186,13 @@ func (a *Accumulator) Report() *Report {
 	defer a.mu.Unlock()
 	r := &Report{
 		Schema: Schema, Scenario: a.meta.Scenario, Seed: a.meta.Seed, Runtime: a.meta.Runtime,
-		Balancer: a.meta.Balancer, App: App{Replicas: len(a.meta.Replicas), Sessions: a.meta.Sessions},
+		Balancer: a.meta.Balancer, App: a.meta.App,
 		Totals:        a.t,
 		FailureCauses: make(map[string]int, len(Causes)),
 		Replicas:      []Replica{},
 		Expectations:  []Expectation{},
 	}
+	r.App.Replicas = len(a.meta.Replicas)
 	for _, c := range Causes {
 		r.FailureCauses[c] = 0
 	}
@@ -164,7 +208,20 @@ func (a *Accumulator) Report() *Report {
 	t.LoginFailRate = ratio(t.LoginFailures, t.LoginAttempts)
 	t.SessionLoss = ratio(t.SessionLosses, t.PageRequests)
 	t.UsersLoggedIn = len(a.loggedIn)
+	t.SilentReauths = a.reauths
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
+	if st := a.store; st != nil {
+		// The app's side is the authority on what it holds: the real Redis's keys, the replicas' own counts.
+		r.Store = &Store{StoreStats: *st, Source: storeSource(st.Kind)}
+		t.StoreSessions = &st.Sessions
+		t.SilentReauths = st.SilentReauths
+		t.DuplicateRatio = ratio(st.Sessions, t.UsersLoggedIn)
+	}
+	if a.ws.Connections > 0 {
+		w := a.ws
+		w.StateLossRate = ratio(w.StateLost, w.Reconnects)
+		r.WebSocket = &w
+	}
 
 	order := a.replicaOrder()
 	r.Replicas, r.Skew = a.replicaFigures(order)

@@ -16,7 +16,7 @@ import (
 
 func meta(replicas ...string) reports.Meta {
 	return reports.Meta{
-		Scenario: "rr-memory", Seed: 1, Runtime: "local", Sessions: "memory", Users: 3, Replicas: replicas,
+		Scenario: "rr-memory", Seed: 1, Runtime: "local", App: reports.App{Sessions: "memory"}, Users: 3, Replicas: replicas,
 		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
 	}
 }

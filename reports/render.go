@@ -38,13 +38,33 @@ func RenderText(w io.Writer, r *Report) error {
 	if r.Balancer.Config != "" {
 		config = " (config " + r.Balancer.Config + ")"
 	}
-	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s\n\n",
-		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions)
+	app := ""
+	if r.App.Login != "" {
+		app = fmt.Sprintf("  login %s  secret %s  cookie name %s", r.App.Login, r.App.Secret, r.App.CookieName)
+	}
+	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s%s\n\n",
+		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions, app)
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
 	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig(t.LoginFailRate), causes(r.FailureCauses))
 	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig(t.SessionLoss))
-	fmt.Fprintf(w, "          %d created for %d users logged in (duplicate ratio %s), %d silent re-authentications\n\n",
-		t.SessionsCreated, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)
+	if st := r.Store; st != nil {
+		fmt.Fprintf(w, "          %d held by the %s store for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
+			st.Sessions, st.Kind, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)
+		fmt.Fprintf(w, "store     %d sessions issued, %d after a password, %d csrf refusals, %d cookies a replica could not open",
+			st.SessionsCreated, st.Logins, st.CSRFRefusals, st.BadCookies)
+		if len(st.Unread) > 0 {
+			fmt.Fprintf(w, " (unread: %s)", strings.Join(st.Unread, ", "))
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintf(w, "          %d created for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
+			t.SessionsCreated, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)
+	}
+	if ws := r.WebSocket; ws != nil {
+		fmt.Fprintf(w, "websocket %d connections, %d errors, state lost on %d of %d reconnects (rate %s)\n",
+			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, fig(ws.StateLossRate))
+	}
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "replica\trequests\tshare\tusers\t")

@@ -4,6 +4,8 @@
 // and renders them as text or JSON. It reads events only; it never starts anything.
 package reports
 
+import "github.com/sessionlab/sessionlab/clients"
+
 // Schema names the version of the report JSON.
 const Schema = "sessionlab.report/v1"
 
@@ -24,7 +26,11 @@ type Report struct {
 	Skew          Skew           `json:"skew"`
 	Phases        []Phase        `json:"phases"` // empty when the scenario has no faults and no fault mark came
 	Faults        []FaultResult  `json:"faults"` // one per Meta.Faults entry, in scenario order
-	Expectations  []Expectation  `json:"expectations"`
+	// Store is what the app's side held and counted, when the run read it (the harness does after every run).
+	Store *Store `json:"store,omitempty"`
+	// WebSocket sums up the WebSocket connections, when the users made any.
+	WebSocket    *WebSocket    `json:"websocket,omitempty"`
+	Expectations []Expectation `json:"expectations"`
 }
 
 // Balancer says what sat in front of the replicas.
@@ -36,8 +42,11 @@ type Balancer struct {
 
 // App says how the replicas kept their sessions.
 type App struct {
-	Replicas int    `json:"replicas"`
-	Sessions string `json:"sessions"`
+	Replicas   int    `json:"replicas"`
+	Sessions   string `json:"sessions"`
+	Login      string `json:"login,omitempty"`
+	Secret     string `json:"secret,omitempty"`      // shared | per-replica
+	CookieName string `json:"cookie_name,omitempty"` // shared | per-replica
 }
 
 // Totals are the run's headline figures (design.md, "Figures").
@@ -51,12 +60,34 @@ type Totals struct {
 	PageRequests  int      `json:"page_requests"` // protected pages requested by authenticated users
 	SessionLosses int      `json:"session_losses"`
 	SessionLoss   *float64 `json:"session_loss_rate"`
-	SilentReauths int      `json:"silent_reauths"`
+	// SilentReauths are sessions issued after the identity provider vouched without a prompt, as the replicas
+	// counted them; without the store record, the pages the clients saw sent to the identity provider.
+	SilentReauths int `json:"silent_reauths"`
+	// StoreSessions are the sessions the store(s) held at the end (Report.Store); null without the store record.
+	StoreSessions *int `json:"store_sessions"`
 	// SessionsCreated counts accepted login submissions: each creates one session in the app.
 	SessionsCreated int `json:"sessions_created"`
 	// UsersLoggedIn counts users with at least one accepted login submission.
-	UsersLoggedIn  int      `json:"users_logged_in"`
+	UsersLoggedIn int `json:"users_logged_in"`
+	// DuplicateRatio is store_sessions / users_logged_in; without the store record, sessions_created /
+	// users_logged_in.
 	DuplicateRatio *float64 `json:"duplicate_session_ratio"`
+}
+
+// Store is what the app's side held and counted at the end of the run, and where the figures came from.
+type Store struct {
+	clients.StoreStats
+	Source string `json:"source"`
+}
+
+// WebSocket sums up the users' WebSocket connections to state kept in the replicas' memory.
+type WebSocket struct {
+	Connections int `json:"connections"`
+	Errors      int `json:"errors"`
+	// Reconnects are connections after a user's first that got an answer; StateLost of them found the counter gone.
+	Reconnects    int      `json:"reconnects"`
+	StateLost     int      `json:"state_lost"`
+	StateLossRate *float64 `json:"state_loss_rate"`
 }
 
 // Replica is one replica's share of the traffic.
@@ -80,7 +111,7 @@ type Meta struct {
 	Seed     uint64
 	Runtime  string
 	Balancer Balancer
-	Sessions string
+	App      App      // how the replicas kept sessions; its Replicas count is taken from Replicas
 	Replicas []string // every replica's name, in order, including ones that served nothing
 	Users    int
 	Faults   []FaultPlan // the scenario's faults, in order; a fault mark's Index points into it

@@ -78,9 +78,9 @@ func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (
 	var log bytes.Buffer
 	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(rt), harness.WithEvents(&log))
 	require.NoError(t, err)
-	var events []clients.Event // exchanges only: fault marks are in the report's phases and faults
+	var events []clients.Event // exchanges only: fault marks and the store record are in the report
 	require.NoError(t, clients.ReadJSONLines(&log, func(e clients.Event) error {
-		if !e.IsFault() {
+		if e.IsExchange() {
 			events = append(events, e)
 		}
 		return nil

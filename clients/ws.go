@@ -1,0 +1,98 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// WebSocket is the `clients.websocket` section: how often each user connects to the app's WebSocket, whose state
+// (a counter) lives in the replica's memory.
+type WebSocket struct {
+	Connections int `yaml:"connections"` // per user, spread over the pages; 0: no WebSocket
+	Messages    int `yaml:"messages"`    // increments sent on each connection
+}
+
+// websocket opens the user's n-th connection, checks that the replica still holds the counter where the last
+// connection left it (a reconnect elsewhere starts from zero), sends the increments and closes. It records one
+// event: the upgrade exchange, with outcome ok, loss (the state was gone) or error.
+func (j Journey) websocket(ctx context.Context, b *browser, n int) {
+	start := b.clock()
+	b.sent.Add(1)
+	ev := Event{User: b.user.ID, Addr: b.user.Addr.String(), Step: StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
+	status, replica, err := b.websocket(ctx, j.WSPath, j.WebSocket.Messages)
+	ev.Status, ev.Replica = status, replica
+	switch {
+	case errors.Is(err, errStateLost):
+		ev.Outcome = OutcomeLoss
+	case err != nil:
+		ev.Outcome, ev.Error = OutcomeError, err.Error()
+	default:
+		ev.Outcome = OutcomeOK
+	}
+	ev.TMs = int64(start / time.Millisecond)
+	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)
+	b.sink.Record(ev)
+}
+
+var errStateLost = errors.New("the replica did not have the WebSocket state")
+
+func (b *browser) websocket(ctx context.Context, path string, messages int) (status int, replica string, err error) {
+	u := b.base.JoinPath(path)
+	u.Scheme = "ws"
+	u.RawQuery = url.Values{"client": {b.user.Name()}}.Encode()
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses
+	// in favour of the context.
+	hc := &http.Client{Transport: b.client.Transport, Jar: b.client.Jar, CheckRedirect: b.client.CheckRedirect}
+	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: hc})
+	if resp != nil {
+		status, replica = resp.StatusCode, resp.Header.Get("X-Replica")
+	}
+	if err != nil {
+		return status, replica, fmt.Errorf("websocket: %w", err)
+	}
+	defer conn.CloseNow()
+	got, err := readCounter(ctx, conn)
+	if err != nil {
+		return status, replica, err
+	}
+	// The state survived when the replica holds every increment this user made so far; a replica that saw only
+	// some of them (an earlier connection) has lost the rest.
+	lost := got != b.wsSent
+	for range messages {
+		if err := conn.Write(ctx, websocket.MessageText, []byte("inc")); err != nil {
+			return status, replica, fmt.Errorf("websocket write: %w", err)
+		}
+		if _, err := readCounter(ctx, conn); err != nil {
+			return status, replica, err
+		}
+		b.wsSent++
+	}
+	if err := conn.Close(websocket.StatusNormalClosure, ""); err != nil {
+		return status, replica, fmt.Errorf("websocket close: %w", err)
+	}
+	if lost {
+		return status, replica, errStateLost
+	}
+	return status, replica, nil
+}
+
+func readCounter(ctx context.Context, conn *websocket.Conn) (int, error) {
+	_, msg, err := conn.Read(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("websocket read: %w", err)
+	}
+	n, err := strconv.Atoi(string(msg))
+	if err != nil {
+		return 0, fmt.Errorf("websocket: %q is not a counter", msg)
+	}
+	return n, nil
+}
