@@ -145,7 +145,11 @@ func (rt *Docker) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	if kind.name == "haproxy" {
 		balancerImage = rt.images.HAProxy
 	}
-	if err := rt.checkImages(ctx, cli, rt.images.FakeApp, balancerImage); err != nil {
+	images := []string{rt.images.FakeApp, balancerImage}
+	if t.App.NeedsStore() {
+		images = append(images, rt.images.Redis)
+	}
+	if err := rt.checkImages(ctx, cli, images...); err != nil {
 		return d, err
 	}
 	if _, err := SweepDocker(ctx, false); err != nil {
@@ -161,6 +165,27 @@ func (rt *Docker) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	}
 	run := &dockerRun{rt: rt, d: d, cli: cli, nw: nw, subnet: subnet, labels: labels}
 	d.addReplica = func(ctx context.Context, r ReplicaSpec) error { return run.startReplicas(ctx, []ReplicaSpec{r}) }
+	d.hostAddr = func(ctx context.Context, name string) (string, error) {
+		p, err := d.Part(name)
+		if err != nil {
+			return "", err
+		}
+		cp, ok := p.(*containerPart)
+		if !ok {
+			return "", fmt.Errorf("%s has no app port", name)
+		}
+		return cp.c.PortEndpoint(ctx, fakeAppPort, "")
+	}
+	if t.App.NeedsStore() {
+		if err := run.startStore(ctx); err != nil {
+			return d, fmt.Errorf("%w%s", err, d.logsOf(context.WithoutCancel(ctx), 20))
+		}
+	}
+	if t.App.NeedsIdP() {
+		if err := run.startIdP(ctx); err != nil {
+			return d, fmt.Errorf("%w%s", err, d.logsOf(context.WithoutCancel(ctx), 20))
+		}
+	}
 	if err := run.startReplicas(ctx, t.Replicas); err != nil {
 		return d, fmt.Errorf("%w%s", err, d.logsOf(context.WithoutCancel(ctx), 20))
 	}
@@ -232,8 +257,93 @@ func hostIn(subnet netip.Prefix, n int) netip.Addr {
 // Fixed addresses in the run's subnet: .1 is the gateway, replica-N is .(10+N).
 const (
 	balancerHost = 2
+	storeHost    = 3
+	idpHost      = 4
 	replicaHost0 = 10
 )
+
+const redisPort = "6379/tcp"
+
+// startStore starts the Redis container at its fixed address, where every replica reaches it.
+func (r *dockerRun) startStore(ctx context.Context) error {
+	ip := hostIn(r.subnet, storeHost)
+	c, err := testcontainers.Run(ctx, r.rt.images.Redis,
+		testcontainers.WithCmd(append([]string{"redis-server"}, redisArgs(6379, "0.0.0.0", "/var/lib/redis")...)...),
+		network.WithNetwork([]string{storePartName}, r.nw),
+		withAddress(r.nw, ip),
+		testcontainers.WithExposedPorts(redisPort),
+		testcontainers.WithLabels(r.labels),
+		testcontainers.WithWaitStrategy(&probeStrategy{port: redisPort, timeout: r.rt.startTimeout, probe: redisProbe}),
+	)
+	if c != nil {
+		st := &containerStore{containerPart{name: storePartName, c: c, cli: r.cli}}
+		r.d.store, r.d.storeAddr = st, net.JoinHostPort(ip.String(), "6379")
+		r.d.addPart(st, st.terminate)
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", storePartName, err)
+	}
+	return nil
+}
+
+// containerStore is Redis as a container.
+type containerStore struct{ containerPart }
+
+func (s *containerStore) HostAddr(ctx context.Context) (string, error) {
+	return s.c.PortEndpoint(ctx, redisPort, "")
+}
+
+func (s *containerStore) ForgetSaved(ctx context.Context) error {
+	code, out, err := s.c.Exec(ctx, []string{"rm", "-f", "/var/lib/redis/" + redisDump})
+	if err == nil && code != 0 {
+		msg, _ := io.ReadAll(out)
+		err = fmt.Errorf("exit code %d: %s", code, msg)
+	}
+	if err != nil {
+		return fmt.Errorf("forget the store's saved data: %w", err)
+	}
+	return nil
+}
+
+// startIdP starts the identity provider at its fixed address, published on a host port chosen here so that the
+// URL browsers were sent to stays valid when a fault restarts it.
+func (r *dockerRun) startIdP(ctx context.Context) error {
+	hostAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	c, err := testcontainers.Run(ctx, r.rt.images.FakeApp,
+		testcontainers.WithCmd(r.d.topology.idpArgs("0.0.0.0:8080")...),
+		network.WithNetwork([]string{idpPartName}, r.nw),
+		withAddress(r.nw, hostIn(r.subnet, idpHost)),
+		testcontainers.WithExposedPorts(fakeAppPort),
+		withHostPort(fakeAppPort, hostAddr),
+		testcontainers.WithLabels(r.labels),
+		testcontainers.WithWaitStrategy(&probeStrategy{port: fakeAppPort, timeout: r.rt.startTimeout, probe: func(addr string) probe {
+			return httpProbe("http://" + addr + "/healthz")
+		}}),
+	)
+	if c != nil {
+		p := &containerPart{name: idpPartName, c: c, cli: r.cli}
+		r.d.addPart(p, p.terminate)
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", idpPartName, err)
+	}
+	r.d.idpURL = "http://" + hostAddr
+	return nil
+}
+
+// withHostPort publishes the container's port on hostAddr (127.0.0.1:PORT) rather than on a port the engine
+// picks, which a restart of the container would change.
+func withHostPort(port, hostAddr string) testcontainers.CustomizeRequestOption {
+	_, hostPort, _ := net.SplitHostPort(hostAddr)
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		hc.PortBindings = dockernetwork.PortMap{
+			dockernetwork.MustParsePort(port): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hostPort}},
+		}
+	})
+}
 
 func withAddress(nw *testcontainers.DockerNetwork, ip netip.Addr) testcontainers.CustomizeRequestOption {
 	return testcontainers.WithEndpointSettingsModifier(func(settings map[string]*dockernetwork.EndpointSettings) {
@@ -255,7 +365,7 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []ReplicaSpec) erro
 		addrs[i] = net.JoinHostPort(ip.String(), "8080")
 		wg.Go(func() {
 			c, err := testcontainers.Run(ctx, r.rt.images.FakeApp,
-				testcontainers.WithCmd("-listen", "0.0.0.0:8080", "-name", spec.Name, "-users", fmt.Sprint(r.d.topology.Users), "-cookie-name", spec.CookieName),
+				testcontainers.WithCmd(r.d.topology.replicaArgs(spec, "0.0.0.0:8080", r.d.storeAddr, r.d.idpURL)...),
 				network.WithNetwork([]string{spec.Name}, r.nw),
 				withAddress(r.nw, ip),
 				testcontainers.WithExposedPorts(fakeAppPort),
@@ -294,7 +404,6 @@ func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image
 	if err != nil {
 		return err
 	}
-	_, hostPort, _ := net.SplitHostPort(hostAddr)
 	d := r.d
 	d.fillConfig = func(c *BalancerConfig) {
 		c.Dir, c.ErrorLog, c.AccessLog, c.Listen = "/tmp", "stderr", "/dev/stdout", "0.0.0.0:80"
@@ -315,11 +424,7 @@ func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image
 		network.WithNetwork([]string{kind.name}, r.nw),
 		withAddress(r.nw, hostIn(r.subnet, balancerHost)),
 		testcontainers.WithExposedPorts(balancerPort),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.PortBindings = dockernetwork.PortMap{
-				dockernetwork.MustParsePort(balancerPort): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hostPort}},
-			}
-		}),
+		withHostPort(balancerPort, hostAddr),
 		testcontainers.WithLabels(r.labels),
 		testcontainers.WithWaitStrategy(&probeStrategy{port: balancerPort, timeout: r.rt.startTimeout, probe: func(addr string) probe {
 			return balancerProbe(addr, b.want())
