@@ -229,7 +229,11 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user := r.PostFormValue("username")
 	if !a.validUser(user) || r.PostFormValue("password") != a.cfg.Password {
-		renderLogin(w, http.StatusUnauthorized, loginView{Action: LoginPath, Error: "wrong username or password"})
+		v := loginView{Action: LoginPath, Error: "wrong username or password"}
+		if a.cfg.Login == LoginFormCSRF {
+			v.Hidden = map[string]string{CSRFField: cur.session.CSRF} // the form stays valid for another try
+		}
+		renderLogin(w, http.StatusUnauthorized, v)
 		return
 	}
 	if err := a.issue(r.Context(), w, cur, user); err != nil {

@@ -1,15 +1,9 @@
 package fakeapp_test
 
 import (
-	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,45 +11,15 @@ import (
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
-// serve sends one request to h and returns the recorded answer.
-func serve(t *testing.T, h http.Handler, method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec.Result()
-}
-
-func bodyOf(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
-}
-
 // login posts user's credentials, asserts the accepted answer and returns the session cookie it set.
 func login(t *testing.T, h http.Handler, user, cookieName string) *http.Cookie {
 	t.Helper()
 	resp := serve(t, h, http.MethodPost, "/login", url.Values{"username": {user}, "password": {"secret"}})
 	require.Equal(t, http.StatusFound, resp.StatusCode)
 	require.Equal(t, "/", resp.Header.Get("Location"))
-	for _, c := range resp.Cookies() {
-		if c.Name == cookieName {
-			return c
-		}
-	}
-	require.FailNow(t, "no session cookie", "want cookie %q, got %v", cookieName, resp.Cookies())
-	return nil
+	c := cookieNamed(resp, cookieName)
+	require.NotNil(t, c, "want cookie %q, got %v", cookieName, resp.Cookies())
+	return c
 }
 
 func assertBounced(t *testing.T, resp *http.Response) {
@@ -152,12 +116,16 @@ func TestReplicaHeader(t *testing.T) {
 			resp = serve(t, fakeapp.New(fakeapp.Config{}), tt.method, tt.path, nil)
 			assert.Equal(t, tt.status, resp.StatusCode)
 			assert.Equal(t, "replica", resp.Header.Get("X-Replica"))
+
+			resp = serve(t, fakeapp.New(fakeapp.Config{Name: "replica-7", NoReplicaHeader: true}), tt.method, tt.path, nil)
+			assert.Equal(t, tt.status, resp.StatusCode)
+			assert.NotContains(t, resp.Header, "X-Replica")
 		})
 	}
 }
 
 func TestSessionsAcrossReplicas(t *testing.T) {
-	shared := fakeapp.NewMemoryStore()
+	shared, secret := fakeapp.NewMemoryStore(), []byte("shared secret")
 	tests := []struct {
 		name       string
 		a, b       fakeapp.Config
@@ -165,9 +133,15 @@ func TestSessionsAcrossReplicas(t *testing.T) {
 		accepted   bool
 	}{
 		{"own stores", fakeapp.Config{Name: "replica-1"}, fakeapp.Config{Name: "replica-2"}, "sid", false},
-		{"shared store", fakeapp.Config{Name: "replica-1", Store: shared}, fakeapp.Config{Name: "replica-2", Store: shared}, "sid", true},
-		{"cookie name", fakeapp.Config{Name: "replica-1", CookieName: "app_session", Store: shared},
-			fakeapp.Config{Name: "replica-2", CookieName: "app_session", Store: shared}, "app_session", true},
+		{"own stores, shared secret", fakeapp.Config{Name: "replica-1", Secret: secret},
+			fakeapp.Config{Name: "replica-2", Secret: secret}, "sid", false},
+		// The default secret is random per App, so the other replica cannot open the ticket it would find.
+		{"shared store, own secrets", fakeapp.Config{Name: "replica-1", Store: shared},
+			fakeapp.Config{Name: "replica-2", Store: shared}, "sid", false},
+		{"shared store and secret", fakeapp.Config{Name: "replica-1", Store: shared, Secret: secret},
+			fakeapp.Config{Name: "replica-2", Store: shared, Secret: secret}, "sid", true},
+		{"cookie name", fakeapp.Config{Name: "replica-1", CookieName: "app_session", Store: shared, Secret: secret},
+			fakeapp.Config{Name: "replica-2", CookieName: "app_session", Store: shared, Secret: secret}, "app_session", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,64 +165,4 @@ func TestSessionsAcrossReplicas(t *testing.T) {
 		c := login(t, app, "user3", "app_session")
 		assertBounced(t, serve(t, app, http.MethodGet, "/", nil, &http.Cookie{Name: "sid", Value: c.Value}))
 	})
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-func TestMainServesUntilCancelled(t *testing.T) {
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- fakeapp.Main(ctx, []string{"-listen", addr, "-name", "replica-9"}, io.Discard) }()
-
-	client := &http.Client{Timeout: time.Second}
-	var resp *http.Response
-	require.Eventually(t, func() bool {
-		r, err := client.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		resp = r
-		return r.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond, "fakeapp never answered /healthz on %s", addr)
-	assert.Equal(t, "replica-9", resp.Header.Get("X-Replica"))
-
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		require.FailNow(t, "Main did not return after its context was cancelled")
-	}
-}
-
-func TestMainRejectsArguments(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown flag", []string{"-bogus"}, "bogus"},
-		{"stray argument", []string{"-name", "r1", "extra"}, "unexpected arguments"},
-		{"bad duration", []string{"-session-ttl", "soon"}, "session-ttl"},
-		{"bad listen address", []string{"-listen", "256.0.0.1:99999"}, "listen"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel() // should an argument be accepted by mistake, Main returns instead of serving
-			err := fakeapp.Main(ctx, tt.args, io.Discard)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
-	}
 }
