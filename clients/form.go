@@ -16,7 +16,8 @@ type loginForm struct {
 }
 
 // findLoginForm returns the first form on the page with a password field, if there is one. It reads the page with
-// x/net/html's tokenizer, so attribute order, quoting and entities are handled as a browser would.
+// x/net/html's tokenizer, so attribute order, quoting and entities are handled as a browser would; a form the page
+// never closes (cut off, or sloppy markup) ends with the page, and a hidden input without a name is not submitted.
 func findLoginForm(page []byte) (loginForm, bool) {
 	z := html.NewTokenizer(bytes.NewReader(page))
 	var cur *loginForm
@@ -24,6 +25,9 @@ func findLoginForm(page []byte) (loginForm, bool) {
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
+			if cur != nil && password {
+				return *cur, true
+			}
 			return loginForm{}, false
 		case html.StartTagToken, html.SelfClosingTagToken:
 			t := z.Token()
@@ -38,7 +42,9 @@ func findLoginForm(page []byte) (loginForm, bool) {
 				case "password":
 					password = true
 				case "hidden":
-					cur.hidden.Add(attr(t, "name"), attr(t, "value"))
+					if name := attr(t, "name"); name != "" {
+						cur.hidden.Add(name, attr(t, "value"))
+					}
 				}
 			}
 		case html.EndTagToken:

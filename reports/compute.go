@@ -96,27 +96,34 @@ func (a *Accumulator) Record(e clients.Event) {
 		l.requests++
 		l.served[e.User] = struct{}{}
 	}
+	if isSessionLoss(e) {
+		a.t.SessionLosses++
+	}
 	seg := a.tl.exchange(e, rep)
 	switch e.Step {
 	case clients.StepLogin:
 		a.recordLogin(e, seg)
 	case clients.StepPage:
 		a.t.PageRequests++
-		switch e.Outcome {
-		case clients.OutcomeLoss:
-			a.t.SessionLosses++
-		case clients.OutcomeReauth:
+		if e.Outcome == clients.OutcomeReauth {
 			a.reauths++
-		}
-	case clients.StepReauth:
-		// The identity provider prompted again, the app sent the user to log in, or it refused the callback
-		// (csrf): the page's session is lost.
-		if e.Outcome == clients.OutcomeLoss || e.Outcome == clients.OutcomeCSRF {
-			a.t.SessionLosses++
 		}
 	case clients.StepWS:
 		a.recordWS(e)
 	}
+}
+
+// isSessionLoss reports an exchange that shows an authenticated user's session lost: a protected page answered
+// with the login, or a re-authentication the identity provider prompted for, the app sent to log in, or refused at
+// its callback (csrf). The totals, the phases and the fault results all count losses by it.
+func isSessionLoss(e clients.Event) bool {
+	switch e.Step {
+	case clients.StepPage:
+		return e.Outcome == clients.OutcomeLoss
+	case clients.StepReauth:
+		return e.Outcome == clients.OutcomeLoss || e.Outcome == clients.OutcomeCSRF
+	}
+	return false
 }
 
 // recordWS counts a WebSocket connection; a reconnect (any but the user's first) either found its state or not.

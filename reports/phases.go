@@ -158,7 +158,7 @@ func (tl *timeline) exchange(e clients.Event, rep int) int32 {
 		}
 		s.replicas[rep]++
 	}
-	loss := e.Step == clients.StepPage && e.Outcome == clients.OutcomeLoss
+	loss := isSessionLoss(e)
 	if e.Step == clients.StepPage {
 		s.pages++
 	}

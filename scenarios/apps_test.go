@@ -121,11 +121,12 @@ func TestOAuth2ProxyRedis(t *testing.T) {
 			assert.Equal(t, rep.Store.SilentReauths, rep.Totals.SilentReauths)
 		})
 		t.Run("shared secret and cookie name keep one record per user", func(t *testing.T) {
-			rep, _ := runOn(t, rt, "oauth2-proxy-redis.yaml", "app.secret=shared", "app.cookie_name=shared")
+			rep, _ := runOn(t, rt, "oauth2-proxy-redis.yaml", "name=oauth2-shared", "app.secret=shared", "app.cookie_name=shared")
 			assert.Zero(t, failRate(t, rep))
 			require.NotNil(t, rep.Totals.DuplicateRatio)
 			assert.InDelta(t, 1.0, *rep.Totals.DuplicateRatio, 0.02)
 			assert.Zero(t, rep.Totals.SilentReauths)
+			assertNothingLeft(t, rt, "oauth2-shared") // the identity provider and Redis included
 		})
 	})
 	t.Run("per-replica secret, shared name: records grow per bounce", func(t *testing.T) {
@@ -177,10 +178,12 @@ func TestRedisSharedSessions(t *testing.T) {
 
 func TestWebSocketIPHash(t *testing.T) {
 	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
-		t.Run("ip-hash keeps the state", func(t *testing.T) {
-			rep, _ := runOn(t, rt, "websocket-ip-hash.yaml")
-			assertExpectationsMet(t, rep)
-		})
+		for _, kind := range kinds {
+			t.Run(kind+" ip-hash keeps the state", func(t *testing.T) {
+				rep, _ := runOn(t, rt, "websocket-ip-hash.yaml", "balancer.kind="+kind)
+				assertExpectationsMet(t, rep)
+			})
+		}
 		t.Run("round-robin loses it", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "websocket-ip-hash.yaml", "balancer.strategy=round-robin")
 			require.NotNil(t, rep.WebSocket)
