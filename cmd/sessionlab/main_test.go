@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -83,10 +83,20 @@ func TestRunJSONAndEventsFile(t *testing.T) {
 	f, err := os.Open(events)
 	require.NoError(t, err)
 	defer f.Close()
-	lines := 0
-	for sc := bufio.NewScanner(f); sc.Scan(); lines++ {
-	}
-	assert.Equal(t, rep.Totals.Requests, lines, "one event line per request")
+	exchanges, stores := 0, 0
+	require.NoError(t, clients.ReadJSONLines(f, func(e clients.Event) error {
+		switch {
+		case e.IsExchange():
+			exchanges++
+		case e.Step == clients.StepStore:
+			stores++
+			require.NotNil(t, e.Store)
+			assert.Equal(t, rep.Store.Sessions, e.Store.Sessions, "the log's store record is the report's")
+		}
+		return nil
+	}))
+	assert.Equal(t, rep.Totals.Requests, exchanges, "one event line per request")
+	assert.Equal(t, 1, stores, "one record of what the app's side held, at the end")
 }
 
 func TestUnmetExpectationExitsOne(t *testing.T) {
