@@ -265,9 +265,12 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, LoginPath, http.StatusFound)
 }
 
-func (a *App) validUser(name string) bool {
+func (a *App) validUser(name string) bool { return validUser(name, a.cfg.Users) }
+
+// validUser reports whether name is one of the accounts user1..userN.
+func validUser(name string, users int) bool {
 	n, err := strconv.Atoi(strings.TrimPrefix(name, "user"))
-	return strings.HasPrefix(name, "user") && err == nil && n >= 1 && n <= a.cfg.Users && "user"+strconv.Itoa(n) == name
+	return strings.HasPrefix(name, "user") && err == nil && n >= 1 && n <= users && "user"+strconv.Itoa(n) == name
 }
 
 // protected lets a request with a logged-in session this replica can find through, and sends any other to log in,

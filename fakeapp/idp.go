@@ -110,8 +110,7 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PostFormValue("username")
-	app := Config{Users: p.cfg.Users}
-	if !(&App{cfg: app}).validUser(user) || r.PostFormValue("password") != p.cfg.Password {
+	if !validUser(user, p.cfg.Users) || r.PostFormValue("password") != p.cfg.Password {
 		renderLogin(w, http.StatusUnauthorized, loginView{Action: idpLoginPath, Error: "wrong username or password",
 			Hidden: map[string]string{"redirect_uri": req.redirect.String(), "state": req.state}})
 		return

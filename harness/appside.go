@@ -23,11 +23,8 @@ import (
 // shared parts some scenarios need (Redis, the identity provider), and what the harness reads back from them after
 // the users are done.
 
-// Names of the shared parts, as faults and logs name them.
-const (
-	storePartName = "store"
-	idpPartName   = "idp"
-)
+// idpPartName names the identity provider, as faults and logs name it; the store is targetStore.
+const idpPartName = "idp"
 
 // AppSpec is how every replica keeps sessions and logs users in.
 type AppSpec struct {

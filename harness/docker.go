@@ -269,19 +269,19 @@ func (r *dockerRun) startStore(ctx context.Context) error {
 	ip := hostIn(r.subnet, storeHost)
 	c, err := testcontainers.Run(ctx, r.rt.images.Redis,
 		testcontainers.WithCmd(append([]string{"redis-server"}, redisArgs(6379, "0.0.0.0", "/var/lib/redis")...)...),
-		network.WithNetwork([]string{storePartName}, r.nw),
+		network.WithNetwork([]string{targetStore}, r.nw),
 		withAddress(r.nw, ip),
 		testcontainers.WithExposedPorts(redisPort),
 		testcontainers.WithLabels(r.labels),
 		testcontainers.WithWaitStrategy(&probeStrategy{port: redisPort, timeout: r.rt.startTimeout, probe: redisProbe}),
 	)
 	if c != nil {
-		st := &containerStore{containerPart{name: storePartName, c: c, cli: r.cli}}
+		st := &containerStore{containerPart{name: targetStore, c: c, cli: r.cli}}
 		r.d.store, r.d.storeAddr = st, net.JoinHostPort(ip.String(), "6379")
 		r.d.addPart(st, st.terminate)
 	}
 	if err != nil {
-		return fmt.Errorf("start %s: %w", storePartName, err)
+		return fmt.Errorf("start %s: %w", targetStore, err)
 	}
 	return nil
 }

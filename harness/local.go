@@ -182,7 +182,7 @@ func (l *Local) startStore(ctx context.Context, d *Deployment) error {
 		return fmt.Errorf("store directory: %w", err)
 	}
 	p := &localStore{dataDir: dataDir, addr: addr, localPart: &localPart{
-		name: storePartName, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"),
+		name: targetStore, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"),
 		args:  redisArgs(port, "127.0.0.1", dataDir),
 		ready: redisProbe(addr), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
 	}}
