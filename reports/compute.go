@@ -22,6 +22,7 @@ type Accumulator struct {
 	loads    []replicaLoad  // meta's replicas first, then other names as answers carried them
 	listed   int            // how many of loads are meta's replicas
 	loggedIn map[int]struct{}
+	users    map[int]*userRecord
 	tl       timeline
 	store    *clients.StoreStats
 	reauths  int // pages sent to the identity provider, as the clients saw them
@@ -54,6 +55,7 @@ func NewAccumulator(meta Meta) *Accumulator {
 		attempts: make(map[attemptKey]attempt),
 		ids:      make(map[string]int, len(meta.Replicas)),
 		loggedIn: make(map[int]struct{}),
+		users:    make(map[int]*userRecord),
 		outcomes: []string{clients.OutcomeOK},
 	}
 	for _, name := range meta.Replicas {
@@ -100,6 +102,7 @@ func (a *Accumulator) Record(e clients.Event) {
 		a.t.SessionLosses++
 	}
 	seg := a.tl.exchange(e, rep)
+	a.trackUser(e, rep)
 	switch e.Step {
 	case clients.StepLogin:
 		a.recordLogin(e, seg)
@@ -215,6 +218,7 @@ func (a *Accumulator) Report() *Report {
 	t.LoginFailRate = ratio(t.LoginFailures, t.LoginAttempts)
 	t.SessionLoss = ratio(t.SessionLosses, t.PageRequests)
 	t.UsersLoggedIn = len(a.loggedIn)
+	t.UsersInLoginLoop, t.AffectedUsers, r.Stickiness = a.userFigures()
 	t.SilentReauths = a.reauths
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
 	if st := a.store; st != nil {

@@ -47,6 +47,8 @@ func RenderText(w io.Writer, r *Report) error {
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
 	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig(t.LoginFailRate), causes(r.FailureCauses))
 	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig(t.SessionLoss))
+	fmt.Fprintf(w, "users     %d affected, %d in a login loop; stickiness mean %s, %s of users at 1.0\n",
+		t.AffectedUsers, t.UsersInLoginLoop, fig(r.Stickiness.Mean), fig(r.Stickiness.ShareAtOne))
 	if st := r.Store; st != nil {
 		fmt.Fprintf(w, "          %d held by the %s store for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
 			st.Sessions, st.Kind, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)

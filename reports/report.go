@@ -24,6 +24,7 @@ type Report struct {
 	FailureCauses map[string]int `json:"failure_causes"`
 	Replicas      []Replica      `json:"replicas"`
 	Skew          Skew           `json:"skew"`
+	Stickiness    Stickiness     `json:"stickiness"`
 	Phases        []Phase        `json:"phases"` // empty when the scenario has no faults and no fault mark came
 	Faults        []FaultResult  `json:"faults"` // one per Meta.Faults entry, in scenario order
 	// Store is what the app's side held and counted, when the run read it (the harness does after every run).
@@ -60,6 +61,11 @@ type Totals struct {
 	PageRequests  int      `json:"page_requests"` // protected pages requested by authenticated users
 	SessionLosses int      `json:"session_losses"`
 	SessionLoss   *float64 `json:"session_loss_rate"`
+	// UsersInLoginLoop had two logins in a row bounced back to log in: a loop on the login itself, or a loss on
+	// the very next protected page.
+	UsersInLoginLoop int `json:"users_in_login_loop"`
+	// AffectedUsers had any failed login, lost session or error.
+	AffectedUsers int `json:"affected_users"`
 	// SilentReauths are sessions issued after the identity provider vouched without a prompt, as the replicas
 	// counted them; without the store record, the pages the clients saw sent to the identity provider.
 	SilentReauths int `json:"silent_reauths"`

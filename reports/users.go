@@ -1,0 +1,117 @@
+package reports
+
+import (
+	"net/http"
+
+	"github.com/sessionlab/sessionlab/clients"
+)
+
+// userRecord follows one user's exchanges, in the order the user made them (a user's exchanges come from one
+// browser, one after the other), for the per-user figures: login loops, affected users and stickiness.
+type userRecord struct {
+	attempt   int
+	accepted  bool  // the current attempt's credentials were accepted
+	nextPage  bool  // the current attempt ended on an authenticated page: its next protected page decides
+	bounces   uint8 // consecutive logins bounced (a loop, or a loss on the very next page)
+	loop      bool
+	affected  bool
+	creator   int // the replica that created the current session, -1 unknown
+	pages     int // protected pages answered by a replica while the creator was known
+	onCreator int
+}
+
+// trackUser updates the user's figures with e; rep is e's replica id (-1: none).
+func (a *Accumulator) trackUser(e clients.Event, rep int) {
+	u := a.users[e.User]
+	if u == nil {
+		u = &userRecord{creator: -1}
+		a.users[e.User] = u
+	}
+	if e.Outcome != clients.OutcomeOK && e.Outcome != clients.OutcomeReauth {
+		u.affected = true
+	}
+	switch e.Step {
+	case clients.StepLogin:
+		if e.Attempt != u.attempt {
+			u.attempt, u.accepted, u.nextPage = e.Attempt, false, false
+		}
+		switch {
+		case e.Outcome == clients.OutcomeLoop:
+			u.bounce()
+		case e.Outcome != clients.OutcomeOK:
+			u.bounces = 0 // a refused form or an error is no bounce: it breaks the run
+		case e.Method == http.MethodPost:
+			u.accepted = true
+			u.nextPage = false
+			if rep >= 0 {
+				u.creator = rep
+			}
+		case u.accepted && e.Host == "" && isRedirect(e.Status) && rep >= 0:
+			u.creator = rep // an SSO callback, answered by the replica that keeps the new session
+		case u.accepted && e.Status == http.StatusOK:
+			u.nextPage = true
+		}
+	case clients.StepPage:
+		if u.nextPage {
+			u.nextPage = false
+			if e.Outcome == clients.OutcomeLoss {
+				u.bounce()
+			} else {
+				u.bounces = 0
+			}
+		}
+		if rep >= 0 && u.creator >= 0 {
+			u.pages++
+			if rep == u.creator {
+				u.onCreator++
+			}
+		}
+	}
+}
+
+// bounce counts a login sent back to log in; the second in a row puts the user in a login loop.
+func (u *userRecord) bounce() {
+	u.bounces = min(u.bounces+1, 2)
+	if u.bounces >= 2 {
+		u.loop = true
+	}
+}
+
+func isRedirect(status int) bool {
+	return status >= 300 && status < 400 && status != http.StatusNotModified
+}
+
+// Stickiness sums up, over users with protected pages, the share of each user's pages served by the replica that
+// created the user's session.
+type Stickiness struct {
+	Users      int      `json:"users"` // users with at least one protected page answered by a replica
+	Mean       *float64 `json:"mean"`
+	UsersAtOne int      `json:"users_at_1"` // users all of whose pages that replica served
+	ShareAtOne *float64 `json:"share_at_1"`
+}
+
+// userFigures are the per-user totals and the stickiness summary.
+func (a *Accumulator) userFigures() (loop, affected int, st Stickiness) {
+	var sum float64
+	for _, u := range a.users {
+		if u.loop {
+			loop++
+		}
+		if u.affected {
+			affected++
+		}
+		if u.pages > 0 {
+			st.Users++
+			s := float64(u.onCreator) / float64(u.pages)
+			sum += s
+			if u.onCreator == u.pages {
+				st.UsersAtOne++
+			}
+		}
+	}
+	if st.Users > 0 {
+		st.Mean = ptr(sum / float64(st.Users))
+	}
+	st.ShareAtOne = ratio(st.UsersAtOne, st.Users)
+	return loop, affected, st
+}
