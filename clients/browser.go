@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,9 @@ type browser struct {
 	sent    *atomic.Int64
 	sink    Sink
 	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
+	// addr is the address the user connects from now; a roaming user's changes mid-journey, while the transport
+	// dials from its own goroutines.
+	addr atomic.Pointer[netip.Addr]
 }
 
 func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink Sink, timeout time.Duration) (*browser, error) {
@@ -41,20 +45,32 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 			return nil, fmt.Errorf("cookie jar: %w", err)
 		}
 	}
+	b := &browser{user: u, base: base, timeout: timeout, clock: clock, sent: sent, sink: sink}
+	b.addr.Store(&u.Addr)
 	transport := &http.Transport{
-		DialContext:         proxyProtocolDialer(target, u),
+		DialContext:         proxyProtocolDialer(target, u.ID, func() netip.Addr { return *b.addr.Load() }),
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	client := &http.Client{
+	b.client = &http.Client{
 		Transport:     transport,
 		Jar:           jar,
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &browser{user: u, base: base, client: client, timeout: timeout, clock: clock, sent: sent, sink: sink}, nil
+	return b, nil
 }
+
+// roam moves the user to addr: the connections it holds are closed, so that the next request arrives from there,
+// as a phone that leaves Wi-Fi for mobile data opens new connections from a new address.
+func (b *browser) roam(addr netip.Addr) {
+	b.addr.Store(&addr)
+	b.client.CloseIdleConnections()
+}
+
+// currentAddr is the address the user connects from now.
+func (b *browser) currentAddr() string { return b.addr.Load().String() }
 
 // clientFor is the client for u: through the balancer for its host, directly (with the same jar, without a PROXY
 // header) for any other, as a browser following an SSO redirect to its identity provider does.
@@ -75,10 +91,10 @@ func (b *browser) clientFor(u *url.URL) (c *http.Client, external bool) {
 
 // proxyProtocolDialer connects to the balancer and announces the user's address in a PROXY protocol v1 header, so
 // that the real balancer hashes, logs and sticks on the simulated address instead of 127.0.0.1.
-func proxyProtocolDialer(target string, u User) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func proxyProtocolDialer(target string, id int, from func() netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
-	src := &net.TCPAddr{IP: u.Addr.AsSlice(), Port: 1024 + u.ID%64000}
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		src := &net.TCPAddr{IP: from().AsSlice(), Port: 1024 + id%64000}
 		conn, err := d.DialContext(ctx, network, target)
 		if err != nil {
 			return nil, err
@@ -114,7 +130,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	x := &exchange{Step: step}
 	start := b.clock()
 	b.sent.Add(1)
-	ev := Event{User: b.user.ID, Addr: b.user.Addr.String(), Step: step, Attempt: attempt, Method: method, Path: target}
+	ev := Event{User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt, Method: method, Path: target}
 	ref, err := url.Parse(target)
 	if err == nil {
 		x.URL = b.base.ResolveReference(ref)

@@ -6,6 +6,7 @@ package clients
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 )
 
@@ -22,11 +23,13 @@ type Config struct {
 
 // Network says where users connect from.
 type Network struct {
-	Pools      []string `yaml:"pools"`       // CIDRs addresses are drawn from (IPv4 or IPv6)
-	NAT        int      `yaml:"nat"`         // users per shared address
-	Roam       float64  `yaml:"roam"`        // fraction of users whose address changes after login
-	Offices    int      `yaml:"offices"`     // groups of users sharing one /24
-	FrontProxy bool     `yaml:"front_proxy"` // every user reaches the balancer with one address
+	Pools []string `yaml:"pools"` // CIDRs addresses are drawn from (IPv4 or IPv6)
+	// PoolWeights weighs the pools, one weight each (default: every pool alike).
+	PoolWeights []float64 `yaml:"pool_weights"`
+	NAT         int       `yaml:"nat"`         // users per shared address
+	Roam        float64   `yaml:"roam"`        // fraction of users whose address changes after login, at a random page
+	Offices     int       `yaml:"offices"`     // the users come from this many offices, each a /24 of its own
+	FrontProxy  bool      `yaml:"front_proxy"` // every user reaches the balancer with one address
 }
 
 // DefaultConfig is what a scenario gets for the keys it leaves out.
@@ -84,7 +87,11 @@ func (c Config) Validate() []error {
 	if c.WebSocket.Messages < 1 || c.WebSocket.Messages > 10_000 {
 		errs = append(errs, fieldErr("clients.websocket.messages", "%d is out of range (allowed 1..10000: a connection that changes nothing cannot show lost state)", c.WebSocket.Messages))
 	}
-	return append(errs, c.Network.validate(c.Users)...)
+	errs = append(errs, c.Network.validate(c.Users)...)
+	if c.Network.Roam > 0 && c.Pages < 1 {
+		errs = append(errs, fieldErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
+	}
+	return errs
 }
 
 func (n Network) validate(users int) []error {
@@ -116,12 +123,28 @@ func (n Network) validate(users int) []error {
 	} else if need := (users + n.NAT - 1) / n.NAT; len(errs) == 0 && !n.FrontProxy && capacity < float64(need) {
 		errs = append(errs, fieldErr("clients.network.pools", "hold %.0f usable addresses, fewer than the %d distinct addresses %d users with nat %d need", capacity, need, users, n.NAT))
 	}
-	// Roaming and offices come with the population work; refuse them rather than run without them.
-	if n.Roam != 0 {
-		errs = append(errs, fieldErr("clients.network.roam", "%g is not supported yet (allowed: 0)", n.Roam))
+	if len(n.PoolWeights) > 0 && len(n.PoolWeights) != len(n.Pools) {
+		errs = append(errs, fieldErr("clients.network.pool_weights", "%d weights for %d pools (give one per pool, or none)", len(n.PoolWeights), len(n.Pools)))
 	}
-	if n.Offices != 0 {
-		errs = append(errs, fieldErr("clients.network.offices", "%d is not supported yet (allowed: 0)", n.Offices))
+	for i, w := range n.PoolWeights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pool_weights[%d]", i), "%g is out of range (a weight is a positive number)", w))
+		}
+	}
+	if n.Roam < 0 || n.Roam > 1 {
+		errs = append(errs, fieldErr("clients.network.roam", "%g is out of range (allowed 0.0..1.0)", n.Roam))
+	} else if n.Roam > 0 && n.FrontProxy {
+		errs = append(errs, fieldErr("clients.network.roam", "a user behind a front proxy keeps the proxy's address: roam needs front_proxy: false"))
+	}
+	if n.Offices < 0 || n.Offices > users {
+		errs = append(errs, fieldErr("clients.network.offices", "%d is out of range (allowed 0..%d, one user per office at least)", n.Offices, users))
+	} else if n.Offices > 0 {
+		if n.FrontProxy {
+			errs = append(errs, fieldErr("clients.network.offices", "offices and front_proxy exclude each other: behind a front proxy everyone has one address"))
+		}
+		if perOffice := (users + n.Offices - 1) / n.Offices; perOffice > 254*n.NAT {
+			errs = append(errs, fieldErr("clients.network.offices", "%d offices for %d users is %d users per /24, more than its 254 addresses hold with nat %d", n.Offices, users, perOffice, n.NAT))
+		}
 	}
 	return errs
 }

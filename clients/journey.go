@@ -53,6 +53,9 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		}
 	}
 	for p := 1; p <= j.Pages && ctx.Err() == nil; p++ {
+		if b.user.RoamAddr.IsValid() && p == b.user.RoamAt {
+			b.roam(b.user.RoamAddr)
+		}
 		openWS(p)
 		x := b.do(ctx, StepPage, 0, http.MethodGet, j.PagePath+"/"+strconv.Itoa(p), nil, j.classifyPage)
 		if x.Outcome == OutcomeReauth {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 )
 
@@ -13,6 +14,11 @@ type User struct {
 	ID           int        // 1-based; the account is "user<ID>"
 	Addr         netip.Addr // the address the balancer sees (sent in the PROXY protocol header)
 	BlockCookies bool       // the browser keeps no cookie
+	Office       int        // 1-based office whose /24 the address is in; 0 for none
+	// RoamAddr is where a roaming user moves to (a phone leaving Wi-Fi) before opening page RoamAt; a zero
+	// RoamAddr means the user keeps its address.
+	RoamAddr netip.Addr
+	RoamAt   int
 }
 
 // Name is the account name the user logs in with.
@@ -28,39 +34,144 @@ func Population(seed uint64, cfg Config) ([]User, error) {
 	for i, p := range cfg.Network.Pools {
 		pools[i] = netip.MustParsePrefix(p).Masked()
 	}
-	shared := 1 + (cfg.Users-1)/cfg.Network.NAT
-	if cfg.Network.FrontProxy {
-		shared = 1
-	}
-	addrs, err := drawDistinct(rng, pools, shared)
-	if err != nil {
-		return nil, err
+	pick := poolPicker(rng, pools, cfg.Network.PoolWeights)
+	n := cfg.Network
+	users := make([]User, cfg.Users)
+	switch {
+	case n.Offices > 0:
+		if err := drawOffices(rng, pools, pick, n, users); err != nil {
+			return nil, err
+		}
+	default:
+		shared := 1 + (cfg.Users-1)/n.NAT
+		if n.FrontProxy {
+			shared = 1
+		}
+		addrs, err := drawDistinct(rng, pools, pick, shared, nil)
+		if err != nil {
+			return nil, err
+		}
+		for i := range users {
+			users[i].Addr = addrs[(i/n.NAT)%len(addrs)]
+		}
 	}
 	blocked := make(map[int]bool)
 	nBlocked := int(math.Round(cfg.CookiesBlocked * float64(cfg.Users)))
 	for _, i := range rng.Perm(cfg.Users)[:nBlocked] {
 		blocked[i] = true
 	}
-	users := make([]User, cfg.Users)
 	for i := range users {
-		users[i] = User{ID: i + 1, Addr: addrs[(i/cfg.Network.NAT)%len(addrs)], BlockCookies: blocked[i]}
+		users[i].ID, users[i].BlockCookies = i+1, blocked[i]
+	}
+	if err := drawRoaming(rng, pools, pick, cfg, users); err != nil {
+		return nil, err
 	}
 	return users, nil
 }
 
-// drawDistinct picks n different addresses: a pool uniformly, then a host in it uniformly.
-func drawDistinct(rng *rand.Rand, pools []netip.Prefix, n int) ([]netip.Addr, error) {
+// poolPicker picks a pool index: uniformly, or in proportion to the weights.
+func poolPicker(rng *rand.Rand, pools []netip.Prefix, weights []float64) func() int {
+	if len(weights) == 0 {
+		return func() int { return rng.IntN(len(pools)) }
+	}
+	cum := make([]float64, len(weights))
+	total := 0.0
+	for i, w := range weights {
+		total += w
+		cum[i] = total
+	}
+	return func() int {
+		x := rng.Float64() * total
+		for i, c := range cum {
+			if x < c {
+				return i
+			}
+		}
+		return len(cum) - 1
+	}
+}
+
+// drawOffices gives each office a /24 of its own from the IPv4 pools, and its users distinct addresses in it (or,
+// with nat, addresses shared by nat users each). Offices are contiguous blocks of users.
+func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Network, users []User) error {
+	var v4 []netip.Prefix
+	for _, p := range pools {
+		if p.Addr().Is4() && p.Bits() <= 24 {
+			v4 = append(v4, p)
+		}
+	}
+	if len(v4) == 0 {
+		return fmt.Errorf("population: offices need an IPv4 pool of a /24 or larger")
+	}
+	pickV4 := func() int {
+		for {
+			if p := pools[pick()]; p.Addr().Is4() && p.Bits() <= 24 {
+				return slices.Index(v4, p)
+			}
+		}
+	}
+	nets, err := drawDistinct(rng, v4, pickV4, n.Offices, func(a netip.Addr) netip.Addr {
+		p, _ := a.Prefix(24)
+		return p.Addr()
+	})
+	if err != nil {
+		return err
+	}
+	for o, net := range nets {
+		from, to := o*len(users)/n.Offices, (o+1)*len(users)/n.Offices
+		office := netip.PrefixFrom(net, 24)
+		hosts, err := drawDistinct(rng, []netip.Prefix{office}, func() int { return 0 }, 1+(to-from-1)/n.NAT, nil)
+		if err != nil {
+			return err
+		}
+		for i := from; i < to; i++ {
+			users[i].Addr, users[i].Office = hosts[(i-from)/n.NAT], o+1
+		}
+	}
+	return nil
+}
+
+// drawRoaming picks the roaming users, the address each moves to (one nobody else has) and the page before which
+// it moves: a random point after login.
+func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Config, users []User) error {
+	nRoam := int(math.Round(cfg.Network.Roam * float64(cfg.Users)))
+	if nRoam == 0 {
+		return nil
+	}
+	taken := make(map[netip.Addr]bool, len(users))
+	for _, u := range users {
+		taken[u.Addr] = true
+	}
+	roamers := rng.Perm(cfg.Users)[:nRoam]
+	slices.Sort(roamers)
+	fresh, err := drawDistinct(rng, pools, pick, nRoam, nil, taken)
+	if err != nil {
+		return err
+	}
+	for k, i := range roamers {
+		users[i].RoamAddr, users[i].RoamAt = fresh[k], 1+rng.IntN(cfg.Pages)
+	}
+	return nil
+}
+
+// drawDistinct picks n different addresses: a pool (by pick), then a host in it uniformly. key, when not nil, maps
+// an address to what must be distinct (its /24, for offices); taken lists addresses already in use.
+func drawDistinct(rng *rand.Rand, pools []netip.Prefix, pick func() int, n int, key func(netip.Addr) netip.Addr, taken ...map[netip.Addr]bool) ([]netip.Addr, error) {
 	seen := make(map[netip.Addr]bool, n)
 	out := make([]netip.Addr, 0, n)
 	for tries := 0; len(out) < n; tries++ {
 		if tries > 50*n+1000 {
 			return nil, fmt.Errorf("population: could not draw %d distinct addresses from %v", n, pools)
 		}
-		a := randomHost(rng, pools[rng.IntN(len(pools))])
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
+		a := randomHost(rng, pools[pick()])
+		if key != nil {
+			a = key(a)
 		}
+		if seen[a] || (len(taken) > 0 && taken[0][a]) {
+			continue
+		}
+		seen[a] = true
+		out = append(out, a)
 	}
 	return out, nil
 }

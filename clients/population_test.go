@@ -186,8 +186,14 @@ func TestConfigValidate(t *testing.T) {
 		{"pool not a CIDR", func(c *clients.Config) { c.Network.Pools = []string{"nope"} }, "clients.network.pools[0]"},
 		{"second pool bare address", func(c *clients.Config) { c.Network.Pools = []string{"198.18.0.0/15", "10.0.0.1"} }, "clients.network.pools[1]"},
 		{"nat 0", func(c *clients.Config) { c.Network.NAT = 0 }, "clients.network.nat"},
-		{"roam 0.5", func(c *clients.Config) { c.Network.Roam = 0.5 }, "clients.network.roam"},
-		{"offices 2", func(c *clients.Config) { c.Network.Offices = 2 }, "clients.network.offices"},
+		{"roam above 1", func(c *clients.Config) { c.Network.Roam = 1.5 }, "clients.network.roam"},
+		{"roam behind a front proxy", func(c *clients.Config) { c.Network.Roam, c.Network.FrontProxy = 0.3, true }, "clients.network.roam"},
+		{"roam without pages", func(c *clients.Config) { c.Network.Roam, c.Pages = 0.3, 0 }, "clients.network.roam"},
+		{"more offices than users", func(c *clients.Config) { c.Users, c.Network.Offices = 5, 6 }, "clients.network.offices"},
+		{"offices fuller than a /24", func(c *clients.Config) { c.Users, c.Network.Offices = 1000, 2 }, "clients.network.offices"},
+		{"offices behind a front proxy", func(c *clients.Config) { c.Network.Offices, c.Network.FrontProxy = 2, true }, "clients.network.offices"},
+		{"a weight per pool", func(c *clients.Config) { c.Network.PoolWeights = []float64{1, 2} }, "clients.network.pool_weights"},
+		{"weights are positive", func(c *clients.Config) { c.Network.PoolWeights = []float64{0} }, "clients.network.pool_weights[0]"},
 		{"pool too small", func(c *clients.Config) {
 			c.Users, c.Network.NAT, c.Network.Pools = 10, 1, []string{"203.0.113.0/30"}
 		}, "clients.network.pools"},
@@ -250,4 +256,66 @@ func TestOverlappingPoolsAreRefused(t *testing.T) {
 		assert.Equal(t, "clients.network.pools[1]", fe.Key)
 		assert.Contains(t, fe.Msg, "overlaps pools[0]")
 	}
+}
+
+func TestOffices(t *testing.T) {
+	cfg := config(300, "198.18.0.0/15", "2001:db8::/48")
+	cfg.Network.Offices = 4
+	users := population(t, 3, cfg)
+	nets := map[int]netip.Prefix{}
+	seen := map[netip.Addr]bool{}
+	for _, u := range users {
+		require.True(t, u.Addr.Is4(), "offices are IPv4 /24s")
+		p, _ := u.Addr.Prefix(24)
+		require.GreaterOrEqual(t, u.Office, 1)
+		if prev, ok := nets[u.Office]; ok {
+			assert.Equal(t, prev, p, "user %d: an office is one /24", u.ID)
+		}
+		nets[u.Office] = p
+		assert.False(t, seen[u.Addr], "user %d: addresses in an office are distinct", u.ID)
+		seen[u.Addr] = true
+	}
+	require.Len(t, nets, 4)
+	distinct := map[netip.Prefix]bool{}
+	for _, p := range nets {
+		distinct[p] = true
+	}
+	assert.Len(t, distinct, 4, "each office has its own /24")
+	assert.Equal(t, 1, users[0].Office)
+	assert.Equal(t, 4, users[299].Office)
+}
+
+func TestRoaming(t *testing.T) {
+	cfg := config(1000, "198.18.0.0/15")
+	cfg.Network.Roam = 0.3
+	cfg.Pages = 8
+	users := population(t, 5, cfg)
+	home := map[netip.Addr]bool{}
+	for _, u := range users {
+		home[u.Addr] = true
+	}
+	roamers := 0
+	for _, u := range users {
+		if !u.RoamAddr.IsValid() {
+			assert.Zero(t, u.RoamAt)
+			continue
+		}
+		roamers++
+		assert.False(t, home[u.RoamAddr], "user %d moves to an address nobody had", u.ID)
+		assert.True(t, u.RoamAt >= 1 && u.RoamAt <= 8, "user %d moves before page %d", u.ID, u.RoamAt)
+	}
+	assert.Equal(t, 300, roamers)
+	assert.Equal(t, users, population(t, 5, cfg), "the roamers, where they go and when derive from the seed")
+}
+
+func TestPoolWeights(t *testing.T) {
+	cfg := config(4000, "198.18.0.0/15", "2001:db8::/48")
+	cfg.Network.PoolWeights = []float64{3, 1}
+	v4 := 0
+	for _, u := range population(t, 9, cfg) {
+		if u.Addr.Is4() {
+			v4++
+		}
+	}
+	assert.InDelta(t, 0.75, float64(v4)/4000, 0.03, "three in four users from the first pool")
 }

@@ -25,7 +25,7 @@ type WebSocket struct {
 func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	start := b.clock()
 	b.sent.Add(1)
-	ev := Event{User: b.user.ID, Addr: b.user.Addr.String(), Step: StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
+	ev := Event{User: b.user.ID, Addr: b.currentAddr(), Step: StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
 	status, replica, err := b.websocket(ctx, j.WSPath, j.WebSocket.Messages)
 	ev.Status, ev.Replica = status, replica
 	switch {

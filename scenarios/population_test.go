@@ -1,0 +1,127 @@
+package scenarios_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Who the users are decides which strategy works: the populations of issue 6 against the real balancers.
+
+func TestOfficesPileOntoOneReplicaUnderIPHash(t *testing.T) {
+	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.offices=4", "clients.users=400",
+		"clients.pages=4")
+	require.NotNil(t, rep.Skew.MaxOverMean)
+	assert.Greater(t, *rep.Skew.MaxOverMean, 1.3, "four /24s over three replicas cannot spread evenly")
+	office := map[int]netip.Prefix{}
+	replicaOf := map[netip.Prefix]map[string]bool{}
+	for _, e := range events {
+		p, _ := netip.MustParseAddr(e.Addr).Prefix(24)
+		if prev, ok := office[e.User]; ok {
+			require.Equal(t, prev, p, "user %d stays in its office", e.User)
+		}
+		office[e.User] = p
+		if replicaOf[p] == nil {
+			replicaOf[p] = map[string]bool{}
+		}
+		replicaOf[p][e.Replica] = true
+	}
+	require.Len(t, replicaOf, 4)
+	for p, replicas := range replicaOf {
+		assert.Len(t, replicas, 1, "every user of office %s on one replica", p)
+	}
+	assert.Zero(t, rep.Totals.LoginFailures)
+}
+
+func TestFrontProxyPutsEveryoneOnOneReplica(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind+" ip-hash", func(t *testing.T) {
+			rep, _ := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=ip-hash",
+				"clients.network.front_proxy=true", "clients.users=150", "clients.pages=4")
+			busy := 0
+			for _, r := range rep.Replicas {
+				if r.Requests > 0 {
+					busy++
+					assert.Equal(t, rep.Totals.Requests, r.Requests, "every request on %s", r.Name)
+				}
+			}
+			assert.Equal(t, 1, busy)
+			assert.InDelta(t, 3.0, *rep.Skew.MaxOverMean, 1e-9)
+		})
+	}
+	// HAProxy's stick table learns the one address from its first answer: the requests already in flight before
+	// that went round-robin.
+	t.Run("haproxy client-ip-sticky", func(t *testing.T) {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
+			"clients.network.front_proxy=true", "clients.users=150", "clients.pages=4")
+		require.NotNil(t, rep.Skew.MaxOverMean)
+		assert.Greater(t, *rep.Skew.MaxOverMean, 2.8, "nearly every request on one replica")
+	})
+}
+
+// A phone that moves from Wi-Fi to mobile data under ip-hash with sessions in memory: the move sends it to the
+// replica its new address hashes to, which does not have the session, (N-1)/N of the time.
+func TestRoamingUsersLoseTheirSessionUnderIPHash(t *testing.T) {
+	const users, pages = 600, 8
+	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.roam=0.3",
+		fmt.Sprintf("clients.users=%d", users), fmt.Sprintf("clients.pages=%d", pages))
+	population, err := clients.Population(1, mustLoad(t, "rr-memory.yaml", "clients.network.roam=0.3",
+		fmt.Sprintf("clients.users=%d", users), fmt.Sprintf("clients.pages=%d", pages)).Clients)
+	require.NoError(t, err)
+	roams := map[int]clients.User{}
+	for _, u := range population {
+		if u.RoamAddr.IsValid() {
+			roams[u.ID] = u
+		}
+	}
+	require.Len(t, roams, users*3/10)
+
+	lostAfterMove := map[int]bool{}
+	moved := map[int]bool{}
+	for _, e := range events {
+		u, roamer := roams[e.User]
+		switch {
+		case e.Outcome == clients.OutcomeLoss && !roamer:
+			t.Errorf("user %d does not roam and lost its session at %s", e.User, e.Path)
+		case roamer && e.Addr == u.RoamAddr.String():
+			moved[e.User] = true
+			if e.Outcome == clients.OutcomeLoss {
+				lostAfterMove[e.User] = true
+			}
+		case roamer && e.Outcome == clients.OutcomeLoss:
+			t.Errorf("roaming user %d lost its session before it moved", e.User)
+		}
+	}
+	assert.Len(t, moved, len(roams), "every roaming user moved before its page")
+	share := float64(len(lostAfterMove)) / float64(len(roams))
+	assert.InDelta(t, 2.0/3, share, 0.1, "about (N-1)/N of the roaming users lose their session after the move")
+	assert.Equal(t, len(lostAfterMove), rep.Totals.AffectedUsers, "nobody else is affected")
+}
+
+func mustLoad(t *testing.T, file string, overrides ...string) *harness.Scenario {
+	t.Helper()
+	s, err := harness.Load(file, overrides...)
+	require.NoError(t, err)
+	return s
+}
+
+func TestCookieBlockersFailEveryLoginUnderEveryStrategy(t *testing.T) {
+	for _, kind := range kinds {
+		for _, strategy := range harness.Strategies {
+			t.Run(kind+" "+strategy, func(t *testing.T) {
+				if why := harness.Unsupported(kind, strategy); why != "" {
+					t.Skip(why)
+				}
+				rep, _ := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy="+strategy,
+					"clients.cookies_blocked=1.0", "clients.users=60", "clients.pages=2")
+				assert.Equal(t, 1.0, failRate(t, rep), "a browser that keeps no cookie never stays logged in")
+				assert.Equal(t, 60, rep.Totals.AffectedUsers)
+			})
+		}
+	}
+}
