@@ -125,3 +125,32 @@ func TestCookieBlockersFailEveryLoginUnderEveryStrategy(t *testing.T) {
 		}
 	}
 }
+
+// The population, the addresses, the journeys and the roaming points derive from the seed alone: a deterministic
+// strategy gives the same per-replica counts and the same replica sequence for every user, run after run.
+func TestSameSeedSameRun(t *testing.T) {
+	sets := []string{"balancer.strategy=ip-hash", "clients.network.roam=0.2", "clients.network.offices=0",
+		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.network.pool_weights=[2, 1]",
+		"clients.users=240", "clients.pages=6"}
+	type result struct {
+		counts    []int
+		sequences map[int][]string
+	}
+	once := func() result {
+		rep, events := run(t, "rr-memory.yaml", sets...)
+		r := result{sequences: map[int][]string{}}
+		for _, rr := range rep.Replicas {
+			r.counts = append(r.counts, rr.Requests)
+		}
+		for _, e := range events {
+			r.sequences[e.User] = append(r.sequences[e.User], e.Replica+" "+e.Addr+" "+e.Path+" "+e.Outcome)
+		}
+		return r
+	}
+	first, second := once(), once()
+	assert.Equal(t, first.counts, second.counts, "same per-replica counts")
+	require.Len(t, second.sequences, 240)
+	for user, seq := range first.sequences {
+		assert.Equal(t, seq, second.sequences[user], "user %d: same replicas, addresses, pages and outcomes", user)
+	}
+}
