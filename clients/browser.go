@@ -34,7 +34,7 @@ type browser struct {
 	addr atomic.Pointer[netip.Addr]
 }
 
-func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink Sink, timeout time.Duration) (*browser, error) {
+func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink Sink, timeout time.Duration, bind bool) (*browser, error) {
 	base, err := url.Parse("http://" + target)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", target, err)
@@ -47,8 +47,13 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 	}
 	b := &browser{user: u, base: base, timeout: timeout, clock: clock, sent: sent, sink: sink}
 	b.addr.Store(&u.Addr)
+	from := func() netip.Addr { return *b.addr.Load() }
+	dial := proxyProtocolDialer(target, u.ID, from)
+	if bind {
+		dial = bindDialer(target, from)
+	}
 	transport := &http.Transport{
-		DialContext:         proxyProtocolDialer(target, u.ID, func() netip.Addr { return *b.addr.Load() }),
+		DialContext:         dial,
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
@@ -105,6 +110,15 @@ func proxyProtocolDialer(target string, id int, from func() netip.Addr) func(ctx
 			return nil, fmt.Errorf("write PROXY header: %w", err)
 		}
 		return conn, nil
+	}
+}
+
+// bindDialer connects to the balancer from the user's own (loopback) address: no PROXY header, the kernel's
+// source address is what the balancer sees.
+func bindDialer(target string, from func() netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from().AsSlice()}}
+		return d.DialContext(ctx, network, target)
 	}
 }
 

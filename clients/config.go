@@ -19,7 +19,18 @@ type Config struct {
 	CookiesBlocked float64   `yaml:"cookies_blocked"` // fraction of users whose jar keeps nothing
 	Network        Network   `yaml:"network"`
 	WebSocket      WebSocket `yaml:"websocket"`
+	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default) or IdentityBind.
+	Identity string `yaml:"identity"`
 }
+
+// How a user's address reaches the balancer.
+const (
+	// IdentityProxyProtocol opens each connection with a PROXY v1 header announcing the simulated address.
+	IdentityProxyProtocol = "proxy-protocol"
+	// IdentityBind connects from a real loopback source address instead: 127.x.y.z, one 127.x.y network per
+	// /24 of the population (an address already in 127.0.0.0/8 is used as it is). IPv4 users only.
+	IdentityBind = "bind"
+)
 
 // Network says where users connect from.
 type Network struct {
@@ -41,6 +52,7 @@ func DefaultConfig() Config {
 		Relogin:     1,
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
 		WebSocket:   WebSocket{Messages: 3},
+		Identity:    IdentityProxyProtocol,
 	}
 }
 
@@ -88,6 +100,17 @@ func (c Config) Validate() []error {
 		errs = append(errs, fieldErr("clients.websocket.messages", "%d is out of range (allowed 1..10000: a connection that changes nothing cannot show lost state)", c.WebSocket.Messages))
 	}
 	errs = append(errs, c.Network.validate(c.Users)...)
+	switch c.Identity {
+	case IdentityProxyProtocol:
+	case IdentityBind:
+		for i, p := range c.Network.Pools {
+			if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Addr().Is6() {
+				errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pools[%d]", i), "%s: identity bind connects from 127.0.0.0/8 and has no IPv6 addresses to bind (use IPv4 pools, or identity proxy-protocol)", p))
+			}
+		}
+	default:
+		errs = append(errs, fieldErr("clients.identity", "%q is not allowed (allowed: %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind))
+	}
 	if c.Network.Roam > 0 && c.Pages < 1 {
 		errs = append(errs, fieldErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
 	}

@@ -66,7 +66,49 @@ func Population(seed uint64, cfg Config) ([]User, error) {
 	if err := drawRoaming(rng, pools, pick, cfg, users); err != nil {
 		return nil, err
 	}
+	if cfg.Identity == IdentityBind {
+		if err := toLoopback(users); err != nil {
+			return nil, err
+		}
+	}
 	return users, nil
+}
+
+// toLoopback replaces every address with the loopback address the user will really connect from: the n-th /24
+// of the population (in the order users meet them) becomes 127.(n/256).(n%256), the last octet stays. Users of one
+// /24 stay together, so a /24-keyed hash groups them alike; an address already in 127.0.0.0/8 stays as it is.
+func toLoopback(users []User) error {
+	nets := map[netip.Prefix]int{}
+	loopback := netip.MustParsePrefix("127.0.0.0/8")
+	mapAddr := func(a netip.Addr) (netip.Addr, error) {
+		if !a.IsValid() || loopback.Contains(a) {
+			return a, nil
+		}
+		if !a.Is4() {
+			return a, fmt.Errorf("population: identity bind has no loopback address for IPv6 %s", a)
+		}
+		p, _ := a.Prefix(24)
+		n, ok := nets[p]
+		if !ok {
+			n = len(nets)
+			if n >= 1<<16 {
+				return a, fmt.Errorf("population: identity bind maps each /24 to one in 127.0.0.0/8, which holds 65536; the population has more")
+			}
+			nets[p] = n
+		}
+		b := a.As4()
+		return netip.AddrFrom4([4]byte{127, byte(n >> 8), byte(n), b[3]}), nil
+	}
+	for i := range users {
+		var err error
+		if users[i].Addr, err = mapAddr(users[i].Addr); err != nil {
+			return err
+		}
+		if users[i].RoamAddr, err = mapAddr(users[i].RoamAddr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // poolPicker picks a pool index: uniformly, or in proportion to the weights.

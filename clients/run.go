@@ -20,6 +20,9 @@ type RunOptions struct {
 	Concurrency int           // users active at once; default 1
 	Timeout     time.Duration // per request; default 30s
 	Start       time.Time     // the run's time zero for events; default: when Run is called
+	// Bind connects from each user's address as a real source address (users from Population with
+	// IdentityBind) instead of announcing it in a PROXY header.
+	Bind bool
 }
 
 // Run walks every user through the journey against the balancer at target (host:port), at most
@@ -49,7 +52,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink Sink,
 		go func() {
 			defer wg.Done()
 			for u := range next {
-				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout)
+				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout, opts.Bind)
 				if err != nil {
 					errs <- err
 					return

@@ -169,3 +169,9 @@ func TestRestartStore(t *testing.T) {
 	require.NoError(t, d.restartStore(ctx, false))
 	assert.Equal(t, 0, count(), "no persistence: everything is gone, the earlier save included")
 }
+
+func TestBindIdentityIsLocalOnly(t *testing.T) {
+	d, err := NewDocker().Start(context.Background(), appTopology(t, "clients.identity=bind"))
+	require.ErrorContains(t, err, "clients.identity: bind works on the local runtime only")
+	assert.NoError(t, d.Close(context.Background()), "nothing was started")
+}

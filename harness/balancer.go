@@ -20,20 +20,23 @@ import (
 // BalancerConfig is what a balancer config template receives: the built-in nginx and HAProxy templates, and a
 // user's own through `balancer.config`. Fields are only ever added.
 type BalancerConfig struct {
-	Scenario   string
-	Kind       string // nginx | haproxy
-	Strategy   string
-	Listen     string     // where clients connect, host:port (local) or a port (container); they send a PROXY v1 header
-	Dir        string     // a directory the balancer may write: pid file, temp files
-	ErrorLog   string     // where errors go: a file, or stderr in a container
-	AccessLog  string     // where nginx's access log goes
-	Workers    int        // nginx worker_processes, HAProxy nbthread
-	Replicas   []Upstream // the replicas the balancer sends to now, in order
-	TrustProxy []string   // sources allowed to send the PROXY header (nginx set_real_ip_from)
-	ReadyPath  string     // answer 2xx here without proxying: the harness probes it
-	Generation int        // counts config loads from 1; built-in templates answer it at ReadyPath (X-Sessionlab-Config)
-	AppCookie  string     // the app's session cookie (hash-cookie hashes or learns it)
-	Settings   BalancerSettings
+	Scenario string
+	Kind     string // nginx | haproxy
+	Strategy string
+	Listen   string // where clients connect, host:port (local) or a port (container)
+	// ProxyProtocol: clients open each connection with a PROXY v1 header carrying the simulated address. False
+	// when they connect from real source addresses instead (clients.identity: bind).
+	ProxyProtocol bool
+	Dir           string     // a directory the balancer may write: pid file, temp files
+	ErrorLog      string     // where errors go: a file, or stderr in a container
+	AccessLog     string     // where nginx's access log goes
+	Workers       int        // nginx worker_processes, HAProxy nbthread
+	Replicas      []Upstream // the replicas the balancer sends to now, in order
+	TrustProxy    []string   // sources allowed to send the PROXY header (nginx set_real_ip_from)
+	ReadyPath     string     // answer 2xx here without proxying: the harness probes it
+	Generation    int        // counts config loads from 1; built-in templates answer it at ReadyPath (X-Sessionlab-Config)
+	AppCookie     string     // the app's session cookie (hash-cookie hashes or learns it)
+	Settings      BalancerSettings
 }
 
 // Upstream is one replica as a balancer config names it.
@@ -138,7 +141,7 @@ func (k *balancerKind) render(c BalancerConfig, user *template.Template) ([]byte
 func balancerConfigFor(t Topology, replicas []Endpoint, generation int) BalancerConfig {
 	c := BalancerConfig{
 		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
-		ReadyPath: readyPath, Generation: generation, Settings: t.Balancer.Settings,
+		ReadyPath: readyPath, Generation: generation, Settings: t.Balancer.Settings, ProxyProtocol: !t.BindIdentity,
 	}
 	if len(t.Replicas) > 0 {
 		c.AppCookie = t.Replicas[0].CookieName

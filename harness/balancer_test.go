@@ -54,6 +54,9 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie route insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
 		{"haproxy", "strategy: client-ip-sticky", []string{"stick-table type ipv6 size 1m expire 1800s", "stick on src"}},
 		{"haproxy", "strategy: client-ip-sticky\n  stick_table: ip\n  stick_expire: 10m", []string{"stick-table type ip size 1m expire 600s"}},
+		// Users connecting from real source addresses send no PROXY header.
+		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080;\n", "ip_hash;"}},
+		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+strings.ReplaceAll(tt.extra, "\n", " "), func(t *testing.T) {

@@ -135,6 +135,11 @@ func (rt *Docker) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	if !ok {
 		return nil, fmt.Errorf("balancer kind %q is not known", t.Balancer.Kind)
 	}
+	if t.BindIdentity {
+		// Connections to a published port reach the container from the engine's proxy or NAT: the source address
+		// the clients bound is not what the balancer sees.
+		return nil, errors.New("clients.identity: bind works on the local runtime only (the docker runtime needs proxy-protocol)")
+	}
 	cli, closeClient, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
@@ -427,7 +432,7 @@ func (r *dockerRun) startBalancer(ctx context.Context, kind *balancerKind, image
 		withHostPort(balancerPort, hostAddr),
 		testcontainers.WithLabels(r.labels),
 		testcontainers.WithWaitStrategy(&probeStrategy{port: balancerPort, timeout: r.rt.startTimeout, probe: func(addr string) probe {
-			return balancerProbe(addr, b.want())
+			return balancerProbe(addr, b.want(), true)
 		}}),
 	)
 	if c != nil {
@@ -464,7 +469,7 @@ func (b *containerBalancer) Reload(ctx context.Context, text []byte, gen int, us
 	if _, err := b.cli.ContainerKill(ctx, b.c.GetContainerID(), client.ContainerKillOptions{Signal: signalName(b.reloadSig)}); err != nil {
 		return fmt.Errorf("reload %s: %w", b.name, err)
 	}
-	if err := awaitReload(ctx, func(ctx context.Context) error { return balancerProbe(b.endpoint, b.want())(ctx) }, user, b.timeout); err != nil {
+	if err := awaitReload(ctx, func(ctx context.Context) error { return balancerProbe(b.endpoint, b.want(), true)(ctx) }, user, b.timeout); err != nil {
 		return fmt.Errorf("reload %s: %w", b.name, err)
 	}
 	return awaitExit(ctx, b.workers, old, b.timeout)

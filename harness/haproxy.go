@@ -32,7 +32,7 @@ defaults
 {{- end}}
 
 frontend sessionlab
-    bind {{.Listen}} accept-proxy
+    bind {{.Listen}}{{if .ProxyProtocol}} accept-proxy{{end}}
     http-request return status 204 hdr X-Sessionlab-Config {{.Generation}} if { path {{.ReadyPath}} }
     default_backend app
 

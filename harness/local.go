@@ -237,7 +237,7 @@ func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancer
 	b.localPart = &localPart{
 		name: kind.name, bin: bin, logPath: filepath.Join(d.Dir, kind.name+".out"), logs: []string{errLog},
 		args:    kind.localArgs(d.Dir, confPath, errLog),
-		ready:   func(ctx context.Context) error { return balancerProbe(listen, b.want())(ctx) },
+		ready:   func(ctx context.Context) error { return balancerProbe(listen, b.want(), !d.topology.BindIdentity)(ctx) },
 		timeout: l.startTimeout, stopSig: kind.stopSig,
 	}
 	text, gen, err := d.renderBalancer()

@@ -103,11 +103,15 @@ http {
 {{- end}}
 
     server {
+{{- if .ProxyProtocol}}
         listen {{.Listen}} proxy_protocol;
 {{- range .TrustProxy}}
         set_real_ip_from {{.}};
 {{- end}}
         real_ip_header proxy_protocol;
+{{- else}}
+        listen {{.Listen}};
+{{- end}}
 
         location = {{.ReadyPath}} {
             access_log off;

@@ -83,7 +83,7 @@ const readyPath = "/__sessionlab/ready"
 
 // balancerProbe asks a PROXY-protocol listener for readyPath. With gen > 0 it wants a 2xx that reports config
 // generation gen (the built-in templates do); with gen == 0 (a user's template) any HTTP answer means it is up.
-func balancerProbe(addr string, gen int) probe {
+func balancerProbe(addr string, gen int, proxyHeader bool) probe {
 	return func(ctx context.Context) error {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
@@ -94,7 +94,11 @@ func balancerProbe(addr string, gen int) probe {
 		if dl, ok := ctx.Deadline(); ok {
 			_ = conn.SetDeadline(dl)
 		}
-		_, err = fmt.Fprintf(conn, "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\nGET %s HTTP/1.0\r\nHost: sessionlab\r\n\r\n", readyPath)
+		header := ""
+		if proxyHeader {
+			header = "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\n"
+		}
+		_, err = fmt.Fprintf(conn, "%sGET %s HTTP/1.0\r\nHost: sessionlab\r\n\r\n", header, readyPath)
 		if err != nil {
 			return err
 		}

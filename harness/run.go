@@ -72,7 +72,8 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	nem := newNemesis(dep, s, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.start(ctx, usersCtx)
-	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, clients.Tee(sink, nem), clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start})
+	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, clients.Tee(sink, nem), clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start,
+		Bind: s.Clients.Identity == clients.IdentityBind})
 	usersDone()
 	runErr = errors.Join(runErr, nem.wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again.

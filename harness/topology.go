@@ -9,6 +9,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
@@ -19,6 +21,9 @@ type Topology struct {
 	App      AppSpec
 	Replicas []ReplicaSpec
 	Balancer BalancerSpec
+
+	// BindIdentity: clients connect from real loopback source addresses, without a PROXY header.
+	BindIdentity bool
 
 	perReplicaCookie bool
 	perReplicaSecret bool
@@ -47,6 +52,7 @@ func (s *Scenario) Topology() Topology {
 		App: AppSpec{Sessions: s.App.Sessions, Login: s.App.Login, SessionTTL: time.Duration(s.App.SessionTTL),
 			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
 		perReplicaCookie: s.App.CookieName == "per-replica", perReplicaSecret: s.App.Secret == "per-replica",
+		BindIdentity: s.Clients.Identity == clients.IdentityBind,
 		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
 			Settings: s.Balancer.settings(), Template: s.template},
 	}

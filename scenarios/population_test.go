@@ -154,3 +154,54 @@ func TestSameSeedSameRun(t *testing.T) {
 		assert.Equal(t, seq, second.sequences[user], "user %d: same replicas, addresses, pages and outcomes", user)
 	}
 }
+
+// The PROXY-protocol path gives the balancer the same address a real connection from it would: ip-hash assigns the
+// same replicas whether users announce their address or really connect from it (loopback addresses, which this
+// machine can bind).
+func TestBindAndProxyProtocolAssignAlike(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			byIdentity := map[string][]int{}
+			replicaOf := map[string]map[int]string{}
+			for _, identity := range []string{clients.IdentityProxyProtocol, clients.IdentityBind} {
+				rep, events := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=ip-hash", "clients.identity="+identity,
+					`clients.network.pools=["127.16.0.0/16"]`, "clients.users=200", "clients.pages=3")
+				assert.Zero(t, rep.Totals.LoginFailures)
+				for _, r := range rep.Replicas {
+					byIdentity[identity] = append(byIdentity[identity], r.Requests)
+				}
+				replicaOf[identity] = map[int]string{}
+				for _, e := range events {
+					replicaOf[identity][e.User] = e.Replica
+				}
+			}
+			busy := 0
+			for _, n := range byIdentity[clients.IdentityBind] {
+				if n > 0 {
+					busy++
+				}
+			}
+			assert.Greater(t, busy, 1, "256 /24s spread over the replicas")
+			assert.Equal(t, byIdentity[clients.IdentityProxyProtocol], byIdentity[clients.IdentityBind], "same per-replica counts")
+			assert.Equal(t, replicaOf[clients.IdentityProxyProtocol], replicaOf[clients.IdentityBind], "same replica for every user")
+		})
+	}
+	t.Run("bind keeps an office's /24 together", func(t *testing.T) {
+		_, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.identity=bind", "clients.network.offices=5",
+			"clients.users=250", "clients.pages=2")
+		replicas := map[string]map[string]bool{}
+		for _, e := range events {
+			a := netip.MustParseAddr(e.Addr)
+			require.True(t, netip.MustParsePrefix("127.0.0.0/8").Contains(a), "user %d connects from loopback", e.User)
+			p, _ := a.Prefix(24)
+			if replicas[p.String()] == nil {
+				replicas[p.String()] = map[string]bool{}
+			}
+			replicas[p.String()][e.Replica] = true
+		}
+		require.Len(t, replicas, 5)
+		for p, r := range replicas {
+			assert.Len(t, r, 1, "office %s on one replica", p)
+		}
+	})
+}
