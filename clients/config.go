@@ -14,11 +14,14 @@ import (
 type Config struct {
 	Users          int       `yaml:"users"`           // simulated users in the run
 	Concurrency    int       `yaml:"concurrency"`     // users active at once
-	Pages          int       `yaml:"pages"`           // protected pages each user opens after logging in
+	Pages          Range     `yaml:"pages"`           // protected pages each user opens after logging in: 10, or 5..15
 	Relogin        int       `yaml:"relogin"`         // times a user logs in again after a failed login or a lost session
 	CookiesBlocked float64   `yaml:"cookies_blocked"` // fraction of users whose jar keeps nothing
 	Network        Network   `yaml:"network"`
 	WebSocket      WebSocket `yaml:"websocket"`
+	Arrival        Arrival   `yaml:"arrival"` // when users start: all at once (default), at a fixed rate, or Poisson
+	Think          Think     `yaml:"think"`   // the pause before each protected page; none by default
+	Logout         float64   `yaml:"logout"`  // fraction of users who log out (POST /logout) at the end of their journey
 	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default) or IdentityBind.
 	Identity string `yaml:"identity"`
 }
@@ -48,7 +51,7 @@ func DefaultConfig() Config {
 	return Config{
 		Users:       300,
 		Concurrency: 30,
-		Pages:       10,
+		Pages:       Fixed(10),
 		Relogin:     1,
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
 		WebSocket:   WebSocket{Messages: 3},
@@ -84,9 +87,10 @@ func (c Config) Validate() []error {
 	if c.Concurrency < 1 || c.Concurrency > 10_000 {
 		errs = append(errs, fieldErr("clients.concurrency", "%d is out of range (allowed 1..10000)", c.Concurrency))
 	}
-	if c.Pages < 0 || c.Pages > MaxPages {
-		errs = append(errs, fieldErr("clients.pages", "%d is out of range (allowed 0..%d)", c.Pages, MaxPages))
+	if c.Pages.Min < 0 || c.Pages.Max > MaxPages || c.Pages.Min > c.Pages.Max {
+		errs = append(errs, fieldErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, MaxPages))
 	}
+	errs = append(errs, c.validatePacing()...)
 	if c.Relogin < 0 || c.Relogin > MaxRelogin {
 		errs = append(errs, fieldErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, MaxRelogin))
 	}
@@ -111,7 +115,7 @@ func (c Config) Validate() []error {
 	default:
 		errs = append(errs, fieldErr("clients.identity", "%q is not allowed (allowed: %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind))
 	}
-	if c.Network.Roam > 0 && c.Pages < 1 {
+	if c.Network.Roam > 0 && c.Pages.Min < 1 {
 		errs = append(errs, fieldErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
 	}
 	return errs

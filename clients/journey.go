@@ -2,9 +2,11 @@ package clients
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Journey is what every user does and how the app's answers are read. The zero value is not usable; start from
@@ -19,12 +21,14 @@ type Journey struct {
 	MaxRedirects int    // redirects followed in one go (a login, or a silent re-authentication); browsers stop at 20
 	WSPath       string // the WebSocket endpoint; the user's name is sent as ?client=
 	WebSocket    WebSocket
+	LogoutPath   string // POST logs out, for users who do
+	Think        Think  // the pause before each protected page
 }
 
 // FakeAppJourney is the journey through cmd/fakeapp.
 func FakeAppJourney(pages, relogin int) Journey {
 	return Journey{LoginPath: "/login", Password: "secret", HomePath: "/", PagePath: "/page", Pages: pages, Relogin: relogin,
-		MaxRedirects: 20, WSPath: "/ws"}
+		MaxRedirects: 20, WSPath: "/ws", LogoutPath: "/logout"}
 }
 
 // run walks one user through the journey: log in (retrying while relogins last), then open the pages, logging in
@@ -44,15 +48,23 @@ func (j Journey) run(ctx context.Context, b *browser) {
 	if !login() {
 		return
 	}
-	// WebSocket connection k (from 0) opens before page 1+k*Pages/Connections: the first right after login.
+	pages := b.user.pages(j)
+	var think *rand.Rand
+	if j.Think.Kind != "" && j.Think.Kind != ThinkNone {
+		think = rand.New(rand.NewPCG(b.user.Seed, uint64(b.user.ID)))
+	}
+	// WebSocket connection k (from 0) opens before page 1+k*pages/Connections: the first right after login.
 	ws := 0
 	openWS := func(beforePage int) {
-		for ws < j.WebSocket.Connections && 1+ws*j.Pages/j.WebSocket.Connections <= beforePage && ctx.Err() == nil {
+		for ws < j.WebSocket.Connections && 1+ws*pages/j.WebSocket.Connections <= beforePage && ctx.Err() == nil {
 			ws++
 			j.websocket(ctx, b, ws)
 		}
 	}
-	for p := 1; p <= j.Pages && ctx.Err() == nil; p++ {
+	for p := 1; p <= pages && ctx.Err() == nil; p++ {
+		if think != nil && !sleep(ctx, j.Think.pause(think)) {
+			break
+		}
 		if b.user.RoamAddr.IsValid() && p == b.user.RoamAt {
 			b.roam(b.user.RoamAddr)
 		}
@@ -67,7 +79,30 @@ func (j Journey) run(ctx context.Context, b *browser) {
 			return
 		}
 	}
-	openWS(j.Pages + 1)
+	openWS(pages + 1)
+	if b.user.Logout && ctx.Err() == nil {
+		b.do(ctx, StepLogout, attempts, http.MethodPost, j.LogoutPath, url.Values{}, func(x *exchange) string {
+			if isRedirect(x.Status) || x.Status == http.StatusOK {
+				return OutcomeOK
+			}
+			return OutcomeError
+		})
+	}
+}
+
+// sleep waits d, or until ctx ends; it reports whether the whole pause passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // follow follows x's redirects (across hosts) until an answer that is not one, classifying each hop.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // User is one simulated person: an account, a network address and a browser habit.
@@ -19,6 +20,22 @@ type User struct {
 	// RoamAddr means the user keeps its address.
 	RoamAddr netip.Addr
 	RoamAt   int
+	// Pages is how many protected pages this user opens, drawn when the scenario gives a range; 0: the journey's.
+	Pages int
+	// Logout: the user logs out at the end of the journey.
+	Logout bool
+	// Start is when the user arrives, from the run's start (arrival kinds fixed and poisson).
+	Start time.Duration
+	// Seed seeds the user's own draws during the journey (think times).
+	Seed uint64
+}
+
+// pages is how many protected pages the user opens on journey j.
+func (u User) pages(j Journey) int {
+	if u.Pages > 0 {
+		return u.Pages
+	}
+	return j.Pages
 }
 
 // Name is the account name the user logs in with.
@@ -62,6 +79,20 @@ func Population(seed uint64, cfg Config) ([]User, error) {
 	}
 	for i := range users {
 		users[i].ID, users[i].BlockCookies = i+1, blocked[i]
+	}
+	// Drawn after everything above, so that a scenario without ranges, logouts or arrivals keeps its users.
+	for i := range users {
+		if cfg.Pages.Max > cfg.Pages.Min {
+			users[i].Pages = cfg.Pages.draw(rng)
+		}
+		users[i].Seed = rng.Uint64()
+	}
+	nLogout := int(math.Round(cfg.Logout * float64(cfg.Users)))
+	for _, i := range rng.Perm(cfg.Users)[:nLogout] {
+		users[i].Logout = true
+	}
+	for i, at := range arrivals(rng, cfg.Arrival, cfg.Users) {
+		users[i].Start = at
 	}
 	if err := drawRoaming(rng, pools, pick, cfg, users); err != nil {
 		return nil, err
@@ -191,7 +222,11 @@ func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Conf
 		return err
 	}
 	for k, i := range roamers {
-		users[i].RoamAddr, users[i].RoamAt = fresh[k], 1+rng.IntN(cfg.Pages)
+		pages := cfg.Pages.Min
+		if users[i].Pages > 0 {
+			pages = users[i].Pages
+		}
+		users[i].RoamAddr, users[i].RoamAt = fresh[k], 1+rng.IntN(max(pages, 1))
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func TestConfigValidate(t *testing.T) {
 			c.Users, c.Network.Pools = clients.MaxUsers+1, []string{"10.0.0.0/8"}
 		}, "clients.users"},
 		{"concurrency 0", func(c *clients.Config) { c.Concurrency = 0 }, "clients.concurrency"},
-		{"pages -1", func(c *clients.Config) { c.Pages = -1 }, "clients.pages"},
+		{"pages -1", func(c *clients.Config) { c.Pages = clients.Range{Min: -1, Max: -1} }, "clients.pages"},
 		{"relogin 101", func(c *clients.Config) { c.Relogin = 101 }, "clients.relogin"},
 		{"cookies_blocked 1.5", func(c *clients.Config) { c.CookiesBlocked = 1.5 }, "clients.cookies_blocked"},
 		{"cookies_blocked negative", func(c *clients.Config) { c.CookiesBlocked = -0.1 }, "clients.cookies_blocked"},
@@ -188,7 +188,7 @@ func TestConfigValidate(t *testing.T) {
 		{"nat 0", func(c *clients.Config) { c.Network.NAT = 0 }, "clients.network.nat"},
 		{"roam above 1", func(c *clients.Config) { c.Network.Roam = 1.5 }, "clients.network.roam"},
 		{"roam behind a front proxy", func(c *clients.Config) { c.Network.Roam, c.Network.FrontProxy = 0.3, true }, "clients.network.roam"},
-		{"roam without pages", func(c *clients.Config) { c.Network.Roam, c.Pages = 0.3, 0 }, "clients.network.roam"},
+		{"roam without pages", func(c *clients.Config) { c.Network.Roam, c.Pages = 0.3, clients.Fixed(0) }, "clients.network.roam"},
 		{"more offices than users", func(c *clients.Config) { c.Users, c.Network.Offices = 5, 6 }, "clients.network.offices"},
 		{"offices fuller than a /24", func(c *clients.Config) { c.Users, c.Network.Offices = 1000, 2 }, "clients.network.offices"},
 		{"offices behind a front proxy", func(c *clients.Config) { c.Network.Offices, c.Network.FrontProxy = 2, true }, "clients.network.offices"},
@@ -223,7 +223,7 @@ func TestConfigValidateAccepts(t *testing.T) {
 	}{
 		{"default", func(*clients.Config) {}},
 		{"edges", func(c *clients.Config) {
-			c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, 0, 100, 1
+			c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, clients.Fixed(0), 100, 1
 		}},
 		{"pool just big enough", func(c *clients.Config) { c.Users, c.Network.Pools = 2, []string{"203.0.113.0/30"} }},
 		{"nat fits a small pool", func(c *clients.Config) { c.Users, c.Network.NAT, c.Network.Pools = 10, 5, []string{"203.0.113.0/30"} }},
@@ -288,7 +288,7 @@ func TestOffices(t *testing.T) {
 func TestRoaming(t *testing.T) {
 	cfg := config(1000, "198.18.0.0/15")
 	cfg.Network.Roam = 0.3
-	cfg.Pages = 8
+	cfg.Pages = clients.Fixed(8)
 	users := population(t, 5, cfg)
 	home := map[netip.Addr]bool{}
 	for _, u := range users {

@@ -215,6 +215,15 @@ func (p *positions) checkKeys(n *yaml.Node, t reflect.Type, path string) []error
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[clients.Range]() {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+			return []error{fmt.Errorf("%s: %s: %s, want a count such as 10 or a range such as 5..15", p.at(n.Line), path, describe(n))}
+		}
+		if _, err := clients.ParseRange(n.Value); err != nil {
+			return []error{fmt.Errorf("%s: %s: %w", p.at(n.Line), path, err)}
+		}
+		return nil
+	}
 	if t == reflect.TypeFor[Duration]() {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 			return []error{fmt.Errorf("%s: %s: %s, want a duration such as 500ms or 2s", p.at(n.Line), path, describe(n))}

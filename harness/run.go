@@ -65,8 +65,8 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		sink = clients.Tee(acc, events)
 	}
 	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
-	journey := clients.FakeAppJourney(s.Clients.Pages, s.Clients.Relogin)
-	journey.WebSocket = s.Clients.WebSocket
+	journey := clients.FakeAppJourney(s.Clients.Pages.Min, s.Clients.Relogin)
+	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
 	nem := newNemesis(dep, s, sink, clock, cfg.log)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/reports"
-	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is a validated scenario file (design.md, "Scenario file (v1)").
@@ -99,27 +98,9 @@ type Fault struct {
 var FaultActions = []string{"kill", "stop", "start", "restart", "rolling-restart", "scale-out", "scale-in", "restart-store", "reload-balancer"}
 
 // Duration is a scenario duration, written with a unit: 500ms, 2s, 1m30s.
-type Duration time.Duration
+type Duration = clients.Duration
 
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// UnmarshalYAML reads "2s"; the loader has already refused anything time.ParseDuration cannot read.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := parseDuration(n.Value)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-func parseDuration(s string) (time.Duration, error) {
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a duration (write a non-negative number with a unit: 500ms, 2s, 1m)", s)
-	}
-	return v, nil
-}
+func parseDuration(s string) (time.Duration, error) { return clients.ParseDuration(s) }
 
 // MaxReplicas bounds app.replicas.
 const MaxReplicas = 64
