@@ -27,7 +27,7 @@ type proxyServer struct {
 	requests int
 }
 
-func startProxyServer(t *testing.T, h http.Handler) *proxyServer {
+func startProxyServer(t testing.TB, h http.Handler) *proxyServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
