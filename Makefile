@@ -8,7 +8,7 @@ DEB_REDIS   ?= redis-server
 # The strategies `make demo` compares, on both balancers.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,cookie-insert,client-ip-sticky
 
-.PHONY: all build deps test test-images test-short vet bench demo clean
+.PHONY: all build deps test test-images test-short vet bench scale demo clean
 
 all: build
 
@@ -52,6 +52,10 @@ test-short: vet
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# The scale run: 100,000 users against real nginx and fakeapp processes (about two minutes).
+scale: deps
+	SESSIONLAB_SCALE=1 $(GO) test -count=1 -timeout 20m -run TestHundredThousandUsers -v ./scenarios
 
 demo: deps
 	$(GO) run ./cmd/sessionlab compare --balancers nginx,haproxy --strategies $(DEMO_STRATEGIES) scenarios/rr-memory.yaml
