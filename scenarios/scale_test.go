@@ -59,4 +59,3 @@ func peakRSS() string {
 	}
 	return "unknown"
 }
-
