@@ -62,7 +62,7 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		}
 	}
 	for p := 1; p <= pages && ctx.Err() == nil; p++ {
-		if think != nil && !sleep(ctx, j.Think.pause(think)) {
+		if think != nil && !Sleep(ctx, j.Think.pause(think)) {
 			break
 		}
 		if b.user.RoamAddr.IsValid() && p == b.user.RoamAt {
@@ -90,10 +90,10 @@ func (j Journey) run(ctx context.Context, b *browser) {
 	}
 }
 
-// sleep waits d, or until ctx ends; it reports whether the whole pause passed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
-		return true
+		return ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

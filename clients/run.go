@@ -66,14 +66,8 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink Sink,
 feed:
 	for _, u := range users {
 		// A user who arrives later than now is waited for; all-at-once users have Start 0.
-		if wait := time.Until(opts.Start.Add(u.Start)); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				break feed
-			}
+		if !Sleep(ctx, time.Until(opts.Start.Add(u.Start))) {
+			break feed
 		}
 		select {
 		case next <- u:

@@ -227,7 +227,7 @@ func (n *nemesis) run(ctx, users context.Context, i int, f Fault) {
 // await blocks until the trigger fires (true) or the users are done (false).
 func (n *nemesis) await(users context.Context, trig trigger) bool {
 	if trig.requests == 0 {
-		return sleep(users, trig.after-n.clock())
+		return clients.Sleep(users, trig.after-n.clock())
 	}
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
@@ -239,21 +239,6 @@ func (n *nemesis) await(users context.Context, trig trigger) bool {
 		}
 	}
 	return true
-}
-
-// sleep waits d, or less when ctx ends first (false).
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func (n *nemesis) mark(i int, f Fault, target, phase string, err error) {
@@ -288,7 +273,7 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 				err = p.Start(ctx)
 			}
 		}
-		if err != nil || f.For == 0 || !sleep(users, time.Duration(f.For)) {
+		if err != nil || f.For == 0 || !clients.Sleep(users, time.Duration(f.For)) {
 			return err
 		}
 		return p.Start(ctx)
@@ -298,7 +283,7 @@ func (n *nemesis) apply(ctx, users context.Context, f Fault, target string) erro
 			pause = time.Second
 		}
 		for i, r := range d.activeReplicas() {
-			if i > 0 && !sleep(users, pause) {
+			if i > 0 && !clients.Sleep(users, pause) {
 				return nil
 			}
 			p, err := d.Part(r.Name)
