@@ -389,7 +389,7 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []ReplicaSpec) erro
 	for i, p := range parts {
 		if p != nil {
 			r.d.addPart(p, p.terminate)
-			r.d.addEndpoint(Endpoint{Name: specs[i].Name, Addr: addrs[i]})
+			r.d.setEndpoint(Endpoint{Name: specs[i].Name, Addr: addrs[i]})
 		}
 	}
 	for i, err := range errs {

@@ -111,7 +111,7 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 		if err != nil {
 			return err
 		}
-		return p.Start(ctx)
+		return p.startRebinding(ctx)
 	}
 	if err := l.startReplicas(ctx, d, appBin, t); err != nil {
 		return d, err
@@ -128,17 +128,16 @@ func (l *Local) balancerBinary(kind string) string {
 
 // newReplica prepares a replica's process on a free loopback port and records it in the deployment.
 func (l *Local) newReplica(d *Deployment, bin string, r ReplicaSpec) (*localPart, error) {
-	addr, err := freeLoopbackAddr()
-	if err != nil {
+	p := &localPart{name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"), stopSig: syscall.SIGTERM, timeout: l.startTimeout}
+	p.bindTo = func(addr string) {
+		p.args = d.topology.replicaArgs(r, addr, d.storeAddr, d.idpURL)
+		p.ready = httpProbe("http://" + addr + "/healthz")
+		d.setEndpoint(Endpoint{Name: r.Name, Addr: addr})
+	}
+	if err := p.bindFree(); err != nil {
 		return nil, err
 	}
-	p := &localPart{
-		name: r.Name, bin: bin, logPath: filepath.Join(d.Dir, r.Name+".log"),
-		args:  d.topology.replicaArgs(r, addr, d.storeAddr, d.idpURL),
-		ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
-	}
 	d.addPart(p, p.Stop)
-	d.addEndpoint(Endpoint{Name: r.Name, Addr: addr})
 	return p, nil
 }
 
@@ -158,7 +157,11 @@ func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t 
 		}
 	}
 	for _, p := range parts {
-		if err := p.awaitReady(ctx); err != nil {
+		err := p.awaitReady(ctx)
+		if isPortTaken(err) {
+			err = p.startRebinding(ctx)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -171,24 +174,25 @@ func (l *Local) startStore(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
-	addr, err := freeLoopbackAddr()
-	if err != nil {
-		return err
-	}
-	_, portText, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portText)
 	dataDir := filepath.Join(d.Dir, "redis")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("store directory: %w", err)
 	}
-	p := &localStore{dataDir: dataDir, addr: addr, localPart: &localPart{
-		name: targetStore, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"),
-		args:  redisArgs(port, "127.0.0.1", dataDir),
-		ready: redisProbe(addr), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
+	p := &localStore{dataDir: dataDir, localPart: &localPart{
+		name: targetStore, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
 	}}
-	d.store, d.storeAddr = p, addr
+	p.bindTo = func(addr string) {
+		_, portText, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(portText)
+		p.args, p.ready = redisArgs(port, "127.0.0.1", dataDir), redisProbe(addr)
+		p.addr, d.storeAddr = addr, addr
+	}
+	if err := p.bindFree(); err != nil {
+		return err
+	}
+	d.store = p
 	d.addPart(p, p.Stop)
-	return p.Start(ctx)
+	return p.startRebinding(ctx)
 }
 
 // localStore is redis-server as a process.
@@ -209,17 +213,18 @@ func (s *localStore) ForgetSaved(context.Context) error {
 
 // startIdP starts the identity provider (fakeapp idp) on a free loopback port and returns where it listens.
 func (l *Local) startIdP(ctx context.Context, d *Deployment, appBin string) (string, error) {
-	addr, err := freeLoopbackAddr()
-	if err != nil {
+	p := &localPart{name: idpPartName, bin: appBin, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: l.startTimeout}
+	var addr string
+	p.bindTo = func(a string) {
+		addr, p.args, p.ready = a, d.topology.idpArgs(a), httpProbe("http://"+a+"/healthz")
+		d.idpURL = "http://" + a
+	}
+	if err := p.bindFree(); err != nil {
 		return "", err
 	}
-	p := &localPart{
-		name: idpPartName, bin: appBin, logPath: filepath.Join(d.Dir, "idp.log"), args: d.topology.idpArgs(addr),
-		ready: httpProbe("http://" + addr + "/healthz"), stopSig: syscall.SIGTERM, timeout: l.startTimeout,
-	}
-	d.idpURL = "http://" + addr
 	d.addPart(p, p.Stop)
-	return addr, p.Start(ctx)
+	err := p.startRebinding(ctx)
+	return addr, err
 }
 
 func (l *Local) startBalancer(ctx context.Context, d *Deployment, kind *balancerKind, bin string) error {

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -128,4 +129,23 @@ func startSleeper(t *testing.T, logPath string) *process {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.signalGroup(syscall.SIGKILL) })
 	return p
+}
+
+// A port taken between the harness choosing it and the part binding it (another run, a client's outgoing
+// connection) makes the part start again on another port, not fail the run.
+func TestPartStartsAgainWhenItsPortIsTaken(t *testing.T) {
+	requireIntegration(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	d := &Deployment{Dir: t.TempDir(), topology: testTopology("round-robin", 1)}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	p, err := NewLocal().newReplica(d, LocateFakeApp(), d.topology.Replicas[0])
+	require.NoError(t, err)
+	p.bindTo(taken.Addr().String()) // as if another process had taken the chosen port first
+	require.NoError(t, p.startRebinding(context.Background()))
+	require.Len(t, d.Replicas, 1)
+	assert.NotEqual(t, taken.Addr().String(), d.Replicas[0].Addr, "started on another port")
+	assert.NoError(t, httpProbe("http://"+d.Replicas[0].Addr+"/healthz")(context.Background()))
+	assert.Contains(t, p.Logs(context.Background(), 20), "address already in use", "the first try met the taken port")
 }

@@ -75,6 +75,39 @@ type localPart struct {
 	stopSig syscall.Signal // its graceful-stop signal
 	timeout time.Duration
 	proc    *process
+	// bindTo points the part at a listen address (its args, its probe, what the deployment records), for parts
+	// started on a port chosen by the harness; nil for the others.
+	bindTo func(addr string)
+}
+
+// bindFree points the part at a loopback port that was free a moment ago.
+func (p *localPart) bindFree() error {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	p.bindTo(addr)
+	return nil
+}
+
+// startRebinding starts the part; when its port was taken between the harness choosing it and the part binding it
+// (processes of other runs, test packages side by side, connect from ports of the same range), it chooses another
+// port and starts again, a few times.
+func (p *localPart) startRebinding(ctx context.Context) error {
+	for try := 1; ; try++ {
+		err := p.Start(ctx)
+		if !isPortTaken(err) || try == 3 {
+			return err
+		}
+		if err := p.bindFree(); err != nil {
+			return err
+		}
+	}
+}
+
+// isPortTaken reports a start that failed because the listen port was in use (the part's output says so).
+func isPortTaken(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "address already in use")
 }
 
 var _ Part = (*localPart)(nil)

