@@ -22,6 +22,9 @@ const (
 	StepFault = "fault"
 	// StepStore marks the record, written after the users finished, of what the app's side counted (Event.Store).
 	StepStore = "store"
+	// StepRun marks the log's first record, written by the harness: the scenario and topology the report needs to
+	// render the log again (reports.Header). Its payload is not an Event field.
+	StepRun = "run"
 )
 
 // Outcomes of one exchange. A login attempt fails with the cause of its first non-ok exchange.
@@ -94,9 +97,9 @@ type FaultMark struct {
 // IsFault reports whether e is a fault mark rather than an exchange.
 func (e Event) IsFault() bool { return e.Step == StepFault }
 
-// IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark or the store
-// record.
-func (e Event) IsExchange() bool { return e.Step != StepFault && e.Step != StepStore }
+// IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark, the store
+// record or the log's header.
+func (e Event) IsExchange() bool { return e.Step != StepFault && e.Step != StepStore && e.Step != StepRun }
 
 // Sink receives every event of a run. Record is called from many goroutines at once.
 type Sink interface {

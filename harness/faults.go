@@ -162,7 +162,7 @@ func (s *Scenario) faultTarget(f Fault) string {
 func (s *Scenario) faultPlans() []reports.FaultPlan {
 	plans := make([]reports.FaultPlan, len(s.Faults))
 	for i, f := range s.Faults {
-		plans[i] = reports.FaultPlan{Action: f.Action, Target: s.faultTarget(f), At: f.At}
+		plans[i] = reports.FaultPlan{Action: f.Action, Target: s.faultTarget(f), At: f.At, Persist: f.Persist}
 	}
 	return plans
 }

@@ -27,6 +27,8 @@ type Accumulator struct {
 	store    *clients.StoreStats
 	reauths  int // pages sent to the identity provider, as the clients saw them
 	ws       WebSocket
+	series   series
+	addrs    addresses
 }
 
 type attemptKey struct{ user, attempt int }
@@ -57,6 +59,7 @@ func NewAccumulator(meta Meta) *Accumulator {
 		loggedIn: make(map[int]struct{}),
 		users:    make(map[int]*userRecord),
 		outcomes: []string{clients.OutcomeOK},
+		addrs:    make(addresses),
 	}
 	for _, name := range meta.Replicas {
 		a.replicaID(name)
@@ -87,7 +90,14 @@ func (a *Accumulator) Record(e clients.Event) {
 		a.store = e.Store
 		return
 	}
+	if e.Step == clients.StepRun {
+		return
+	}
 	a.t.Requests++
+	a.series.add(e)
+	if e.Addr != "" && e.Host == "" {
+		a.addrs[e.Addr] = struct{}{}
+	}
 	if e.Outcome == clients.OutcomeError {
 		a.t.Errors++
 	}
@@ -238,6 +248,9 @@ func (a *Accumulator) Report() *Report {
 	r.Replicas, r.Skew = a.replicaFigures(order)
 	r.Phases = a.phases(order)
 	r.Faults = a.tl.results(a.meta, a.ids)
+	r.Network = a.addrs.network()
+	r.OverTime = a.series.overTime()
+	r.Diagnosis = Diagnose(r)
 	return r
 }
 

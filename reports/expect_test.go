@@ -182,13 +182,13 @@ func TestRenderCompare(t *testing.T) {
 	a, b := twoThirds("round-robin"), sample()
 	b.Balancer.Strategy = "ip-hash"
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderCompare(&buf, []*reports.Report{a, b}))
+	require.NoError(t, reports.RenderCompareText(&buf, []*reports.Report{a, b}))
 	out := buf.String()
 	for _, s := range []string{"rr-memory", "round-robin", "ip-hash", "0.667", "0.600", "loop 2", "0/201/0", "5/4/2/1/3", "1.667"} {
 		assert.Contains(t, out, s)
 	}
 
 	buf.Reset()
-	require.NoError(t, reports.RenderCompare(&buf, nil))
+	require.NoError(t, reports.RenderCompareText(&buf, nil))
 	assert.Empty(t, buf.String())
 }

@@ -11,7 +11,24 @@ import (
 )
 
 // Formats a report can be rendered in.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "markdown", "html", "junit"}
+
+// FileName is the file a format is written to in an output directory (--out).
+func FileName(format string) string {
+	switch format {
+	case "text":
+		return "report.txt"
+	case "json":
+		return "report.json"
+	case "markdown":
+		return "report.md"
+	case "html":
+		return "report.html"
+	case "junit":
+		return "junit.xml"
+	}
+	return ""
+}
 
 // Render writes r in format (one of Formats).
 func Render(w io.Writer, format string, r *Report) error {
@@ -20,6 +37,29 @@ func Render(w io.Writer, format string, r *Report) error {
 		return RenderText(w, r)
 	case "json":
 		return RenderJSON(w, r)
+	case "markdown":
+		return RenderMarkdown(w, r)
+	case "html":
+		return RenderHTML(w, r)
+	case "junit":
+		return RenderJUnit(w, r)
+	}
+	return fmt.Errorf("format %q is not known (allowed: %s)", format, strings.Join(Formats, ", "))
+}
+
+// RenderCompare writes the reports of one scenario run under several strategies (and balancers) in format.
+func RenderCompare(w io.Writer, format string, rs []*Report) error {
+	switch format {
+	case "text":
+		return RenderCompareText(w, rs)
+	case "json":
+		return RenderJSONList(w, rs)
+	case "markdown":
+		return RenderMarkdownCompare(w, rs)
+	case "html":
+		return RenderHTMLCompare(w, rs)
+	case "junit":
+		return RenderJUnitCompare(w, rs)
 	}
 	return fmt.Errorf("format %q is not known (allowed: %s)", format, strings.Join(Formats, ", "))
 }
@@ -154,8 +194,8 @@ func renderExpectations(w io.Writer, exps []Expectation) error {
 	return nil
 }
 
-// RenderCompare writes one row per report, side by side, for runs of one scenario under different strategies.
-func RenderCompare(w io.Writer, rs []*Report) error {
+// RenderCompareText writes one row per report, side by side, for runs of one scenario under different strategies.
+func RenderCompareText(w io.Writer, rs []*Report) error {
 	if len(rs) == 0 {
 		return nil
 	}

@@ -30,8 +30,40 @@ type Report struct {
 	// Store is what the app's side held and counted, when the run read it (the harness does after every run).
 	Store *Store `json:"store,omitempty"`
 	// WebSocket sums up the WebSocket connections, when the users made any.
-	WebSocket    *WebSocket    `json:"websocket,omitempty"`
+	WebSocket *WebSocket `json:"websocket,omitempty"`
+	// Network is where the users' requests came from, as the balancer saw them.
+	Network Network `json:"network"`
+	// OverTime counts the exchanges' outcomes by when their answers arrived, for the plot of the run.
+	OverTime OverTime `json:"over_time"`
+	// Diagnosis says in a few sentences what the figures mean and which fixes fit (Diagnose).
+	Diagnosis    []Finding     `json:"diagnosis"`
 	Expectations []Expectation `json:"expectations"`
+}
+
+// Network counts the distinct client addresses the exchanges carried.
+type Network struct {
+	Addresses int `json:"addresses"`
+	// HashKeys are the distinct keys nginx ip_hash would hash: an IPv4 address's /24, an IPv6 address whole.
+	HashKeys int `json:"hash_keys"`
+}
+
+// OverTime is the run cut into equal buckets by answer time (t_ms + latency), each counting its exchanges by
+// outcome. The bucket width grows with the run so that there are at most MaxBuckets of them.
+type OverTime struct {
+	BucketMs int64    `json:"bucket_ms"`
+	Buckets  []Bucket `json:"buckets"`
+}
+
+// Bucket is one stretch of OverTime: [FromMs, FromMs+BucketMs).
+type Bucket struct {
+	FromMs   int64 `json:"from_ms"`
+	OK       int   `json:"ok"`
+	Reauth   int   `json:"reauth"`
+	Loss     int   `json:"loss"`
+	Loop     int   `json:"loop"`
+	CSRF     int   `json:"csrf"`
+	Rejected int   `json:"rejected"`
+	Error    int   `json:"error"` // errors, and any outcome a client did not write
 }
 
 // Balancer says what sat in front of the replicas.
@@ -111,23 +143,25 @@ type Skew struct {
 	Jain        *float64 `json:"jain"` // (sum x)^2 / (n * sum x^2); 1 is perfectly even
 }
 
-// Meta is what the report needs to know about the run besides its events.
+// Meta is what the report needs to know about the run besides its events. The event log's header record carries
+// it, so that a saved log can be rendered again.
 type Meta struct {
-	Scenario string
-	Seed     uint64
-	Runtime  string
-	Balancer Balancer
-	App      App      // how the replicas kept sessions; its Replicas count is taken from Replicas
-	Replicas []string // every replica's name, in order, including ones that served nothing
-	Users    int
-	Faults   []FaultPlan // the scenario's faults, in order; a fault mark's Index points into it
+	Scenario string      `json:"scenario"`
+	Seed     uint64      `json:"seed"`
+	Runtime  string      `json:"runtime"`
+	Balancer Balancer    `json:"balancer"`
+	App      App         `json:"app"`      // how the replicas kept sessions; its Replicas count is taken from Replicas
+	Replicas []string    `json:"replicas"` // every replica's name, in order, including ones that served nothing
+	Users    int         `json:"users"`
+	Faults   []FaultPlan `json:"faults"` // the scenario's faults, in order; a fault mark's Index points into it
 }
 
 // FaultPlan is one fault as the scenario wrote it.
 type FaultPlan struct {
-	Action string
-	Target string // "" for actions without one (scale-out, scale-in)
-	At     string // the trigger, e.g. "2s" or "1500 requests"
+	Action  string `json:"action"`
+	Target  string `json:"target,omitempty"` // "" for actions without one (scale-out, scale-in)
+	At      string `json:"at"`               // the trigger, e.g. "2s" or "1500 requests"
+	Persist bool   `json:"persist,omitempty"` // restart-store: the store kept its data across the restart
 }
 
 // Phase is the stretch of a run between two consecutive fault boundaries (a fault's start or end). An exchange
@@ -197,5 +231,6 @@ func ptr[T any](v T) *T { return &v }
 // Skipped is the row of a comparison for a balancer and strategy that cannot run together, saying why.
 func Skipped(kind, strategy, why string) *Report {
 	return &Report{Schema: Schema, Skipped: why, Balancer: Balancer{Kind: kind, Strategy: strategy},
-		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{}}
+		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{},
+		OverTime: OverTime{Buckets: []Bucket{}}, Diagnosis: []Finding{}}
 }

@@ -242,10 +242,7 @@ func splitList(s string) []string {
 }
 
 func renderCompare(w io.Writer, format string, reps []*reports.Report) error {
-	if format == "json" {
-		return reports.RenderJSONList(w, reps)
-	}
-	return reports.RenderCompare(w, reps)
+	return reports.RenderCompare(w, format, reps)
 }
 
 func checkFormat(format string) error {

@@ -1,0 +1,102 @@
+package reports
+
+import (
+	"net/netip"
+
+	"github.com/sessionlab/sessionlab/clients"
+)
+
+// MaxBuckets bounds OverTime: a plot of the run stays readable however long the run was.
+const MaxBuckets = 120
+
+// sliceMs is the finest resolution the accumulator keeps; Report merges slices into wider buckets.
+const sliceMs = 100
+
+// maxSlices caps the series at a day: a log with a stray huge t_ms counts it in the last slice rather than
+// growing the series without bound.
+const maxSlices = 24 * 3600 * 1000 / sliceMs
+
+// bucketWidths are the widths OverTime may use, narrowest first, so that axis ticks fall on round numbers.
+var bucketWidths = []int64{100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000}
+
+// series counts exchanges by outcome in slices of sliceMs.
+type series struct {
+	slices []Bucket
+}
+
+func (s *series) add(e clients.Event) {
+	i := (e.TMs + e.LatencyUS/1000) / sliceMs
+	i = min(max(i, 0), maxSlices-1)
+	for int64(len(s.slices)) <= i {
+		s.slices = append(s.slices, Bucket{FromMs: int64(len(s.slices)) * sliceMs})
+	}
+	b := &s.slices[i]
+	switch e.Outcome {
+	case clients.OutcomeOK:
+		b.OK++
+	case clients.OutcomeReauth:
+		b.Reauth++
+	case clients.OutcomeLoss:
+		b.Loss++
+	case clients.OutcomeLoop:
+		b.Loop++
+	case clients.OutcomeCSRF:
+		b.CSRF++
+	case clients.OutcomeRejected:
+		b.Rejected++
+	default:
+		b.Error++
+	}
+}
+
+// overTime merges the slices into the narrowest bucket width that gives at most MaxBuckets buckets.
+func (s *series) overTime() OverTime {
+	width := bucketWidths[len(bucketWidths)-1]
+	for _, w := range bucketWidths {
+		if int64(len(s.slices))*sliceMs <= w*MaxBuckets {
+			width = w
+			break
+		}
+	}
+	per := width / sliceMs
+	out := OverTime{BucketMs: width, Buckets: []Bucket{}}
+	for i, sl := range s.slices {
+		j := int64(i) / per
+		if int64(len(out.Buckets)) <= j {
+			out.Buckets = append(out.Buckets, Bucket{FromMs: j * width})
+		}
+		b := &out.Buckets[j]
+		b.OK += sl.OK
+		b.Reauth += sl.Reauth
+		b.Loss += sl.Loss
+		b.Loop += sl.Loop
+		b.CSRF += sl.CSRF
+		b.Rejected += sl.Rejected
+		b.Error += sl.Error
+	}
+	return out
+}
+
+// Total is the number of exchanges the bucket counts.
+func (b Bucket) Total() int { return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.Error }
+
+// addresses collects the distinct client addresses for Report.Network.
+type addresses map[string]struct{}
+
+func (a addresses) network() Network {
+	keys := make(map[netip.Addr]struct{}, len(a))
+	for s := range a {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			keys[netip.Addr{}] = struct{}{} // not an address: all such count as one key
+			continue
+		}
+		if ip = ip.Unmap(); ip.Is4() {
+			b := ip.As4()
+			b[3] = 0
+			ip = netip.AddrFrom4(b)
+		}
+		keys[ip] = struct{}{}
+	}
+	return Network{Addresses: len(a), HashKeys: len(keys)}
+}
