@@ -99,7 +99,9 @@ func (e Event) IsFault() bool { return e.Step == StepFault }
 
 // IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark, the store
 // record or the log's header.
-func (e Event) IsExchange() bool { return e.Step != StepFault && e.Step != StepStore && e.Step != StepRun }
+func (e Event) IsExchange() bool {
+	return e.Step != StepFault && e.Step != StepStore && e.Step != StepRun
+}
 
 // Sink receives every event of a run. Record is called from many goroutines at once.
 type Sink interface {

@@ -159,8 +159,8 @@ type Meta struct {
 // FaultPlan is one fault as the scenario wrote it.
 type FaultPlan struct {
 	Action  string `json:"action"`
-	Target  string `json:"target,omitempty"` // "" for actions without one (scale-out, scale-in)
-	At      string `json:"at"`               // the trigger, e.g. "2s" or "1500 requests"
+	Target  string `json:"target,omitempty"`  // "" for actions without one (scale-out, scale-in)
+	At      string `json:"at"`                // the trigger, e.g. "2s" or "1500 requests"
 	Persist bool   `json:"persist,omitempty"` // restart-store: the store kept its data across the restart
 }
 
