@@ -23,6 +23,9 @@ type RunOptions struct {
 	// Bind connects from each user's address as a real source address (users from Population with
 	// IdentityBind) instead of announcing it in a PROXY header.
 	Bind bool
+	// UserDone, when set, is called (from the user's goroutine) after each user finished the journey: a progress
+	// display counts users with it.
+	UserDone func()
 }
 
 // Run walks every user through the journey against the balancer at target (host:port), at most
@@ -60,6 +63,9 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink Sink,
 				started.Add(1)
 				j.run(ctx, b)
 				b.close()
+				if opts.UserDone != nil {
+					opts.UserDone()
+				}
 			}
 		}()
 	}

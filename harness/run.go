@@ -16,10 +16,21 @@ import (
 type Option func(*runConfig)
 
 type runConfig struct {
-	runtime Runtime
-	events  io.Writer
-	log     *slog.Logger
+	runtime  Runtime
+	events   io.Writer
+	log      *slog.Logger
+	watchers []Watcher
 }
+
+// Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
+type Watcher interface {
+	Start(users int)      // the users are about to start
+	Record(clients.Event) // every event, as the report gets it
+	UserDone()            // one user finished the journey
+}
+
+// WithWatcher tells w about the run while it goes.
+func WithWatcher(w Watcher) Option { return func(c *runConfig) { c.watchers = append(c.watchers, w) } }
 
 // WithRuntime chooses where the topology runs. Default: NewLocal().
 func WithRuntime(rt Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
@@ -57,10 +68,15 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
 	}
 
-	acc := reports.NewAccumulator(s.meta(cfg.runtime.Name()))
+	meta := s.meta(cfg.runtime.Name())
+	acc := reports.NewAccumulator(meta)
 	var sink clients.Sink = acc
 	var events *clients.JSONLines
 	if cfg.events != nil {
+		// The header makes the log self-sufficient: `sessionlab report` renders it without the scenario file.
+		if err := reports.WriteHeader(cfg.events, meta, s.Expect); err != nil {
+			return nil, fmt.Errorf("write the event log: %w", err)
+		}
 		events = clients.NewJSONLines(cfg.events)
 		sink = clients.Tee(acc, events)
 	}
@@ -72,8 +88,20 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	nem := newNemesis(dep, s, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.start(ctx, usersCtx)
-	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, clients.Tee(sink, nem), clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start,
-		Bind: s.Clients.Identity == clients.IdentityBind})
+	runOpts := clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start, Bind: s.Clients.Identity == clients.IdentityBind}
+	userSink := clients.Tee(sink, nem)
+	for _, w := range cfg.watchers {
+		w.Start(len(users))
+		userSink = clients.Tee(userSink, w)
+		done := runOpts.UserDone
+		runOpts.UserDone = func() {
+			if done != nil {
+				done()
+			}
+			w.UserDone()
+		}
+	}
+	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, userSink, runOpts)
 	usersDone()
 	runErr = errors.Join(runErr, nem.wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again.

@@ -1,5 +1,11 @@
 package reports
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Finding is one sentence of a run's diagnosis: what its figures show, why, and which fixes fit.
 type Finding struct {
 	Rule  string   `json:"rule"`  // the rule that fired, e.g. "local-sessions-no-affinity"
@@ -7,7 +13,317 @@ type Finding struct {
 	Fixes []string `json:"fixes"` // the fixes that fit, as design.md's table of real reports names them
 }
 
-// Diagnose derives a short diagnosis from the report's figures and topology alone.
+// The fixes a diagnosis names, worded as design.md's table of real reports words them, with the scenario key that
+// tries each one.
+const (
+	FixCookieAffinity  = "cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie)"
+	FixSharedStore     = "a shared session store (app.sessions: redis)"
+	FixSameKey         = "the same crypto key on every replica (app.secret: shared)"
+	FixSameSecretName  = "the same cookie secret and cookie name on every instance (app.secret: shared, app.cookie_name: shared)"
+	FixIPHashStopGap   = "nginx ip_hash as a stop-gap (strategy: ip-hash)"
+	FixStorePersist    = "persistence for the store (Redis RDB or AOF; restart-store persist: true shows it)"
+	FixStoreReplicas   = "replicas of the store (Redis replication with failover)"
+	FixSharedState     = "shared state: keep what the replicas remember per client in a store they all read"
+	FixCookieBalancing = "cookie affinity (strategy: cookie-insert), which balances per browser instead of per address"
+)
+
+// Thresholds below which a figure is noise rather than a finding.
+const (
+	notableRate = 0.05 // of login attempts, protected pages or reconnects
+	notableDup  = 1.2  // store sessions per user logged in
+	notableSkew = 1.3  // max/mean of requests per replica
+	// fewKeysPerReplica: at most this many address-hash keys per replica count as "few" for an uneven spread.
+	fewKeysPerReplica = 10
+)
+
+// affinityStrategies keep a user on one replica by something the user sends (address or cookie).
+var affinityStrategies = []string{"ip-hash", "hash-cookie", "cookie-insert", "client-ip-sticky"}
+
+// replicaFaults are the faults that take a replica's memory away or move users between replicas.
+var replicaFaults = []string{"kill", "stop", "restart", "rolling-restart", "scale-in", "scale-out"}
+
+// Diagnose derives a short diagnosis from the report's figures and topology alone: each rule that the figures
+// trigger adds a finding, in a fixed order. A run where nothing went wrong gets one finding saying why it held.
 func Diagnose(r *Report) []Finding {
-	return []Finding{}
+	if r.Skipped != "" {
+		return []Finding{}
+	}
+	d := diagnosis{r: r, findings: []Finding{}}
+	d.localSessions()
+	d.perReplicaKey()
+	d.formState()
+	d.duplicates()
+	d.faultLosses()
+	d.storeRestart()
+	d.webSocketState()
+	d.fewHashKeys()
+	d.errors()
+	d.healthy()
+	d.addressAffinity()
+	d.sharedStore()
+	return d.findings
+}
+
+type diagnosis struct {
+	r        *Report
+	findings []Finding
+}
+
+func (d *diagnosis) add(rule, text string, fixes ...string) {
+	if fixes == nil {
+		fixes = []string{}
+	}
+	d.findings = append(d.findings, Finding{Rule: rule, Text: text, Fixes: fixes})
+}
+
+func (d *diagnosis) fired(rule string) bool {
+	return slices.ContainsFunc(d.findings, func(f Finding) bool { return f.Rule == rule })
+}
+
+func (d *diagnosis) hasAffinity() bool {
+	return slices.Contains(affinityStrategies, d.r.Balancer.Strategy)
+}
+
+func value(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
+
+func pct(v *float64) string { return fmt.Sprintf("%.0f%%", 100*value(v)) }
+
+// loopsOrLosses: logins bounced back to the login page, or logged-in users sent back to it, in notable numbers.
+func (d *diagnosis) loopsOrLosses() bool {
+	t := d.r.Totals
+	loops := d.r.FailureCauses["loop"]
+	return (value(t.LoginFailRate) >= notableRate && loops*2 >= t.LoginFailures) || value(t.SessionLoss) >= notableRate
+}
+
+// localSessions: sessions in each replica's memory behind a strategy that does not keep a user on one replica —
+// the Wakapi report.
+func (d *diagnosis) localSessions() {
+	r, t := d.r, d.r.Totals
+	if r.App.Sessions != "memory" || d.hasAffinity() || !d.loopsOrLosses() {
+		return
+	}
+	d.add("local-sessions-no-affinity", fmt.Sprintf(
+		"%s of logins failed (%d bounced straight back to the login page) and %s of protected pages were lost: "+
+			"each replica keeps its sessions in its own memory and %s keeps no affinity, so most requests reach a "+
+			"replica that never saw the user's session.",
+		pct(t.LoginFailRate), r.FailureCauses["loop"], pct(t.SessionLoss), r.Balancer.Strategy),
+		FixCookieAffinity, FixSharedStore)
+}
+
+// perReplicaKey: each replica seals cookies with its own key, so a cookie is opened only by its maker — the
+// caddy-security report.
+func (d *diagnosis) perReplicaKey() {
+	r, t := d.r, d.r.Totals
+	if r.App.Secret != "per-replica" || r.App.Sessions == "redis" {
+		return // with a shared store the per-replica key shows as duplicates instead
+	}
+	bad := 0
+	if r.Store != nil {
+		bad = r.Store.BadCookies
+	}
+	if bad == 0 && !d.loopsOrLosses() {
+		return
+	}
+	d.add("per-replica-key", fmt.Sprintf(
+		"Each replica signs and encrypts with its own key: %d session cookies reached a replica that could not open "+
+			"them, so a correct password still ends unauthenticated (%s of logins failed, %d bounced back to log in).",
+		bad, pct(t.LoginFailRate), r.FailureCauses["loop"]),
+		FixSameKey, FixCookieAffinity)
+}
+
+// formState: the login form's state (CSRF token, SSO state) was unknown to the replica that got the submission.
+func (d *diagnosis) formState() {
+	r, t := d.r, d.r.Totals
+	csrf := r.FailureCauses["csrf"]
+	if t.LoginAttempts == 0 || float64(csrf) < notableRate*float64(t.LoginAttempts) {
+		return
+	}
+	what := "the login form's CSRF token"
+	if r.App.Login == "sso" {
+		what = "the sign-in state the app handed the identity provider"
+	}
+	fixes := []string{FixCookieAffinity, FixSharedStore}
+	if r.App.Sessions == "redis" {
+		fixes = []string{FixCookieAffinity, FixSameKey}
+	}
+	d.add("login-state-elsewhere", fmt.Sprintf(
+		"%d of %d login submissions were refused as forged: %s lived on the replica that started the login and "+
+			"the submission reached another.", csrf, t.LoginAttempts, what), fixes...)
+}
+
+// duplicates: the store holds several sessions per user because instances cannot read each other's cookies and
+// silently start their own — the OAuth2-Proxy report.
+func (d *diagnosis) duplicates() {
+	r, t := d.r, d.r.Totals
+	ratio := value(t.DuplicateRatio)
+	if ratio < notableDup || (r.App.Secret != "per-replica" && r.App.CookieName != "per-replica") {
+		return
+	}
+	held := t.SessionsCreated
+	if t.StoreSessions != nil {
+		held = *t.StoreSessions
+	}
+	d.add("duplicate-sessions", fmt.Sprintf(
+		"The store holds %.2f sessions per logged-in user (%d for %d users) after %d silent re-authentications: "+
+			"each instance has its own cookie secret or cookie name, cannot read the others' cookies and quietly "+
+			"creates a session of its own. Nothing fails visibly; the store grows with the number of instances.",
+		ratio, held, t.UsersLoggedIn, t.SilentReauths),
+		FixSameSecretName, FixIPHashStopGap)
+}
+
+// faultLosses: a fault on a replica took its users' sessions with it.
+func (d *diagnosis) faultLosses() {
+	r := d.r
+	if r.App.Sessions != "memory" {
+		return // a shared store or a sealed cookie outlives the replica; its losses have another cause
+	}
+	for _, f := range r.Faults {
+		if !slices.Contains(replicaFaults, f.Action) || f.UsersLost == nil || *f.UsersLost == 0 || f.UsersAcross == nil {
+			continue
+		}
+		text := fmt.Sprintf("%s (fault %d) cost %d of the %d users who were there before and after it their session",
+			faultLabel(f.Action, f.Target), f.Index+1, *f.UsersLost, *f.UsersAcross)
+		if f.LostOnTarget != nil {
+			text += fmt.Sprintf(", %d of them users of %s", *f.LostOnTarget, f.Target)
+		}
+		if f.MovedUsers != nil && *f.MovedUsers > 0 {
+			text += fmt.Sprintf("; %d users were moved to another replica", *f.MovedUsers)
+		}
+		text += ": their sessions lived only in the memory of the replica they were on."
+		d.add("replica-fault-lost-sessions", text, FixSharedStore)
+	}
+}
+
+// storeRestart: the shared store restarted without its data — the nginx + Redis report.
+func (d *diagnosis) storeRestart() {
+	for _, f := range d.r.Faults {
+		if f.Action != "restart-store" || f.UsersLost == nil || *f.UsersLost == 0 {
+			continue
+		}
+		d.add("store-restart", fmt.Sprintf(
+			"Restarting the session store (fault %d) logged out %d of the %d users who were there before and after "+
+				"it: every replica reads the same store, so what the store forgets every replica forgets.",
+			f.Index+1, *f.UsersLost, value64(f.UsersAcross)),
+			FixStorePersist, FixStoreReplicas)
+	}
+}
+
+func value64(v *int) int {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
+
+// webSocketState: per-client state in a replica's memory, and reconnects that land elsewhere — the nginx ip_hash /
+// sticky cookie report.
+func (d *diagnosis) webSocketState() {
+	ws := d.r.WebSocket
+	if ws == nil || value(ws.StateLossRate) < notableRate {
+		return
+	}
+	d.add("websocket-state-elsewhere", fmt.Sprintf(
+		"%d of %d WebSocket reconnects found their state gone: it lives in the memory of one replica and %s sent "+
+			"the reconnect to another.", ws.StateLost, ws.Reconnects, d.r.Balancer.Strategy),
+		FixCookieAffinity, FixSharedState)
+}
+
+// fewHashKeys: skew under address hashing because the users came from few networks (offices, NAT, a proxy).
+func (d *diagnosis) fewHashKeys() {
+	r := d.r
+	s := r.Balancer.Strategy
+	n := r.Network
+	keys := n.HashKeys
+	if s == "client-ip-sticky" {
+		keys = n.Addresses // a stick table keys on the whole address
+	}
+	// With many keys per replica an address hash spreads evenly; uneven load then has another cause (a fault).
+	if (s != "ip-hash" && s != "client-ip-sticky") || value(r.Skew.MaxOverMean) < notableSkew || keys > fewKeysPerReplica*r.App.Replicas {
+		return
+	}
+	why := fmt.Sprintf("ip-hash keys an IPv4 client on its /24 and the users came from only %d such networks (%d addresses), "+
+		"so each office lands whole on one replica", n.HashKeys, n.Addresses)
+	if s == "client-ip-sticky" {
+		why = fmt.Sprintf("client-IP stickiness keys on the address and the users came from only %d addresses, "+
+			"so everyone behind one NAT lands on one replica", n.Addresses)
+	}
+	if n.Addresses == 1 {
+		why = "every user reached the balancer from one address, as behind a CDN or a proxy, which gives " + s +
+			" a single key: one replica takes everything"
+	}
+	d.add("few-hash-keys", fmt.Sprintf("Load is uneven (the busiest replica served %.2f× the mean): %s.",
+		value(r.Skew.MaxOverMean), why), FixCookieBalancing)
+}
+
+// errors: answers that were not answers.
+func (d *diagnosis) errors() {
+	t := d.r.Totals
+	if t.Requests == 0 || float64(t.Errors) < 0.01*float64(t.Requests) {
+		return
+	}
+	during := 0
+	for _, p := range d.r.Phases {
+		if strings.HasPrefix(p.Name, "during ") {
+			during += p.Errors
+		}
+	}
+	text := fmt.Sprintf("%d of %d requests failed outright (5xx, refused or timed out)", t.Errors, t.Requests)
+	if during > 0 {
+		text += fmt.Sprintf(", %d of them while a fault was under way", during)
+	}
+	d.add("errors", text+".")
+}
+
+// healthy: nothing went wrong; say what kept it so.
+func (d *diagnosis) healthy() {
+	r, t := d.r, d.r.Totals
+	if len(d.findings) > 0 || t.Requests == 0 || t.LoginFailures > 0 || t.SessionLosses > 0 {
+		return
+	}
+	why := "every user stayed on the replica that knew the session"
+	switch {
+	case r.App.Replicas == 1:
+		why = "there is one replica"
+	case r.App.Sessions == "redis":
+		why = "every replica reads sessions from the same store"
+	case r.App.Sessions == "cookie" && r.App.Secret != "per-replica":
+		why = "the session travels in a cookie every replica can open"
+	case d.hasAffinity():
+		why = fmt.Sprintf("%s kept every user on the replica that created the session (stickiness %s)", r.Balancer.Strategy, fig(r.Stickiness.Mean))
+	}
+	d.add("healthy", fmt.Sprintf("No login failed and no session was lost across %d users and %d requests: %s.", t.Users, t.Requests, why))
+}
+
+// addressAffinity: affinity by address holds only while addresses do; say what breaks it.
+func (d *diagnosis) addressAffinity() {
+	r := d.r
+	s := r.Balancer.Strategy
+	if (s != "ip-hash" && s != "client-ip-sticky") || r.App.Sessions == "redis" && r.WebSocket == nil || d.fired("few-hash-keys") {
+		return
+	}
+	keys := r.Network.HashKeys // nginx ip_hash: an IPv4 address's /24
+	if s == "client-ip-sticky" {
+		keys = r.Network.Addresses // HAProxy sticks on the whole source address
+	}
+	d.add("address-affinity", fmt.Sprintf(
+		"%s holds users to replicas by address (%d keys for %d addresses): a replica that dies takes its users' "+
+			"state with it, a user who changes network moves, and an office behind NAT or a proxy in front lands on "+
+			"one replica.", s, keys, r.Network.Addresses),
+		FixCookieBalancing, FixSharedState)
+}
+
+// sharedStore: sessions in one shared store make every replica equal, and the store the thing to keep alive.
+func (d *diagnosis) sharedStore() {
+	r := d.r
+	if r.App.Sessions != "redis" || d.fired("store-restart") || d.fired("duplicate-sessions") {
+		return
+	}
+	d.add("shared-store", "Sessions live in one shared Redis, so any replica can serve any user; that store is now "+
+		"what every login depends on: restarted without persistence it logs every user out.",
+		FixStorePersist, FixStoreReplicas)
 }

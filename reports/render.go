@@ -120,7 +120,21 @@ func RenderText(w io.Writer, r *Report) error {
 	if err := renderPhases(w, r.Phases, r.Faults); err != nil {
 		return err
 	}
+	if len(r.Diagnosis) > 0 {
+		fmt.Fprintln(w, "\ndiagnosis")
+		for _, f := range r.Diagnosis {
+			fmt.Fprintf(w, "  %s\n", DiagnosisLine(f))
+		}
+	}
 	return renderExpectations(w, r.Expectations)
+}
+
+// DiagnosisLine is a finding as one sentence with its fixes: "… Fixes: a; b."
+func DiagnosisLine(f Finding) string {
+	if len(f.Fixes) == 0 {
+		return f.Text
+	}
+	return f.Text + " Fixes: " + strings.Join(f.Fixes, "; ") + "."
 }
 
 // renderPhases writes the phase table and one line per fault; nothing for a run without faults.
@@ -226,7 +240,28 @@ func RenderCompareText(w io.Writer, rs []*Report) error {
 			fig(t.LoginFailRate), causes(r.FailureCauses), fig(t.SessionLoss), fig(t.DuplicateRatio),
 			fig(r.Skew.MaxOverMean), fig(r.Skew.CoV), fig(r.Skew.Jain), strings.Join(perReplica, "/"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if len(r.Diagnosis) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s %s\n", r.Balancer.Kind, r.Balancer.Strategy)
+		for _, f := range r.Diagnosis {
+			fmt.Fprintf(w, "  %s\n", DiagnosisLine(f))
+		}
+	}
+	for _, r := range rs {
+		for _, e := range r.Expectations {
+			mark := "ok  "
+			if !e.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", mark, r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig(e.Got))
+		}
+	}
+	return nil
 }
 
 // fig prints a figure with three decimals, or "n/a" when it could not be computed.

@@ -313,7 +313,7 @@ func TestRenderTextStoreAndWebSocket(t *testing.T) {
 	out = render(ssoEvents())
 	assert.Contains(t, out, "3 created for 2 users logged in (duplicate ratio 1.500), 1 silent re-authentications\n")
 	assert.NotContains(t, out, "held by the")
-	assert.NotContains(t, out, "store ")
+	assert.NotContains(t, out, "\nstore ")
 	assert.NotContains(t, out, "websocket")
 
 	out = render([]clients.Event{ws(1, 1, "replica-1", "ok"), storeRecord(clients.StoreStats{Kind: "cookie", Sessions: 4, SessionsCreated: 4})})

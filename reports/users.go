@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/sessionlab/sessionlab/clients"
 )
@@ -93,7 +95,10 @@ type Stickiness struct {
 // userFigures are the per-user totals and the stickiness summary.
 func (a *Accumulator) userFigures() (loop, affected int, st Stickiness) {
 	var sum float64
-	for _, u := range a.users {
+	// In user order: a float sum in map order differs in its last digit from run to run, and a report rendered
+	// twice from one log must be the same bytes.
+	for _, id := range slices.Sorted(maps.Keys(a.users)) {
+		u := a.users[id]
 		if u.loop {
 			loop++
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	stdlog "log"
 	"log/slog"
 	"os"
@@ -20,11 +19,12 @@ import (
 
 // common are the flags every command that runs a scenario takes.
 type common struct {
-	runtime string
-	images  []string
-	sets    []string
-	fakeApp string
-	verbose bool
+	runtime  string
+	images   []string
+	sets     []string
+	fakeApp  string
+	verbose  bool
+	progress *progress
 }
 
 func (c *common) register(cmd *cobra.Command) {
@@ -36,7 +36,7 @@ func (c *common) register(cmd *cobra.Command) {
 }
 
 // options turns the flags into harness options. cleanup removes what they created (a built fakeapp).
-func (c *common) options(ctx context.Context) (opts []harness.Option, cleanup func(), err error) {
+func (c *common) options(ctx context.Context, quiet bool) (opts []harness.Option, cleanup func(), err error) {
 	rt, cleanup, err := c.newRuntime(ctx)
 	if err != nil {
 		return nil, cleanup, err
@@ -44,8 +44,18 @@ func (c *common) options(ctx context.Context) (opts []harness.Option, cleanup fu
 	opts = append(opts, harness.WithRuntime(rt))
 	if c.verbose {
 		opts = append(opts, harness.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	} else if c.progress = newProgress(os.Stderr, quiet); c.progress != nil {
+		// A log line per step and a redrawn line would tangle; -v wins.
+		opts = append(opts, harness.WithWatcher(c.progress))
 	}
 	return opts, cleanup, nil
+}
+
+// finish takes the progress line off the terminal before anything else is printed.
+func (c *common) finish() {
+	if c.progress != nil {
+		c.progress.Finish()
+	}
 }
 
 func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error) {
@@ -100,26 +110,27 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newCleanupCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd())
 	return root
 }
 
 func newRunCmd() *cobra.Command {
 	var c common
-	var format, eventsPath string
+	var out output
+	var eventsPath string
 	cmd := &cobra.Command{
 		Use:   "run [flags] FILE.yaml",
-		Short: "Run one scenario and print its report",
+		Short: "Run one scenario and print its report; exit 1 when an expectation is not met",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if _, err := out.list(); err != nil {
 				return err
 			}
 			s, err := harness.Load(args[0], c.sets...)
 			if err != nil {
 				return err
 			}
-			opts, cleanup, err := c.options(cmd.Context())
+			opts, cleanup, err := c.options(cmd.Context(), out.quiet)
 			defer cleanup()
 			if err != nil {
 				return err
@@ -133,30 +144,32 @@ func newRunCmd() *cobra.Command {
 				opts = append(opts, harness.WithEvents(f))
 			}
 			rep, err := harness.Run(cmd.Context(), s, opts...)
+			c.finish()
 			if err != nil {
 				return err
 			}
-			if err := reports.Render(cmd.OutOrStdout(), format, rep); err != nil {
+			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), []*reports.Report{rep}, false); err != nil {
 				return err
 			}
 			return unmet(rep)
 		},
 	}
 	c.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "report format (allowed: "+strings.Join(reports.Formats, ", ")+")")
-	cmd.Flags().StringVar(&eventsPath, "events", "", "write the event log (JSON lines, one per request) to this file")
+	out.register(cmd)
+	cmd.Flags().StringVar(&eventsPath, "events", "", "write the event log (a header record, then one JSON line per request) to this file; `sessionlab report` renders it again")
 	return cmd
 }
 
 func newCompareCmd() *cobra.Command {
 	var c common
-	var format, strategies, balancers string
+	var out output
+	var strategies, balancers, eventsDir string
 	cmd := &cobra.Command{
 		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy] [flags] FILE.yaml",
 		Short: "Run one scenario under several strategies (and balancers) and print them side by side",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if _, err := out.list(); err != nil {
 				return err
 			}
 			kinds, err := balancerList(args[0], balancers, c.sets)
@@ -183,7 +196,12 @@ func newCompareCmd() *cobra.Command {
 					variants = append(variants, variant{scenario: s})
 				}
 			}
-			opts, cleanup, err := c.options(cmd.Context())
+			if eventsDir != "" {
+				if err := os.MkdirAll(eventsDir, 0o755); err != nil {
+					return fmt.Errorf("--events: %w", err)
+				}
+			}
+			opts, cleanup, err := c.options(cmd.Context(), out.quiet)
 			defer cleanup()
 			if err != nil {
 				return err
@@ -194,23 +212,82 @@ func newCompareCmd() *cobra.Command {
 					reps = append(reps, v.skipped)
 					continue
 				}
-				rep, err := harness.Run(cmd.Context(), v.scenario, opts...)
+				rep, err := runVariant(cmd.Context(), v.scenario, eventsDir, opts)
+				c.finish()
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", v.scenario.Balancer.Kind, v.scenario.Balancer.Strategy, err)
 				}
 				reps = append(reps, rep)
 			}
-			if err := renderCompare(cmd.OutOrStdout(), format, reps); err != nil {
+			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), reps, true); err != nil {
 				return err
 			}
 			return unmet(reps...)
 		},
 	}
 	c.register(cmd)
+	out.register(cmd)
 	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(harness.Strategies, ", ")+")")
 	cmd.Flags().StringVar(&balancers, "balancers", "", "comma-separated balancer kinds (allowed: nginx, haproxy; default: the scenario's balancer.kind)")
-	cmd.Flags().StringVar(&format, "format", "text", "output format (allowed: "+strings.Join(reports.Formats, ", ")+")")
+	cmd.Flags().StringVar(&eventsDir, "events", "", "write each variant's event log to this directory, as KIND-STRATEGY.jsonl; `sessionlab report` renders them again")
 	return cmd
+}
+
+// runVariant runs one variant of a comparison, with its event log in dir when dir is set.
+func runVariant(ctx context.Context, s *harness.Scenario, dir string, opts []harness.Option) (*reports.Report, error) {
+	if dir == "" {
+		return harness.Run(ctx, s, opts...)
+	}
+	f, err := os.Create(filepath.Join(dir, s.Balancer.Kind+"-"+s.Balancer.Strategy+".jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("--events: %w", err)
+	}
+	rep, err := harness.Run(ctx, s, append(slices.Clone(opts), harness.WithEvents(f))...)
+	return rep, errors.Join(err, f.Close())
+}
+
+func newReportCmd() *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:   "report [--format F,...] [--out DIR] EVENTS.jsonl [MORE.jsonl...]",
+		Short: "Render saved event logs again, without running anything: one log is a run, several a comparison",
+		Long: "Render saved event logs (written by run --events or compare --events) in any format. The log's first " +
+			"record carries the scenario, topology and expectations, so no scenario file is needed. With several logs " +
+			"the output is a comparison, in the order given. Exit 1 when an expectation is not met.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := out.list(); err != nil {
+				return err
+			}
+			var reps []*reports.Report
+			for _, path := range args {
+				rep, err := readLog(path)
+				if err != nil {
+					return err
+				}
+				reps = append(reps, rep)
+			}
+			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), reps, len(reps) > 1); err != nil {
+				return err
+			}
+			return unmet(reps...)
+		},
+	}
+	out.register(cmd)
+	return cmd
+}
+
+func readLog(path string) (*reports.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rep, err := reports.ReadLog(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rep, nil
 }
 
 // balancerList is the --balancers list, or the scenario's own kind.
@@ -239,19 +316,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func renderCompare(w io.Writer, format string, reps []*reports.Report) error {
-	return reports.RenderCompare(w, format, reps)
-}
-
-func checkFormat(format string) error {
-	for _, f := range reports.Formats {
-		if f == format {
-			return nil
-		}
-	}
-	return fmt.Errorf("--format %q is not known (allowed: %s)", format, strings.Join(reports.Formats, ", "))
 }
 
 func unmet(reps ...*reports.Report) error {

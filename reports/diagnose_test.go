@@ -1,0 +1,641 @@
+package reports_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+// The helpers below carry a "diag" prefix: other test files of the package are written alongside this one.
+
+func diagF(v float64) *float64 { return &v }
+func diagI(v int) *int         { return &v }
+
+// diagReport is a run where nothing went wrong: 300 users, 3 replicas with memory sessions behind nginx
+// round-robin, every figure computed and even.
+func diagReport() *reports.Report {
+	share := 1.0 / 3
+	return &reports.Report{
+		Schema: reports.Schema, Scenario: "diag", Seed: 1, Runtime: "local",
+		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
+		App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+		Totals: reports.Totals{
+			Users: 300, Requests: 3900, LoginAttempts: 300, LoginFailRate: diagF(0),
+			PageRequests: 3000, SessionLoss: diagF(0),
+			StoreSessions: diagI(300), SessionsCreated: 300, UsersLoggedIn: 300, DuplicateRatio: diagF(1),
+		},
+		FailureCauses: map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "error": 0},
+		Replicas: []reports.Replica{
+			{Name: "replica-1", Requests: 1300, Share: diagF(share), Users: 100},
+			{Name: "replica-2", Requests: 1300, Share: diagF(share), Users: 100},
+			{Name: "replica-3", Requests: 1300, Share: diagF(share), Users: 100},
+		},
+		Skew:       reports.Skew{MaxOverMean: diagF(1), CoV: diagF(0), Jain: diagF(1)},
+		Stickiness: reports.Stickiness{Users: 300, Mean: diagF(1), UsersAtOne: 300, ShareAtOne: diagF(1)},
+		Phases:     []reports.Phase{},
+		Faults:     []reports.FaultResult{},
+		Store: &reports.Store{StoreStats: clients.StoreStats{Kind: "memory", Sessions: 300, SessionsCreated: 300,
+			Logins: 300}, Source: "replica metrics"},
+		Network:      reports.Network{Addresses: 300, HashKeys: 120},
+		OverTime:     reports.OverTime{Buckets: []reports.Bucket{}},
+		Diagnosis:    []reports.Finding{},
+		Expectations: []reports.Expectation{},
+	}
+}
+
+// diagMod changes one thing about a report.
+type diagMod func(r *reports.Report)
+
+func diagBuild(mods ...diagMod) *reports.Report {
+	r := diagReport()
+	for _, m := range mods {
+		m(r)
+	}
+	return r
+}
+
+func diagStrategy(s string) diagMod { return func(r *reports.Report) { r.Balancer.Strategy = s } }
+
+func diagSessions(s string) diagMod {
+	return func(r *reports.Report) {
+		r.App.Sessions = s
+		r.Store.Kind = s
+	}
+}
+
+func diagReplicas(n int) diagMod { return func(r *reports.Report) { r.App.Replicas = n } }
+func diagLogin(l string) diagMod { return func(r *reports.Report) { r.App.Login = l } }
+func diagSecret(s string) diagMod {
+	return func(r *reports.Report) { r.App.Secret = s }
+}
+func diagCookieName(s string) diagMod { return func(r *reports.Report) { r.App.CookieName = s } }
+
+// diagFailures makes failed of the login attempts fail, loop of them by a login loop and the rest by the given
+// cause.
+func diagFailures(failed, loop int, other string) diagMod {
+	return func(r *reports.Report) {
+		t := &r.Totals
+		t.LoginFailures = failed
+		t.LoginFailRate = diagF(float64(failed) / float64(t.LoginAttempts))
+		r.FailureCauses["loop"] = loop
+		if failed > loop {
+			r.FailureCauses[other] += failed - loop
+		}
+	}
+}
+
+// diagLoops makes a share of the login attempts fail, every one of them by a login loop.
+func diagLoops(rate float64) diagMod {
+	return func(r *reports.Report) {
+		n := int(rate*float64(r.Totals.LoginAttempts) + 0.5)
+		diagFailures(n, n, "")(r)
+	}
+}
+
+// diagLosses makes a share of the protected pages lost.
+func diagLosses(rate float64) diagMod {
+	return func(r *reports.Report) {
+		r.Totals.SessionLosses = int(rate*float64(r.Totals.PageRequests) + 0.5)
+		r.Totals.SessionLoss = diagF(rate)
+	}
+}
+
+func diagCSRF(n int) diagMod { return diagFailures(n, 0, "csrf") }
+
+func diagBadCookies(n int) diagMod { return func(r *reports.Report) { r.Store.BadCookies = n } }
+
+func diagNoStore() diagMod {
+	return func(r *reports.Report) {
+		r.Store = nil
+		r.Totals.StoreSessions = nil
+	}
+}
+
+// diagDuplicates makes the store hold ratio sessions per logged-in user, each extra one silently re-authenticated.
+func diagDuplicates(ratio float64) diagMod {
+	return func(r *reports.Report) {
+		t := &r.Totals
+		held := int(ratio*float64(t.UsersLoggedIn) + 0.5)
+		t.StoreSessions = diagI(held)
+		t.SilentReauths = held - t.UsersLoggedIn
+		t.DuplicateRatio = diagF(ratio)
+	}
+}
+
+func diagFault(f reports.FaultResult) diagMod {
+	return func(r *reports.Report) {
+		f.Index = len(r.Faults)
+		r.Faults = append(r.Faults, f)
+	}
+}
+
+// diagLost is a fault that has ended, with lost of across users losing a session.
+func diagLost(action, target string, lost, across int) reports.FaultResult {
+	start, end := int64(2000), int64(2500)
+	return reports.FaultResult{Action: action, Target: target, At: "2s", StartMs: &start, EndMs: &end,
+		UsersAcross: diagI(across), MovedUsers: diagI(0), MovedShare: diagF(0), UsersLost: diagI(lost)}
+}
+
+// diagNoIndexes zeroes every fault's index, as in a report JSON written without them.
+func diagNoIndexes() diagMod {
+	return func(r *reports.Report) {
+		for i := range r.Faults {
+			r.Faults[i].Index = 0
+		}
+	}
+}
+
+func diagWebSocket(reconnects, lost int) diagMod {
+	return func(r *reports.Report) {
+		r.WebSocket = &reports.WebSocket{Connections: 300 + reconnects, Reconnects: reconnects, StateLost: lost}
+		if reconnects > 0 {
+			r.WebSocket.StateLossRate = diagF(float64(lost) / float64(reconnects))
+		}
+	}
+}
+
+func diagSkew(maxOverMean float64) diagMod {
+	return func(r *reports.Report) { r.Skew.MaxOverMean = diagF(maxOverMean) }
+}
+
+func diagNetwork(addresses, hashKeys int) diagMod {
+	return func(r *reports.Report) { r.Network = reports.Network{Addresses: addresses, HashKeys: hashKeys} }
+}
+
+func diagErrors(n int) diagMod { return func(r *reports.Report) { r.Totals.Errors = n } }
+
+func diagPhases(ps ...reports.Phase) diagMod { return func(r *reports.Report) { r.Phases = ps } }
+
+// diagDiagnose runs Diagnose and checks what holds for every finding: a rule, a text and a non-nil list of fixes
+// (the JSON says [] rather than null).
+func diagDiagnose(t *testing.T, r *reports.Report) []reports.Finding {
+	t.Helper()
+	fs := reports.Diagnose(r)
+	require.NotNil(t, fs)
+	for _, f := range fs {
+		assert.NotEmpty(t, f.Rule)
+		assert.NotEmpty(t, f.Text, f.Rule)
+		assert.NotNil(t, f.Fixes, f.Rule)
+	}
+	return fs
+}
+
+func diagFind(fs []reports.Finding, rule string) (reports.Finding, bool) {
+	for _, f := range fs {
+		if f.Rule == rule {
+			return f, true
+		}
+	}
+	return reports.Finding{}, false
+}
+
+func diagRules(fs []reports.Finding) []string {
+	rules := []string{}
+	for _, f := range fs {
+		rules = append(rules, f.Rule)
+	}
+	return rules
+}
+
+func diagAllFixes(fs []reports.Finding) []string {
+	fixes := []string{}
+	for _, f := range fs {
+		fixes = append(fixes, f.Fixes...)
+	}
+	return fixes
+}
+
+// TestDiagnoseRules gives every rule the figures that trigger it and near-misses that do not.
+func TestDiagnoseRules(t *testing.T) {
+	ipHashMemory := []diagMod{diagStrategy("ip-hash")}
+	cases := []struct {
+		name  string
+		mods  []diagMod
+		rule  string
+		fires bool
+		fixes []string // what the finding's fixes must contain, when it fires
+	}{
+		// local-sessions-no-affinity: the Wakapi report.
+		{"memory round-robin loops", []diagMod{diagLoops(0.70)}, "local-sessions-no-affinity", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"memory least-conn loops", []diagMod{diagStrategy("least-conn"), diagLoops(0.70)}, "local-sessions-no-affinity", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"memory round-robin losses only", []diagMod{diagLosses(0.67)}, "local-sessions-no-affinity", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"memory round-robin loops at the threshold", []diagMod{diagLoops(0.05)}, "local-sessions-no-affinity", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"memory cookie-insert loops", []diagMod{diagStrategy("cookie-insert"), diagLoops(0.70), diagLosses(0.67)},
+			"local-sessions-no-affinity", false, nil},
+		{"memory ip-hash loops", []diagMod{diagStrategy("ip-hash"), diagLoops(0.70), diagLosses(0.67)},
+			"local-sessions-no-affinity", false, nil},
+		{"redis round-robin loops", []diagMod{diagSessions("redis"), diagLoops(0.70), diagLosses(0.67)},
+			"local-sessions-no-affinity", false, nil},
+		{"memory round-robin failure rate 0.01", []diagMod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},
+		{"memory round-robin failures mostly not loops", []diagMod{diagFailures(210, 100, "rejected")},
+			"local-sessions-no-affinity", false, nil},
+
+		// per-replica-key: the caddy-security report.
+		{"cookie per-replica bad cookies", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70),
+			diagBadCookies(1098)}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
+		{"cookie per-replica bad cookies no failures", []diagMod{diagSessions("cookie"), diagSecret("per-replica"),
+			diagBadCookies(12)}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
+		{"cookie per-replica loops without a store record", []diagMod{diagSessions("cookie"), diagSecret("per-replica"),
+			diagLoops(0.70), diagNoStore()}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
+		{"redis per-replica bad cookies", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagLoops(0.70),
+			diagBadCookies(1098)}, "per-replica-key", false, nil},
+		{"cookie shared secret bad cookies", []diagMod{diagSessions("cookie"), diagBadCookies(5)}, "per-replica-key", false, nil},
+		{"cookie per-replica no bad cookies no failures", []diagMod{diagSessions("cookie"), diagSecret("per-replica")},
+			"per-replica-key", false, nil},
+
+		// login-state-elsewhere.
+		{"csrf 5% memory", []diagMod{diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"csrf 5% redis", []diagMod{diagSessions("redis"), diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
+			[]string{reports.FixCookieAffinity, reports.FixSameKey}},
+		{"csrf just under 5%", []diagMod{diagLogin("form-csrf"), diagCSRF(14)}, "login-state-elsewhere", false, nil},
+		{"csrf without login attempts", []diagMod{func(r *reports.Report) {
+			r.Totals.LoginAttempts, r.Totals.LoginFailRate = 0, nil
+			r.FailureCauses["csrf"] = 20
+		}}, "login-state-elsewhere", false, nil},
+
+		// duplicate-sessions: the OAuth2-Proxy report.
+		{"duplicates per-replica secret", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+			"duplicate-sessions", true, []string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
+		{"duplicates per-replica cookie name at the threshold", []diagMod{diagSessions("redis"), diagCookieName("per-replica"),
+			diagDuplicates(1.2)}, "duplicate-sessions", true, []string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
+		{"ratio 1.0 per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagCookieName("per-replica"),
+			diagDuplicates(1.0)}, "duplicate-sessions", false, nil},
+		{"ratio 1.19 per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.19)},
+			"duplicate-sessions", false, nil},
+		{"ratio 2 everything shared", []diagMod{diagSessions("redis"), diagDuplicates(2)}, "duplicate-sessions", false, nil},
+		{"ratio null per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), func(r *reports.Report) {
+			r.Totals.DuplicateRatio = nil
+		}}, "duplicate-sessions", false, nil},
+
+		// replica-fault-lost-sessions.
+		{"kill replica-2 memory", []diagMod{diagLosses(0.03), diagFault(diagLost("kill", "replica-2", 95, 280))},
+			"replica-fault-lost-sessions", true, []string{reports.FixSharedStore}},
+		{"rolling-restart memory", []diagMod{diagFault(diagLost("rolling-restart", "replicas", 200, 290))},
+			"replica-fault-lost-sessions", true, []string{reports.FixSharedStore}},
+		{"kill replica-2 redis", []diagMod{diagSessions("redis"), diagLosses(0.03),
+			diagFault(diagLost("kill", "replica-2", 95, 280))}, "replica-fault-lost-sessions", false, nil},
+		{"kill replica-2 nobody lost", []diagMod{diagFault(diagLost("kill", "replica-2", 0, 280))},
+			"replica-fault-lost-sessions", false, nil},
+		{"kill replica-2 never ended", []diagMod{diagFault(reports.FaultResult{Action: "kill", Target: "replica-2", At: "2s"})},
+			"replica-fault-lost-sessions", false, nil},
+		{"restart-store is not a replica fault", []diagMod{diagFault(diagLost("restart-store", "redis", 95, 280))},
+			"replica-fault-lost-sessions", false, nil},
+
+		// store-restart: the nginx + Redis report.
+		{"restart-store users lost", []diagMod{diagSessions("redis"), diagLosses(0.1),
+			diagFault(diagLost("restart-store", "redis", 298, 300))}, "store-restart", true,
+			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
+		{"restart-store nobody lost", []diagMod{diagSessions("redis"), diagFault(diagLost("restart-store", "redis", 0, 300))},
+			"store-restart", false, nil},
+		{"restart-store never ended", []diagMod{diagSessions("redis"),
+			diagFault(reports.FaultResult{Action: "restart-store", Target: "redis", At: "2s"})}, "store-restart", false, nil},
+		{"restart-store among faults without indexes", []diagMod{diagSessions("redis"), diagLosses(0.1),
+			diagFault(reports.FaultResult{Action: "kill", Target: "replica-2", At: "1s"}),
+			diagFault(diagLost("restart-store", "redis", 298, 300)), diagNoIndexes()}, "store-restart", true,
+			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
+		{"kill replica is no store restart", []diagMod{diagSessions("redis"), diagFault(diagLost("kill", "replica-2", 95, 280))},
+			"store-restart", false, nil},
+
+		// websocket-state-elsewhere: the nginx ip_hash / sticky cookie report.
+		{"websocket state lost", []diagMod{diagWebSocket(600, 510)}, "websocket-state-elsewhere", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
+		{"websocket state lost at the threshold", []diagMod{diagWebSocket(600, 30)}, "websocket-state-elsewhere", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
+		{"websocket state lost under the threshold", []diagMod{diagWebSocket(600, 29)}, "websocket-state-elsewhere", false, nil},
+		{"websocket without reconnects", []diagMod{diagWebSocket(0, 0)}, "websocket-state-elsewhere", false, nil},
+		{"no websocket", nil, "websocket-state-elsewhere", false, nil},
+
+		// few-hash-keys.
+		{"ip-hash skew few keys", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", true,
+			[]string{reports.FixCookieBalancing}},
+		{"ip-hash skew at the threshold", []diagMod{diagStrategy("ip-hash"), diagSkew(1.3), diagNetwork(300, 4)}, "few-hash-keys", true,
+			[]string{reports.FixCookieBalancing}},
+		{"ip-hash front proxy", []diagMod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys", true,
+			[]string{reports.FixCookieBalancing}},
+		{"client-ip-sticky skew", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 4)}, "few-hash-keys", true,
+			[]string{reports.FixCookieBalancing}},
+		{"round-robin same skew", []diagMod{diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", false, nil},
+		// 3 replicas: 30 keys are still few, 31 are enough to spread; skew then has another cause (a fault).
+		{"ip-hash skew 30 keys", []diagMod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 30)}, "few-hash-keys", true,
+			[]string{reports.FixCookieBalancing}},
+		{"ip-hash skew many keys", []diagMod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 31)}, "few-hash-keys", false, nil},
+		{"client-ip-sticky skew many addresses", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.5), diagNetwork(300, 3)},
+			"few-hash-keys", false, nil},
+		{"ip-hash skew under the threshold", []diagMod{diagStrategy("ip-hash"), diagSkew(1.29), diagNetwork(300, 3)},
+			"few-hash-keys", false, nil},
+		{"ip-hash skew null", []diagMod{diagStrategy("ip-hash"), diagNetwork(300, 3), func(r *reports.Report) {
+			r.Skew = reports.Skew{}
+		}}, "few-hash-keys", false, nil},
+
+		// errors.
+		{"errors 1%", []diagMod{diagErrors(39)}, "errors", true, []string{}},
+		{"errors under 1%", []diagMod{diagErrors(38)}, "errors", false, nil},
+
+		// healthy.
+		{"healthy", nil, "healthy", true, []string{}},
+		{"one rejected login is not healthy", []diagMod{diagFailures(1, 0, "rejected")}, "healthy", false, nil},
+		{"one lost page is not healthy", []diagMod{func(r *reports.Report) { r.Totals.SessionLosses = 1 }}, "healthy", false, nil},
+		{"another finding is not healthy", []diagMod{diagErrors(39)}, "healthy", false, nil},
+
+		// address-affinity.
+		{"ip-hash memory", ipHashMemory, "address-affinity", true, []string{reports.FixCookieBalancing, reports.FixSharedState}},
+		{"client-ip-sticky memory", []diagMod{diagStrategy("client-ip-sticky")}, "address-affinity", true,
+			[]string{reports.FixCookieBalancing, reports.FixSharedState}},
+		{"ip-hash redis websocket", []diagMod{diagStrategy("ip-hash"), diagSessions("redis"), diagWebSocket(600, 0)},
+			"address-affinity", true, []string{reports.FixCookieBalancing, reports.FixSharedState}},
+		{"ip-hash redis no websocket", []diagMod{diagStrategy("ip-hash"), diagSessions("redis")}, "address-affinity", false, nil},
+		{"ip-hash memory few hash keys", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)},
+			"address-affinity", false, nil},
+		{"round-robin memory", nil, "address-affinity", false, nil},
+		{"cookie-insert memory", []diagMod{diagStrategy("cookie-insert")}, "address-affinity", false, nil},
+
+		// shared-store.
+		{"redis", []diagMod{diagSessions("redis")}, "shared-store", true,
+			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
+		{"redis after a store restart", []diagMod{diagSessions("redis"), diagLosses(0.1),
+			diagFault(diagLost("restart-store", "redis", 298, 300))}, "shared-store", false, nil},
+		{"redis with duplicates", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+			"shared-store", false, nil},
+		{"memory", nil, "shared-store", false, nil},
+		{"cookie", []diagMod{diagSessions("cookie")}, "shared-store", false, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
+			var fs []reports.Finding
+			require.NotPanics(t, func() { fs = diagDiagnose(t, diagBuild(tc.mods...)) })
+			f, ok := diagFind(fs, tc.rule)
+			if !tc.fires {
+				assert.False(t, ok, "%s fired: %q", tc.rule, f.Text)
+				return
+			}
+			require.True(t, ok, "%s did not fire; findings: %v", tc.rule, diagRules(fs))
+			assert.Subset(t, f.Fixes, tc.fixes)
+			if len(tc.fixes) == 0 {
+				assert.Empty(t, f.Fixes)
+			}
+		})
+	}
+}
+
+// TestDiagnoseText checks the numbers and wording the findings' texts carry.
+func TestDiagnoseText(t *testing.T) {
+	cases := []struct {
+		name     string
+		mods     []diagMod
+		rule     string
+		contains []string
+		absent   []string
+	}{
+		{"local sessions", []diagMod{diagLoops(0.70), diagLosses(0.67)}, "local-sessions-no-affinity",
+			[]string{"70% of logins failed", "210 bounced", "67% of protected pages", "round-robin keeps no affinity"}, nil},
+		{"per-replica key", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
+			"per-replica-key", []string{"1098 session cookies", "70% of logins failed", "210 bounced"}, nil},
+		{"csrf form", []diagMod{diagLogin("form-csrf"), diagCSRF(30)}, "login-state-elsewhere",
+			[]string{"30 of 300 login submissions", "CSRF token"}, []string{"identity provider"}},
+		{"csrf sso", []diagMod{diagLogin("sso"), diagCSRF(45)}, "login-state-elsewhere",
+			[]string{"45 of 300 login submissions", "identity provider"}, []string{"CSRF"}},
+		{"duplicates with a store record", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+			"duplicate-sessions", []string{"1.99 sessions per logged-in user", "(597 for 300 users)", "after 297 silent"}, nil},
+		{"duplicates without a store record", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagNoStore(),
+			func(r *reports.Report) {
+				r.Totals.SessionsCreated, r.Totals.SilentReauths, r.Totals.DuplicateRatio = 450, 150, diagF(1.5)
+			}}, "duplicate-sessions", []string{"1.50 sessions per logged-in user", "(450 for 300 users)", "after 150 silent"}, nil},
+		{"kill replica-2", []diagMod{diagFault(func() reports.FaultResult {
+			f := diagLost("kill", "replica-2", 95, 280)
+			f.UsersOnTarget, f.LostOnTarget, f.LostElsewhere, f.MovedUsers = diagI(93), diagI(90), diagI(5), diagI(93)
+			return f
+		}())}, "replica-fault-lost-sessions", []string{"kill replica-2 (fault 1)", "cost 95 of the 280 users",
+			"90 of them users of replica-2", "93 users were moved"}, nil},
+		{"kill replica-2 nobody moved", []diagMod{diagFault(diagLost("kill", "replica-2", 95, 280))},
+			"replica-fault-lost-sessions", []string{"kill replica-2 (fault 1)", "cost 95 of the 280 users"},
+			[]string{"moved", "of them users of"}},
+		{"scale-in second fault", []diagMod{diagFault(diagLost("scale-out", "", 0, 280)), diagFault(diagLost("scale-in", "", 40, 270))},
+			"replica-fault-lost-sessions", []string{"scale-in (fault 2)", "cost 40 of the 270 users"}, nil},
+		{"restart-store", []diagMod{diagSessions("redis"), diagFault(diagLost("kill", "replica-1", 0, 300)),
+			diagFault(diagLost("restart-store", "redis", 298, 300))}, "store-restart",
+			[]string{"(fault 2)", "logged out 298 of the 300 users"}, nil},
+		{"websocket", []diagMod{diagWebSocket(600, 510)}, "websocket-state-elsewhere",
+			[]string{"510 of 600 WebSocket reconnects", "round-robin sent"}, nil},
+		{"few hash keys ip-hash", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys",
+			[]string{"2.10× the mean", "ip-hash keys an IPv4 client on its /24", "only 3 such networks (300 addresses)"}, nil},
+		{"few hash keys front proxy", []diagMod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys",
+			[]string{"3.00× the mean", "one address", "CDN or a proxy", "gives ip-hash a single key"}, []string{"/24"}},
+		{"few hash keys client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 2)},
+			"few-hash-keys", []string{"1.80× the mean", "client-IP stickiness keys on the address", "only 4 addresses"},
+			[]string{"/24"}},
+		{"errors without phases", []diagMod{diagErrors(39)}, "errors", []string{"39 of 3900 requests"},
+			[]string{"while a fault"}},
+		{"errors during faults", []diagMod{diagErrors(60), diagPhases(
+			reports.Phase{Name: "before", Errors: 5},
+			reports.Phase{Name: "during kill replica-2", Errors: 30},
+			reports.Phase{Name: "after kill replica-2", Errors: 4},
+			reports.Phase{Name: "during restart-store redis", Errors: 21},
+		)}, "errors", []string{"60 of 3900 requests", "51 of them while a fault was under way"}, nil},
+		{"errors outside faults", []diagMod{diagErrors(60), diagPhases(
+			reports.Phase{Name: "before", Errors: 50},
+			reports.Phase{Name: "during kill replica-2", Errors: 0},
+			reports.Phase{Name: "after kill replica-2", Errors: 10},
+		)}, "errors", []string{"60 of 3900 requests"}, []string{"while a fault"}},
+		{"address affinity ip-hash", []diagMod{diagStrategy("ip-hash")}, "address-affinity",
+			[]string{"ip-hash holds users", "(120 keys for 300 addresses)"}, nil},
+		{"address affinity client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky")}, "address-affinity",
+			// HAProxy sticks on the whole source address: the keys are the addresses, not nginx's /24s.
+			[]string{"client-ip-sticky holds users", "(300 keys for 300 addresses)"}, nil},
+		{"healthy counts", nil, "healthy", []string{"across 300 users and 3900 requests"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
+			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			f, ok := diagFind(fs, tc.rule)
+			require.True(t, ok, "%s did not fire; findings: %v", tc.rule, diagRules(fs))
+			for _, s := range tc.contains {
+				assert.Contains(t, f.Text, s)
+			}
+			for _, s := range tc.absent {
+				assert.NotContains(t, f.Text, s)
+			}
+		})
+	}
+}
+
+// TestDiagnoseHealthy checks each reason the healthy finding gives for a run where nothing went wrong.
+func TestDiagnoseHealthy(t *testing.T) {
+	cases := []struct {
+		name  string
+		mods  []diagMod
+		why   string
+		rules []string
+	}{
+		{"one replica", []diagMod{diagReplicas(1)}, "there is one replica", []string{"healthy"}},
+		{"one replica with redis", []diagMod{diagReplicas(1), diagSessions("redis")}, "there is one replica",
+			[]string{"healthy", "shared-store"}},
+		{"redis", []diagMod{diagSessions("redis")}, "every replica reads sessions from the same store",
+			[]string{"healthy", "shared-store"}},
+		{"cookie with a shared secret", []diagMod{diagSessions("cookie")}, "the session travels in a cookie every replica can open",
+			[]string{"healthy"}},
+		{"cookie-insert", []diagMod{diagStrategy("cookie-insert")},
+			"cookie-insert kept every user on the replica that created the session (stickiness 1.000)", []string{"healthy"}},
+		{"hash-cookie", []diagMod{diagStrategy("hash-cookie"), func(r *reports.Report) { r.Stickiness.Mean = diagF(0.995) }},
+			"hash-cookie kept every user on the replica that created the session (stickiness 0.995)", []string{"healthy"}},
+		{"ip-hash", []diagMod{diagStrategy("ip-hash")},
+			"ip-hash kept every user on the replica that created the session (stickiness 1.000)",
+			[]string{"healthy", "address-affinity"}},
+		{"affinity without stickiness figure", []diagMod{diagStrategy("cookie-insert"), func(r *reports.Report) {
+			r.Stickiness = reports.Stickiness{}
+		}}, "cookie-insert kept every user on the replica that created the session (stickiness n/a)", []string{"healthy"}},
+		{"memory round-robin", nil, "every user stayed on the replica that knew the session", []string{"healthy"}},
+		{"duplicates with everything shared", []diagMod{diagSessions("redis"), diagDuplicates(2)},
+			"every replica reads sessions from the same store", []string{"healthy", "shared-store"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			assert.Equal(t, tc.rules, diagRules(fs))
+			f, ok := diagFind(fs, "healthy")
+			require.True(t, ok)
+			assert.Contains(t, f.Text, "No login failed and no session was lost")
+			assert.Contains(t, f.Text, ": "+tc.why+".")
+			assert.Empty(t, f.Fixes)
+		})
+	}
+}
+
+// TestDiagnoseSkippedAndEmpty: a skipped variant carries no figures and gets no findings; a run that made no
+// request (every figure null) gets no verdict that it was healthy, and nothing panics on the nulls.
+func TestDiagnoseSkippedAndEmpty(t *testing.T) {
+	t.Run("skipped", func(t *testing.T) {
+		fs := reports.Diagnose(reports.Skipped("haproxy", "hash-cookie", "haproxy has no hash-cookie here"))
+		require.NotNil(t, fs)
+		assert.Empty(t, fs)
+	})
+	t.Run("skipped with figures that would fire", func(t *testing.T) {
+		r := diagBuild(diagLoops(0.70), diagErrors(100), diagWebSocket(600, 510))
+		r.Skipped = "not run"
+		fs := reports.Diagnose(r)
+		require.NotNil(t, fs)
+		assert.Empty(t, fs)
+	})
+
+	// nullReport has a topology and nothing else: no request was made, every figure is null or zero.
+	nullReport := func(mods ...diagMod) *reports.Report {
+		r := &reports.Report{Schema: reports.Schema, Scenario: "empty",
+			Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
+			App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+			Faults: []reports.FaultResult{
+				{Index: 0, Action: "kill", Target: "replica-2", At: "2s"},
+				{Index: 1, Action: "restart-store", Target: "redis", At: "4s"},
+			},
+			WebSocket: &reports.WebSocket{},
+		}
+		for _, m := range mods {
+			m(r)
+		}
+		return r
+	}
+	setApp := func(a reports.App) diagMod { return func(r *reports.Report) { r.App = a } }
+	cases := []struct {
+		name string
+		r    *reports.Report
+	}{
+		{"zero value", &reports.Report{}},
+		{"memory round-robin", nullReport()},
+		{"memory ip-hash", nullReport(diagStrategy("ip-hash"))},
+		{"client-ip-sticky front proxy", nullReport(diagStrategy("client-ip-sticky"), diagNetwork(1, 1))},
+		{"redis sso per-replica", nullReport(setApp(reports.App{Replicas: 2, Sessions: "redis", Login: "sso",
+			Secret: "per-replica", CookieName: "per-replica"}))},
+		{"cookie per-replica", nullReport(setApp(reports.App{Replicas: 3, Sessions: "cookie", Login: "form-csrf",
+			Secret: "per-replica", CookieName: "shared"}))},
+		{"no websocket", nullReport(func(r *reports.Report) { r.WebSocket = nil })},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var fs []reports.Finding
+			require.NotPanics(t, func() { fs = diagDiagnose(t, tc.r) })
+			_, healthy := diagFind(fs, "healthy")
+			assert.False(t, healthy)
+			for _, rule := range []string{"local-sessions-no-affinity", "per-replica-key", "login-state-elsewhere",
+				"duplicate-sessions", "replica-fault-lost-sessions", "store-restart", "websocket-state-elsewhere",
+				"few-hash-keys", "errors"} {
+				_, ok := diagFind(fs, rule)
+				assert.False(t, ok, "%s fired on a run without figures", rule)
+			}
+		})
+	}
+}
+
+// TestDiagnoseDeterministic: the same report gives the same findings, and Diagnose leaves the report alone.
+func TestDiagnoseDeterministic(t *testing.T) {
+	build := func() *reports.Report {
+		return diagBuild(diagStrategy("ip-hash"), diagSecret("per-replica"), diagCookieName("per-replica"),
+			diagLogin("form-csrf"), diagLoops(0.30), diagCSRF(40), diagLosses(0.2), diagBadCookies(17), diagDuplicates(1.5),
+			diagFault(diagLost("kill", "replica-2", 20, 280)), diagFault(diagLost("restart-store", "redis", 10, 270)),
+			diagWebSocket(600, 300), diagSkew(1.6), diagNetwork(40, 2), diagErrors(200),
+			diagPhases(reports.Phase{Name: "during kill replica-2", Errors: 150}))
+	}
+	r := build()
+	first := reports.Diagnose(r)
+	second := reports.Diagnose(r)
+	assert.Equal(t, first, second)
+	assert.Equal(t, first, reports.Diagnose(build()))
+	assert.Equal(t, build(), r, "Diagnose changed the report")
+	assert.GreaterOrEqual(t, len(first), 5)
+}
+
+// TestDiagnoseCatalog gives Diagnose each row of design.md's table of real reports, with the figures our runs
+// measured, and checks that it names the fixes the report's "known fixes" column names.
+func TestDiagnoseCatalog(t *testing.T) {
+	oauth2Proxy := func(r *reports.Report) {
+		r.App = reports.App{Replicas: 2, Sessions: "redis", Login: "sso", Secret: "per-replica", CookieName: "per-replica"}
+		r.Replicas = r.Replicas[:2]
+		r.Totals = reports.Totals{Users: 1000, Requests: 14000, LoginAttempts: 1000, LoginFailRate: diagF(0),
+			PageRequests: 10000, SessionLoss: diagF(0), SilentReauths: 1994, StoreSessions: diagI(1988),
+			SessionsCreated: 1000, UsersLoggedIn: 1000, DuplicateRatio: diagF(1.988)}
+		r.Store.Kind, r.Store.Sessions, r.Store.SilentReauths = "redis", 1988, 1994
+	}
+	cases := []struct {
+		name  string
+		mods  []diagMod
+		rules []string
+		fixes []string
+	}{
+		{"Wakapi on Kubernetes", []diagMod{diagLoops(0.70), diagLosses(0.67)},
+			[]string{"local-sessions-no-affinity"},
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"caddy-security", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
+			[]string{"per-replica-key"},
+			[]string{reports.FixCookieAffinity, reports.FixSameKey}},
+		{"OAuth2-Proxy + Redis", []diagMod{oauth2Proxy},
+			[]string{"duplicate-sessions"},
+			[]string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
+		{"nginx + Redis session sharing", []diagMod{diagSessions("redis")},
+			[]string{"healthy", "shared-store"},
+			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
+		{"nginx + Redis, store restarted without persistence", []diagMod{diagSessions("redis"), diagLosses(0.0993),
+			diagFault(diagLost("restart-store", "redis", 298, 300))},
+			[]string{"store-restart"},
+			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
+		{"WebSocket under ip_hash", []diagMod{diagSessions("redis"), diagStrategy("ip-hash"), diagWebSocket(600, 0),
+			diagSkew(1.02)},
+			[]string{"healthy", "address-affinity", "shared-store"},
+			[]string{reports.FixCookieBalancing, reports.FixSharedState}},
+		{"WebSocket under round-robin", []diagMod{diagSessions("redis"), diagWebSocket(600, 510)},
+			[]string{"websocket-state-elsewhere", "shared-store"},
+			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			assert.Equal(t, tc.rules, diagRules(fs))
+			assert.Subset(t, diagAllFixes(fs), tc.fixes)
+		})
+	}
+}

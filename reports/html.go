@@ -1,0 +1,265 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// htmlHead is the whole stylesheet: the page must open offline, so no font, image or sheet is fetched, and fonts
+// are the system's own.
+const htmlHead = `{{define "head"}}<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.}}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d1d1f;background:#fff;max-width:1100px;margin:0 auto;padding:24px 20px 48px}
+h1{font-size:1.5em;margin:0 0 .2em}
+h2{font-size:1.15em;margin:1.8em 0 .6em;padding-bottom:.2em;border-bottom:1px solid #ddd}
+h3{font-size:1em;margin:1.4em 0 .4em}
+.meta{color:#555;margin:0 0 1em}
+table{border-collapse:collapse;margin:.4em 0 1em;font-variant-numeric:tabular-nums}
+th,td{padding:3px 10px;border-bottom:1px solid #e5e5e5;text-align:left;vertical-align:top}
+th{font-weight:600;background:#f5f5f5}
+.n{text-align:right;white-space:nowrap}
+td.note{color:#555}
+.diagnosis{background:#f7f7f2;border-left:4px solid #b0a46a;padding:.6em .9em;margin:.6em 0}
+.finding{display:block}
+.finding+.finding{margin-top:.4em}
+.fixes{color:#444}
+ul.expect,ul.faults{padding-left:0;list-style:none}
+ul.expect li,ul.faults li{margin:.2em 0}
+.mark{display:inline-block;width:1.3em;font-weight:700}
+.met .mark{color:#1a7f37}
+.unmet .mark{color:#c62828}
+.unmet{color:#8b1a1a}
+.skipped{color:#777;font-style:italic}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f3f3;padding:0 3px}
+svg.plot{display:block;max-width:100%;height:auto;margin:.8em 0 1.2em}
+svg text{font-family:inherit;font-size:11px;fill:#222}
+svg .plot-title{font-size:14px;font-weight:600}
+svg .axis-title{font-size:12px;fill:#333}
+svg .value{font-size:10px}
+svg .fault-label{font-size:10px;fill:#333}
+svg .note,svg .skipped{font-size:13px;fill:#777;font-style:italic}
+</style>
+</head>
+<body>
+{{end}}`
+
+const htmlParts = `
+{{define "diagnosis"}}<p class="diagnosis">
+{{- range .}}<span class="finding">{{.Text}}{{with .Fixes}} <span class="fixes">Fixes: {{join . "; "}}</span>{{end}}</span>
+{{- else}}Nothing to diagnose: no rule recognised these figures.{{end -}}
+</p>
+{{end}}
+{{define "expectations"}}{{if .}}<ul class="expect">
+{{- range .}}
+<li class="{{if .OK}}met{{else}}unmet{{end}}"><span class="mark" title="{{if .OK}}met{{else}}not met{{end}}">{{if .OK}}✔{{else}}✘{{end}}</span><code>{{.Key}}</code> want {{.Want}}, got {{fig .Got}}</li>
+{{- end}}
+</ul>
+{{else}}<p class="meta">No expectations.</p>
+{{end}}{{end}}
+`
+
+const htmlRun = `{{template "head" .Title -}}
+<h1>{{.R.Scenario}}</h1>
+<p class="meta">{{.R.Balancer.Kind}} {{.R.Balancer.Strategy}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
+{{- with .R.App.Login}} · login {{.}}{{end}}{{with .R.App.Secret}} · secret {{.}}{{end}}{{with .R.App.CookieName}} · cookie name {{.}}{{end}}</p>
+<h2>Figures</h2>
+<table class="headline">
+<tr><th>figure</th><th class="n">value</th><th></th></tr>
+{{- range .Headline}}
+<tr><td>{{.Label}}</td><td class="n">{{.Value}}</td><td class="note">{{.Note}}</td></tr>
+{{- end}}
+</table>
+<h2>Diagnosis</h2>
+{{template "diagnosis" .R.Diagnosis}}
+<h2>Expectations</h2>
+{{template "expectations" .R.Expectations}}
+<h2>Timeline</h2>
+{{.OverTime}}
+<h2>Replicas</h2>
+{{.Replicas}}
+<table class="replicas">
+<tr><th>replica</th><th class="n">requests</th><th class="n">share</th><th class="n">users</th></tr>
+{{- range .R.Replicas}}
+<tr><td>{{.Name}}</td><td class="n">{{.Requests}}</td><td class="n">{{fig .Share}}</td><td class="n">{{.Users}}</td></tr>
+{{- end}}
+</table>
+<p class="meta">skew: max/mean {{fig .R.Skew.MaxOverMean}} · cov {{fig .R.Skew.CoV}} · jain {{fig .R.Skew.Jain}}</p>
+{{- if or .R.Phases .R.Faults}}
+<h2>Phases</h2>
+<table class="phases">
+<tr><th>phase</th><th class="n">ms</th><th class="n">requests</th><th class="n">login failures</th><th class="n">rate</th><th class="n">session losses</th><th class="n">rate</th><th class="n">users lost</th><th class="n">errors</th><th class="n">requests per replica</th></tr>
+{{- range .R.Phases}}
+<tr><td>{{.Name}}</td><td class="n">{{.FromMs}}–{{.ToMs}}</td><td class="n">{{.Requests}}</td><td class="n">{{.LoginFailures}}</td><td class="n">{{fig .LoginFailRate}}</td><td class="n">{{.SessionLosses}}</td><td class="n">{{fig .SessionLoss}}</td><td class="n">{{.UsersWithLoss}}</td><td class="n">{{.Errors}}</td><td class="n">{{phaseReplicas .Replicas}}</td></tr>
+{{- end}}
+</table>
+<ul class="faults">
+{{- range .R.Faults}}
+<li>{{faultLine .}}</li>
+{{- end}}
+</ul>
+{{- end}}
+</body>
+</html>
+`
+
+const htmlCompare = `{{template "head" .Title -}}
+<h1>{{.Scenario}}</h1>
+<p class="meta">{{.Meta}}</p>
+{{.Chart}}
+<h2>Comparison</h2>
+<table class="compare">
+<tr><th>balancer</th><th>strategy</th><th class="n">requests</th><th class="n">login failure rate</th><th>causes</th><th class="n">session loss</th><th class="n">dup ratio</th><th class="n">max/mean</th><th class="n">cov</th><th class="n">jain</th><th class="n">requests per replica</th></tr>
+{{- range .Reports}}
+{{- if .Skipped}}
+<tr class="skipped"><td>{{.Balancer.Kind}}</td><td>{{.Balancer.Strategy}}</td><td colspan="9">skipped: {{.Skipped}}</td></tr>
+{{- else}}
+<tr><td>{{.Balancer.Kind}}</td><td>{{.Balancer.Strategy}}</td><td class="n">{{.Totals.Requests}}</td><td class="n">{{fig .Totals.LoginFailRate}}</td><td>{{causes .FailureCauses}}</td><td class="n">{{fig .Totals.SessionLoss}}</td><td class="n">{{fig .Totals.DuplicateRatio}}</td><td class="n">{{fig .Skew.MaxOverMean}}</td><td class="n">{{fig .Skew.CoV}}</td><td class="n">{{fig .Skew.Jain}}</td><td class="n">{{replicas .Replicas}}</td></tr>
+{{- end}}
+{{- end}}
+</table>
+<h2>Variants</h2>
+{{- range .Reports}}
+<section class="variant">
+<h3>{{.Balancer.Kind}} {{.Balancer.Strategy}}</h3>
+{{if .Skipped}}<p class="skipped">skipped: {{.Skipped}}</p>
+{{else}}{{template "diagnosis" .Diagnosis}}{{template "expectations" .Expectations}}{{end -}}
+</section>
+{{- end}}
+</body>
+</html>
+`
+
+var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
+	"fig":       fig,
+	"causes":    causes,
+	"join":      strings.Join,
+	"faultLine": faultLine,
+	"replicas": func(reps []Replica) string {
+		parts := make([]string, len(reps))
+		for i, r := range reps {
+			parts[i] = strconv.Itoa(r.Requests)
+		}
+		return strings.Join(parts, "/")
+	},
+	"phaseReplicas": func(reps []PhaseReplica) string {
+		parts := make([]string, len(reps))
+		for i, r := range reps {
+			parts[i] = strconv.Itoa(r.Requests)
+		}
+		return strings.Join(parts, "/")
+	},
+}).Parse(htmlHead + htmlParts +
+	`{{define "run"}}` + htmlRun + `{{end}}` +
+	`{{define "compare"}}` + htmlCompare + `{{end}}`))
+
+// headRow is one line of the headline table.
+type headRow struct{ Label, Value, Note string }
+
+// RenderHTML writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
+// outcomes over time with the faults shaded, a plot of the requests per replica, and the phase table. The page
+// loads nothing (styles and plots are inline) and the same report always gives the same bytes.
+func RenderHTML(w io.Writer, r *Report) error {
+	if r == nil {
+		return errors.New("render html: no report")
+	}
+	data := struct {
+		Title              string
+		R                  *Report
+		Headline           []headRow
+		OverTime, Replicas template.HTML
+	}{
+		Title:    fmt.Sprintf("sessionlab: %s, %s %s", r.Scenario, r.Balancer.Kind, r.Balancer.Strategy),
+		R:        r,
+		Headline: headline(r),
+		// Both are built from numbers and html.EscapeString'd names only.
+		OverTime: template.HTML(overTimeSVG(r.OverTime, r.Faults)),
+		Replicas: template.HTML(replicasSVG(r.Replicas)),
+	}
+	return execute(w, "run", data)
+}
+
+// RenderHTMLCompare writes the reports of one scenario under several balancers and strategies as one
+// self-contained HTML page: a grouped bar chart of login failures, session losses and skew, the comparison table,
+// and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
+func RenderHTMLCompare(w io.Writer, rs []*Report) error {
+	kept := make([]*Report, 0, len(rs))
+	for _, r := range rs {
+		if r != nil {
+			kept = append(kept, r)
+		}
+	}
+	data := struct {
+		Title, Scenario, Meta string
+		Chart                 template.HTML
+		Reports               []*Report
+	}{Title: "sessionlab comparison", Scenario: "comparison", Chart: template.HTML(compareSVG(kept)), Reports: kept}
+	for _, r := range kept {
+		if r.Skipped == "" {
+			data.Scenario = r.Scenario
+			data.Title = "sessionlab: " + r.Scenario + ", comparison"
+			data.Meta = fmt.Sprintf("seed %d · runtime %s · %d replicas · sessions %s · %d users · %d variants",
+				r.Seed, r.Runtime, r.App.Replicas, r.App.Sessions, r.Totals.Users, len(kept))
+			break
+		}
+	}
+	return execute(w, "compare", data)
+}
+
+// execute renders into memory first so that a failing template leaves no half page behind.
+func execute(w io.Writer, name string, data any) error {
+	var buf bytes.Buffer
+	if err := htmlTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render html: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func headline(r *Report) []headRow {
+	t := r.Totals
+	n := strconv.Itoa
+	rows := []headRow{
+		{"users", n(t.Users), ""},
+		{"requests", n(t.Requests), ""},
+		{"errors", n(t.Errors), "exchanges that ended in an error"},
+		{"login attempts", n(t.LoginAttempts), ""},
+		{"login failures", n(t.LoginFailures), ""},
+		{"login failure rate", fig(t.LoginFailRate), ""},
+		{"failure causes", causes(r.FailureCauses), ""},
+		{"session losses", n(t.SessionLosses), fmt.Sprintf("of %d protected pages", t.PageRequests)},
+		{"session loss rate", fig(t.SessionLoss), ""},
+		{"users in a login loop", n(t.UsersInLoginLoop), ""},
+		{"affected users", n(t.AffectedUsers), "a failed login, a lost session or an error"},
+		{"stickiness mean", fig(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", fig(r.Stickiness.ShareAtOne))},
+		{"duplicate session ratio", fig(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
+	}
+	store := headRow{"store sessions", "n/a", fmt.Sprintf("%d sessions created (no store record)", t.SessionsCreated)}
+	if t.StoreSessions != nil {
+		store.Value = n(*t.StoreSessions)
+	}
+	if st := r.Store; st != nil {
+		store.Note = fmt.Sprintf("%s store (%s); %d issued, %d csrf refusals, %d unreadable cookies",
+			st.Kind, st.Source, st.SessionsCreated, st.CSRFRefusals, st.BadCookies)
+		if len(st.Unread) > 0 {
+			store.Note += "; unread: " + strings.Join(st.Unread, ", ")
+		}
+	}
+	rows = append(rows, store, headRow{"silent re-authentications", n(t.SilentReauths), ""})
+	if ws := r.WebSocket; ws != nil {
+		rows = append(rows, headRow{"websocket state loss", fig(ws.StateLossRate),
+			fmt.Sprintf("%d of %d reconnects lost state; %d connections, %d errors", ws.StateLost, ws.Reconnects, ws.Connections, ws.Errors)})
+	}
+	return append(rows,
+		headRow{"client addresses", n(r.Network.Addresses), ""},
+		headRow{"ip_hash keys", n(r.Network.HashKeys), "distinct /24s (IPv4) and addresses (IPv6)"})
+}

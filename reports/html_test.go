@@ -1,0 +1,407 @@
+package reports_test
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+func htmlF64(v float64) *float64 { return &v }
+func htmlI64(v int64) *int64     { return &v }
+func htmlInt(v int) *int         { return &v }
+
+// sampleReport is a realistic run: three replicas, a fault that ended and one still running, a second of
+// over-time buckets, a diagnosis, and one met and one unmet expectation.
+func htmlSample() *reports.Report {
+	buckets := make([]reports.Bucket, 10)
+	for i := range buckets {
+		buckets[i] = reports.Bucket{FromMs: int64(i) * 500, OK: 40 + i, Loss: i % 3, Loop: i / 4, CSRF: 1, Error: i % 2}
+	}
+	return &reports.Report{
+		Schema: reports.Schema, Scenario: "rr-memory", Seed: 7, Runtime: "local",
+		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
+		App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+		Totals: reports.Totals{Users: 300, Requests: 3900, Errors: 5, LoginAttempts: 300, LoginFailures: 201,
+			LoginFailRate: htmlF64(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: htmlF64(0.6667),
+			UsersInLoginLoop: 150, AffectedUsers: 250, SilentReauths: 0, StoreSessions: htmlInt(310),
+			SessionsCreated: 310, UsersLoggedIn: 300, DuplicateRatio: htmlF64(1.0333)},
+		FailureCauses: map[string]int{"loop": 190, "csrf": 0, "rejected": 0, "error": 11},
+		Replicas: []reports.Replica{
+			{Name: "replica-1", Requests: 1400, Share: htmlF64(0.359), Users: 210},
+			{Name: "replica-2", Requests: 1300, Share: htmlF64(0.333), Users: 200},
+			{Name: "replica-3", Requests: 1200, Share: htmlF64(0.308), Users: 190},
+		},
+		Skew:       reports.Skew{MaxOverMean: htmlF64(1.077), CoV: htmlF64(0.063), Jain: htmlF64(0.996)},
+		Stickiness: reports.Stickiness{Users: 300, Mean: htmlF64(0.34), UsersAtOne: 3, ShareAtOne: htmlF64(0.01)},
+		Phases: []reports.Phase{
+			{Name: "before", FromMs: 0, ToMs: 1500, Requests: 1200,
+				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 400}, {"replica-3", 400}}},
+			{Name: "during kill replica-2", FromMs: 1500, ToMs: 2500, Requests: 800, SessionLosses: 90, SessionLoss: htmlF64(0.3),
+				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 0}, {"replica-3", 400}}},
+		},
+		Faults: []reports.FaultResult{
+			{Index: 0, Action: "kill", Target: "replica-2", At: "1.5s", StartMs: htmlI64(1500), EndMs: htmlI64(2500),
+				UsersAcross: htmlInt(280), MovedUsers: htmlInt(95), MovedShare: htmlF64(0.339), UsersOnTarget: htmlInt(95),
+				LostOnTarget: htmlInt(90), LostElsewhere: htmlInt(2), UsersLost: htmlInt(92)},
+			{Index: 1, Action: "pause", Target: "nginx", At: "3.5s", StartMs: htmlI64(3500)},
+			{Index: 2, Action: "restart-store", Target: "redis", At: "60s"}, // never reached: no shading
+		},
+		Store:     &reports.Store{StoreStats: clients.StoreStats{Kind: "memory", Sessions: 310, SessionsCreated: 310, Logins: 310}, Source: "metrics"},
+		WebSocket: &reports.WebSocket{Connections: 40, Reconnects: 10, StateLost: 4, StateLossRate: htmlF64(0.4)},
+		Network:   reports.Network{Addresses: 300, HashKeys: 2},
+		OverTime:  reports.OverTime{BucketMs: 500, Buckets: buckets},
+		Diagnosis: []reports.Finding{{Rule: "local-sessions-no-affinity",
+			Text:  "Sessions live in each replica's memory and round-robin spreads a user's requests: logins loop.",
+			Fixes: []string{"cookie affinity on the balancer", "a shared session store"}}},
+		Expectations: []reports.Expectation{
+			{Key: "skew.max_over_mean", Want: "< 1.5", Got: htmlF64(1.077), OK: true},
+			{Key: "login_failure_rate", Want: "< 0.01", Got: htmlF64(0.67), OK: false},
+		},
+	}
+}
+
+func htmlSampleCompare() []*reports.Report {
+	a := htmlSample()
+	b := htmlSample()
+	b.Balancer.Strategy = "ip-hash"
+	b.Totals.LoginFailRate, b.Totals.SessionLoss = htmlF64(0), nil // a figure that could not be computed
+	b.Skew.MaxOverMean = htmlF64(2.9)
+	b.Expectations = []reports.Expectation{{Key: "login_failure_rate", Want: "< 0.01", Got: htmlF64(0), OK: true}}
+	return []*reports.Report{a, b, reports.Skipped("haproxy", "hash-cookie", "haproxy has no hash-cookie strategy")}
+}
+
+func htmlRun(t *testing.T, r *reports.Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, reports.RenderHTML(&buf, r))
+	return buf.String()
+}
+
+func htmlCompare(t *testing.T, rs []*reports.Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, reports.RenderHTMLCompare(&buf, rs))
+	return buf.String()
+}
+
+func htmlParse(t *testing.T, page string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	require.NoError(t, err)
+	return doc
+}
+
+// fetches lists everything in the tree that would make a browser load something: elements that embed or link
+// resources, and attributes or styles that name a URL.
+func htmlFetches(n *html.Node) []string {
+	var found []string
+	banned := map[string]bool{"script": true, "link": true, "img": true, "image": true, "iframe": true, "frame": true,
+		"object": true, "embed": true, "source": true, "audio": true, "video": true, "track": true, "base": true, "feimage": true}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			if banned[strings.ToLower(n.Data)] {
+				found = append(found, "<"+n.Data+">")
+			}
+			for _, a := range n.Attr {
+				v := strings.ToLower(strings.TrimSpace(a.Val))
+				key := strings.ToLower(a.Key)
+				switch {
+				case strings.Contains(v, "http:"), strings.Contains(v, "https:"), strings.HasPrefix(v, "//"),
+					strings.Contains(v, "url("):
+					found = append(found, n.Data+" "+a.Key+"="+a.Val)
+				case (key == "href" || key == "src" || key == "xlink:href" || key == "srcset") && !strings.HasPrefix(v, "#"):
+					found = append(found, n.Data+" "+a.Key+"="+a.Val)
+				case key == "http-equiv" && v == "refresh":
+					found = append(found, "meta refresh")
+				}
+			}
+			if n.Data == "style" && n.FirstChild != nil {
+				css := strings.ToLower(n.FirstChild.Data)
+				if strings.Contains(css, "url(") || strings.Contains(css, "@import") || strings.Contains(css, "@font-face") {
+					found = append(found, "stylesheet fetches")
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return found
+}
+
+// find returns the elements below n named tag whose attribute key contains word (any element of tag when key
+// is "").
+func htmlFind(n *html.Node, tag, key, word string) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == tag && (key == "" || htmlHasWord(n, key, word)) {
+			out = append(out, n)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func htmlAttr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func htmlHasWord(n *html.Node, key, word string) bool {
+	for _, w := range strings.Fields(htmlAttr(n, key)) {
+		if w == word {
+			return true
+		}
+	}
+	return false
+}
+
+func htmlText(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
+}
+
+func htmlNum(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	require.NoError(t, err)
+	return v
+}
+
+// plot is the inline SVG with the given id; the test fails without it.
+func htmlPlot(t *testing.T, doc *html.Node, id string) *html.Node {
+	t.Helper()
+	for _, s := range htmlFind(doc, "svg", "class", "plot") {
+		if htmlAttr(s, "id") == id {
+			return s
+		}
+	}
+	require.Failf(t, "no plot", "no <svg class=plot id=%q>", id)
+	return nil
+}
+
+// texts are the text contents of the <text> elements below n of the given class.
+func htmlTexts(n *html.Node, class string) []string {
+	var out []string
+	for _, e := range htmlFind(n, "text", "class", class) {
+		out = append(out, htmlText(e))
+	}
+	return out
+}
+
+func TestRenderHTMLIsDeterministic(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		render func(t *testing.T) string
+	}{
+		{"run", func(t *testing.T) string { return htmlRun(t, htmlSample()) }},
+		{"compare", func(t *testing.T) string { return htmlCompare(t, htmlSampleCompare()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := tc.render(t)
+			for range 3 {
+				require.Equal(t, first, tc.render(t))
+			}
+		})
+	}
+}
+
+func TestRenderHTMLFetchesNothing(t *testing.T) {
+	for name, page := range map[string]string{
+		"run":     htmlRun(t, htmlSample()),
+		"compare": htmlCompare(t, htmlSampleCompare()),
+		"empty":   htmlRun(t, &reports.Report{}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
+			assert.Empty(t, htmlFetches(htmlParse(t, page)))
+			assert.NotContains(t, page, "<script")
+		})
+	}
+}
+
+// The checker must itself catch fetches, or a passing TestRenderHTMLFetchesNothing proves nothing.
+func TestFetchCheckerCatchesFetches(t *testing.T) {
+	for _, snippet := range []string{
+		`<p>x</p><img src="https://example.invalid/x.png">`,
+		`<div style="background:url(x)">x</div>`,
+		`<svg><image href="pic.png"/></svg>`,
+		`<style>@import "x.css";</style>`,
+		`<link rel="stylesheet" href="//cdn.invalid/a.css">`,
+	} {
+		t.Run(snippet, func(t *testing.T) {
+			assert.NotEmpty(t, htmlFetches(htmlParse(t, snippet)))
+		})
+	}
+}
+
+func TestRenderHTMLRunContents(t *testing.T) {
+	page := htmlRun(t, htmlSample())
+	for _, want := range []string{
+		"<title>sessionlab: rr-memory, nginx round-robin</title>", "runtime local", "seed 7",
+		"login failure rate", "0.670", "<td>failure causes</td><td class=\"n\">error 11, loop 190</td>", "session loss rate", "0.667",
+		"duplicate session ratio", "1.033", "store sessions", "310", "websocket state loss", "ip_hash keys",
+		"Sessions live in each replica&#39;s memory", "Fixes: cookie affinity on the balancer; a shared session store",
+		"fault 1: kill replica-2 at 1.5s (1500–2500 ms)", "fault 3: restart-store redis at 60s: not reached",
+		"during kill replica-2", "400/0/400",
+	} {
+		assert.Contains(t, page, want)
+	}
+	doc := htmlParse(t, page)
+	met := htmlFind(doc, "li", "class", "met")
+	unmet := htmlFind(doc, "li", "class", "unmet")
+	require.Len(t, met, 1)
+	require.Len(t, unmet, 1)
+	assert.Equal(t, "✔skew.max_over_mean want < 1.5, got 1.077", htmlText(met[0]))
+	assert.Equal(t, "✘login_failure_rate want < 0.01, got 0.670", htmlText(unmet[0]))
+}
+
+func TestRenderHTMLPlotsHaveAxesAndTitles(t *testing.T) {
+	doc := htmlParse(t, htmlRun(t, htmlSample()))
+	for _, tc := range []struct {
+		id, title string
+		axes      []string
+	}{
+		{"replicas", "Requests per replica", []string{"requests", "replica"}},
+		{"over-time", "Outcomes over time", []string{"exchanges per second", "time since start (s)"}},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			svg := htmlPlot(t, doc, tc.id)
+			titles := htmlFind(svg, "title", "", "")
+			require.NotEmpty(t, titles)
+			assert.Equal(t, tc.title, htmlText(titles[0]))
+			assert.ElementsMatch(t, tc.axes, htmlTexts(svg, "axis-title"))
+			assert.NotEmpty(t, htmlTexts(svg, "tick"))
+			assert.NotEmpty(t, htmlTexts(svg, "legend-label"))
+		})
+	}
+	compare := htmlPlot(t, htmlParse(t, htmlCompare(t, htmlSampleCompare())), "compare")
+	assert.ElementsMatch(t, []string{"rate", "skew (max/mean)", "balancer and strategy"}, htmlTexts(compare, "axis-title"))
+	assert.Equal(t, []string{"login failure rate (left axis)", "session loss rate (left axis)", "skew max/mean (right axis)"},
+		htmlTexts(compare, "legend-label"))
+}
+
+func TestRenderHTMLReplicaBars(t *testing.T) {
+	svg := htmlPlot(t, htmlParse(t, htmlRun(t, htmlSample())), "replicas")
+	bars := htmlFind(svg, "rect", "class", "bar")
+	require.Len(t, bars, 3)
+	for i, want := range []struct{ name, value string }{{"replica-1", "1400"}, {"replica-2", "1300"}, {"replica-3", "1200"}} {
+		assert.Equal(t, want.name, htmlAttr(bars[i], "data-replica"))
+		assert.Equal(t, want.value, htmlTexts(svg, "value")[i])
+	}
+	// Taller bar for more requests: the y of a bar's top falls as its value rises.
+	assert.Less(t, htmlNum(t, htmlAttr(bars[0], "y")), htmlNum(t, htmlAttr(bars[2], "y")))
+}
+
+func TestRenderHTMLFaultShading(t *testing.T) {
+	svg := htmlPlot(t, htmlParse(t, htmlRun(t, htmlSample())), "over-time")
+	rects := htmlFind(svg, "rect", "class", "fault")
+	require.Len(t, rects, 2, "one per started fault; the fault never reached has none")
+	assert.Equal(t, []string{"fault 1: kill replica-2", "fault 2: pause nginx"}, htmlTexts(svg, "fault-label"))
+	assert.Equal(t, []string{"1", "2"}, []string{htmlAttr(rects[0], "data-fault"), htmlAttr(rects[1], "data-fault")})
+	assert.NotEmpty(t, htmlFind(svg, "polygon", "class", "area"))
+	assert.NotContains(t, htmlTexts(svg, "note"), "no exchanges")
+}
+
+func TestRenderHTMLEmptyOverTime(t *testing.T) {
+	r := htmlSample()
+	r.OverTime = reports.OverTime{BucketMs: 100, Buckets: []reports.Bucket{}}
+	svg := htmlPlot(t, htmlParse(t, htmlRun(t, r)), "over-time")
+	assert.Equal(t, []string{"no exchanges"}, htmlTexts(svg, "note"))
+	assert.Empty(t, htmlFind(svg, "polygon", "class", "area"))
+	assert.Len(t, htmlFind(svg, "rect", "class", "fault"), 2, "faults still show on an empty plot")
+}
+
+func TestRenderHTMLCompareChart(t *testing.T) {
+	doc := htmlParse(t, htmlCompare(t, htmlSampleCompare()))
+	svg := htmlPlot(t, doc, "compare")
+	groups := htmlFind(svg, "g", "class", "group")
+	require.Len(t, groups, 3)
+	for i, tc := range []struct {
+		variant string
+		bars    int
+		values  []string
+	}{
+		{"nginx round-robin", 3, []string{"0.670", "0.667", "1.077"}},
+		{"nginx ip-hash", 2, []string{"0.000", "n/a", "2.900"}},
+		{"haproxy hash-cookie", 0, nil},
+	} {
+		t.Run(tc.variant, func(t *testing.T) {
+			g := groups[i]
+			assert.Equal(t, tc.variant, htmlAttr(g, "data-variant"))
+			assert.Equal(t, []string{tc.variant}, htmlTexts(g, "variant"))
+			assert.Len(t, htmlFind(g, "rect", "class", "bar"), tc.bars)
+			assert.Equal(t, tc.values, htmlTexts(g, "value"))
+		})
+	}
+	skipped := htmlFind(groups[2], "text", "class", "skipped")
+	require.Len(t, skipped, 1)
+	assert.Equal(t, "skipped", skipped[0].FirstChild.Data)
+	assert.Equal(t, "haproxy has no hash-cookie strategy", htmlText(htmlFind(skipped[0], "title", "", "")[0]), "the reason on hover")
+
+	assert.Len(t, htmlFind(doc, "section", "class", "variant"), 3)
+	rows := htmlFind(doc, "tr", "class", "skipped")
+	require.Len(t, rows, 1)
+	assert.Contains(t, htmlText(rows[0]), "skipped: haproxy has no hash-cookie strategy")
+}
+
+func TestRenderHTMLNilFigures(t *testing.T) {
+	r := htmlSample()
+	r.Totals.LoginFailRate, r.Totals.StoreSessions, r.Skew.MaxOverMean = nil, nil, nil
+	r.Expectations = []reports.Expectation{{Key: "skew.max_over_mean", Want: "< 1.5"}}
+	doc := htmlParse(t, htmlRun(t, r))
+	cells := map[string]string{}
+	for _, row := range htmlFind(doc, "tr", "", "") {
+		if tds := htmlFind(row, "td", "", ""); len(tds) >= 2 {
+			cells[htmlText(tds[0])] = htmlText(tds[1])
+		}
+	}
+	for _, label := range []string{"login failure rate", "store sessions"} {
+		assert.Equal(t, "n/a", cells[label], label)
+	}
+	assert.Contains(t, htmlText(htmlFind(doc, "p", "class", "meta")[1]), "max/mean n/a")
+	unmet := htmlFind(doc, "li", "class", "unmet")
+	require.Len(t, unmet, 1, "a figure that could not be computed meets nothing")
+	assert.Contains(t, htmlText(unmet[0]), "got n/a")
+
+	require.Error(t, reports.RenderHTML(&bytes.Buffer{}, nil))
+}
+
+func TestRenderHTMLEmptyDiagnosis(t *testing.T) {
+	r := htmlSample()
+	r.Diagnosis, r.Expectations = []reports.Finding{}, nil
+	doc := htmlParse(t, htmlRun(t, r))
+	diag := htmlFind(doc, "p", "class", "diagnosis")
+	require.Len(t, diag, 1)
+	assert.Empty(t, htmlFind(diag[0], "span", "class", "finding"))
+	assert.NotEmpty(t, strings.TrimSpace(htmlText(diag[0])))
+	assert.Empty(t, htmlFind(doc, "ul", "class", "expect"))
+}
