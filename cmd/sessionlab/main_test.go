@@ -147,7 +147,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 		{[]string{"compare", "--strategies", "round-robin,magic", scenario}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
 		{[]string{"compare", "--balancers", "traefik", scenario}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy)`}},
 		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", scenario}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
-		{[]string{"run", "--format", "yaml", scenario}, []string{`--format "yaml" is not known (allowed: text, json)`}},
+		{[]string{"run", "--format", "yaml", scenario}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
 		{[]string{"run", "--runtime", "k8s", scenario}, []string{`--runtime "k8s" is not known`}},
 		{[]string{"run"}, []string{"accepts 1 arg(s)"}},
 	}
