@@ -5,10 +5,12 @@ BIN         ?= bin
 DEB_NGINX   ?= nginx
 DEB_HAPROXY ?= haproxy
 DEB_REDIS   ?= redis-server
+# Headless Chromium opens the HTML report in the tests (it must fetch nothing) and takes the picture under docs/.
+DEB_CHROMIUM ?= chromium
 # The strategies `make demo` compares, on both balancers.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,cookie-insert,client-ip-sticky
 
-.PHONY: all build deps test test-images test-short vet bench scale demo clean
+.PHONY: all build deps test test-images test-short vet bench scale demo screenshot clean
 
 all: build
 
@@ -19,7 +21,7 @@ build:
 # (policy-rc.d answers 101 while apt runs). A second run finds everything and does nothing.
 deps:
 	@missing=""; \
-	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS); do \
+	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS) chromium:$(DEB_CHROMIUM); do \
 	  bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
@@ -57,11 +59,23 @@ bench:
 scale: deps
 	SESSIONLAB_SCALE=1 $(GO) test -count=1 -timeout 20m -run TestHundredThousandUsers -v ./scenarios
 
+# The main job: every strategy on both balancers, on the default scenario. The text table goes to stdout; every
+# format goes to $(DEMO_OUT) (report.html is the one to open), and each variant's event log to $(DEMO_OUT)/events.
+DEMO_OUT ?= out
 demo: deps
-	$(GO) run ./cmd/sessionlab compare --balancers nginx,haproxy --strategies $(DEMO_STRATEGIES) scenarios/rr-memory.yaml
+	$(GO) run ./cmd/sessionlab compare --balancers nginx,haproxy --strategies $(DEMO_STRATEGIES) \
+	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
+
+# The picture of the demo's HTML report in README, taken by Debian's headless Chromium.
+SCREENSHOT ?= docs/report.png
+screenshot:
+	@[ -f $(DEMO_OUT)/report.html ] || $(MAKE) --no-print-directory demo
+	mkdir -p $(dir $(SCREENSHOT))
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1500 \
+	  --screenshot=$(abspath $(SCREENSHOT)) file://$(abspath $(DEMO_OUT))/report.html
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DEMO_OUT)
 
 # Container images for `--runtime docker`, all built on this machine: nothing is pulled (see docker/build-images.sh).
 # Names are settings: with a registry, point them at official images instead.

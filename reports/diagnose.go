@@ -50,6 +50,7 @@ func Diagnose(r *Report) []Finding {
 	}
 	d := diagnosis{r: r, findings: []Finding{}}
 	d.localSessions()
+	d.affinityBroken()
 	d.perReplicaKey()
 	d.formState()
 	d.duplicates()
@@ -113,6 +114,26 @@ func (d *diagnosis) localSessions() {
 			"replica that never saw the user's session.",
 		pct(t.LoginFailRate), r.FailureCauses["loop"], pct(t.SessionLoss), r.Balancer.Strategy),
 		FixCookieAffinity, FixSharedStore)
+}
+
+// affinityBroken: sessions in each replica's memory behind a strategy meant to keep users on one replica, and
+// logins bounced anyway: what the strategy keys on changed between the login and the next page.
+func (d *diagnosis) affinityBroken() {
+	r, t := d.r, d.r.Totals
+	if r.App.Sessions != "memory" || !d.hasAffinity() || !d.loopsOrLosses() || r.FailureCauses["loop"] == 0 {
+		return
+	}
+	why := fmt.Sprintf("what %s keys on changed between the login and the next page (a cookie the browser did not keep, "+
+		"an address that moved)", r.Balancer.Strategy)
+	fixes := []string{FixSharedStore}
+	if r.Balancer.Strategy == "hash-cookie" {
+		why = "hash-cookie hashes the session cookie, which does not exist until the login's answer sets it: every login " +
+			"hashes the empty string onto one replica, and the next page, now carrying the cookie, hashes to another"
+		fixes = []string{FixCookieAffinity, FixSharedStore}
+	}
+	d.add("affinity-broken", fmt.Sprintf("%s of logins failed (%d bounced straight back to the login page) although %s "+
+		"should keep each user on one replica: %s.", pct(t.LoginFailRate), r.FailureCauses["loop"], r.Balancer.Strategy, why),
+		fixes...)
 }
 
 // perReplicaKey: each replica seals cookies with its own key, so a cookie is opened only by its maker — the

@@ -314,6 +314,14 @@ func TestDiagnoseRules(t *testing.T) {
 		{"websocket without reconnects", []diagMod{diagWebSocket(0, 0)}, "websocket-state-elsewhere", false, nil},
 		{"no websocket", nil, "websocket-state-elsewhere", false, nil},
 
+		// affinity-broken.
+		{"hash-cookie loops", []diagMod{diagStrategy("hash-cookie"), diagLoops(0.65)}, "affinity-broken", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
+		{"cookie-insert loops (cookies not kept)", []diagMod{diagStrategy("cookie-insert"), diagLoops(0.3)}, "affinity-broken", true,
+			[]string{reports.FixSharedStore}},
+		{"round-robin loops are not broken affinity", []diagMod{diagLoops(0.65)}, "affinity-broken", false, nil},
+		{"hash-cookie with redis sessions", []diagMod{diagStrategy("hash-cookie"), diagLoops(0.65), diagSessions("redis")}, "affinity-broken", false, nil},
+		{"hash-cookie without failures", []diagMod{diagStrategy("hash-cookie")}, "affinity-broken", false, nil},
 		// few-hash-keys.
 		{"ip-hash skew few keys", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},

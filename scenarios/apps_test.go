@@ -27,6 +27,18 @@ func assertExpectationsMet(t *testing.T, rep *reports.Report) {
 	}
 }
 
+// assertNamesFixes fails unless the report's diagnosis names every fix design.md's table lists for the scenario.
+func assertNamesFixes(t *testing.T, rep *reports.Report, fixes ...string) {
+	t.Helper()
+	var named []string
+	for _, f := range rep.Diagnosis {
+		named = append(named, f.Fixes...)
+	}
+	for _, fix := range fixes {
+		assert.Contains(t, named, fix, "the diagnosis names the fix; it said %v", rep.Diagnosis)
+	}
+}
+
 func failRate(t *testing.T, rep *reports.Report) float64 {
 	t.Helper()
 	require.NotNil(t, rep.Totals.LoginFailRate)
@@ -38,6 +50,7 @@ func TestWakapiRoundRobin(t *testing.T) {
 		t.Run("memory sessions loop", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "wakapi-round-robin.yaml")
 			assertExpectationsMet(t, rep)
+			assertNamesFixes(t, rep, reports.FixCookieAffinity, reports.FixSharedStore)
 			assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["loop"], "every failure is a login loop")
 		})
 		for _, fix := range []string{"balancer.strategy=cookie-insert", "app.sessions=redis"} {
@@ -95,6 +108,7 @@ func TestCaddySecurityReplicas(t *testing.T) {
 		t.Run("per-replica keys refuse each other's tokens", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "caddy-security-replicas.yaml")
 			assertExpectationsMet(t, rep)
+			assertNamesFixes(t, rep, reports.FixCookieAffinity, reports.FixSameKey)
 			require.NotNil(t, rep.Store)
 			assert.Zero(t, rep.Store.CSRFRefusals)
 		})
@@ -113,6 +127,7 @@ func TestOAuth2ProxyRedis(t *testing.T) {
 		t.Run("per-replica secret and cookie name double the records", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "oauth2-proxy-redis.yaml")
 			assertExpectationsMet(t, rep)
+			assertNamesFixes(t, rep, reports.FixIPHashStopGap, reports.FixSameSecretName)
 			assert.GreaterOrEqual(t, rep.Totals.Users, 1000)
 			// No prompt fails; the only failures are the rare browser redirect limit of a user bounced between
 			// the instances (see the scenario file).
@@ -161,6 +176,7 @@ func TestRedisSharedSessions(t *testing.T) {
 		t.Run("round-robin keeps everyone logged in", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "redis-shared-sessions.yaml")
 			assertExpectationsMet(t, rep)
+			assertNamesFixes(t, rep, reports.FixStorePersist, reports.FixStoreReplicas)
 		})
 		for _, persist := range []bool{false, true} {
 			t.Run("restart-store persist "+map[bool]string{false: "false", true: "true"}[persist], func(t *testing.T) {
@@ -179,6 +195,8 @@ func TestRedisSharedSessions(t *testing.T) {
 					// Users across whose next exchange was already a new login (they were between a loss and
 					// their relogin) had nothing left to lose: 0.87 to 0.99 of them lose a session here.
 					assert.GreaterOrEqual(t, float64(*f.UsersLost), 0.8*float64(*f.UsersAcross), "a store without persistence logs everyone out")
+					assertNamesFixes(t, rep, reports.FixStorePersist, reports.FixStoreReplicas)
+					assert.Equal(t, "store-restart", rep.Diagnosis[0].Rule, "the restart is the first finding")
 				}
 				assertNothingLeft(t, rt, "restart-store-"+p)
 			})
@@ -192,6 +210,7 @@ func TestWebSocketIPHash(t *testing.T) {
 			t.Run(kind+" ip-hash keeps the state", func(t *testing.T) {
 				rep, _ := runOn(t, rt, "websocket-ip-hash.yaml", "balancer.kind="+kind)
 				assertExpectationsMet(t, rep)
+				assertNamesFixes(t, rep, reports.FixCookieBalancing, reports.FixSharedState)
 			})
 		}
 		t.Run("round-robin loses it", func(t *testing.T) {
@@ -201,6 +220,7 @@ func TestWebSocketIPHash(t *testing.T) {
 			// A reconnect finds everything only on the replica that saw every earlier increment.
 			assert.Greater(t, *rep.WebSocket.StateLossRate, 0.6)
 			assert.Zero(t, failRate(t, rep), "logins are shared through Redis: only the WebSocket state is lost")
+			assertNamesFixes(t, rep, reports.FixCookieAffinity, reports.FixSharedState)
 		})
 	})
 }
@@ -210,6 +230,7 @@ func TestFormCSRFRoundRobin(t *testing.T) {
 		t.Run("the token is unknown to the replica the form is posted to", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "form-csrf-round-robin.yaml")
 			assertExpectationsMet(t, rep)
+			assertNamesFixes(t, rep, reports.FixCookieAffinity, reports.FixSharedStore)
 			assert.GreaterOrEqual(t, failRate(t, rep), 0.5)
 			assert.Greater(t, rep.FailureCauses["csrf"], rep.Totals.LoginFailures/2, "csrf is the dominant cause")
 			require.NotNil(t, rep.Store)
