@@ -127,8 +127,8 @@ func (d *diagnosis) affinityBroken() {
 		"an address that moved)", r.Balancer.Strategy)
 	fixes := []string{FixSharedStore}
 	if r.Balancer.Strategy == "hash-cookie" {
-		why = "hash-cookie hashes the session cookie, which does not exist until the login's answer sets it: every login " +
-			"hashes the empty string onto one replica, and the next page, now carrying the cookie, hashes to another"
+		why = "the session cookie it hashes does not exist until the login's answer sets it: every login hashes the " +
+			"empty string onto one replica, and the next page, now carrying the cookie, hashes to another"
 		fixes = []string{FixCookieAffinity, FixSharedStore}
 	}
 	d.add("affinity-broken", fmt.Sprintf("%s of logins failed (%d bounced straight back to the login page) although %s "+
