@@ -26,7 +26,14 @@ type RunOptions struct {
 	// UserDone, when set, is called (from the user's goroutine) after each user finished the journey: a progress
 	// display counts users with it.
 	UserDone func()
+	// ReplicaOf names the replica at an upstream address, as the balancer reported it in UpstreamHeader; "" for an
+	// address it does not know. Without it, or without the header, answers are attributed by their X-Replica header.
+	ReplicaOf func(upstream string) string
 }
+
+// UpstreamHeader is the response header the balancer sets to the address of the replica that answered (nginx's
+// $upstream_addr: "a:1, b:2" when it tried more than one, the last answered).
+const UpstreamHeader = "X-Sessionlab-Upstream"
 
 // Run walks every user through the journey against the balancer at target (host:port), at most
 // opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
 )
 
 // BalancerConfig is what a balancer config template receives: the built-in nginx and HAProxy templates, and a
@@ -36,7 +38,11 @@ type BalancerConfig struct {
 	ReadyPath     string     // answer 2xx here without proxying: the harness probes it
 	Generation    int        // counts config loads from 1; built-in templates answer it at ReadyPath (X-Sessionlab-Config)
 	AppCookie     string     // the app's session cookie (hash-cookie hashes or learns it)
-	Settings      BalancerSettings
+	// UpstreamHeader names the response header the built-in templates set to the address of the replica that
+	// answered (nginx $upstream_addr, HAProxy %si:%sp). A user's template that sets it too lets the harness
+	// attribute every answer to a replica without the app's X-Replica header.
+	UpstreamHeader string
+	Settings       BalancerSettings
 }
 
 // Upstream is one replica as a balancer config names it.
@@ -69,6 +75,9 @@ type BalancerSettings struct {
 
 // readyHeader carries the config generation at ReadyPath, so that a reload is known to have taken effect.
 const readyHeader = "X-Sessionlab-Config"
+
+// UpstreamHeader is BalancerConfig.UpstreamHeader.
+const UpstreamHeader = clients.UpstreamHeader
 
 // balancerKind is what differs between the real balancers the harness runs.
 type balancerKind struct {
@@ -142,6 +151,7 @@ func balancerConfigFor(t Topology, replicas []Endpoint, generation int) Balancer
 	c := BalancerConfig{
 		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
 		ReadyPath: readyPath, Generation: generation, Settings: t.Balancer.Settings, ProxyProtocol: !t.BindIdentity,
+		UpstreamHeader: UpstreamHeader,
 	}
 	if len(t.Replicas) > 0 {
 		c.AppCookie = t.Replicas[0].CookieName

@@ -363,6 +363,9 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []ReplicaSpec) erro
 	parts := make([]*containerPart, len(specs))
 	errs := make([]error, len(specs))
 	addrs := make([]string, len(specs))
+	if r.d.topology.Own != nil {
+		return r.startOwnReplicas(ctx, specs)
+	}
 	var wg sync.WaitGroup
 	for i, spec := range specs {
 		n, _ := strconv.Atoi(strings.TrimPrefix(spec.Name, "replica-"))

@@ -58,6 +58,8 @@ backend app
 {{- if $s.HealthCheck}}
     option httpchk GET {{$s.CheckPath}}
 {{- end}}
+    # Which replica answered, without the app's help: the harness maps the address back to its name.
+    http-response set-header {{.UpstreamHeader}} %si:%sp
 {{- range .Replicas}}
     server {{.Name}} {{.Addr}}{{if eq $.Strategy "cookie-insert"}} cookie {{.Name}}{{end}}{{if $s.HealthCheck}} check inter {{$s.CheckInter}} fall {{$s.CheckFall}} rise {{$s.CheckRise}}{{end}}
 {{- end}}

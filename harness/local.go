@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
 )
 
 // Local is the default runtime: every part is a real OS process on loopback.
@@ -78,9 +80,14 @@ func (l *Local) Start(ctx context.Context, t Topology) (*Deployment, error) {
 	} else if !isExecutable(balancerBin) {
 		return d, fmt.Errorf("%s binary %s is not an executable file", kind.name, balancerBin)
 	}
-	appBin, err := l.fakeAppBinary(ctx, dir)
-	if err != nil {
-		return d, err
+	var appBin string
+	switch {
+	case t.Own != nil && len(t.Own.command) == 0:
+		return d, fmt.Errorf("app.command is not set: the local runtime runs your app from its command line (app.image is for --runtime docker)")
+	case t.Own == nil || t.App.NeedsIdP():
+		if appBin, err = l.fakeAppBinary(ctx, dir); err != nil {
+			return d, err
+		}
 	}
 	hostAddrs := map[string]string{}
 	d.hostAddr = func(_ context.Context, name string) (string, error) {
@@ -134,6 +141,20 @@ func (l *Local) newReplica(d *Deployment, bin string, r ReplicaSpec) (*localPart
 		p.ready = httpProbe("http://" + addr + "/healthz")
 		d.setEndpoint(Endpoint{Name: r.Name, Addr: addr})
 	}
+	if own := d.topology.Own; own != nil {
+		p.timeout = time.Duration(own.health.Timeout)
+		p.bindTo = func(addr string) {
+			p.ready = httpProbe("http://" + addr + own.health.Path)
+			d.setEndpoint(Endpoint{Name: r.Name, Addr: addr})
+			v, err := d.topology.appVars(r, addr, d.Dir, d.storeAddr)
+			if err != nil {
+				p.bindErr = err
+				return
+			}
+			c, err := own.localCommand(v)
+			p.bin, p.args, p.env, p.dir, p.bindErr = c.bin, c.args, c.env, c.dir, err
+		}
+	}
 	if err := p.bindFree(); err != nil {
 		return nil, err
 	}
@@ -149,6 +170,19 @@ func (l *Local) startReplicas(ctx context.Context, d *Deployment, bin string, t 
 			return err
 		}
 		parts[i] = p
+	}
+	if own := t.Own; own != nil && own.stagger > 0 {
+		// One after another, each ready before the stagger starts: an app that migrates a shared database on start
+		// must be done before the next one looks at it.
+		for i, p := range parts {
+			if i > 0 && !clients.Sleep(ctx, own.stagger) {
+				return ctx.Err()
+			}
+			if err := p.startRebinding(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	// Start them all, then wait for each: replicas come up side by side.
 	for _, p := range parts {

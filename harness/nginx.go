@@ -126,6 +126,8 @@ http {
 {{- else}}
             proxy_pass http://app;
 {{- end}}
+            # Which replica answered, without the app's help: the harness maps the address back to its name.
+            add_header {{.UpstreamHeader}} $upstream_addr always;
             proxy_next_upstream {{$s.NextUpstream}};
             proxy_connect_timeout 2s;
             # The Host the browser sent, port included: an SSO app builds its callback URL from it.

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +79,11 @@ type localPart struct {
 	// bindTo points the part at a listen address (its args, its probe, what the deployment records), for parts
 	// started on a port chosen by the harness; nil for the others.
 	bindTo func(addr string)
+	// env and dir, when set, are the process's whole environment and its working directory (the user's app).
+	env []string
+	dir string
+	// bindErr is why bindTo could not prepare the part (a template that failed to render); Start returns it.
+	bindErr error
 }
 
 // bindFree points the part at a loopback port that was free a moment ago.
@@ -126,7 +132,15 @@ func (p *localPart) launch() error {
 	if p.proc != nil && !p.proc.exited() {
 		return fmt.Errorf("start %s: already running", p.name)
 	}
-	proc, err := startProcess(p.name, p.bin, p.args, p.logPath)
+	if p.bindErr != nil {
+		return fmt.Errorf("start %s: %w", p.name, p.bindErr)
+	}
+	proc, err := startProcess(p.name, p.bin, p.args, p.logPath, func(c *exec.Cmd) {
+		if p.env != nil {
+			c.Env = p.env
+		}
+		c.Dir = p.dir
+	})
 	if err != nil {
 		return err
 	}

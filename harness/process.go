@@ -23,8 +23,9 @@ type process struct {
 	err     error // set before done closes
 }
 
-// startProcess starts bin with args; stdout and stderr go to logPath.
-func startProcess(name, bin string, args []string, logPath string) (*process, error) {
+// startProcess starts bin with args; stdout and stderr go to logPath. setup, when given, adjusts the command before
+// it starts (its environment, its directory).
+func startProcess(name, bin string, args []string, logPath string, setup ...func(*exec.Cmd)) (*process, error) {
 	// Append: a part started again after a fault keeps the output of its earlier life.
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -33,6 +34,9 @@ func startProcess(name, bin string, args []string, logPath string) (*process, er
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
+	for _, f := range setup {
+		f(cmd)
+	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -111,11 +115,19 @@ func lastLines(data []byte, n int) string {
 
 // exitError describes a process that ended when it should not have, with the last lines it wrote.
 func (p *process) exitError(extraLogs ...string) error {
-	msg := fmt.Sprintf("%s exited: %v", p.name, p.err)
+	return errors.New(fmt.Sprintf("%s exited: %v", p.name, p.err) + p.output(extraLogs...))
+}
+
+// output is the last lines the process wrote (and of its other logs), for an error message.
+func (p *process) output(extraLogs ...string) string {
+	var msg string
 	for _, path := range append([]string{p.logPath}, extraLogs...) {
 		if t := tailFile(path, 20); t != "" {
 			msg += "\n--- last lines of " + path + " ---\n" + t
 		}
 	}
-	return errors.New(msg)
+	if msg == "" {
+		msg = "\n(it wrote no output to " + p.logPath + ")"
+	}
+	return msg
 }

@@ -28,7 +28,10 @@ func waitReady(ctx context.Context, p *process, timeout time.Duration, ready pro
 	case exited() != nil:
 		return exited()
 	}
-	return fmt.Errorf("%s not ready after %s: %w", p.name, timeout, err)
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s not ready: %w", p.name, ctx.Err())
+	}
+	return fmt.Errorf("%s not ready after %s: %w%s", p.name, timeout, err, p.output(extraLogs...))
 }
 
 // poll calls ready every 20 ms until it passes (nil), gone (when given) reports that the part ended (its error),

@@ -88,7 +88,8 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	nem := newNemesis(dep, s, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.start(ctx, usersCtx)
-	runOpts := clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start, Bind: s.Clients.Identity == clients.IdentityBind}
+	runOpts := clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start, Bind: s.Clients.Identity == clients.IdentityBind,
+		ReplicaOf: dep.ReplicaOf}
 	userSink := clients.Tee(sink, nem)
 	for _, w := range cfg.watchers {
 		w.Start(len(users))
@@ -104,11 +105,14 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, userSink, runOpts)
 	usersDone()
 	runErr = errors.Join(runErr, nem.wait())
-	// What the app's side holds goes into the log too, so that the log alone can be rendered again.
-	if st, err := dep.StoreStats(ctx); err != nil {
-		runErr = errors.Join(runErr, err)
-	} else {
-		sink.Record(clients.Event{TMs: clock().Milliseconds(), Step: clients.StepStore, Store: &st})
+	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
+	// app has no /metrics the harness could read: its figures are the clients' view.
+	if s.own == nil {
+		if st, err := dep.StoreStats(ctx); err != nil {
+			runErr = errors.Join(runErr, err)
+		} else {
+			sink.Record(clients.Event{TMs: clock().Milliseconds(), Step: clients.StepStore, Store: &st})
+		}
 	}
 	if events != nil {
 		runErr = errors.Join(runErr, events.Close())

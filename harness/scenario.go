@@ -5,6 +5,7 @@ package harness
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,6 +28,7 @@ type Scenario struct {
 
 	where    *positions         // where each key was written, for messages
 	template *template.Template // balancer.config, parsed
+	own      *ownApp            // app.command / app.image, parsed; nil for the built-in app
 }
 
 // App describes the replicas.
@@ -42,6 +44,18 @@ type App struct {
 	// ClearBadCookie has a replica clear a session cookie it cannot open, as Wakapi does: going back to the
 	// replica that made it no longer helps.
 	ClearBadCookie bool `yaml:"clear_bad_cookie"`
+
+	// The user's own app instead of the built-in one (see ownapp.go): its command line on the local runtime, its
+	// image on the docker runtime, each templated per replica with AppVars.
+	Command  []string          `yaml:"command"`
+	Env      map[string]string `yaml:"env"`       // added to the harness's environment, or with EmptyEnv the only one
+	EmptyEnv bool              `yaml:"empty_env"` // start from an empty environment
+	Dir      string            `yaml:"dir"`       // working directory; default the replica's data directory
+	Stagger  Duration          `yaml:"stagger"`   // wait this long after a replica is ready before starting the next
+	Health   AppHealth         `yaml:"health"`    // when a replica is ready
+	Image    *AppImage         `yaml:"image"`
+	// SessionCookie names the user's app's session cookie, which hash-cookie hashes (the built-in app's is sid).
+	SessionCookie string `yaml:"session_cookie"`
 }
 
 // Balancer describes what sits in front of the replicas: which real balancer, how it picks a replica, and the
@@ -165,6 +179,12 @@ func (s *Scenario) Validate() []error {
 		}
 	}
 	errs = append(errs, s.validateBalancer()...)
+	own, ownErrs := s.App.parseOwnApp(s.Balancer.Strategy)
+	errs = append(errs, ownErrs...)
+	if own != nil && s.where != nil {
+		own.baseDir = filepath.Dir(s.where.file)
+	}
+	s.own = own
 	errs = append(errs, s.Clients.Validate()...)
 	errs = append(errs, s.validateFaults()...)
 	return append(errs, s.validateExpect()...)

@@ -24,6 +24,10 @@ type Topology struct {
 
 	// BindIdentity: clients connect from real loopback source addresses, without a PROXY header.
 	BindIdentity bool
+	// Own is the user's app (app.command, app.image) run as the replicas; nil runs the built-in fakeapp.
+	Own *ownApp
+	// SessionCookie is the user's app's session cookie (app.session_cookie), which hash-cookie hashes.
+	SessionCookie string
 
 	perReplicaCookie bool
 	perReplicaSecret bool
@@ -53,6 +57,7 @@ func (s *Scenario) Topology() Topology {
 			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
 		perReplicaCookie: s.App.CookieName == "per-replica", perReplicaSecret: s.App.Secret == "per-replica",
 		BindIdentity: s.Clients.Identity == clients.IdentityBind,
+		Own:          s.own, SessionCookie: s.App.SessionCookie,
 		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
 			Settings: s.Balancer.settings(), Template: s.template},
 	}
@@ -70,6 +75,9 @@ func (t Topology) replicaSpec(n int) ReplicaSpec {
 	r := ReplicaSpec{Name: "replica-" + strconv.Itoa(n), CookieName: "sid", Secret: derivedSecret(t.Seed, "shared")}
 	if t.perReplicaCookie {
 		r.CookieName = "sid-" + r.Name
+	}
+	if t.SessionCookie != "" {
+		r.CookieName = t.SessionCookie
 	}
 	if t.perReplicaSecret {
 		r.Secret = derivedSecret(t.Seed, r.Name)
@@ -117,6 +125,7 @@ type Deployment struct {
 	storeAddr string
 	idpURL    string
 	mu        sync.Mutex
+	names     map[string]string // every address a replica listened on in this run -> its name
 	closers   []closer
 	closed    bool
 	closeErr  error
@@ -126,6 +135,10 @@ type Deployment struct {
 func (d *Deployment) setEndpoint(e Endpoint) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.names == nil {
+		d.names = map[string]string{}
+	}
+	d.names[e.Addr] = e.Name
 	for i := range d.Replicas {
 		if d.Replicas[i].Name == e.Name {
 			d.Replicas[i] = e
@@ -133,6 +146,14 @@ func (d *Deployment) setEndpoint(e Endpoint) {
 		}
 	}
 	d.Replicas = append(d.Replicas, e)
+}
+
+// ReplicaOf names the replica that listened on addr (host:port, as the balancer reports it) at any time in the run,
+// so that answers are attributed without the app's help; "" for an address no replica had.
+func (d *Deployment) ReplicaOf(addr string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.names[addr]
 }
 
 // activeReplicas are the replicas the balancer sends to.

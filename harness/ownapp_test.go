@@ -1,0 +1,185 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const ownAppYAML = `name: own
+seed: 7
+app:
+  replicas: 3
+  secret: %s
+  command: ["/opt/app/bin", "--listen={{.Addr}}", "--name", "{{.Name}}", "--data={{.DataDir}}", "--db={{.SharedDir}}/app.db"]
+  env:
+    APP_PORT: "{{.Port}}"
+    APP_KEY: "{{.Secret}}"
+    APP_INDEX: "{{.Index}}"
+  empty_env: true
+  stagger: 1s
+  health: {path: /api/health, timeout: 5s}
+`
+
+func TestOwnAppCommandIsTemplatedPerReplica(t *testing.T) {
+	for _, secret := range []string{"shared", "per-replica"} {
+		t.Run(secret, func(t *testing.T) {
+			s, err := Parse("own.yaml", []byte(fmt.Sprintf(ownAppYAML, secret)))
+			require.NoError(t, err)
+			topo := s.Topology()
+			require.NotNil(t, topo.Own)
+			assert.Equal(t, time.Second, topo.Own.stagger)
+			assert.Equal(t, AppHealth{Path: "/api/health", Timeout: Duration(5 * time.Second)}, topo.Own.health)
+
+			runDir := t.TempDir()
+			keys := map[string]bool{}
+			for i, r := range topo.Replicas {
+				listen := fmt.Sprintf("127.0.0.1:%d", 19000+i)
+				v, err := topo.appVars(r, listen, runDir, "")
+				require.NoError(t, err)
+				c, err := topo.Own.localCommand(v)
+				require.NoError(t, err)
+				dataDir := filepath.Join(runDir, "data", r.Name)
+				assert.Equal(t, "/opt/app/bin", c.bin)
+				assert.Equal(t, []string{"--listen=" + listen, "--name", r.Name, "--data=" + dataDir, "--db=" + filepath.Join(runDir, "shared", "app.db")}, c.args)
+				assert.Equal(t, dataDir, c.dir, "the working directory defaults to the replica's data directory")
+				assert.DirExists(t, dataDir)
+				assert.DirExists(t, filepath.Join(runDir, "shared"))
+				require.Len(t, c.env, 3, "empty_env: only the scenario's variables, %v", c.env)
+				assert.Equal(t, fmt.Sprintf("APP_INDEX=%d", i+1), c.env[0])
+				assert.Equal(t, fmt.Sprintf("APP_PORT=%d", 19000+i), c.env[2])
+				key, _ := strings.CutPrefix(c.env[1], "APP_KEY=")
+				assert.Len(t, key, 64)
+				keys[key] = true
+			}
+			if secret == "shared" {
+				assert.Len(t, keys, 1, "one key for every replica")
+			} else {
+				assert.Len(t, keys, 3, "each replica its own key")
+			}
+		})
+	}
+}
+
+func TestOwnAppKeepsTheEnvironmentUnlessEmpty(t *testing.T) {
+	t.Setenv("SESSIONLAB_OWNAPP_TEST", "kept")
+	s, err := Parse("own.yaml", []byte("name: own\napp:\n  command: [app]\n  env: {A: b}\n"))
+	require.NoError(t, err)
+	topo := s.Topology()
+	v, err := topo.appVars(topo.Replicas[0], "127.0.0.1:1", t.TempDir(), "")
+	require.NoError(t, err)
+	c, err := topo.Own.localCommand(v)
+	require.NoError(t, err)
+	assert.Contains(t, c.env, "SESSIONLAB_OWNAPP_TEST=kept")
+	assert.Equal(t, "A=b", c.env[len(c.env)-1], "the scenario's variables come last, so they win")
+	assert.Equal(t, "app", c.bin, "a bare program name is looked up in PATH")
+
+	s, err = Parse(filepath.Join("/srv/scenarios", "own.yaml"), []byte("name: own\napp:\n  command: [./bin/app]\n"))
+	require.NoError(t, err)
+	topo = s.Topology()
+	c, err = topo.Own.localCommand(v)
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/scenarios/bin/app", c.bin, "a relative path is the scenario file's directory's")
+}
+
+func TestOwnAppBadInputNamesTheKey(t *testing.T) {
+	cases := []struct {
+		name, app, want string
+	}{
+		{"unknown template field", `command: [app, "{{.Prot}}"]`, `own.yaml:4: app.command[1]: template: app.command[1]:1:2: executing "app.command[1]" at <.Prot>: can't evaluate field Prot`},
+		{"template does not parse", `command: [app, "{{.Port"]`, "app.command[1]: not a template"},
+		{"bad env name", `command: [app]` + "\n  env: {\"A=B\": x}", `app.env: "A=B" is not an environment variable name`},
+		{"env template", `command: [app]` + "\n  env: {X: \"{{.Nope}}\"}", "app.env.X"},
+		{"health path", `command: [app]` + "\n  health: {path: healthz}", `app.health.path: "healthz" is not a path`},
+		{"negative stagger", `command: [app]` + "\n  stagger: -1s", "app.stagger"},
+		{"built-in key with own app", `command: [app]` + "\n  login: form-csrf", "app.login: applies to the built-in app only"},
+		{"cookie sessions with own app", `command: [app]` + "\n  sessions: cookie", `app.sessions: "cookie" applies to the built-in app only`},
+		{"own key without own app", `env: {A: b}`, "app.env: applies to your own app only"},
+		{"image without name", `image: {port: 8080}`, "app.image.name: is required"},
+		{"image port", `image: {name: x}`, "app.image.port: 0 is out of range"},
+		{"image env template", `image: {name: x, port: 1, env: {A: "{{.X}}"}}`, "app.image.env.A"},
+		{"unknown key", `command: [app]` + "\n  comand: [x]", "app.comand"},
+		{"hash-cookie needs the cookie", `command: [app]` + "\nbalancer: {strategy: hash-cookie}", "app.session_cookie: is required with strategy hash-cookie"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("own.yaml", []byte("name: own\nseed: 1\napp:\n  "+c.app+"\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestAttributionHeaderInBuiltInConfigs(t *testing.T) {
+	for kind, want := range map[string]string{
+		"nginx":   "add_header X-Sessionlab-Upstream $upstream_addr always;",
+		"haproxy": "http-response set-header X-Sessionlab-Upstream %si:%sp",
+	} {
+		for _, strategy := range []string{"round-robin", "ip-hash", "cookie-insert"} {
+			text := renderFor(t, "name: r\nbalancer: {kind: "+kind+", strategy: "+strategy+"}\n", t.TempDir())
+			assert.Contains(t, string(text), want, "%s %s", kind, strategy)
+		}
+	}
+}
+
+func TestReplicaOfMapsEveryAddressOfTheRun(t *testing.T) {
+	d := &Deployment{}
+	d.setEndpoint(Endpoint{Name: "replica-1", Addr: "127.0.0.1:1001"})
+	d.setEndpoint(Endpoint{Name: "replica-2", Addr: "127.0.0.1:1002"})
+	d.setEndpoint(Endpoint{Name: "replica-2", Addr: "127.0.0.1:2002"}) // started again on another port
+	assert.Equal(t, "replica-1", d.ReplicaOf("127.0.0.1:1001"))
+	assert.Equal(t, "replica-2", d.ReplicaOf("127.0.0.1:1002"), "answers from before the restart keep their name")
+	assert.Equal(t, "replica-2", d.ReplicaOf("127.0.0.1:2002"))
+	assert.Empty(t, d.ReplicaOf("127.0.0.1:9"))
+}
+
+// A command that exits at once, and one that never answers its health path: each fails the start within its
+// timeout, with what the process wrote, and leaves no process behind.
+func TestOwnAppThatExitsOrNeverGetsReady(t *testing.T) {
+	requireIntegration(t)
+	marker := fmt.Sprintf("sessionlab-ownapp-test-%d", os.Getpid())
+	cases := []struct {
+		name, script, want string
+		within             time.Duration
+	}{
+		{"exits at once", "echo cannot open the database " + marker + " >&2; exit 3", "cannot open the database", 5 * time.Second},
+		{"never ready", "echo listening somewhere else " + marker + "; exec sleep 600", "not ready after 2s", 6 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			yaml := fmt.Sprintf("name: own-fails\napp:\n  replicas: 2\n  command: [/bin/sh, -c, %q]\n  health: {timeout: 2s}\n", c.script)
+			s, err := Parse("own.yaml", []byte(yaml))
+			require.NoError(t, err)
+			start := time.Now()
+			d, err := NewLocal().Start(context.Background(), s.Topology())
+			require.Error(t, err)
+			closeErr := d.Close(context.Background())
+			assert.Less(t, time.Since(start), c.within)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), marker, "the error carries the replica's output")
+			assert.True(t, closeErr == nil || !errors.Is(closeErr, context.DeadlineExceeded))
+			assert.Empty(t, processesWith(marker), "no process of the app is left")
+		})
+	}
+}
+
+// processesWith lists the command lines of running processes that mention s.
+func processesWith(s string) []string {
+	var found []string
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		if cmd, err := os.ReadFile(p); err == nil && strings.Contains(string(cmd), s) && !slices.Contains(os.Args, string(cmd)) {
+			found = append(found, strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return found
+}
