@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ type browser struct {
 	sent    *atomic.Int64
 	sink    Sink
 	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
+	// upstreams names the replica at an upstream address (RunOptions.ReplicaOf); nil: by X-Replica only.
+	upstreams func(string) string
+	// keepText keeps the body of any text/* or JSON answer, not only HTML: the journey looks for a text in it.
+	keepText bool
 	// addr is the address the user connects from now; a roaming user's changes mid-journey, while the transport
 	// dials from its own goroutines.
 	addr atomic.Pointer[netip.Addr]
@@ -126,20 +131,26 @@ func bindDialer(target string, from func() netip.Addr) func(ctx context.Context,
 type exchange struct {
 	Step     string
 	URL      *url.URL // what was requested
+	External bool     // sent to another host than the balancer (an identity provider)
 	Status   int
 	Location string   // the redirect target's path (//host/path on another host), for the event log and classifiers
 	Next     *url.URL // the redirect target, resolved against the request
 	Replica  string
-	Body     []byte // HTML answers only: the journey reads forms from them
-	Err      error
-	Outcome  string
+	// Body is kept for HTML answers (the journey reads forms from them), and for text/* and JSON answers when the
+	// browser keeps text.
+	Body []byte
+	// Cleared names the cookies the answer expires (its last Set-Cookie for the name has Max-Age<=0 or an Expires
+	// in the past): an app that logs a user out by clearing the session cookie.
+	Cleared []string
+	Err     error
+	Outcome string
 }
 
-// maxBody bounds what is kept of an HTML answer.
+// maxBody bounds what is kept of an answer's body.
 const maxBody = 64 << 10
 
 // do sends one request to target (a path on the balancer, or an absolute URL), reads the answer, asks classify
-// for the outcome and records exactly one event.
+// for the outcome and records exactly one event. A GET sends form in its query, a POST as its body.
 func (b *browser) do(ctx context.Context, step string, attempt int, method, target string, form url.Values, classify func(*exchange) string) *exchange {
 	x := &exchange{Step: step}
 	start := b.clock()
@@ -148,16 +159,22 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	ref, err := url.Parse(target)
 	if err == nil {
 		x.URL = b.base.ResolveReference(ref)
+		if method == http.MethodGet && form != nil {
+			q := x.URL.Query()
+			for k, vs := range form {
+				q[k] = vs
+			}
+			x.URL.RawQuery, form = q.Encode(), nil
+		}
 		ev.Path = x.URL.Path
-		var external bool
 		var resp *http.Response
-		resp, external, err = b.send(ctx, method, x.URL, form, x)
-		if external {
+		resp, x.External, err = b.send(ctx, method, x.URL, form, x)
+		if x.External {
 			ev.Host = x.URL.Host
 		}
 		if err == nil {
 			x.Status = resp.StatusCode
-			x.Replica = resp.Header.Get("X-Replica")
+			x.Replica = b.replicaOf(resp.Header)
 			if loc, err := resp.Location(); err == nil {
 				x.Next = loc
 				x.Location = loc.Path
@@ -165,6 +182,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 					x.Location = "//" + loc.Host + loc.Path
 				}
 			}
+			x.Cleared = clearedCookies(resp.Cookies(), time.Now())
 			x.Outcome = classify(x)
 		}
 	}
@@ -178,6 +196,49 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)
 	b.sink.Record(ev)
 	return x
+}
+
+// fail records a request the journey could not make (a template that did not execute for this user) as one
+// exchange with outcome error, so that the user's journey shows where it stopped; it counts as sent, as a request
+// to an unparsable URL does.
+func (b *browser) fail(step string, attempt int, method, path string, err error) *exchange {
+	b.sent.Add(1)
+	t := b.clock()
+	b.sink.Record(Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
+		Method: method, Path: path, Outcome: OutcomeError, Error: err.Error()})
+	return &exchange{Step: step, Err: err, Outcome: OutcomeError}
+}
+
+// clearedCookies names the cookies that cookies (an answer's Set-Cookie headers, in order) expire: the last
+// Set-Cookie of a name decides, as it does in the jar. Max-Age wins over Expires.
+func clearedCookies(cookies []*http.Cookie, now time.Time) []string {
+	var names []string
+	for i, c := range cookies {
+		expired := c.MaxAge < 0 || (c.MaxAge == 0 && !c.Expires.IsZero() && !c.Expires.After(now))
+		later := false
+		for _, d := range cookies[i+1:] {
+			later = later || d.Name == c.Name
+		}
+		if expired && !later && !slices.Contains(names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// keepBody reports whether an answer of this Content-Type is kept: HTML always, other text and JSON when the
+// browser keeps text.
+func (b *browser) keepBody(contentType string) bool {
+	ct := strings.ToLower(contentType)
+	if strings.HasPrefix(ct, "text/html") {
+		return true
+	}
+	if !b.keepText {
+		return false
+	}
+	media, _, _ := strings.Cut(ct, ";")
+	media = strings.TrimSpace(media)
+	return strings.HasPrefix(media, "text/") || media == "application/json" || strings.HasSuffix(media, "+json")
 }
 
 func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange) (*http.Response, bool, error) {
@@ -198,9 +259,10 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 		return nil, external, err
 	}
 	defer resp.Body.Close()
-	// Keep HTML (a form the journey must read); drain the rest so the connection is reused: a new connection per
-	// request would still carry the same address, but would cost the balancer a handshake per exchange.
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+	// Keep HTML (a form the journey must read), and text when the journey looks for some; drain the rest so the
+	// connection is reused: a new connection per request would still carry the same address, but would cost the
+	// balancer a handshake per exchange.
+	if b.keepBody(resp.Header.Get("Content-Type")) {
 		if x.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
 			return nil, external, fmt.Errorf("read body: %w", err)
 		}
@@ -209,6 +271,28 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 		return nil, external, fmt.Errorf("read body: %w", err)
 	}
 	return resp, external, nil
+}
+
+// replicaOf names the replica that answered: by the address the balancer reported in UpstreamHeader (the last one,
+// when it tried several), mapped to a name; else by the app's own X-Replica header. An address the harness does
+// not know is kept as it is, so that no answer drops out of the per-replica figures.
+func (b *browser) replicaOf(h http.Header) string {
+	if up := h.Get(UpstreamHeader); up != "" && b.upstreams != nil {
+		if i := strings.LastIndex(up, ","); i >= 0 {
+			up = up[i+1:]
+		}
+		up = strings.TrimSpace(up)
+		if name := b.upstreams(up); name != "" {
+			return name
+		}
+		if r := h.Get("X-Replica"); r != "" {
+			return r
+		}
+		if up != "" && up != ":" && up != "-" {
+			return up
+		}
+	}
+	return h.Get("X-Replica")
 }
 
 func (b *browser) close() {

@@ -13,6 +13,9 @@ const (
 	StepLogin  = "login"
 	StepPage   = "page"
 	StepLogout = "logout"
+	// StepSetup is an exchange of the journey's setup request (a sign-up, say), sent once per user before the first
+	// login attempt, and of the redirects it leads to.
+	StepSetup = "setup"
 	// StepReauth is an exchange on the way back from a page the app sent to its identity provider: the provider,
 	// the app's callback, the page again.
 	StepReauth = "reauth"

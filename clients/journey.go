@@ -1,45 +1,64 @@
 package clients
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"time"
 )
 
-// Journey is what every user does and how the app's answers are read. The zero value is not usable; start from
-// FakeAppJourney.
+// Journey is what every user does and how the app's answers are read. Build it with JourneySpec.Journey, or
+// FakeAppJourney for the fake app; a Journey built otherwise follows the fake app's login, pages and logout.
 type Journey struct {
-	LoginPath    string // GET serves the form (or sends the browser to an identity provider), POST submits it
-	Password     string
-	HomePath     string // where a successful login lands
-	PagePath     string // protected pages are PagePath + "/<n>"
 	Pages        int    // protected pages opened after logging in
 	Relogin      int    // extra login attempts after a failed login or a lost session
 	MaxRedirects int    // redirects followed in one go (a login, or a silent re-authentication); browsers stop at 20
 	WSPath       string // the WebSocket endpoint; the user's name is sent as ?client=
 	WebSocket    WebSocket
-	LogoutPath   string // POST logs out, for users who do
-	Think        Think  // the pause before each protected page
+	Think        Think // the pause before each protected page
+	flow         *flow // the login, the pages and what a logged-out answer looks like, from a JourneySpec
 }
 
-// FakeAppJourney is the journey through cmd/fakeapp.
+// FakeAppJourney is the journey through cmd/fakeapp: the zero JourneySpec's.
 func FakeAppJourney(pages, relogin int) Journey {
-	return Journey{LoginPath: "/login", Password: "secret", HomePath: "/", PagePath: "/page", Pages: pages, Relogin: relogin,
-		MaxRedirects: 20, WSPath: "/ws", LogoutPath: "/logout"}
+	j, err := JourneySpec{}.Journey(pages, relogin)
+	if err != nil {
+		panic(err) // the zero spec always compiles (defaultFlow would have panicked first)
+	}
+	return j
 }
 
-// run walks one user through the journey: log in (retrying while relogins last), then open the pages, logging in
-// again after a lost session while relogins last. A user who cannot log in gives up, as a person would. WebSocket
-// connections, when the journey has them, are spread over the pages: the first right after login.
+func (j Journey) compiled() *flow {
+	if j.flow == nil {
+		return defaultFlow
+	}
+	return j.flow
+}
+
+// run walks one user through the journey: the setup, when there is one, then log in (retrying while relogins
+// last), then open the pages, logging in again after a lost session while relogins last. A user who cannot log in
+// gives up, as a person would. WebSocket connections, when the journey has them, are spread over the pages: the
+// first right after login.
 func (j Journey) run(ctx context.Context, b *browser) {
+	f := j.compiled()
+	b.keepText = f.success.body != ""
+	u, userErr := f.user(b.user)
+	if f.setup != nil && ctx.Err() == nil {
+		j.setup(ctx, b, u, userErr)
+	}
 	attempts := 0
 	login := func() bool {
 		for attempts < 1+j.Relogin && ctx.Err() == nil {
 			attempts++
-			if j.login(ctx, b, attempts) {
+			if userErr != nil {
+				b.fail(StepLogin, attempts, f.login.method, f.login.page, userErr)
+				continue
+			}
+			if j.login(ctx, b, u, attempts) {
 				return true
 			}
 		}
@@ -69,7 +88,12 @@ func (j Journey) run(ctx context.Context, b *browser) {
 			b.roam(b.user.RoamAddr)
 		}
 		openWS(p)
-		x := b.do(ctx, StepPage, 0, http.MethodGet, j.PagePath+"/"+strconv.Itoa(p), nil, j.classifyPage)
+		var x *exchange
+		if path, err := f.page(u, p); err != nil {
+			x = b.fail(StepPage, 0, http.MethodGet, path, err)
+		} else {
+			x = b.do(ctx, StepPage, 0, http.MethodGet, path, nil, j.classifyPage)
+		}
 		if x.Outcome == OutcomeReauth {
 			x = j.follow(ctx, b, StepReauth, attempts, x, j.classifyReauth)
 		}
@@ -81,13 +105,44 @@ func (j Journey) run(ctx context.Context, b *browser) {
 	}
 	openWS(pages + 1)
 	if b.user.Logout && ctx.Err() == nil {
-		b.do(ctx, StepLogout, attempts, http.MethodPost, j.LogoutPath, url.Values{}, func(x *exchange) string {
-			if isRedirect(x.Status) || x.Status == http.StatusOK {
+		r := f.logout
+		form, err := r.values(u)
+		if err == nil {
+			err = userErr
+		}
+		if err != nil {
+			b.fail(StepLogout, attempts, r.method, r.path, fmt.Errorf("logout: %w", err))
+			return
+		}
+		b.do(ctx, StepLogout, attempts, r.method, r.path, form, func(x *exchange) string {
+			if r.ok(x.Status) {
 				return OutcomeOK
 			}
 			return OutcomeError
 		})
 	}
+}
+
+// setup sends the journey's setup request and follows its redirects, each exchange ok when its status is one the
+// setup accepts. Whatever it gives, the user goes on to log in.
+func (j Journey) setup(ctx context.Context, b *browser, u userData, userErr error) {
+	r := j.compiled().setup
+	form, err := r.values(u)
+	if err == nil {
+		err = userErr
+	}
+	if err != nil {
+		b.fail(StepSetup, 0, r.method, r.path, fmt.Errorf("setup: %w", err))
+		return
+	}
+	classify := func(x *exchange, last bool) string {
+		if r.ok(x.Status) && !(last && isRedirect(x.Status)) {
+			return OutcomeOK
+		}
+		return OutcomeError
+	}
+	x := b.do(ctx, StepSetup, 0, r.method, r.path, form, func(x *exchange) string { return classify(x, false) })
+	j.follow(ctx, b, StepSetup, 0, x, classify)
 }
 
 // Sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
@@ -105,96 +160,132 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// follow follows x's redirects (across hosts) until an answer that is not one, classifying each hop.
+// follow follows x's redirects (across hosts) until an answer that is not one, classifying each hop; the
+// MaxRedirects-th hop is the last (20 when MaxRedirects is not set).
 func (j Journey) follow(ctx context.Context, b *browser, step string, attempt int, x *exchange, classify func(x *exchange, last bool) string) *exchange {
+	maxHops := j.MaxRedirects
+	if maxHops <= 0 {
+		maxHops = 20
+	}
 	for hop := 1; x.Outcome == OutcomeOK || x.Outcome == OutcomeReauth; hop++ {
 		if !isRedirect(x.Status) || x.Next == nil || ctx.Err() != nil {
 			return x
 		}
-		last := hop == j.MaxRedirects
+		last := hop == maxHops
 		x = b.do(ctx, step, attempt, http.MethodGet, x.Next.String(), nil, func(x *exchange) string { return classify(x, last) })
 	}
 	return x
 }
 
 // login makes one attempt: open the login page (following an SSO app to its identity provider), submit the form
-// with its hidden fields, then follow redirects until an authenticated page (success) or a bounce back to log in
-// (a loop). An identity provider that still knows the user answers without a form: that is a success too.
-func (j Journey) login(ctx context.Context, b *browser, attempt int) bool {
-	x := b.do(ctx, StepLogin, attempt, http.MethodGet, j.LoginPath, nil, func(x *exchange) string { return j.classifyToForm(x, false) })
-	x = j.follow(ctx, b, StepLogin, attempt, x, j.classifyToForm)
-	if x.Outcome != OutcomeOK {
-		return false
-	}
-	form, ok := findLoginForm(x.Body)
-	if !ok {
-		return true // classifyToForm accepts a page without a form only off the login page: already logged in
-	}
-	fields := url.Values{"username": {b.user.Name()}, "password": {j.Password}}
-	for k, v := range form.hidden {
-		fields[k] = v
-	}
-	action := x.URL
-	if form.action != "" {
-		if ref, err := url.Parse(form.action); err == nil {
-			action = x.URL.ResolveReference(ref)
+// with its hidden fields, then follow redirects until the page a successful login ends on (success) or a
+// logged-out answer (a loop). An identity provider that still knows the user answers without a form: that is a
+// success too. Without a form path, the form is submitted directly.
+func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int) bool {
+	f := j.compiled()
+	fields := url.Values{}
+	target := f.login.path
+	if f.login.formPath != "" {
+		x := b.do(ctx, StepLogin, attempt, http.MethodGet, f.login.formPath, nil, func(x *exchange) string { return j.classifyToForm(x, false) })
+		x = j.follow(ctx, b, StepLogin, attempt, x, j.classifyToForm)
+		if x.Outcome != OutcomeOK {
+			return false
+		}
+		form, found := findLoginForm(x.Body)
+		if !found && f.successful(x) {
+			return true // classifyToForm accepts a page without a form as the end of a login: already logged in
+		}
+		// Otherwise login.path is set: the form page needed no form.
+		for k, v := range form.hidden {
+			fields[k] = v
+		}
+		if target == "" {
+			action := x.URL
+			if form.action != "" {
+				if ref, err := url.Parse(form.action); err == nil {
+					action = x.URL.ResolveReference(ref)
+				}
+			}
+			target = action.String()
 		}
 	}
-	x = b.do(ctx, StepLogin, attempt, http.MethodPost, action.String(), fields, j.classifyLoginPost)
+	if _, err := renderFields(f.login.form, u, fields); err != nil {
+		b.fail(StepLogin, attempt, f.login.method, target, fmt.Errorf("login: %w", err))
+		return false
+	}
+	x := b.do(ctx, StepLogin, attempt, f.login.method, target, fields, j.classifyLoginPost)
 	x = j.follow(ctx, b, StepLogin, attempt, x, j.classifyAfterLogin)
 	return x.Outcome == OutcomeOK
 }
 
 // classifyToForm reads an answer on the way to the login form: redirects (to an identity provider) are fine, and
-// the end must be a form, or an authenticated page reached through an identity provider that still knows the user.
+// the end must be a form, or a successful login's end reached through an identity provider that still knows the
+// user, or (when the journey says where to submit) any page.
 func (j Journey) classifyToForm(x *exchange, last bool) string {
+	f := j.compiled()
 	switch {
 	case isRedirect(x.Status) && !last:
 		return OutcomeOK
 	case x.Status == http.StatusForbidden:
 		return OutcomeCSRF
-	case x.Status == http.StatusOK:
-		if _, ok := findLoginForm(x.Body); ok || x.URL.Path != j.LoginPath {
-			return OutcomeOK
-		}
+	case x.Status == http.StatusOK && hasLoginForm(x):
+		return OutcomeOK
+	case f.successful(x):
+		return OutcomeOK
+	case x.Status == http.StatusOK && f.login.path != "":
+		return OutcomeOK
 	}
 	return OutcomeError
 }
 
+// classifyLoginPost reads the answer to the submission: sent back to the form (or logged out) is a rejection; a
+// redirect onward is followed; an answer from the app that is already the success page (an API login) is a
+// success.
 func (j Journey) classifyLoginPost(x *exchange) string {
+	f := j.compiled()
 	switch {
-	case isRedirect(x.Status) && x.Location == j.LoginPath, x.Status == http.StatusUnauthorized, x.Status == http.StatusOK:
+	case f.isLoggedOut(x), isRedirect(x.Status) && x.Location == f.login.page:
 		return OutcomeRejected // sent back to the form
 	case x.Status == http.StatusForbidden:
 		return OutcomeCSRF
 	case isRedirect(x.Status):
 		return OutcomeOK
+	case !x.External && !hasLoginForm(x) && f.successful(x):
+		return OutcomeOK
+	case x.Status == http.StatusOK:
+		return OutcomeRejected // the form again
 	default:
 		return OutcomeError
 	}
 }
 
-// classifyAfterLogin reads an answer on the way from an accepted login to the first authenticated page.
+// classifyAfterLogin reads an answer on the way from an accepted login to the first authenticated page. An end
+// with the success status that is not the success page (another path, or without the success text) is a loop
+// when it shows a login form (the app answered the login page in place), else an error.
 func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
+	f := j.compiled()
 	switch {
-	case j.isLoginBounce(x):
+	case f.isLoggedOut(x):
 		return OutcomeLoop
 	case x.Status == http.StatusForbidden:
 		return OutcomeCSRF // an SSO callback whose state this replica does not know
-	case x.Status == http.StatusOK:
-		return OutcomeOK
 	case isRedirect(x.Status) && !last:
 		return OutcomeOK
+	case f.successful(x):
+		return OutcomeOK
+	case x.Status == f.success.status && hasLoginForm(x):
+		return OutcomeLoop
 	default:
 		return OutcomeError
 	}
 }
 
+// classifyPage reads the answer to a protected page.
 func (j Journey) classifyPage(x *exchange) string {
 	switch {
-	case j.isLoginBounce(x):
+	case j.compiled().isLoggedOut(x):
 		return OutcomeLoss
-	case x.Status == http.StatusOK:
+	case x.Status >= 200 && x.Status < 300:
 		return OutcomeOK
 	case isRedirect(x.Status) && x.Next != nil && x.Next.Host != x.URL.Host:
 		return OutcomeReauth
@@ -207,12 +298,12 @@ func (j Journey) classifyPage(x *exchange) string {
 // for a password again, or the app sending the user to its login, is a lost session.
 func (j Journey) classifyReauth(x *exchange, last bool) string {
 	switch {
-	case j.isLoginBounce(x):
+	case j.compiled().isLoggedOut(x):
 		return OutcomeLoss
 	case x.Status == http.StatusForbidden:
 		return OutcomeCSRF
 	case x.Status == http.StatusOK:
-		if _, ok := findLoginForm(x.Body); ok {
+		if hasLoginForm(x) {
 			return OutcomeLoss
 		}
 		return OutcomeOK
@@ -223,9 +314,33 @@ func (j Journey) classifyReauth(x *exchange, last bool) string {
 	}
 }
 
-// isLoginBounce reports an answer that sends the user back to log in.
-func (j Journey) isLoginBounce(x *exchange) bool {
-	return x.Status == http.StatusUnauthorized || (isRedirect(x.Status) && x.Location == j.LoginPath)
+// isLoggedOut reports an answer that says the user is not logged in: a redirect to one of the login's paths on the
+// app, a logged-out status, or the session cookie expired.
+func (f *flow) isLoggedOut(x *exchange) bool {
+	return (isRedirect(x.Status) && slices.Contains(f.loggedOut.redirectTo, x.Location)) ||
+		slices.Contains(f.loggedOut.status, x.Status) ||
+		(f.loggedOut.cookie != "" && slices.Contains(x.Cleared, f.loggedOut.cookie))
+}
+
+// successful reports an answer that looks like the end of a successful login: the success status, on the success
+// path (or, without one, anywhere but the app's login form), with the success text when there is one.
+func (f *flow) successful(x *exchange) bool {
+	if x.Status != f.success.status {
+		return false
+	}
+	if f.success.path != "" {
+		if x.External || x.URL.Path != f.success.path {
+			return false
+		}
+	} else if !x.External && x.URL.Path == f.login.page {
+		return false
+	}
+	return f.success.body == "" || bytes.Contains(x.Body, []byte(f.success.body))
+}
+
+func hasLoginForm(x *exchange) bool {
+	_, ok := findLoginForm(x.Body)
+	return ok
 }
 
 func isRedirect(status int) bool {

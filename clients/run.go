@@ -67,6 +67,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink Sink,
 					errs <- err
 					return
 				}
+				b.upstreams = opts.ReplicaOf
 				started.Add(1)
 				j.run(ctx, b)
 				b.close()

@@ -54,7 +54,7 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	hc := &http.Client{Transport: b.client.Transport, Jar: b.client.Jar, CheckRedirect: b.client.CheckRedirect}
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: hc})
 	if resp != nil {
-		status, replica = resp.StatusCode, resp.Header.Get("X-Replica")
+		status, replica = resp.StatusCode, b.replicaOf(resp.Header)
 	}
 	if err != nil {
 		return status, replica, fmt.Errorf("websocket: %w", err)

@@ -36,7 +36,7 @@ func Parse(name string, data []byte, overrides ...string) (*Scenario, error) {
 		root = doc.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: a scenario is a mapping of keys (name, seed, app, balancer, clients, faults, expect)", name, root.Line)
+		return nil, fmt.Errorf("%s:%d: a scenario is a mapping of keys (name, seed, app, balancer, clients, faults, expect, journey)", name, root.Line)
 	}
 	where := &positions{file: name, keys: map[string]int{}, sets: map[int]string{}}
 	where.nextLine = maxLine(root) + 1

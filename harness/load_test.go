@@ -55,7 +55,7 @@ func TestParseErrors(t *testing.T) {
 		want      []string // every one must appear in the error
 	}{
 		{"unknown top-level key", "name: t\ncolour: red\n", nil,
-			[]string{"bad.yaml:2: colour: unknown key (allowed under the top level: name, seed, app, balancer, clients, faults, expect)"}},
+			[]string{"bad.yaml:2: colour: unknown key (allowed under the top level: name, seed, app, balancer, clients, faults, expect, journey)"}},
 		{"unknown nested key", "name: t\napp:\n  replica: 3\n", nil,
 			[]string{"bad.yaml:3: app.replica: unknown key (allowed under app: replicas,"}},
 		{"replicas zero", "name: t\napp:\n  replicas: 0\n", nil,

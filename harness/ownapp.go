@@ -244,7 +244,9 @@ func (o *ownApp) localCommand(v AppVars) (localCommand, error) {
 	if !filepath.IsAbs(c.bin) && strings.Contains(c.bin, string(filepath.Separator)) {
 		// A relative program path is the scenario file's directory's, as balancer.config is, not the replica's
 		// working directory's.
-		c.bin = filepath.Join(o.baseDir, c.bin)
+		if abs, err := filepath.Abs(filepath.Join(o.baseDir, c.bin)); err == nil {
+			c.bin = abs // absolute: the process runs in its own directory
+		}
 	}
 	return c, nil
 }

@@ -183,3 +183,22 @@ func processesWith(s string) []string {
 	}
 	return found
 }
+
+func TestJourneyErrorsNameFileLineAndKey(t *testing.T) {
+	cases := []struct{ journey, want string }{
+		{"journey:\n  logn: {}\n", "own.yaml:3: journey.logn: unknown key"},
+		{"journey:\n  login: {form: {username: \"{{.Usr}}\"}}\n", "own.yaml:3: journey.login.form.username"},
+		{"journey:\n  pages: [page]\n", "journey.pages[0]"},
+		{"journey:\n  logged_out: {status: [700]}\n", "journey.logged_out.status"},
+		{"journey:\n  setup: {method: PUT, path: /signup}\n", "journey.setup.method"},
+	}
+	for _, c := range cases {
+		_, err := Parse("own.yaml", []byte("name: own\n"+c.journey))
+		require.Error(t, err, c.journey)
+		assert.Contains(t, err.Error(), c.want)
+	}
+	s, err := Parse("own.yaml", []byte("name: own\njourney:\n  login: {form_path: /signin}\n  pages: [\"/app/{{.Page}}\"]\n"))
+	require.NoError(t, err)
+	_, err = s.Journey.Journey(3, 1)
+	require.NoError(t, err)
+}

@@ -56,6 +56,10 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	if err != nil {
 		return nil, err
 	}
+	journey, err := s.Journey.Journey(s.Clients.Pages.Min, s.Clients.Relogin)
+	if err != nil {
+		return nil, fmt.Errorf("journey: %w", err)
+	}
 
 	cfg.log.Info("starting", "scenario", s.Name, "runtime", cfg.runtime.Name(), "replicas", s.App.Replicas, "strategy", s.Balancer.Strategy)
 	dep, err := cfg.runtime.Start(ctx, s.Topology())
@@ -81,7 +85,6 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		sink = clients.Tee(acc, events)
 	}
 	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
-	journey := clients.FakeAppJourney(s.Clients.Pages.Min, s.Clients.Relogin)
 	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }

@@ -25,6 +25,8 @@ type Scenario struct {
 	Clients  clients.Config    `yaml:"clients"`
 	Faults   []Fault           `yaml:"faults"`
 	Expect   map[string]string `yaml:"expect"`
+	// Journey describes the app's login and pages; left out, it is the built-in app's.
+	Journey clients.JourneySpec `yaml:"journey"`
 
 	where    *positions         // where each key was written, for messages
 	template *template.Template // balancer.config, parsed
@@ -186,6 +188,7 @@ func (s *Scenario) Validate() []error {
 	}
 	s.own = own
 	errs = append(errs, s.Clients.Validate()...)
+	errs = append(errs, s.Journey.Validate()...)
 	errs = append(errs, s.validateFaults()...)
 	return append(errs, s.validateExpect()...)
 }
