@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,4 +80,27 @@ func TestOwnAppJourneySetupStep(t *testing.T) {
 	assert.Equal(t, 20, setups, "one setup request per user")
 	require.NotNil(t, rep.Totals.LoginFailRate)
 	assert.Zero(t, *rep.Totals.LoginFailRate, "users log in after a failed setup")
+}
+
+// The docker runtime runs "your app" from its image (here the fakeapp image `make images` builds), templated the
+// same way, and gets the built-in app's figures under ip-hash, which is deterministic across runtimes.
+func TestOwnAppImageOnDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers; skipped with -short")
+	}
+	rt := runtimes[1].new(t)
+	image := os.Getenv("SESSIONLAB_IMAGE_FAKEAPP")
+	if image == "" {
+		image = "sessionlab/fakeapp:dev"
+	}
+	own, events := runOn(t, rt, "own-app-fakeapp.yaml", "balancer.strategy=ip-hash", "app.command=[]", "app.empty_env=false",
+		fmt.Sprintf(`app.image={name: %q, port: 9000, env: {UNUSED: "{{.Name}}"}, command: ["-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]}`, image))
+	base, _ := runOn(t, harness.NewLocal(), "own-app-fakeapp.yaml", append(builtIn, "balancer.strategy=ip-hash")...)
+	assert.Equal(t, requestsPerReplica(base), requestsPerReplica(own), "per-replica counts")
+	require.NotNil(t, own.Totals.LoginFailRate)
+	assert.Zero(t, *own.Totals.LoginFailRate)
+	for _, e := range events {
+		require.True(t, strings.HasPrefix(e.Replica, "replica-"), "event %+v has no replica name", e)
+	}
+	assertNothingLeft(t, rt, "own-app-fakeapp")
 }
