@@ -2,11 +2,13 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -42,42 +44,49 @@ func (r *dockerRun) startOwnReplicas(ctx context.Context, specs []ReplicaSpec) e
 		return nil
 	}
 	errs := make([]error, len(specs))
-	done := make(chan struct{})
+	eps := make([]*Endpoint, len(specs))
+	var wg sync.WaitGroup
 	for i, spec := range specs {
-		go func() {
-			errs[i] = r.startOwnReplica(ctx, spec)
-			done <- struct{}{}
-		}()
+		wg.Go(func() { eps[i], errs[i] = r.launchOwnReplica(ctx, spec) })
 	}
-	for range specs {
-		<-done
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
+	wg.Wait()
+	// In the order of the specs, not of who was ready first: the balancer lists its servers in this order, and
+	// ip-hash picks by position.
+	for _, ep := range eps {
+		if ep != nil {
+			r.d.setEndpoint(*ep)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (r *dockerRun) startOwnReplica(ctx context.Context, spec ReplicaSpec) error {
+	ep, err := r.launchOwnReplica(ctx, spec)
+	if ep != nil {
+		r.d.setEndpoint(*ep)
+	}
+	return err
+}
+
+// launchOwnReplica starts one replica's container and waits until it is ready; the caller records its endpoint.
+func (r *dockerRun) launchOwnReplica(ctx context.Context, spec ReplicaSpec) (*Endpoint, error) {
 	own := r.d.topology.Own
 	n, _ := strconv.Atoi(strings.TrimPrefix(spec.Name, "replica-"))
 	ip := hostIn(r.subnet, replicaHost0+n)
 	port := strconv.Itoa(own.image.Port)
 	v, err := r.d.topology.appVars(spec, net.JoinHostPort("0.0.0.0", port), r.d.Dir, r.d.storeAddr)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	hostShared := v.SharedDir
 	v.DataDir, v.SharedDir = containerDataDir, containerSharedDir
 	cmd, err := renderAll(own.imageCmd, v)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	envLines, err := renderEnv(own.imageEnv, v)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	env := map[string]string{}
 	for _, line := range envLines {
@@ -105,12 +114,9 @@ func (r *dockerRun) startOwnReplica(ctx context.Context, spec ReplicaSpec) error
 	if c != nil {
 		p := &containerPart{name: spec.Name, c: c, cli: r.cli}
 		r.d.addPart(p, p.terminate)
-		if err == nil {
-			r.d.setEndpoint(Endpoint{Name: spec.Name, Addr: net.JoinHostPort(ip.String(), port)})
-		}
 	}
 	if err != nil {
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	return nil
+	return &Endpoint{Name: spec.Name, Addr: net.JoinHostPort(ip.String(), port)}, nil
 }
