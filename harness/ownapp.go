@@ -132,27 +132,28 @@ func (a App) parseOwnApp(strategy string) (*ownApp, []error) {
 		o.imageEnv, envErrs = parseEnv("app.image.env", im.Env)
 		errs = append(errs, envErrs...)
 	}
-	if !a.Own() {
-		for key, set := range map[string]bool{"app.env": len(a.Env) > 0, "app.empty_env": a.EmptyEnv, "app.dir": a.Dir != "",
-			"app.session_cookie": a.SessionCookie != "", "app.stagger": a.Stagger != 0} {
-			if set {
-				add(keyErr(key, "applies to your own app only (app.command or app.image)"))
+	// Keys set where they mean nothing are refused rather than ignored, in a fixed order so messages are stable.
+	type setting struct {
+		key string
+		set bool
+	}
+	refuse := func(msg string, settings ...setting) {
+		for _, st := range settings {
+			if st.set {
+				add(keyErr(st.key, "%s", msg))
 			}
 		}
+	}
+	if !a.Own() {
+		refuse("applies to your own app only (app.command or app.image)",
+			setting{"app.env", len(a.Env) > 0}, setting{"app.empty_env", a.EmptyEnv}, setting{"app.dir", a.Dir != ""},
+			setting{"app.session_cookie", a.SessionCookie != ""}, setting{"app.stagger", a.Stagger != 0})
 		return nil, errs
 	}
-	// The built-in app's own settings mean nothing to another app: refuse them rather than ignore them.
-	for key, set := range map[string]bool{
-		"app.login":            a.Login != "form",
-		"app.cookie_name":      a.CookieName != "shared",
-		"app.session_ttl":      a.SessionTTL != 0,
-		"app.idle_timeout":     a.IdleTimeout != 0,
-		"app.clear_bad_cookie": a.ClearBadCookie,
-	} {
-		if set {
-			add(keyErr(key, "applies to the built-in app only; with app.command or app.image, configure your app through app.env or its command line"))
-		}
-	}
+	refuse("applies to the built-in app only; with app.command or app.image, configure your app through app.env or its command line",
+		setting{"app.login", a.Login != "form"}, setting{"app.cookie_name", a.CookieName != "shared"},
+		setting{"app.session_ttl", a.SessionTTL != 0}, setting{"app.idle_timeout", a.IdleTimeout != 0},
+		setting{"app.clear_bad_cookie", a.ClearBadCookie})
 	if strategy == "hash-cookie" && a.SessionCookie == "" {
 		add(keyErr("app.session_cookie", "is required with strategy hash-cookie and your own app: the name of the cookie the balancer hashes"))
 	}

@@ -126,11 +126,7 @@ func junitExpectations(class string, r *Report) []junitCase {
 func junitDiagnosis(r *Report) string {
 	var b strings.Builder
 	for _, f := range r.Diagnosis {
-		b.WriteString(f.Text)
-		if len(f.Fixes) > 0 {
-			b.WriteString(" Fixes: " + strings.Join(f.Fixes, "; "))
-		}
-		b.WriteString("\n")
+		b.WriteString(DiagnosisLine(f) + "\n")
 	}
 	return b.String()
 }

@@ -197,15 +197,19 @@ func renderExpectations(w io.Writer, exps []Expectation) error {
 	}
 	fmt.Fprintln(w, "\nexpectations")
 	for _, e := range exps {
-		mark := "ok  "
-		if !e.OK {
-			mark = "FAIL"
-		}
-		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", mark, e.Key, e.Want, fig(e.Got)); err != nil {
+		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, fig(e.Got)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// textMark is an expectation's mark in the text report, both marks the same width.
+func textMark(e Expectation) string {
+	if e.OK {
+		return "ok  "
+	}
+	return "FAIL"
 }
 
 // RenderCompareText writes one row per report, side by side, for runs of one scenario under different strategies.
@@ -254,11 +258,7 @@ func RenderCompareText(w io.Writer, rs []*Report) error {
 	}
 	for _, r := range rs {
 		for _, e := range r.Expectations {
-			mark := "ok  "
-			if !e.OK {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", mark, r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig(e.Got))
+			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig(e.Got))
 		}
 	}
 	return nil
