@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkClients(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for b.Loop() {
-		st, err := clients.Run(context.Background(), srv.addr, users, journey, clients.SinkFunc(func(clients.Event) {}),
+		st, err := clients.Run(context.Background(), srv.addr, users, journey, events.SinkFunc(func(events.Event) {}),
 			clients.RunOptions{Concurrency: 50})
 		if err != nil {
 			b.Fatal(err)

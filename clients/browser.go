@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -28,7 +29,7 @@ type browser struct {
 	timeout time.Duration
 	clock   func() time.Duration
 	sent    *atomic.Int64
-	sink    Sink
+	sink    events.Sink
 	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
 	// upstreams names the replica at an upstream address (RunOptions.ReplicaOf); nil: by X-Replica only.
 	upstreams func(string) string
@@ -39,7 +40,7 @@ type browser struct {
 	addr atomic.Pointer[netip.Addr]
 }
 
-func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink Sink, timeout time.Duration, bind bool) (*browser, error) {
+func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, timeout time.Duration, bind bool) (*browser, error) {
 	base, err := url.Parse("http://" + target)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", target, err)
@@ -155,7 +156,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	x := &exchange{Step: step}
 	start := b.clock()
 	b.sent.Add(1)
-	ev := Event{User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt, Method: method, Path: target}
+	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt, Method: method, Path: target}
 	ref, err := url.Parse(target)
 	if err == nil {
 		x.URL = b.base.ResolveReference(ref)
@@ -188,7 +189,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	}
 	if err != nil {
 		x.Err = err
-		x.Outcome = OutcomeError
+		x.Outcome = events.OutcomeError
 		ev.Error = err.Error()
 	}
 	ev.TMs = int64(start / time.Millisecond)
@@ -204,9 +205,9 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 func (b *browser) fail(step string, attempt int, method, path string, err error) *exchange {
 	b.sent.Add(1)
 	t := b.clock()
-	b.sink.Record(Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
-		Method: method, Path: path, Outcome: OutcomeError, Error: err.Error()})
-	return &exchange{Step: step, Err: err, Outcome: OutcomeError}
+	b.sink.Record(events.Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
+		Method: method, Path: path, Outcome: events.OutcomeError, Error: err.Error()})
+	return &exchange{Step: step, Err: err, Outcome: events.OutcomeError}
 }
 
 // clearedCookies names the cookies that cookies (an answer's Set-Cookie headers, in order) expire: the last

@@ -66,42 +66,44 @@ const (
 	MaxRelogin = 100
 )
 
-// FieldError is a problem with one key of the configuration, named by its dotted path under `clients`.
-type FieldError struct {
+// KeyError is a problem with one key of a scenario, named by its dotted path: the one error type of every key's
+// validation, here because this package, which validates its own sections (clients, journey), is the lowest that
+// does. The scenario's loader finds the key's line from it.
+type KeyError struct {
 	Key string // e.g. "clients.network.pools[1]"
 	Msg string
 }
 
-func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
 
-func fieldErr(key, format string, args ...any) error {
-	return &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)}
+func keyErr(key, format string, args ...any) error {
+	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Validate returns every problem with c, each a *FieldError.
+// Validate returns every problem with c, each a *KeyError.
 func (c Config) Validate() []error {
 	var errs []error
 	if c.Users < 1 || c.Users > MaxUsers {
-		errs = append(errs, fieldErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, MaxUsers))
+		errs = append(errs, keyErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, MaxUsers))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 10_000 {
-		errs = append(errs, fieldErr("clients.concurrency", "%d is out of range (allowed 1..10000)", c.Concurrency))
+		errs = append(errs, keyErr("clients.concurrency", "%d is out of range (allowed 1..10000)", c.Concurrency))
 	}
 	if c.Pages.Min < 0 || c.Pages.Max > MaxPages || c.Pages.Min > c.Pages.Max {
-		errs = append(errs, fieldErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, MaxPages))
+		errs = append(errs, keyErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, MaxPages))
 	}
 	errs = append(errs, c.validatePacing()...)
 	if c.Relogin < 0 || c.Relogin > MaxRelogin {
-		errs = append(errs, fieldErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, MaxRelogin))
+		errs = append(errs, keyErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, MaxRelogin))
 	}
 	if c.CookiesBlocked < 0 || c.CookiesBlocked > 1 {
-		errs = append(errs, fieldErr("clients.cookies_blocked", "%g is out of range (allowed 0.0..1.0)", c.CookiesBlocked))
+		errs = append(errs, keyErr("clients.cookies_blocked", "%g is out of range (allowed 0.0..1.0)", c.CookiesBlocked))
 	}
 	if c.WebSocket.Connections < 0 || c.WebSocket.Connections > 1000 {
-		errs = append(errs, fieldErr("clients.websocket.connections", "%d is out of range (allowed 0..1000 per user)", c.WebSocket.Connections))
+		errs = append(errs, keyErr("clients.websocket.connections", "%d is out of range (allowed 0..1000 per user)", c.WebSocket.Connections))
 	}
 	if c.WebSocket.Messages < 1 || c.WebSocket.Messages > 10_000 {
-		errs = append(errs, fieldErr("clients.websocket.messages", "%d is out of range (allowed 1..10000: a connection that changes nothing cannot show lost state)", c.WebSocket.Messages))
+		errs = append(errs, keyErr("clients.websocket.messages", "%d is out of range (allowed 1..10000: a connection that changes nothing cannot show lost state)", c.WebSocket.Messages))
 	}
 	errs = append(errs, c.Network.validate(c.Users)...)
 	switch c.Identity {
@@ -109,14 +111,14 @@ func (c Config) Validate() []error {
 	case IdentityBind:
 		for i, p := range c.Network.Pools {
 			if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Addr().Is6() {
-				errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pools[%d]", i), "%s: identity bind connects from 127.0.0.0/8 and has no IPv6 addresses to bind (use IPv4 pools, or identity proxy-protocol)", p))
+				errs = append(errs, keyErr(fmt.Sprintf("clients.network.pools[%d]", i), "%s: identity bind connects from 127.0.0.0/8 and has no IPv6 addresses to bind (use IPv4 pools, or identity proxy-protocol)", p))
 			}
 		}
 	default:
-		errs = append(errs, fieldErr("clients.identity", "%q is not allowed (allowed: %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind))
+		errs = append(errs, keyErr("clients.identity", "%q is not allowed (allowed: %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind))
 	}
 	if c.Network.Roam > 0 && c.Pages.Min < 1 {
-		errs = append(errs, fieldErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
+		errs = append(errs, keyErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
 	}
 	return errs
 }
@@ -124,7 +126,7 @@ func (c Config) Validate() []error {
 func (n Network) validate(users int) []error {
 	var errs []error
 	if len(n.Pools) == 0 {
-		errs = append(errs, fieldErr("clients.network.pools", "at least one CIDR is required, e.g. [\"198.18.0.0/15\"]"))
+		errs = append(errs, keyErr("clients.network.pools", "at least one CIDR is required, e.g. [\"198.18.0.0/15\"]"))
 	}
 	var capacity float64
 	var seen []netip.Prefix
@@ -132,45 +134,45 @@ func (n Network) validate(users int) []error {
 		key := fmt.Sprintf("clients.network.pools[%d]", i)
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
-			errs = append(errs, fieldErr(key, "%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48", p))
+			errs = append(errs, keyErr(key, "%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48", p))
 			continue
 		}
 		pfx = pfx.Masked()
 		// Overlapping pools would count their shared addresses twice and promise users addresses that do not exist.
 		for j, other := range seen {
 			if other.Overlaps(pfx) {
-				errs = append(errs, fieldErr(key, "%s overlaps pools[%d] %s (pools must be disjoint)", pfx, j, other))
+				errs = append(errs, keyErr(key, "%s overlaps pools[%d] %s (pools must be disjoint)", pfx, j, other))
 			}
 		}
 		seen = append(seen, pfx)
 		capacity += float64(hostCount(pfx))
 	}
 	if n.NAT < 1 || n.NAT > MaxUsers {
-		errs = append(errs, fieldErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, MaxUsers))
+		errs = append(errs, keyErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, MaxUsers))
 	} else if need := (users + n.NAT - 1) / n.NAT; len(errs) == 0 && !n.FrontProxy && capacity < float64(need) {
-		errs = append(errs, fieldErr("clients.network.pools", "hold %.0f usable addresses, fewer than the %d distinct addresses %d users with nat %d need", capacity, need, users, n.NAT))
+		errs = append(errs, keyErr("clients.network.pools", "hold %.0f usable addresses, fewer than the %d distinct addresses %d users with nat %d need", capacity, need, users, n.NAT))
 	}
 	if len(n.PoolWeights) > 0 && len(n.PoolWeights) != len(n.Pools) {
-		errs = append(errs, fieldErr("clients.network.pool_weights", "%d weights for %d pools (give one per pool, or none)", len(n.PoolWeights), len(n.Pools)))
+		errs = append(errs, keyErr("clients.network.pool_weights", "%d weights for %d pools (give one per pool, or none)", len(n.PoolWeights), len(n.Pools)))
 	}
 	for i, w := range n.PoolWeights {
 		if !(w > 0) || math.IsInf(w, 0) {
-			errs = append(errs, fieldErr(fmt.Sprintf("clients.network.pool_weights[%d]", i), "%g is out of range (a weight is a positive number)", w))
+			errs = append(errs, keyErr(fmt.Sprintf("clients.network.pool_weights[%d]", i), "%g is out of range (a weight is a positive number)", w))
 		}
 	}
 	if n.Roam < 0 || n.Roam > 1 {
-		errs = append(errs, fieldErr("clients.network.roam", "%g is out of range (allowed 0.0..1.0)", n.Roam))
+		errs = append(errs, keyErr("clients.network.roam", "%g is out of range (allowed 0.0..1.0)", n.Roam))
 	} else if n.Roam > 0 && n.FrontProxy {
-		errs = append(errs, fieldErr("clients.network.roam", "a user behind a front proxy keeps the proxy's address: roam needs front_proxy: false"))
+		errs = append(errs, keyErr("clients.network.roam", "a user behind a front proxy keeps the proxy's address: roam needs front_proxy: false"))
 	}
 	if n.Offices < 0 || n.Offices > users {
-		errs = append(errs, fieldErr("clients.network.offices", "%d is out of range (allowed 0..%d, one user per office at least)", n.Offices, users))
+		errs = append(errs, keyErr("clients.network.offices", "%d is out of range (allowed 0..%d, one user per office at least)", n.Offices, users))
 	} else if n.Offices > 0 {
 		if n.FrontProxy {
-			errs = append(errs, fieldErr("clients.network.offices", "offices and front_proxy exclude each other: behind a front proxy everyone has one address"))
+			errs = append(errs, keyErr("clients.network.offices", "offices and front_proxy exclude each other: behind a front proxy everyone has one address"))
 		}
 		if perOffice := (users + n.Offices - 1) / n.Offices; perOffice > 254*n.NAT {
-			errs = append(errs, fieldErr("clients.network.offices", "%d offices for %d users is %d users per /24, more than its 254 addresses hold with nat %d", n.Offices, users, perOffice, n.NAT))
+			errs = append(errs, keyErr("clients.network.offices", "%d offices for %d users is %d users per /24, more than its 254 addresses hold with nat %d", n.Offices, users, perOffice, n.NAT))
 		}
 	}
 	return errs

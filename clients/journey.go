@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // Journey is what every user does and how the app's answers are read. Build it with JourneySpec.Journey, or
@@ -55,7 +57,7 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		for attempts < 1+j.Relogin && ctx.Err() == nil {
 			attempts++
 			if userErr != nil {
-				b.fail(StepLogin, attempts, f.login.method, f.login.page, userErr)
+				b.fail(events.StepLogin, attempts, f.login.method, f.login.page, userErr)
 				continue
 			}
 			if j.login(ctx, b, u, attempts) {
@@ -90,15 +92,15 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		openWS(p)
 		var x *exchange
 		if path, err := f.page(u, p); err != nil {
-			x = b.fail(StepPage, 0, http.MethodGet, path, err)
+			x = b.fail(events.StepPage, 0, http.MethodGet, path, err)
 		} else {
-			x = b.do(ctx, StepPage, 0, http.MethodGet, path, nil, j.classifyPage)
+			x = b.do(ctx, events.StepPage, 0, http.MethodGet, path, nil, j.classifyPage)
 		}
-		if x.Outcome == OutcomeReauth {
-			x = j.follow(ctx, b, StepReauth, attempts, x, j.classifyReauth)
+		if x.Outcome == events.OutcomeReauth {
+			x = j.follow(ctx, b, events.StepReauth, attempts, x, j.classifyReauth)
 		}
 		// A re-authentication the app refused (its state was kept elsewhere) leaves the user logged out too.
-		lost := x.Outcome == OutcomeLoss || (x.Outcome == OutcomeCSRF && x.Step == StepReauth)
+		lost := x.Outcome == events.OutcomeLoss || (x.Outcome == events.OutcomeCSRF && x.Step == events.StepReauth)
 		if lost && attempts < 1+j.Relogin && !login() {
 			return
 		}
@@ -111,14 +113,14 @@ func (j Journey) run(ctx context.Context, b *browser) {
 			err = userErr
 		}
 		if err != nil {
-			b.fail(StepLogout, attempts, r.method, r.path, fmt.Errorf("logout: %w", err))
+			b.fail(events.StepLogout, attempts, r.method, r.path, fmt.Errorf("logout: %w", err))
 			return
 		}
-		b.do(ctx, StepLogout, attempts, r.method, r.path, form, func(x *exchange) string {
+		b.do(ctx, events.StepLogout, attempts, r.method, r.path, form, func(x *exchange) string {
 			if r.ok(x.Status) {
-				return OutcomeOK
+				return events.OutcomeOK
 			}
-			return OutcomeError
+			return events.OutcomeError
 		})
 	}
 }
@@ -132,17 +134,17 @@ func (j Journey) setup(ctx context.Context, b *browser, u userData, userErr erro
 		err = userErr
 	}
 	if err != nil {
-		b.fail(StepSetup, 0, r.method, r.path, fmt.Errorf("setup: %w", err))
+		b.fail(events.StepSetup, 0, r.method, r.path, fmt.Errorf("setup: %w", err))
 		return
 	}
 	classify := func(x *exchange, last bool) string {
 		if r.ok(x.Status) && !(last && isRedirect(x.Status)) {
-			return OutcomeOK
+			return events.OutcomeOK
 		}
-		return OutcomeError
+		return events.OutcomeError
 	}
-	x := b.do(ctx, StepSetup, 0, r.method, r.path, form, func(x *exchange) string { return classify(x, false) })
-	j.follow(ctx, b, StepSetup, 0, x, classify)
+	x := b.do(ctx, events.StepSetup, 0, r.method, r.path, form, func(x *exchange) string { return classify(x, false) })
+	j.follow(ctx, b, events.StepSetup, 0, x, classify)
 }
 
 // Sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
@@ -167,7 +169,7 @@ func (j Journey) follow(ctx context.Context, b *browser, step string, attempt in
 	if maxHops <= 0 {
 		maxHops = 20
 	}
-	for hop := 1; x.Outcome == OutcomeOK || x.Outcome == OutcomeReauth; hop++ {
+	for hop := 1; x.Outcome == events.OutcomeOK || x.Outcome == events.OutcomeReauth; hop++ {
 		if !isRedirect(x.Status) || x.Next == nil || ctx.Err() != nil {
 			return x
 		}
@@ -186,9 +188,9 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 	fields := url.Values{}
 	target := f.login.path
 	if f.login.formPath != "" {
-		x := b.do(ctx, StepLogin, attempt, http.MethodGet, f.login.formPath, nil, func(x *exchange) string { return j.classifyToForm(x, false) })
-		x = j.follow(ctx, b, StepLogin, attempt, x, j.classifyToForm)
-		if x.Outcome != OutcomeOK {
+		x := b.do(ctx, events.StepLogin, attempt, http.MethodGet, f.login.formPath, nil, func(x *exchange) string { return j.classifyToForm(x, false) })
+		x = j.follow(ctx, b, events.StepLogin, attempt, x, j.classifyToForm)
+		if x.Outcome != events.OutcomeOK {
 			return false
 		}
 		form, found := findLoginForm(x.Body)
@@ -210,12 +212,12 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 		}
 	}
 	if _, err := renderFields(f.login.form, u, fields); err != nil {
-		b.fail(StepLogin, attempt, f.login.method, target, fmt.Errorf("login: %w", err))
+		b.fail(events.StepLogin, attempt, f.login.method, target, fmt.Errorf("login: %w", err))
 		return false
 	}
-	x := b.do(ctx, StepLogin, attempt, f.login.method, target, fields, j.classifyLoginPost)
-	x = j.follow(ctx, b, StepLogin, attempt, x, j.classifyAfterLogin)
-	return x.Outcome == OutcomeOK
+	x := b.do(ctx, events.StepLogin, attempt, f.login.method, target, fields, j.classifyLoginPost)
+	x = j.follow(ctx, b, events.StepLogin, attempt, x, j.classifyAfterLogin)
+	return x.Outcome == events.OutcomeOK
 }
 
 // classifyToForm reads an answer on the way to the login form: redirects (to an identity provider) are fine, and
@@ -225,17 +227,17 @@ func (j Journey) classifyToForm(x *exchange, last bool) string {
 	f := j.compiled()
 	switch {
 	case isRedirect(x.Status) && !last:
-		return OutcomeOK
+		return events.OutcomeOK
 	case x.Status == http.StatusForbidden:
-		return OutcomeCSRF
+		return events.OutcomeCSRF
 	case x.Status == http.StatusOK && hasLoginForm(x):
-		return OutcomeOK
+		return events.OutcomeOK
 	case f.successful(x):
-		return OutcomeOK
+		return events.OutcomeOK
 	case x.Status == http.StatusOK && f.login.path != "":
-		return OutcomeOK
+		return events.OutcomeOK
 	}
-	return OutcomeError
+	return events.OutcomeError
 }
 
 // classifyLoginPost reads the answer to the submission: sent back to the form (or logged out) is a rejection; a
@@ -245,17 +247,17 @@ func (j Journey) classifyLoginPost(x *exchange) string {
 	f := j.compiled()
 	switch {
 	case f.isLoggedOut(x), isRedirect(x.Status) && x.Location == f.login.page:
-		return OutcomeRejected // sent back to the form
+		return events.OutcomeRejected // sent back to the form
 	case x.Status == http.StatusForbidden:
-		return OutcomeCSRF
+		return events.OutcomeCSRF
 	case isRedirect(x.Status):
-		return OutcomeOK
+		return events.OutcomeOK
 	case !x.External && !hasLoginForm(x) && f.successful(x):
-		return OutcomeOK
+		return events.OutcomeOK
 	case x.Status == http.StatusOK:
-		return OutcomeRejected // the form again
+		return events.OutcomeRejected // the form again
 	default:
-		return OutcomeError
+		return events.OutcomeError
 	}
 }
 
@@ -266,17 +268,17 @@ func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
 	f := j.compiled()
 	switch {
 	case f.isLoggedOut(x):
-		return OutcomeLoop
+		return events.OutcomeLoop
 	case x.Status == http.StatusForbidden:
-		return OutcomeCSRF // an SSO callback whose state this replica does not know
+		return events.OutcomeCSRF // an SSO callback whose state this replica does not know
 	case isRedirect(x.Status) && !last:
-		return OutcomeOK
+		return events.OutcomeOK
 	case f.successful(x):
-		return OutcomeOK
+		return events.OutcomeOK
 	case x.Status == f.success.status && hasLoginForm(x):
-		return OutcomeLoop
+		return events.OutcomeLoop
 	default:
-		return OutcomeError
+		return events.OutcomeError
 	}
 }
 
@@ -284,13 +286,13 @@ func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
 func (j Journey) classifyPage(x *exchange) string {
 	switch {
 	case j.compiled().isLoggedOut(x):
-		return OutcomeLoss
+		return events.OutcomeLoss
 	case x.Status >= 200 && x.Status < 300:
-		return OutcomeOK
+		return events.OutcomeOK
 	case isRedirect(x.Status) && x.Next != nil && x.Next.Host != x.URL.Host:
-		return OutcomeReauth
+		return events.OutcomeReauth
 	default:
-		return OutcomeError
+		return events.OutcomeError
 	}
 }
 
@@ -299,18 +301,18 @@ func (j Journey) classifyPage(x *exchange) string {
 func (j Journey) classifyReauth(x *exchange, last bool) string {
 	switch {
 	case j.compiled().isLoggedOut(x):
-		return OutcomeLoss
+		return events.OutcomeLoss
 	case x.Status == http.StatusForbidden:
-		return OutcomeCSRF
+		return events.OutcomeCSRF
 	case x.Status == http.StatusOK:
 		if hasLoginForm(x) {
-			return OutcomeLoss
+			return events.OutcomeLoss
 		}
-		return OutcomeOK
+		return events.OutcomeOK
 	case isRedirect(x.Status) && !last:
-		return OutcomeOK
+		return events.OutcomeOK
 	default:
-		return OutcomeError
+		return events.OutcomeError
 	}
 }
 

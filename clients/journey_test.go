@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -35,8 +36,8 @@ func roundRobin(a, b http.Handler) http.Handler { return &rotation{cycle: []http
 // run is one clients.Run with everything it recorded.
 type run struct {
 	stats  clients.Stats
-	events []clients.Event
-	byUser map[int][]clients.Event
+	evs []events.Event
+	byUser map[int][]events.Event
 }
 
 // runJourney runs users through j against target, one user at a time so that a rotation hands each user the same
@@ -45,28 +46,28 @@ func runJourney(t *testing.T, target string, users []clients.User, j clients.Jou
 	t.Helper()
 	var mu sync.Mutex
 	var r run
-	sink := clients.SinkFunc(func(e clients.Event) {
+	sink := events.SinkFunc(func(e events.Event) {
 		mu.Lock()
-		r.events = append(r.events, e)
+		r.evs = append(r.evs, e)
 		mu.Unlock()
 	})
 	st, err := clients.Run(context.Background(), target, users, j, sink, clients.RunOptions{Concurrency: 1, Timeout: 10 * time.Second})
 	require.NoError(t, err)
 	r.stats = st
 	assert.Equal(t, st.Sent, st.Recorded, "sent vs recorded")
-	assert.Equal(t, st.Recorded, int64(len(r.events)), "recorded vs collected")
+	assert.Equal(t, st.Recorded, int64(len(r.evs)), "recorded vs collected")
 	assert.Equal(t, len(users), st.Users)
-	r.byUser = make(map[int][]clients.Event)
-	for _, e := range r.events {
+	r.byUser = make(map[int][]events.Event)
+	for _, e := range r.evs {
 		r.byUser[e.User] = append(r.byUser[e.User], e)
 	}
 	return r
 }
 
 // outcomes counts the events of step (any step when "") by method ("" for any) and outcome.
-func outcomes(events []clients.Event, stp, method string) map[string]int {
+func outcomes(evs []events.Event, stp, method string) map[string]int {
 	out := make(map[string]int)
-	for _, e := range events {
+	for _, e := range evs {
 		if (stp == "" || e.Step == stp) && (method == "" || e.Method == method) {
 			out[e.Outcome]++
 		}
@@ -88,16 +89,16 @@ func TestFormCSRFJourney(t *testing.T) {
 		r := runJourney(t, srv.addr, users, clients.FakeAppJourney(2, 0))
 		assert.Equal(t, int64(8), withToken.Load(), "every POST carries the form's hidden token")
 
-		want := append(loginSteps(1, clients.OutcomeOK),
-			step{clients.StepPage, 0, http.MethodGet, "/page/1", clients.OutcomeOK},
-			step{clients.StepPage, 0, http.MethodGet, "/page/2", clients.OutcomeOK})
+		want := append(loginSteps(1, events.OutcomeOK),
+			step{events.StepPage, 0, http.MethodGet, "/page/1", events.OutcomeOK},
+			step{events.StepPage, 0, http.MethodGet, "/page/2", events.OutcomeOK})
 		for _, u := range users {
 			assert.Equal(t, want, steps(r.byUser[u.ID]), "user %d", u.ID)
 			post := r.byUser[u.ID][1]
 			assert.Equal(t, http.StatusFound, post.Status, "user %d: a POST without the token is answered 403", u.ID)
 			assert.Equal(t, "/", post.Location)
 		}
-		assert.Zero(t, outcomes(r.events, "", "")[clients.OutcomeCSRF])
+		assert.Zero(t, outcomes(r.evs, "", "")[events.OutcomeCSRF])
 		_, requests := srv.seenAddrs()
 		assert.Equal(t, 8*5, requests)
 	})
@@ -112,8 +113,8 @@ func TestFormCSRFJourney(t *testing.T) {
 		// Each attempt is two requests, so the form always comes from replica-a and the POST goes to replica-b.
 		csrf := func(attempt int) []step {
 			return []step{
-				{clients.StepLogin, attempt, http.MethodGet, "/login", clients.OutcomeOK},
-				{clients.StepLogin, attempt, http.MethodPost, "/login", clients.OutcomeCSRF},
+				{events.StepLogin, attempt, http.MethodGet, "/login", events.OutcomeOK},
+				{events.StepLogin, attempt, http.MethodPost, "/login", events.OutcomeCSRF},
 			}
 		}
 		for _, u := range users {
@@ -128,7 +129,7 @@ func TestFormCSRFJourney(t *testing.T) {
 				}
 			}
 		}
-		assert.Equal(t, map[string]int{clients.OutcomeCSRF: 12}, outcomes(r.events, clients.StepLogin, http.MethodPost))
+		assert.Equal(t, map[string]int{events.OutcomeCSRF: 12}, outcomes(r.evs, events.StepLogin, http.MethodPost))
 	})
 }
 
@@ -151,9 +152,9 @@ type exchange struct {
 	Replica, Outcome         string
 }
 
-func exchanges(events []clients.Event) []exchange {
-	out := make([]exchange, len(events))
-	for i, e := range events {
+func exchanges(evs []events.Event) []exchange {
+	out := make([]exchange, len(evs))
+	for i, e := range evs {
 		out[i] = exchange{e.Step, e.Method, e.Host, e.Path, e.Status, e.Replica, e.Outcome}
 	}
 	return out
@@ -176,14 +177,14 @@ func TestSSOJourneyOneReplica(t *testing.T) {
 	const get, post = http.MethodGet, http.MethodPost
 	idpHost := idpURL.Host
 	want := []exchange{
-		{clients.StepLogin, get, "", "/login", http.StatusFound, "replica-1", clients.OutcomeOK},
-		{clients.StepLogin, get, idpHost, "/authorize", http.StatusOK, "", clients.OutcomeOK},
-		{clients.StepLogin, post, idpHost, "/login", http.StatusFound, "", clients.OutcomeOK},
-		{clients.StepLogin, get, "", "/oauth2/callback", http.StatusFound, "replica-1", clients.OutcomeOK},
-		{clients.StepLogin, get, "", "/", http.StatusOK, "replica-1", clients.OutcomeOK},
-		{clients.StepPage, get, "", "/page/1", http.StatusOK, "replica-1", clients.OutcomeOK},
-		{clients.StepPage, get, "", "/page/2", http.StatusOK, "replica-1", clients.OutcomeOK},
-		{clients.StepPage, get, "", "/page/3", http.StatusOK, "replica-1", clients.OutcomeOK},
+		{events.StepLogin, get, "", "/login", http.StatusFound, "replica-1", events.OutcomeOK},
+		{events.StepLogin, get, idpHost, "/authorize", http.StatusOK, "", events.OutcomeOK},
+		{events.StepLogin, post, idpHost, "/login", http.StatusFound, "", events.OutcomeOK},
+		{events.StepLogin, get, "", "/oauth2/callback", http.StatusFound, "replica-1", events.OutcomeOK},
+		{events.StepLogin, get, "", "/", http.StatusOK, "replica-1", events.OutcomeOK},
+		{events.StepPage, get, "", "/page/1", http.StatusOK, "replica-1", events.OutcomeOK},
+		{events.StepPage, get, "", "/page/2", http.StatusOK, "replica-1", events.OutcomeOK},
+		{events.StepPage, get, "", "/page/3", http.StatusOK, "replica-1", events.OutcomeOK},
 	}
 	for _, u := range users {
 		evs := r.byUser[u.ID]
@@ -197,7 +198,7 @@ func TestSSOJourneyOneReplica(t *testing.T) {
 	assert.Equal(t, 6*6, requests)
 	assert.Equal(t, int64(6*8), r.stats.Sent)
 
-	rep := reports.Compute(reports.Meta{Users: 6, Replicas: []string{"replica-1"}}, r.events)
+	rep := reports.Compute(events.Meta{Users: 6, Replicas: []string{"replica-1"}}, r.evs)
 	assert.Equal(t, 6, rep.Totals.LoginAttempts)
 	assert.Zero(t, rep.Totals.LoginFailures)
 	assert.Zero(t, rep.Totals.SilentReauths)
@@ -227,11 +228,11 @@ func TestSSOJourneyTwoReplicas(t *testing.T) {
 			evs := r.byUser[u.ID]
 			reauths := 0
 			for i, e := range evs {
-				if e.Step != clients.StepPage {
+				if e.Step != events.StepPage {
 					continue
 				}
-				assert.Contains(t, []string{clients.OutcomeOK, clients.OutcomeReauth}, e.Outcome, "user %d %s", u.ID, e.Path)
-				if e.Outcome != clients.OutcomeReauth {
+				assert.Contains(t, []string{events.OutcomeOK, events.OutcomeReauth}, e.Outcome, "user %d %s", u.ID, e.Path)
+				if e.Outcome != events.OutcomeReauth {
 					continue
 				}
 				reauths++
@@ -239,17 +240,17 @@ func TestSSOJourneyTwoReplicas(t *testing.T) {
 				// The re-authentication: the provider (no prompt), the app's callback, the page again.
 				require.Greater(t, len(evs), i+3, "user %d", u.ID)
 				assert.Equal(t, []exchange{
-					{clients.StepReauth, http.MethodGet, idpURL.Host, "/authorize", http.StatusFound, "", clients.OutcomeOK},
-					{clients.StepReauth, http.MethodGet, "", "/oauth2/callback", http.StatusFound, "a", clients.OutcomeOK},
-					{clients.StepReauth, http.MethodGet, "", e.Path, http.StatusOK, "a", clients.OutcomeOK},
+					{events.StepReauth, http.MethodGet, idpURL.Host, "/authorize", http.StatusFound, "", events.OutcomeOK},
+					{events.StepReauth, http.MethodGet, "", "/oauth2/callback", http.StatusFound, "a", events.OutcomeOK},
+					{events.StepReauth, http.MethodGet, "", e.Path, http.StatusOK, "a", events.OutcomeOK},
 				}, exchanges(evs[i+1:i+4]), "user %d %s", u.ID, e.Path)
 				assert.Equal(t, 1, evs[i+1].Attempt, "a re-authentication belongs to the user's login attempt")
 			}
 			assert.Equal(t, pages, reauths, "user %d", u.ID)
-			assert.Equal(t, map[string]int{clients.OutcomeOK: 1}, outcomes(evs, clients.StepLogin, http.MethodPost), "user %d", u.ID)
+			assert.Equal(t, map[string]int{events.OutcomeOK: 1}, outcomes(evs, events.StepLogin, http.MethodPost), "user %d", u.ID)
 		}
 
-		rep := reports.Compute(reports.Meta{Users: 4, Replicas: []string{"a", "b"}}, r.events)
+		rep := reports.Compute(events.Meta{Users: 4, Replicas: []string{"a", "b"}}, r.evs)
 		tot := rep.Totals
 		assert.Equal(t, 4, tot.LoginAttempts)
 		assert.Zero(t, tot.LoginFailures, "no visible failure")
@@ -283,13 +284,13 @@ func TestSSOJourneyTwoReplicas(t *testing.T) {
 			require.Len(t, served["/"], 1, "user %d: every home page on one replica", u.ID)
 			assert.NotEqual(t, served["/oauth2/callback"], served["/"], "user %d", u.ID)
 			last := evs[len(evs)-1]
-			assert.Equal(t, exchange{clients.StepLogin, http.MethodGet, "", "/", http.StatusFound, last.Replica, clients.OutcomeError},
+			assert.Equal(t, exchange{events.StepLogin, http.MethodGet, "", "/", http.StatusFound, last.Replica, events.OutcomeError},
 				exchanges(evs[len(evs)-1:])[0], "user %d: the last redirect allowed is not followed", u.ID)
-			assert.Empty(t, outcomes(evs, clients.StepPage, ""), "user %d opens no page", u.ID)
+			assert.Empty(t, outcomes(evs, events.StepPage, ""), "user %d opens no page", u.ID)
 		}
-		rep := reports.Compute(reports.Meta{Users: 3}, r.events)
+		rep := reports.Compute(events.Meta{Users: 3}, r.evs)
 		assert.Equal(t, 3, rep.Totals.LoginFailures)
-		assert.Equal(t, 3, rep.FailureCauses[clients.OutcomeError])
+		assert.Equal(t, 3, rep.FailureCauses[events.OutcomeError])
 	})
 }
 

@@ -119,7 +119,7 @@ const (
 	pageFields     = ".User, .Password, .ID, .Page"
 )
 
-// Validate returns every problem with s, each a *FieldError keyed under "journey".
+// Validate returns every problem with s, each a *KeyError keyed under "journey".
 func (s JourneySpec) Validate() []error {
 	_, errs := s.compile()
 	return errs
@@ -246,7 +246,7 @@ func (f *flow) page(u userData, p int) (string, error) {
 type compiler struct{ errs []error }
 
 func (c *compiler) errf(key, format string, args ...any) {
-	c.errs = append(c.errs, fieldErr(key, format, args...))
+	c.errs = append(c.errs, keyErr(key, format, args...))
 }
 
 // sample data templates are tried on.

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
@@ -33,8 +34,8 @@ func fieldKeys(t *testing.T, errs []error) []string {
 	t.Helper()
 	keys := make([]string, len(errs))
 	for i, err := range errs {
-		var fe *clients.FieldError
-		require.True(t, errors.As(err, &fe), "%v is a *FieldError", err)
+		var fe *clients.KeyError
+		require.True(t, errors.As(err, &fe), "%v is a *KeyError", err)
 		keys[i] = fe.Key
 	}
 	return keys
@@ -194,9 +195,9 @@ journey:
 `
 
 // timeless is an event without its timings, which differ from run to run.
-func timeless(events []clients.Event) []clients.Event {
-	out := make([]clients.Event, len(events))
-	for i, e := range events {
+func timeless(evs []events.Event) []events.Event {
+	out := make([]events.Event, len(evs))
+	for i, e := range evs {
 		e.TMs, e.LatencyUS = 0, 0
 		out[i] = e
 	}
@@ -270,13 +271,13 @@ func TestJourneySpecIsFakeAppJourney(t *testing.T) {
 			cfg.CookiesBlocked = c.blocked
 			users := population(t, 7, cfg)
 			users[1].Logout, users[3].Logout = true, true
-			want := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, clients.FakeAppJourney(4, 1)).events)
+			want := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, clients.FakeAppJourney(4, 1)).evs)
 			require.NotEmpty(t, want)
 			for _, e := range want {
 				seen[e.Step+" "+e.Outcome]++
 			}
 			for _, jj := range journeys {
-				got := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, jj.j).events)
+				got := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, jj.j).evs)
 				assert.Equal(t, want, got, jj.name)
 			}
 		})
@@ -298,7 +299,7 @@ func TestJourneySpecPagesCycle(t *testing.T) {
 	for _, u := range users {
 		var pages []string
 		for _, e := range r.byUser[u.ID] {
-			if e.Step == clients.StepPage {
+			if e.Step == events.StepPage {
 				pages = append(pages, e.Path+" "+e.Outcome)
 			}
 		}
@@ -454,16 +455,16 @@ journey:
 
 func TestCustomAppJourney(t *testing.T) {
 	const get, post = http.MethodGet, http.MethodPost
-	setup := step{clients.StepSetup, 0, post, "/signup", clients.OutcomeOK}
+	setup := step{events.StepSetup, 0, post, "/signup", events.OutcomeOK}
 	login := func(attempt int, last string) []step {
 		return []step{
-			{clients.StepLogin, attempt, get, "/signin", clients.OutcomeOK},
-			{clients.StepLogin, attempt, post, "/api/login", clients.OutcomeOK},
-			{clients.StepLogin, attempt, get, "/dashboard", last},
+			{events.StepLogin, attempt, get, "/signin", events.OutcomeOK},
+			{events.StepLogin, attempt, post, "/api/login", events.OutcomeOK},
+			{events.StepLogin, attempt, get, "/dashboard", last},
 		}
 	}
 	page := func(n int, outcome string) step {
-		return step{clients.StepPage, 0, get, "/app/" + strconv.Itoa(n), outcome}
+		return step{events.StepPage, 0, get, "/app/" + strconv.Itoa(n), outcome}
 	}
 	join := func(parts ...[]step) []step {
 		var out []step
@@ -472,8 +473,8 @@ func TestCustomAppJourney(t *testing.T) {
 		}
 		return out
 	}
-	lostAt2 := join([]step{setup}, login(1, clients.OutcomeOK), []step{page(1, clients.OutcomeOK), page(2, clients.OutcomeLoss)},
-		login(2, clients.OutcomeOK), []step{page(3, clients.OutcomeOK)})
+	lostAt2 := join([]step{setup}, login(1, events.OutcomeOK), []step{page(1, events.OutcomeOK), page(2, events.OutcomeLoss)},
+		login(2, events.OutcomeOK), []step{page(3, events.OutcomeOK)})
 
 	tests := []struct {
 		name        string
@@ -483,36 +484,36 @@ func TestCustomAppJourney(t *testing.T) {
 		blocked     bool
 		want        []step
 	}{
-		{name: "logged in with the cookie", want: join([]step{setup}, login(1, clients.OutcomeOK),
-			[]step{page(1, clients.OutcomeOK), page(2, clients.OutcomeOK), page(3, clients.OutcomeOK)})},
+		{name: "logged in with the cookie", want: join([]step{setup}, login(1, events.OutcomeOK),
+			[]step{page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)})},
 		{name: "a redirect to /signin?next= is a loss", drop: "redirect", want: lostAt2},
 		{name: "a cleared cookie is a loss", drop: "clear", want: lostAt2},
 		{name: "a cookie expired in the past is a loss", drop: "expires", want: lostAt2},
-		{name: "a cookie cleared and set anew is not", drop: "rotate", want: join([]step{setup}, login(1, clients.OutcomeOK),
-			[]step{page(1, clients.OutcomeOK), page(2, clients.OutcomeOK), page(3, clients.OutcomeOK)})},
+		{name: "a cookie cleared and set anew is not", drop: "rotate", want: join([]step{setup}, login(1, events.OutcomeOK),
+			[]step{page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)})},
 		{name: "a wrong password is rejected", extra: "  setup: {path: /signup, form: {email: \"{{.User}}\", pass: other}}\n",
-			want: []step{setup, {clients.StepLogin, 1, get, "/signin", clients.OutcomeOK}, {clients.StepLogin, 1, post, "/api/login", clients.OutcomeRejected},
-				{clients.StepLogin, 2, get, "/signin", clients.OutcomeOK}, {clients.StepLogin, 2, post, "/api/login", clients.OutcomeRejected}}},
+			want: []step{setup, {events.StepLogin, 1, get, "/signin", events.OutcomeOK}, {events.StepLogin, 1, post, "/api/login", events.OutcomeRejected},
+				{events.StepLogin, 2, get, "/signin", events.OutcomeOK}, {events.StepLogin, 2, post, "/api/login", events.OutcomeRejected}}},
 		{name: "a success page without the success text is an error", extra: "  success: {path: /dashboard, body_contains: Welcome back}\n",
-			want: join([]step{setup}, login(1, clients.OutcomeError), login(2, clients.OutcomeError))},
+			want: join([]step{setup}, login(1, events.OutcomeError), login(2, events.OutcomeError))},
 		{name: "a success page elsewhere is an error", extra: "  success: {path: /home}\n",
-			want: join([]step{setup}, login(1, clients.OutcomeError), login(2, clients.OutcomeError))},
+			want: join([]step{setup}, login(1, events.OutcomeError), login(2, events.OutcomeError))},
 		{name: "bounced to /signin after the login is a loop", blocked: true,
-			want: join([]step{setup}, login(1, clients.OutcomeLoop), login(2, clients.OutcomeLoop))},
+			want: join([]step{setup}, login(1, events.OutcomeLoop), login(2, events.OutcomeLoop))},
 		{name: "the login form in place of the success page is a loop", blocked: true, formInPlace: true,
-			want: join([]step{setup}, login(1, clients.OutcomeLoop), login(2, clients.OutcomeLoop))},
+			want: join([]step{setup}, login(1, events.OutcomeLoop), login(2, events.OutcomeLoop))},
 		{name: "post directly without the form", extra: "  login: {path: /api/login, form: {email: \"{{.User}}\", pass: \"{{.Password}}\"}}\n",
-			want: []step{setup, {clients.StepLogin, 1, post, "/api/login", clients.OutcomeOK}, {clients.StepLogin, 1, get, "/dashboard", clients.OutcomeOK},
-				page(1, clients.OutcomeOK), page(2, clients.OutcomeOK), page(3, clients.OutcomeOK)}},
+			want: []step{setup, {events.StepLogin, 1, post, "/api/login", events.OutcomeOK}, {events.StepLogin, 1, get, "/dashboard", events.OutcomeOK},
+				page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)}},
 		{name: "an API login answered 200 with JSON", extra: `  login: {path: /api/session, form: {email: "{{.User}}", pass: "{{.Password}}"}}
   success: {path: /api/session, body_contains: '"ok":true'}
-`, want: []step{setup, {clients.StepLogin, 1, post, "/api/session", clients.OutcomeOK},
-			page(1, clients.OutcomeOK), page(2, clients.OutcomeOK), page(3, clients.OutcomeOK)}},
+`, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeOK},
+			page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)}},
 		{name: "an API login refused", extra: `  users: {name: "u{{.ID}}@example.com", password: "pw"}
   setup: {path: /signup, form: {email: "{{.User}}", pass: other}}
   login: {path: /api/session, form: {email: "{{.User}}", pass: "{{.Password}}"}}
   success: {path: /api/session, body_contains: '"ok":true'}
-`, want: []step{setup, {clients.StepLogin, 1, post, "/api/session", clients.OutcomeRejected}, {clients.StepLogin, 2, post, "/api/session", clients.OutcomeRejected}}},
+`, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeRejected}, {events.StepLogin, 2, post, "/api/session", events.OutcomeRejected}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,7 +538,7 @@ func TestCustomAppJourney(t *testing.T) {
 			app.mu.Lock()
 			defer app.mu.Unlock()
 			assert.Len(t, app.accounts, 3, "every user signed up")
-			posts := outcomes(r.events, clients.StepLogin, post)
+			posts := outcomes(r.evs, events.StepLogin, post)
 			submitted := 0
 			for _, n := range posts {
 				submitted += n
@@ -563,9 +564,9 @@ func TestCustomAppJourney(t *testing.T) {
 			evs := r.byUser[u.ID]
 			require.NotEmpty(t, evs)
 			assert.Equal(t, http.StatusConflict, evs[0].Status)
-			want := join([]step{{clients.StepSetup, 0, post, "/signup", clients.OutcomeError}}, login(1, clients.OutcomeOK), []step{page(1, clients.OutcomeOK)})
+			want := join([]step{{events.StepSetup, 0, post, "/signup", events.OutcomeError}}, login(1, events.OutcomeOK), []step{page(1, events.OutcomeOK)})
 			if u.Logout {
-				want = append(want, step{clients.StepLogout, 1, get, "/signout", clients.OutcomeOK})
+				want = append(want, step{events.StepLogout, 1, get, "/signout", events.OutcomeOK})
 			}
 			assert.Equal(t, want, steps(evs), "user %d", u.ID)
 		}
@@ -586,10 +587,10 @@ func TestCustomAppJourney(t *testing.T) {
 		users := population(t, 5, config(1, "203.0.113.0/24"))
 		r := runJourney(t, srv.addr, users, j)
 		assert.Equal(t, []step{
-			{clients.StepSetup, 0, post, "/signup", clients.OutcomeOK},
-			{clients.StepSetup, 0, get, "/welcome", clients.OutcomeOK},
-			{clients.StepLogin, 1, get, "/login", clients.OutcomeOK},
-			{clients.StepLogin, 1, post, "/login", clients.OutcomeRejected},
+			{events.StepSetup, 0, post, "/signup", events.OutcomeOK},
+			{events.StepSetup, 0, get, "/welcome", events.OutcomeOK},
+			{events.StepLogin, 1, get, "/login", events.OutcomeOK},
+			{events.StepLogin, 1, post, "/login", events.OutcomeRejected},
 		}, steps(r.byUser[users[0].ID]))
 	})
 }

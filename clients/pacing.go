@@ -131,37 +131,37 @@ func (c Config) validatePacing() []error {
 	switch c.Arrival.Kind {
 	case "", ArrivalAll:
 		if c.Arrival.Rate != 0 {
-			errs = append(errs, fieldErr("clients.arrival.rate", "applies to arrival kinds fixed and poisson only"))
+			errs = append(errs, keyErr("clients.arrival.rate", "applies to arrival kinds fixed and poisson only"))
 		}
 	case ArrivalFixed, ArrivalPoisson:
 		if !(c.Arrival.Rate > 0) || math.IsInf(c.Arrival.Rate, 0) || c.Arrival.Rate > 1e6 {
-			errs = append(errs, fieldErr("clients.arrival.rate", "%g is out of range (users per second, above 0 and at most 1000000)", c.Arrival.Rate))
+			errs = append(errs, keyErr("clients.arrival.rate", "%g is out of range (users per second, above 0 and at most 1000000)", c.Arrival.Rate))
 		}
 	default:
-		errs = append(errs, fieldErr("clients.arrival.kind", "%q is not allowed (allowed: all, fixed, poisson)", c.Arrival.Kind))
+		errs = append(errs, keyErr("clients.arrival.kind", "%q is not allowed (allowed: all, fixed, poisson)", c.Arrival.Kind))
 	}
 	t := c.Think
 	switch t.Kind {
 	case "", ThinkNone:
 		if t.Mean != 0 || t.Min != 0 || t.Max != 0 {
-			errs = append(errs, fieldErr("clients.think", "mean, min and max need a kind (constant, uniform, exponential)"))
+			errs = append(errs, keyErr("clients.think", "mean, min and max need a kind (constant, uniform, exponential)"))
 		}
 	case ThinkConstant, ThinkExponential:
 		if t.Min != 0 || t.Max != 0 {
-			errs = append(errs, fieldErr("clients.think", "%s takes mean only (min and max are for uniform)", t.Kind))
+			errs = append(errs, keyErr("clients.think", "%s takes mean only (min and max are for uniform)", t.Kind))
 		}
 	case ThinkUniform:
 		if t.Mean != 0 {
-			errs = append(errs, fieldErr("clients.think.mean", "uniform takes min and max"))
+			errs = append(errs, keyErr("clients.think.mean", "uniform takes min and max"))
 		}
 		if t.Max < t.Min {
-			errs = append(errs, fieldErr("clients.think.max", "%s is less than min %s", t.Max, t.Min))
+			errs = append(errs, keyErr("clients.think.max", "%s is less than min %s", t.Max, t.Min))
 		}
 	default:
-		errs = append(errs, fieldErr("clients.think.kind", "%q is not allowed (allowed: none, constant, uniform, exponential)", t.Kind))
+		errs = append(errs, keyErr("clients.think.kind", "%q is not allowed (allowed: none, constant, uniform, exponential)", t.Kind))
 	}
 	if c.Logout < 0 || c.Logout > 1 {
-		errs = append(errs, fieldErr("clients.logout", "%g is out of range (allowed 0.0..1.0: the fraction of users who log out at the end)", c.Logout))
+		errs = append(errs, keyErr("clients.logout", "%g is out of range (allowed 0.0..1.0: the fraction of users who log out at the end)", c.Logout))
 	}
 	return errs
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
@@ -92,13 +93,13 @@ func TestJourneyPacing(t *testing.T) {
 		evs := byUser[u.ID]
 		require.NotEmpty(t, evs)
 		assert.GreaterOrEqual(t, evs[0].TMs, u.Start.Milliseconds(), "user %d starts when it arrives", u.ID)
-		var pages []clients.Event
-		var logout []clients.Event
+		var pages []events.Event
+		var logout []events.Event
 		for _, e := range evs {
 			switch e.Step {
-			case clients.StepPage:
+			case events.StepPage:
 				pages = append(pages, e)
-			case clients.StepLogout:
+			case events.StepLogout:
 				logout = append(logout, e)
 			}
 		}
@@ -109,7 +110,7 @@ func TestJourneyPacing(t *testing.T) {
 		if u.Logout {
 			require.Len(t, logout, 1, "user %d logs out", u.ID)
 			assert.Equal(t, http.MethodPost, logout[0].Method)
-			assert.Equal(t, clients.OutcomeOK, logout[0].Outcome)
+			assert.Equal(t, events.OutcomeOK, logout[0].Outcome)
 			assert.Equal(t, logout[0], evs[len(evs)-1], "last")
 		} else {
 			assert.Empty(t, logout, "user %d stays logged in", u.ID)

@@ -204,8 +204,8 @@ func TestConfigValidate(t *testing.T) {
 			tt.modify(&cfg)
 			errs := cfg.Validate()
 			require.Len(t, errs, 1, "%v", errs)
-			var fe *clients.FieldError
-			require.True(t, errors.As(errs[0], &fe), "%T is not a *clients.FieldError", errs[0])
+			var fe *clients.KeyError
+			require.True(t, errors.As(errs[0], &fe), "%T is not a *clients.KeyError", errs[0])
 			assert.Equal(t, tt.key, fe.Key)
 			assert.Contains(t, fe.Error(), tt.key+": ")
 
@@ -251,7 +251,7 @@ func TestOverlappingPoolsAreRefused(t *testing.T) {
 	for _, pools := range tests {
 		errs := config(3, pools...).Validate()
 		require.Len(t, errs, 1, "pools %v", pools)
-		var fe *clients.FieldError
+		var fe *clients.KeyError
 		require.ErrorAs(t, errs[0], &fe)
 		assert.Equal(t, "clients.network.pools[1]", fe.Key)
 		assert.Contains(t, fe.Msg, "overlaps pools[0]")

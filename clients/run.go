@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // Stats is what the executor counted itself, to check the event log against.
@@ -39,7 +41,7 @@ const UpstreamHeader = "X-Sessionlab-Upstream"
 // opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns
 // an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
 // and in-flight requests are cancelled (and recorded as errors).
-func Run(ctx context.Context, target string, users []User, j Journey, sink Sink, opts RunOptions) (Stats, error) {
+func Run(ctx context.Context, target string, users []User, j Journey, sink events.Sink, opts RunOptions) (Stats, error) {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
@@ -52,7 +54,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink Sink,
 	clock := func() time.Duration { return time.Since(opts.Start) }
 
 	var sent, recorded atomic.Int64
-	counted := SinkFunc(func(e Event) { recorded.Add(1); sink.Record(e) })
+	counted := events.SinkFunc(func(e events.Event) { recorded.Add(1); sink.Record(e) })
 	next := make(chan User)
 	var started atomic.Int64
 	var wg sync.WaitGroup

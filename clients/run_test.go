@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
@@ -64,30 +65,30 @@ type step struct {
 
 // runUsers runs users through j against target and returns the events per user, after asserting that every request
 // sent was recorded exactly once.
-func runUsers(t *testing.T, ctx context.Context, target string, users []clients.User, j clients.Journey, concurrency int) (map[int][]clients.Event, error) {
+func runUsers(t *testing.T, ctx context.Context, target string, users []clients.User, j clients.Journey, concurrency int) (map[int][]events.Event, error) {
 	t.Helper()
 	var mu sync.Mutex
-	var events []clients.Event
-	sink := clients.SinkFunc(func(e clients.Event) {
+	var evs []events.Event
+	sink := events.SinkFunc(func(e events.Event) {
 		mu.Lock()
-		events = append(events, e)
+		evs = append(evs, e)
 		mu.Unlock()
 	})
 	st, err := clients.Run(ctx, target, users, j, sink, clients.RunOptions{Concurrency: concurrency, Timeout: 10 * time.Second})
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, st.Sent, st.Recorded, "sent vs recorded")
-	assert.Equal(t, st.Recorded, int64(len(events)), "recorded vs collected")
-	byUser := make(map[int][]clients.Event)
-	for _, e := range events {
+	assert.Equal(t, st.Recorded, int64(len(evs)), "recorded vs collected")
+	byUser := make(map[int][]events.Event)
+	for _, e := range evs {
 		byUser[e.User] = append(byUser[e.User], e)
 	}
 	return byUser, err
 }
 
-func steps(events []clients.Event) []step {
-	out := make([]step, len(events))
-	for i, e := range events {
+func steps(evs []events.Event) []step {
+	out := make([]step, len(evs))
+	for i, e := range evs {
 		out[i] = step{e.Step, e.Attempt, e.Method, e.Path, e.Outcome}
 	}
 	return out
@@ -96,9 +97,9 @@ func steps(events []clients.Event) []step {
 // loginSteps is one login attempt through the fake app's form, its last exchange (GET /) ending with last.
 func loginSteps(attempt int, last string) []step {
 	return []step{
-		{clients.StepLogin, attempt, http.MethodGet, "/login", clients.OutcomeOK},
-		{clients.StepLogin, attempt, http.MethodPost, "/login", clients.OutcomeOK},
-		{clients.StepLogin, attempt, http.MethodGet, "/", last},
+		{events.StepLogin, attempt, http.MethodGet, "/login", events.OutcomeOK},
+		{events.StepLogin, attempt, http.MethodPost, "/login", events.OutcomeOK},
+		{events.StepLogin, attempt, http.MethodGet, "/", last},
 	}
 }
 
@@ -110,9 +111,9 @@ func TestRunHappyPath(t *testing.T) {
 			byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(5, 1), 4)
 			require.NoError(t, err)
 
-			want := loginSteps(1, clients.OutcomeOK)
+			want := loginSteps(1, events.OutcomeOK)
 			for p := 1; p <= 5; p++ {
-				want = append(want, step{clients.StepPage, 0, http.MethodGet, fmt.Sprintf("/page/%d", p), clients.OutcomeOK})
+				want = append(want, step{events.StepPage, 0, http.MethodGet, fmt.Sprintf("/page/%d", p), events.OutcomeOK})
 			}
 			wantSeen := make(map[netip.Addr]int)
 			for _, u := range users {
@@ -158,11 +159,11 @@ func TestRunFailures(t *testing.T) {
 	refuse.HandleFunc("POST /login", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
 	broken := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 
-	loop := func(a int) []step { return loginSteps(a, clients.OutcomeLoop) }
+	loop := func(a int) []step { return loginSteps(a, events.OutcomeLoop) }
 	rejected := func(a int) []step {
 		return []step{
-			{clients.StepLogin, a, http.MethodGet, "/login", clients.OutcomeOK},
-			{clients.StepLogin, a, http.MethodPost, "/login", clients.OutcomeRejected},
+			{events.StepLogin, a, http.MethodGet, "/login", events.OutcomeOK},
+			{events.StepLogin, a, http.MethodPost, "/login", events.OutcomeRejected},
 		}
 	}
 	tests := []struct {
@@ -175,7 +176,7 @@ func TestRunFailures(t *testing.T) {
 		{"loop, relogin 2 gives up after 3 attempts", bouncer(), 2, append(append(loop(1), loop(2)...), loop(3)...)},
 		{"rejected", refuse, 0, rejected(1)},
 		{"rejected, relogin 1", refuse, 1, append(rejected(1), rejected(2)...)},
-		{"server error stops the user", broken, 0, []step{{clients.StepLogin, 1, http.MethodGet, "/login", clients.OutcomeError}}},
+		{"server error stops the user", broken, 0, []step{{events.StepLogin, 1, http.MethodGet, "/login", events.OutcomeError}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +206,7 @@ func TestRunServerErrorIsRecorded(t *testing.T) {
 	e := byUser[1][0]
 	assert.Equal(t, http.StatusInternalServerError, e.Status)
 	assert.Equal(t, "replica-3", e.Replica)
-	assert.Equal(t, clients.OutcomeError, e.Outcome)
+	assert.Equal(t, events.OutcomeError, e.Outcome)
 }
 
 func TestRunCancelledBeforeStart(t *testing.T) {
@@ -227,14 +228,14 @@ func TestRunBlockedCookiesLoop(t *testing.T) {
 	byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(2, 0), 5)
 	require.NoError(t, err)
 
-	ok := append(loginSteps(1, clients.OutcomeOK),
-		step{clients.StepPage, 0, http.MethodGet, "/page/1", clients.OutcomeOK},
-		step{clients.StepPage, 0, http.MethodGet, "/page/2", clients.OutcomeOK})
+	ok := append(loginSteps(1, events.OutcomeOK),
+		step{events.StepPage, 0, http.MethodGet, "/page/1", events.OutcomeOK},
+		step{events.StepPage, 0, http.MethodGet, "/page/2", events.OutcomeOK})
 	blocked := 0
 	for _, u := range users {
 		if u.BlockCookies {
 			blocked++
-			assert.Equal(t, loginSteps(1, clients.OutcomeLoop), steps(byUser[u.ID]), "user %d keeps no cookie", u.ID)
+			assert.Equal(t, loginSteps(1, events.OutcomeLoop), steps(byUser[u.ID]), "user %d keeps no cookie", u.ID)
 		} else {
 			assert.Equal(t, ok, steps(byUser[u.ID]), "user %d", u.ID)
 		}

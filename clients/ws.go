@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // WebSocket is the `clients.websocket` section: how often each user connects to the app's WebSocket, whose state
@@ -25,16 +26,16 @@ type WebSocket struct {
 func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	start := b.clock()
 	b.sent.Add(1)
-	ev := Event{User: b.user.ID, Addr: b.currentAddr(), Step: StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
+	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: events.StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
 	status, replica, err := b.websocket(ctx, j.WSPath, j.WebSocket.Messages)
 	ev.Status, ev.Replica = status, replica
 	switch {
 	case errors.Is(err, errStateLost):
-		ev.Outcome = OutcomeLoss
+		ev.Outcome = events.OutcomeLoss
 	case err != nil:
-		ev.Outcome, ev.Error = OutcomeError, err.Error()
+		ev.Outcome, ev.Error = events.OutcomeError, err.Error()
 	default:
-		ev.Outcome = OutcomeOK
+		ev.Outcome = events.OutcomeOK
 	}
 	ev.TMs = int64(start / time.Millisecond)
 	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -21,23 +22,23 @@ func wsJourney(pages, conns int) clients.Journey {
 }
 
 // journeySteps is one user's steps without the login: "ws<n>" for a connection, "p<n>" for a page.
-func journeySteps(events []clients.Event) string {
+func journeySteps(evs []events.Event) string {
 	var out []string
-	for _, e := range events {
+	for _, e := range evs {
 		switch e.Step {
-		case clients.StepWS:
+		case events.StepWS:
 			out = append(out, "ws"+string(rune('0'+e.Attempt)))
-		case clients.StepPage:
+		case events.StepPage:
 			out = append(out, "p"+strings.TrimPrefix(e.Path, "/page/"))
 		}
 	}
 	return strings.Join(out, " ")
 }
 
-func wsEvents(events []clients.Event) []clients.Event {
-	var out []clients.Event
-	for _, e := range events {
-		if e.Step == clients.StepWS {
+func wsEvents(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, e := range evs {
+		if e.Step == events.StepWS {
 			out = append(out, e)
 		}
 	}
@@ -71,7 +72,7 @@ func TestWebSocketJourneyOneReplica(t *testing.T) {
 					assert.Equal(t, i+1, e.Attempt, "user %d: connections are numbered from 1", u.ID)
 					assert.Equal(t, http.StatusSwitchingProtocols, e.Status)
 					assert.Equal(t, "replica-1", e.Replica)
-					assert.Equal(t, clients.OutcomeOK, e.Outcome, "user %d connection %d: %s", u.ID, e.Attempt, e.Error)
+					assert.Equal(t, events.OutcomeOK, e.Outcome, "user %d connection %d: %s", u.ID, e.Attempt, e.Error)
 					assert.Equal(t, http.MethodGet, e.Method)
 					assert.Equal(t, "/ws", e.Path)
 					assert.Equal(t, u.Addr.String(), e.Addr)
@@ -84,7 +85,7 @@ func TestWebSocketJourneyOneReplica(t *testing.T) {
 			_, requests := srv.seenAddrs()
 			assert.Equal(t, 4*perUser, requests)
 
-			rep := reports.Compute(reports.Meta{Users: 4, Replicas: []string{"replica-1"}}, r.events)
+			rep := reports.Compute(events.Meta{Users: 4, Replicas: []string{"replica-1"}}, r.evs)
 			if tt.conns == 0 {
 				assert.Nil(t, rep.WebSocket)
 				return
@@ -115,22 +116,22 @@ func TestWebSocketJourneyTwoReplicas(t *testing.T) {
 	for _, u := range users {
 		evs := r.byUser[u.ID]
 		assert.Equal(t, "ws1 ws2 p1 ws3 p2", journeySteps(evs), "user %d", u.ID)
-		assert.Equal(t, map[string]int{clients.OutcomeOK: 3}, outcomes(evs, clients.StepLogin, ""), "user %d", u.ID)
+		assert.Equal(t, map[string]int{events.OutcomeOK: 3}, outcomes(evs, events.StepLogin, ""), "user %d", u.ID)
 		ws := wsEvents(evs)
 		require.Len(t, ws, 3)
-		assert.Equal(t, clients.OutcomeOK, ws[0].Outcome, "user %d: a first connection has nothing to lose", u.ID)
+		assert.Equal(t, events.OutcomeOK, ws[0].Outcome, "user %d: a first connection has nothing to lose", u.ID)
 		for _, e := range ws {
 			assert.Equal(t, http.StatusSwitchingProtocols, e.Status)
 			assert.Contains(t, []string{"replica-a", "replica-b"}, e.Replica)
-			assert.Contains(t, []string{clients.OutcomeOK, clients.OutcomeLoss}, e.Outcome, "user %d: %s", u.ID, e.Error)
-			if e.Outcome == clients.OutcomeLoss {
+			assert.Contains(t, []string{events.OutcomeOK, events.OutcomeLoss}, e.Outcome, "user %d: %s", u.ID, e.Error)
+			if e.Outcome == events.OutcomeLoss {
 				losses++
 			}
 		}
 		// A reconnect finds its state only on the replica that served the previous connection.
 		for i := 1; i < len(ws); i++ {
 			if ws[i].Replica != ws[i-1].Replica {
-				assert.Equal(t, clients.OutcomeLoss, ws[i].Outcome, "user %d connection %d moved", u.ID, i+1)
+				assert.Equal(t, events.OutcomeLoss, ws[i].Outcome, "user %d connection %d moved", u.ID, i+1)
 			}
 		}
 	}
@@ -141,7 +142,7 @@ func TestWebSocketJourneyTwoReplicas(t *testing.T) {
 	_, requests := srv.seenAddrs()
 	assert.Equal(t, 5*8, requests)
 
-	rep := reports.Compute(reports.Meta{Users: 5, Replicas: []string{"replica-a", "replica-b"}}, r.events)
+	rep := reports.Compute(events.Meta{Users: 5, Replicas: []string{"replica-a", "replica-b"}}, r.evs)
 	require.NotNil(t, rep.WebSocket)
 	assert.Equal(t, 15, rep.WebSocket.Connections)
 	assert.Equal(t, 10, rep.WebSocket.Reconnects)
@@ -178,13 +179,13 @@ func TestWebSocketJourneyErrors(t *testing.T) {
 				evs := r.byUser[u.ID]
 				assert.Equal(t, "ws1 p1 ws2 p2", journeySteps(evs), "user %d: a failed connection does not stop the pages", u.ID)
 				for _, e := range wsEvents(evs) {
-					assert.Equal(t, clients.OutcomeError, e.Outcome)
+					assert.Equal(t, events.OutcomeError, e.Outcome)
 					assert.Equal(t, tt.status, e.Status)
 					assert.Contains(t, e.Error, tt.errPart)
 				}
 			}
 			assert.Equal(t, int64(3*7), r.stats.Sent)
-			rep := reports.Compute(reports.Meta{Users: 3}, r.events)
+			rep := reports.Compute(events.Meta{Users: 3}, r.evs)
 			require.NotNil(t, rep.WebSocket)
 			assert.Equal(t, reports.WebSocket{Connections: 6, Errors: 6}, *rep.WebSocket, "errors are not reconnects")
 			assert.Equal(t, 6, rep.Totals.Errors)

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
@@ -135,8 +135,8 @@ func (d *Deployment) restartStore(ctx context.Context, persist bool) error {
 
 // StoreStats reads what the app's side holds and counted: every replica's /metrics and, with a shared store, the
 // session keys in Redis. A replica that cannot be read (down at the end) is named in Unread.
-func (d *Deployment) StoreStats(ctx context.Context) (clients.StoreStats, error) {
-	st := clients.StoreStats{Kind: d.topology.App.Sessions}
+func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) {
+	st := events.StoreStats{Kind: d.topology.App.Sessions}
 	active := 0
 	for _, r := range d.activeReplicas() {
 		addr, err := d.hostAddr(ctx, r.Name)

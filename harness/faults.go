@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // trigger is when a fault begins: after a time since the users started, or after a count of answered requests.
@@ -159,10 +159,10 @@ func (s *Scenario) faultTarget(f Fault) string {
 }
 
 // faultPlans describe the faults for the report.
-func (s *Scenario) faultPlans() []reports.FaultPlan {
-	plans := make([]reports.FaultPlan, len(s.Faults))
+func (s *Scenario) faultPlans() []events.FaultPlan {
+	plans := make([]events.FaultPlan, len(s.Faults))
 	for i, f := range s.Faults {
-		plans[i] = reports.FaultPlan{Action: f.Action, Target: s.faultTarget(f), At: f.At, Persist: f.Persist}
+		plans[i] = events.FaultPlan{Action: f.Action, Target: s.faultTarget(f), At: f.At, Persist: f.Persist}
 	}
 	return plans
 }
@@ -174,7 +174,7 @@ func (s *Scenario) faultPlans() []reports.FaultPlan {
 type nemesis struct {
 	d        *Deployment
 	scenario *Scenario
-	marks    clients.Sink
+	marks    events.Sink
 	clock    func() time.Duration
 	log      *slog.Logger
 	answered atomic.Int64
@@ -182,12 +182,12 @@ type nemesis struct {
 	errs     []error
 }
 
-func newNemesis(d *Deployment, s *Scenario, marks clients.Sink, clock func() time.Duration, log *slog.Logger) *nemesis {
+func newNemesis(d *Deployment, s *Scenario, marks events.Sink, clock func() time.Duration, log *slog.Logger) *nemesis {
 	return &nemesis{d: d, scenario: s, marks: marks, clock: clock, log: log, done: make(chan struct{})}
 }
 
 // Record counts an answered request; the nemesis sits beside the report as a sink of the users' exchanges.
-func (n *nemesis) Record(clients.Event) { n.answered.Add(1) }
+func (n *nemesis) Record(events.Event) { n.answered.Add(1) }
 
 // start runs the faults in the background. Triggers and waits end with users (when the users are done, faults not
 // reached yet never run); the actions themselves run under ctx, so a started action finishes.
@@ -214,9 +214,9 @@ func (n *nemesis) wait() error {
 func (n *nemesis) run(ctx, users context.Context, i int, f Fault) {
 	target := n.scenario.faultTarget(f)
 	n.log.Info("fault", "fault", i+1, "action", f.Action, "target", target, "t", n.clock().Round(time.Millisecond))
-	n.mark(i, f, target, clients.FaultStart, nil)
+	n.mark(i, f, target, events.FaultStart, nil)
 	err := n.apply(ctx, users, f, target)
-	n.mark(i, f, target, clients.FaultEnd, err)
+	n.mark(i, f, target, events.FaultEnd, err)
 	if err != nil {
 		err = fmt.Errorf("fault %d (%s %s at %s): %w", i+1, f.Action, target, f.At, err)
 		n.log.Error("fault failed", "err", err)
@@ -242,14 +242,14 @@ func (n *nemesis) await(users context.Context, trig trigger) bool {
 }
 
 func (n *nemesis) mark(i int, f Fault, target, phase string, err error) {
-	m := &clients.FaultMark{Index: i, Action: f.Action, Target: target, Phase: phase}
+	m := &events.FaultMark{Index: i, Action: f.Action, Target: target, Phase: phase}
 	if err != nil {
 		m.Error = err.Error()
 	}
 	if f.Action == "rolling-restart" || f.Action == "scale-out" || f.Action == "scale-in" {
 		m.Target = ""
 	}
-	n.marks.Record(clients.Event{TMs: n.clock().Milliseconds(), User: -1, Step: clients.StepFault, Fault: m})
+	n.marks.Record(events.Event{TMs: n.clock().Milliseconds(), User: -1, Step: events.StepFault, Fault: m})
 }
 
 // apply performs one fault. Waits inside it (a kill's duration, a rolling restart's pause) end early with users.

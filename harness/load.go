@@ -87,13 +87,8 @@ func (p *positions) at(line int) string {
 // locate prefixes an error naming a key with where that key was written.
 func (p *positions) locate(err error) error {
 	var key string
-	var ke *KeyError
-	var fe *clients.FieldError
-	switch {
-	case errors.As(err, &ke):
+	if ke := (*KeyError)(nil); errors.As(err, &ke) {
 		key = ke.Key
-	case errors.As(err, &fe):
-		key = fe.Key
 	}
 	if line, ok := p.keys[key]; ok {
 		return fmt.Errorf("%s: %w", p.at(line), err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -24,9 +25,9 @@ type runConfig struct {
 
 // Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
 type Watcher interface {
-	Start(users int)      // the users are about to start
-	Record(clients.Event) // every event, as the report gets it
-	UserDone()            // one user finished the journey
+	Start(users int)     // the users are about to start
+	Record(events.Event) // every event, as the report gets it
+	UserDone()           // one user finished the journey
 }
 
 // WithWatcher tells w about the run while it goes.
@@ -74,15 +75,14 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 
 	meta := s.meta(cfg.runtime.Name())
 	acc := reports.NewAccumulator(meta)
-	var sink clients.Sink = acc
-	var events *clients.JSONLines
+	var sink events.Sink = acc
+	var log *events.Writer
 	if cfg.events != nil {
 		// The header makes the log self-sufficient: `sessionlab report` renders it without the scenario file.
-		if err := reports.WriteHeader(cfg.events, meta, s.Expect); err != nil {
+		if log, err = events.NewWriter(cfg.events, events.Header{Meta: meta, Expect: s.Expect}); err != nil {
 			return nil, fmt.Errorf("write the event log: %w", err)
 		}
-		events = clients.NewJSONLines(cfg.events)
-		sink = clients.Tee(acc, events)
+		sink = events.Tee(acc, log)
 	}
 	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
 	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
@@ -93,10 +93,10 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 	nem.start(ctx, usersCtx)
 	runOpts := clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start, Bind: s.Clients.Identity == clients.IdentityBind,
 		ReplicaOf: dep.ReplicaOf}
-	userSink := clients.Tee(sink, nem)
+	userSink := events.Tee(sink, nem)
 	for _, w := range cfg.watchers {
 		w.Start(len(users))
-		userSink = clients.Tee(userSink, w)
+		userSink = events.Tee(userSink, w)
 		done := runOpts.UserDone
 		runOpts.UserDone = func() {
 			if done != nil {
@@ -114,11 +114,11 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		if st, err := dep.StoreStats(ctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {
-			sink.Record(clients.Event{TMs: clock().Milliseconds(), Step: clients.StepStore, Store: &st})
+			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
 		}
 	}
-	if events != nil {
-		runErr = errors.Join(runErr, events.Close())
+	if log != nil {
+		runErr = errors.Join(runErr, log.Close())
 	}
 	if runErr != nil && ctx.Err() == nil {
 		runErr = fmt.Errorf("%w%s", runErr, dep.logsOf(ctx, 20))

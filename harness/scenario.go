@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -213,27 +214,22 @@ func (s *Scenario) validateExpect() []error {
 }
 
 // meta is what the report needs to know about this scenario's run.
-func (s *Scenario) meta(runtime string) reports.Meta {
+func (s *Scenario) meta(runtime string) events.Meta {
 	t := s.Topology()
 	names := make([]string, s.replicasMade())
 	for i := range names {
 		names[i] = t.replicaSpec(i + 1).Name
 	}
-	return reports.Meta{
+	return events.Meta{
 		Scenario: s.Name, Seed: s.Seed, Runtime: runtime,
-		Balancer: reports.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
-		App:      reports.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName},
+		Balancer: events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
+		App:      events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName},
 		Replicas: names, Users: s.Clients.Users, Faults: s.faultPlans(),
 	}
 }
 
 // KeyError is a problem with one scenario key.
-type KeyError struct {
-	Key string
-	Msg string
-}
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
+type KeyError = clients.KeyError
 
 func keyErr(key, format string, args ...any) error {
 	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}

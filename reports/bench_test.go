@@ -3,22 +3,22 @@ package reports_test
 import (
 	"testing"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
 // BenchmarkAccumulatorRecord measures the cost the report adds to every exchange of a run.
 func BenchmarkAccumulatorRecord(b *testing.B) {
-	meta := reports.Meta{Replicas: []string{"replica-1", "replica-2", "replica-3"}, Users: 100000}
+	meta := events.Meta{Replicas: []string{"replica-1", "replica-2", "replica-3"}, Users: 100000}
 	recordJourneys(b, reports.NewAccumulator(meta), meta.Replicas)
 }
 
 // recordJourneys feeds acc login and page exchanges of 100,000 users, as fast as it takes them.
 func recordJourneys(b *testing.B, acc *reports.Accumulator, replicas []string) {
-	steps := []clients.Event{
-		{Step: clients.StepLogin, Attempt: 1, Method: "GET", Path: "/login", Status: 200, Outcome: clients.OutcomeOK},
-		{Step: clients.StepLogin, Attempt: 1, Method: "POST", Path: "/login", Status: 302, Outcome: clients.OutcomeOK},
-		{Step: clients.StepPage, Method: "GET", Path: "/page/1", Status: 302, Outcome: clients.OutcomeLoss},
+	steps := []events.Event{
+		{Step: events.StepLogin, Attempt: 1, Method: "GET", Path: "/login", Status: 200, Outcome: events.OutcomeOK},
+		{Step: events.StepLogin, Attempt: 1, Method: "POST", Path: "/login", Status: 302, Outcome: events.OutcomeOK},
+		{Step: events.StepPage, Method: "GET", Path: "/page/1", Status: 302, Outcome: events.OutcomeLoss},
 	}
 	b.ReportAllocs()
 	i := 0

@@ -7,14 +7,14 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // Accumulator builds a report from events as they arrive, without holding them. It is safe for concurrent use and
 // is itself a clients.Sink.
 type Accumulator struct {
 	mu       sync.Mutex
-	meta     Meta
+	meta     events.Meta
 	t        Totals
 	attempts map[attemptKey]attempt
 	outcomes []string       // outcome names by code, "ok" first; keeps attempt small in a map of every attempt
@@ -24,7 +24,7 @@ type Accumulator struct {
 	loggedIn map[int]struct{}
 	users    map[int]*userRecord
 	tl       timeline
-	store    *clients.StoreStats
+	store    *events.StoreStats
 	reauths  int // pages sent to the identity provider, as the clients saw them
 	ws       WebSocket
 	series   series
@@ -48,17 +48,17 @@ type replicaLoad struct {
 	served   map[int]struct{}
 }
 
-var _ clients.Sink = (*Accumulator)(nil)
+var _ events.Sink = (*Accumulator)(nil)
 
 // NewAccumulator starts an empty report for the run meta describes.
-func NewAccumulator(meta Meta) *Accumulator {
+func NewAccumulator(meta events.Meta) *Accumulator {
 	a := &Accumulator{
 		meta:     meta,
 		attempts: make(map[attemptKey]attempt),
 		ids:      make(map[string]int, len(meta.Replicas)),
 		loggedIn: make(map[int]struct{}),
 		users:    make(map[int]*userRecord),
-		outcomes: []string{clients.OutcomeOK},
+		outcomes: []string{events.OutcomeOK},
 		addrs:    make(addresses),
 	}
 	for _, name := range meta.Replicas {
@@ -70,27 +70,27 @@ func NewAccumulator(meta Meta) *Accumulator {
 }
 
 // Compute is the report of a finished run whose events are all in hand.
-func Compute(meta Meta, events []clients.Event) *Report {
+func Compute(meta events.Meta, log []events.Event) *Report {
 	acc := NewAccumulator(meta)
-	for _, e := range events {
+	for _, e := range log {
 		acc.Record(e)
 	}
 	return acc.Report()
 }
 
 // Record adds one exchange, or one fault mark (which counts in no request figure but splits the run into phases).
-func (a *Accumulator) Record(e clients.Event) {
+func (a *Accumulator) Record(e events.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if e.IsFault() {
 		a.tl.mark(e)
 		return
 	}
-	if e.Step == clients.StepStore {
+	if e.Step == events.StepStore {
 		a.store = e.Store
 		return
 	}
-	if e.Step == clients.StepRun {
+	if e.Step == events.StepRun {
 		return
 	}
 	a.t.Requests++
@@ -98,7 +98,7 @@ func (a *Accumulator) Record(e clients.Event) {
 	if e.Addr != "" && e.Host == "" {
 		a.addrs[e.Addr] = struct{}{}
 	}
-	if e.Outcome == clients.OutcomeError {
+	if e.Outcome == events.OutcomeError {
 		a.t.Errors++
 	}
 	rep := -1
@@ -114,14 +114,14 @@ func (a *Accumulator) Record(e clients.Event) {
 	seg := a.tl.exchange(e, rep)
 	a.trackUser(e, rep)
 	switch e.Step {
-	case clients.StepLogin:
+	case events.StepLogin:
 		a.recordLogin(e, seg)
-	case clients.StepPage:
+	case events.StepPage:
 		a.t.PageRequests++
-		if e.Outcome == clients.OutcomeReauth {
+		if e.Outcome == events.OutcomeReauth {
 			a.reauths++
 		}
-	case clients.StepWS:
+	case events.StepWS:
 		a.recordWS(e)
 	}
 }
@@ -129,26 +129,26 @@ func (a *Accumulator) Record(e clients.Event) {
 // isSessionLoss reports an exchange that shows an authenticated user's session lost: a protected page answered
 // with the login, or a re-authentication the identity provider prompted for, the app sent to log in, or refused at
 // its callback (csrf). The totals, the phases and the fault results all count losses by it.
-func isSessionLoss(e clients.Event) bool {
+func isSessionLoss(e events.Event) bool {
 	switch e.Step {
-	case clients.StepPage:
-		return e.Outcome == clients.OutcomeLoss
-	case clients.StepReauth:
-		return e.Outcome == clients.OutcomeLoss || e.Outcome == clients.OutcomeCSRF
+	case events.StepPage:
+		return e.Outcome == events.OutcomeLoss
+	case events.StepReauth:
+		return e.Outcome == events.OutcomeLoss || e.Outcome == events.OutcomeCSRF
 	}
 	return false
 }
 
 // recordWS counts a WebSocket connection; a reconnect (any but the user's first) either found its state or not.
-func (a *Accumulator) recordWS(e clients.Event) {
+func (a *Accumulator) recordWS(e events.Event) {
 	w := &a.ws
 	w.Connections++
-	if e.Outcome == clients.OutcomeError {
+	if e.Outcome == events.OutcomeError {
 		w.Errors++
 	}
-	if e.Attempt > 1 && e.Outcome != clients.OutcomeError {
+	if e.Attempt > 1 && e.Outcome != events.OutcomeError {
 		w.Reconnects++
-		if e.Outcome == clients.OutcomeLoss {
+		if e.Outcome == events.OutcomeLoss {
 			w.StateLost++
 		}
 	}
@@ -174,7 +174,7 @@ func (a *Accumulator) replicaID(name string) int {
 	return len(a.loads) - 1
 }
 
-func (a *Accumulator) recordLogin(e clients.Event, seg int32) {
+func (a *Accumulator) recordLogin(e events.Event, seg int32) {
 	k := attemptKey{e.User, e.Attempt}
 	if prev, seen := a.attempts[k]; !seen {
 		a.attempts[k] = attempt{outcome: a.outcomeCode(e.Outcome), seg: seg}
@@ -182,7 +182,7 @@ func (a *Accumulator) recordLogin(e clients.Event, seg int32) {
 		a.attempts[k] = attempt{outcome: a.outcomeCode(e.Outcome), seg: prev.seg}
 	}
 	// An accepted submission (a redirect onward, not back to the form) is where the app creates a session.
-	if e.Method == http.MethodPost && e.Outcome == clients.OutcomeOK {
+	if e.Method == http.MethodPost && e.Outcome == events.OutcomeOK {
 		a.t.SessionsCreated++
 		a.loggedIn[e.User] = struct{}{}
 	}
@@ -194,7 +194,7 @@ func (a *Accumulator) outcomeCode(outcome string) uint8 {
 		return uint8(i)
 	}
 	if len(a.outcomes) > math.MaxUint8 {
-		return a.outcomeCode(clients.OutcomeError)
+		return a.outcomeCode(events.OutcomeError)
 	}
 	a.outcomes = append(a.outcomes, outcome)
 	return uint8(len(a.outcomes) - 1)

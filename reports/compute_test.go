@@ -10,23 +10,23 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
-func meta(replicas ...string) reports.Meta {
-	return reports.Meta{
-		Scenario: "rr-memory", Seed: 1, Runtime: "local", App: reports.App{Sessions: "memory"}, Users: 3, Replicas: replicas,
-		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
+func meta(replicas ...string) events.Meta {
+	return events.Meta{
+		Scenario: "rr-memory", Seed: 1, Runtime: "local", App: events.App{Sessions: "memory"}, Users: 3, Replicas: replicas,
+		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
 	}
 }
 
-func login(user, attempt int, method, path, replica, outcome string) clients.Event {
-	return clients.Event{User: user, Step: clients.StepLogin, Attempt: attempt, Method: method, Path: path, Replica: replica, Outcome: outcome}
+func login(user, attempt int, method, path, replica, outcome string) events.Event {
+	return events.Event{User: user, Step: events.StepLogin, Attempt: attempt, Method: method, Path: path, Replica: replica, Outcome: outcome}
 }
 
-func page(user int, path, replica, outcome string) clients.Event {
-	return clients.Event{User: user, Step: clients.StepPage, Method: http.MethodGet, Path: path, Replica: replica, Outcome: outcome}
+func page(user int, path, replica, outcome string) events.Event {
+	return events.Event{User: user, Step: events.StepPage, Method: http.MethodGet, Path: path, Replica: replica, Outcome: outcome}
 }
 
 // figure dereferences a figure that must have been computed.
@@ -38,9 +38,9 @@ func figure(t *testing.T, v *float64) float64 {
 
 // runEvents is a small run over replica-1..3 plus two replicas the topology does not list (replica-0, zz) and one
 // exchange no replica answered.
-func runEvents() []clients.Event {
+func runEvents() []events.Event {
 	const get, post = http.MethodGet, http.MethodPost
-	return []clients.Event{
+	return []events.Event{
 		login(1, 1, get, "/login", "replica-1", "ok"),
 		login(1, 1, post, "/login", "replica-2", "ok"),
 		login(1, 1, get, "/", "replica-3", "loop"),
@@ -122,21 +122,21 @@ func TestComputeSkew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var names []string
-			var events []clients.Event
+			var evs []events.Event
 			for i, n := range tt.counts {
 				name := string(rune('a' + i))
 				names = append(names, name)
 				for range n {
-					events = append(events, page(1, "/page/1", name, "ok"))
+					evs = append(evs, page(1, "/page/1", name, "ok"))
 				}
 			}
-			s := reports.Compute(meta(names...), events).Skew
+			s := reports.Compute(meta(names...), evs).Skew
 			assert.InDelta(t, tt.maxOverMean, figure(t, s.MaxOverMean), 1e-12)
 			assert.InDelta(t, tt.cov, figure(t, s.CoV), 1e-12)
 			assert.InDelta(t, tt.jn, figure(t, s.Jain), 1e-12)
 		})
 	}
-	for name, m := range map[string]reports.Meta{"no replicas": meta(), "replicas idle": meta("a", "b")} {
+	for name, m := range map[string]events.Meta{"no replicas": meta(), "replicas idle": meta("a", "b")} {
 		t.Run(name, func(t *testing.T) {
 			s := reports.Compute(m, nil).Skew
 			assert.Nil(t, s.MaxOverMean)
@@ -147,8 +147,8 @@ func TestComputeSkew(t *testing.T) {
 }
 
 func TestComputeNullRates(t *testing.T) {
-	r := reports.Compute(meta("replica-1", "replica-2"), []clients.Event{
-		{User: 1, Step: clients.StepLogout, Method: http.MethodPost, Path: "/logout", Outcome: "error"},
+	r := reports.Compute(meta("replica-1", "replica-2"), []events.Event{
+		{User: 1, Step: events.StepLogout, Method: http.MethodPost, Path: "/logout", Outcome: "error"},
 	})
 	assert.Equal(t, 1, r.Totals.Requests)
 	assert.Nil(t, r.Totals.LoginFailRate, "no login attempts")
@@ -207,7 +207,7 @@ func TestRenderJSONFieldNames(t *testing.T) {
 
 func TestAccumulatorMatchesCompute(t *testing.T) {
 	acc := reports.NewAccumulator(meta("replica-1", "replica-2", "replica-3"))
-	var sink clients.Sink = acc
+	var sink events.Sink = acc
 	for _, e := range runEvents() {
 		sink.Record(e)
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -21,8 +21,8 @@ func diagReport() *reports.Report {
 	share := 1.0 / 3
 	return &reports.Report{
 		Schema: reports.Schema, Scenario: "diag", Seed: 1, Runtime: "local",
-		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
-		App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
+		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{
 			Users: 300, Requests: 3900, LoginAttempts: 300, LoginFailRate: diagF(0),
 			PageRequests: 3000, SessionLoss: diagF(0),
@@ -38,7 +38,7 @@ func diagReport() *reports.Report {
 		Stickiness: reports.Stickiness{Users: 300, Mean: diagF(1), UsersAtOne: 300, ShareAtOne: diagF(1)},
 		Phases:     []reports.Phase{},
 		Faults:     []reports.FaultResult{},
-		Store: &reports.Store{StoreStats: clients.StoreStats{Kind: "memory", Sessions: 300, SessionsCreated: 300,
+		Store: &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 300, SessionsCreated: 300,
 			Logins: 300}, Source: "replica metrics"},
 		Network:      reports.Network{Addresses: 300, HashKeys: 120},
 		OverTime:     reports.OverTime{Buckets: []reports.Bucket{}},
@@ -536,8 +536,8 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 	// nullReport has a topology and nothing else: no request was made, every figure is null or zero.
 	nullReport := func(mods ...diagMod) *reports.Report {
 		r := &reports.Report{Schema: reports.Schema, Scenario: "empty",
-			Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
-			App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+			Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
+			App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 			Faults: []reports.FaultResult{
 				{Index: 0, Action: "kill", Target: "replica-2", At: "2s"},
 				{Index: 1, Action: "restart-store", Target: "redis", At: "4s"},
@@ -558,9 +558,9 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 		{"memory round-robin", nullReport()},
 		{"memory ip-hash", nullReport(diagStrategy("ip-hash"))},
 		{"client-ip-sticky front proxy", nullReport(diagStrategy("client-ip-sticky"), diagNetwork(1, 1))},
-		{"redis sso per-replica", nullReport(setApp(reports.App{Replicas: 2, Sessions: "redis", Login: "sso",
+		{"redis sso per-replica", nullReport(setApp(events.App{Replicas: 2, Sessions: "redis", Login: "sso",
 			Secret: "per-replica", CookieName: "per-replica"}))},
-		{"cookie per-replica", nullReport(setApp(reports.App{Replicas: 3, Sessions: "cookie", Login: "form-csrf",
+		{"cookie per-replica", nullReport(setApp(events.App{Replicas: 3, Sessions: "cookie", Login: "form-csrf",
 			Secret: "per-replica", CookieName: "shared"}))},
 		{"no websocket", nullReport(func(r *reports.Report) { r.WebSocket = nil })},
 	}
@@ -602,7 +602,7 @@ func TestDiagnoseDeterministic(t *testing.T) {
 // measured, and checks that it names the fixes the report's "known fixes" column names.
 func TestDiagnoseCatalog(t *testing.T) {
 	oauth2Proxy := func(r *reports.Report) {
-		r.App = reports.App{Replicas: 2, Sessions: "redis", Login: "sso", Secret: "per-replica", CookieName: "per-replica"}
+		r.App = events.App{Replicas: 2, Sessions: "redis", Login: "sso", Secret: "per-replica", CookieName: "per-replica"}
 		r.Replicas = r.Replicas[:2]
 		r.Totals = reports.Totals{Users: 1000, Requests: 14000, LoginAttempts: 1000, LoginFailRate: diagF(0),
 			PageRequests: 10000, SessionLoss: diagF(0), SilentReauths: 1994, StoreSessions: diagI(1988),

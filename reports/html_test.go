@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -27,8 +27,8 @@ func htmlSample() *reports.Report {
 	}
 	return &reports.Report{
 		Schema: reports.Schema, Scenario: "rr-memory", Seed: 7, Runtime: "local",
-		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
-		App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
+		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{Users: 300, Requests: 3900, Errors: 5, LoginAttempts: 300, LoginFailures: 201,
 			LoginFailRate: htmlF64(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: htmlF64(0.6667),
 			UsersInLoginLoop: 150, AffectedUsers: 250, SilentReauths: 0, StoreSessions: htmlInt(310),
@@ -54,7 +54,7 @@ func htmlSample() *reports.Report {
 			{Index: 1, Action: "pause", Target: "nginx", At: "3.5s", StartMs: htmlI64(3500)},
 			{Index: 2, Action: "restart-store", Target: "redis", At: "60s"}, // never reached: no shading
 		},
-		Store:     &reports.Store{StoreStats: clients.StoreStats{Kind: "memory", Sessions: 310, SessionsCreated: 310, Logins: 310}, Source: "metrics"},
+		Store:     &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 310, SessionsCreated: 310, Logins: 310}, Source: "metrics"},
 		WebSocket: &reports.WebSocket{Connections: 40, Reconnects: 10, StateLost: 4, StateLossRate: htmlF64(0.4)},
 		Network:   reports.Network{Addresses: 300, HashKeys: 2},
 		OverTime:  reports.OverTime{BucketMs: 500, Buckets: buckets},

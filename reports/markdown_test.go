@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -21,8 +21,8 @@ func refOf[T any](v T) *T { return &v }
 func loopingRun() *reports.Report {
 	return &reports.Report{
 		Schema: reports.Schema, Scenario: "rr-memory", Seed: 7, Runtime: "local",
-		Balancer: reports.Balancer{Kind: "nginx", Strategy: "round-robin"},
-		App:      reports.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
+		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
+		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{
 			Users: 300, Requests: 3900, Errors: 4, LoginAttempts: 300, LoginFailures: 201, LoginFailRate: refOf(0.67),
 			PageRequests: 990, SessionLosses: 660, SessionLoss: refOf(0.6667), UsersInLoginLoop: 180, AffectedUsers: 250,
@@ -48,7 +48,7 @@ func loopingRun() *reports.Report {
 			UsersAcross: refOf(300), MovedUsers: refOf(98), MovedShare: refOf(0.3267), UsersOnTarget: refOf(98),
 			LostOnTarget: refOf(97), LostElsewhere: refOf(0), UsersLost: refOf(97),
 		}},
-		Store: &reports.Store{StoreStats: clients.StoreStats{Kind: "memory", Sessions: 420, SessionsCreated: 420, Logins: 420,
+		Store: &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 420, SessionsCreated: 420, Logins: 420,
 			CSRFRefusals: 1, BadCookies: 2, Unread: []string{"replica-2"}}, Source: "replicas"},
 		WebSocket: &reports.WebSocket{Connections: 40, Errors: 1, Reconnects: 10, StateLost: 7, StateLossRate: refOf(0.7)},
 		Diagnosis: []reports.Finding{{

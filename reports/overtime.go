@@ -3,7 +3,7 @@ package reports
 import (
 	"net/netip"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // MaxBuckets bounds OverTime: a plot of the run stays readable however long the run was.
@@ -24,7 +24,7 @@ type series struct {
 	slices []Bucket
 }
 
-func (s *series) add(e clients.Event) {
+func (s *series) add(e events.Event) {
 	i := (e.TMs + e.LatencyUS/1000) / sliceMs
 	i = min(max(i, 0), maxSlices-1)
 	for int64(len(s.slices)) <= i {
@@ -32,17 +32,17 @@ func (s *series) add(e clients.Event) {
 	}
 	b := &s.slices[i]
 	switch e.Outcome {
-	case clients.OutcomeOK:
+	case events.OutcomeOK:
 		b.OK++
-	case clients.OutcomeReauth:
+	case events.OutcomeReauth:
 		b.Reauth++
-	case clients.OutcomeLoss:
+	case events.OutcomeLoss:
 		b.Loss++
-	case clients.OutcomeLoop:
+	case events.OutcomeLoop:
 		b.Loop++
-	case clients.OutcomeCSRF:
+	case events.OutcomeCSRF:
 		b.CSRF++
-	case clients.OutcomeRejected:
+	case events.OutcomeRejected:
 		b.Rejected++
 	default:
 		b.Error++

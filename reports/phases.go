@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // timeline splits a run at its fault marks as they arrive. Each exchange is counted once, in the segment its answer
@@ -63,7 +63,7 @@ type faultTrack struct {
 	lost     bool
 }
 
-func newTimeline(meta Meta) timeline {
+func newTimeline(meta events.Meta) timeline {
 	tl := timeline{
 		segs:   []segment{{}},
 		faults: make(map[int]*faultState, len(meta.Faults)),
@@ -89,7 +89,7 @@ func faultLabel(action, target string) string {
 }
 
 // mark records a fault's start or end. A repeated mark, or one of an unknown phase, moves no boundary.
-func (tl *timeline) mark(e clients.Event) {
+func (tl *timeline) mark(e events.Event) {
 	m := e.Fault
 	if m == nil || m.Index < 0 {
 		return
@@ -99,9 +99,9 @@ func (tl *timeline) mark(e clients.Event) {
 		st = &faultState{action: m.Action, target: m.Target, lossUntil: math.MaxInt64}
 		tl.faults[m.Index] = st
 	}
-	end := m.Phase == clients.FaultEnd
+	end := m.Phase == events.FaultEnd
 	switch {
-	case m.Phase == clients.FaultStart && !st.started:
+	case m.Phase == events.FaultStart && !st.started:
 		st.started, st.start = true, e.TMs
 	case end && !st.ended:
 		st.ended, st.end, st.err = true, e.TMs, m.Error
@@ -144,12 +144,12 @@ func (tl *timeline) segmentAt(t int64) int32 {
 // exchange counts e (answered by replica rep, -1 for none) in its segment and returns the segment. An exchange
 // belongs where its answer arrived, not where it was sent: a request in flight when a replica is killed is
 // answered (by another replica, or with an error) under the fault, and says where the user went then.
-func (tl *timeline) exchange(e clients.Event, rep int) int32 {
+func (tl *timeline) exchange(e events.Event, rep int) int32 {
 	at := answeredAt(e)
 	seg := tl.segmentAt(at)
 	s := &tl.segs[seg]
 	s.requests++
-	if e.Outcome == clients.OutcomeError {
+	if e.Outcome == events.OutcomeError {
 		s.errors++
 	}
 	if rep >= 0 {
@@ -159,7 +159,7 @@ func (tl *timeline) exchange(e clients.Event, rep int) int32 {
 		s.replicas[rep]++
 	}
 	loss := isSessionLoss(e)
-	if e.Step == clients.StepPage {
+	if e.Step == events.StepPage {
 		s.pages++
 	}
 	if loss {
@@ -336,7 +336,7 @@ type faultTally struct {
 }
 
 // results is one FaultResult per planned fault. ids interns replica names, as in the Accumulator.
-func (tl *timeline) results(meta Meta, ids map[string]int) []FaultResult {
+func (tl *timeline) results(meta events.Meta, ids map[string]int) []FaultResult {
 	targets := make([]int32, len(meta.Faults)) // 1 + the target's replica id, 0 when the target is no replica
 	for i, plan := range meta.Faults {
 		if slices.Contains(meta.Replicas, plan.Target) {
@@ -408,4 +408,4 @@ func (tl *timeline) tally(targets []int32) []faultTally {
 }
 
 // answeredAt is when an exchange's answer arrived, in ms since the run started.
-func answeredAt(e clients.Event) int64 { return e.TMs + e.LatencyUS/1000 }
+func answeredAt(e events.Event) int64 { return e.TMs + e.LatencyUS/1000 }

@@ -13,40 +13,40 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
-func at(t int64, e clients.Event) clients.Event {
+func at(t int64, e events.Event) events.Event {
 	e.TMs = t
 	return e
 }
 
-func mark(t int64, index int, action, target, phase string) clients.Event {
-	return clients.Event{TMs: t, Step: clients.StepFault,
-		Fault: &clients.FaultMark{Index: index, Action: action, Target: target, Phase: phase}}
+func mark(t int64, index int, action, target, phase string) events.Event {
+	return events.Event{TMs: t, Step: events.StepFault,
+		Fault: &events.FaultMark{Index: index, Action: action, Target: target, Phase: phase}}
 }
 
-func start(t int64, index int, action, target string) clients.Event {
-	return mark(t, index, action, target, clients.FaultStart)
+func start(t int64, index int, action, target string) events.Event {
+	return mark(t, index, action, target, events.FaultStart)
 }
 
-func end(t int64, index int, action, target string) clients.Event {
-	return mark(t, index, action, target, clients.FaultEnd)
+func end(t int64, index int, action, target string) events.Event {
+	return mark(t, index, action, target, events.FaultEnd)
 }
 
-func faultMeta(faults ...reports.FaultPlan) reports.Meta {
+func faultMeta(faults ...events.FaultPlan) events.Meta {
 	m := meta("replica-1", "replica-2", "replica-3")
 	m.Faults = faults
 	return m
 }
 
 var (
-	killR2    = reports.FaultPlan{Action: "kill", Target: "replica-2", At: "1500 requests"}
-	stopR1    = reports.FaultPlan{Action: "stop", Target: "replica-1", At: "1s"}
-	restartDB = reports.FaultPlan{Action: "restart-store", Target: "redis", At: "2s"}
-	scaleOut  = reports.FaultPlan{Action: "scale-out", At: "3s"}
-	reloadLB  = reports.FaultPlan{Action: "reload-balancer", Target: "nginx", At: "4s"}
+	killR2    = events.FaultPlan{Action: "kill", Target: "replica-2", At: "1500 requests"}
+	stopR1    = events.FaultPlan{Action: "stop", Target: "replica-1", At: "1s"}
+	restartDB = events.FaultPlan{Action: "restart-store", Target: "redis", At: "2s"}
+	scaleOut  = events.FaultPlan{Action: "scale-out", At: "3s"}
+	reloadLB  = events.FaultPlan{Action: "reload-balancer", Target: "nginx", At: "4s"}
 )
 
 // phaseRow is the part of a Phase the tests compare; replicas reads "replica-1/replica-2/replica-3".
@@ -75,14 +75,14 @@ func TestPhases(t *testing.T) {
 	const get, post = "GET", "POST"
 	tests := []struct {
 		name   string
-		faults []reports.FaultPlan
-		events []clients.Event
+		faults []events.FaultPlan
+		evs []events.Event
 		want   []phaseRow
 	}{
 		{
 			name:   "one instantaneous fault",
-			faults: []reports.FaultPlan{killR2},
-			events: []clients.Event{
+			faults: []events.FaultPlan{killR2},
+			evs: []events.Event{
 				at(1, login(1, 1, get, "/login", "replica-1", "ok")),
 				at(2, login(1, 1, post, "/login", "replica-2", "ok")),
 				start(10, 0, "kill", "replica-2"),
@@ -101,8 +101,8 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "fault with a duration",
-			faults: []reports.FaultPlan{stopR1},
-			events: []clients.Event{
+			faults: []events.FaultPlan{stopR1},
+			evs: []events.Event{
 				at(0, page(1, "/page/1", "replica-1", "ok")),
 				start(100, 0, "stop", "replica-1"),
 				at(100, page(1, "/page/2", "replica-2", "loss")), // sent at the start: during
@@ -119,8 +119,8 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "overlapping faults, the later one ends last",
-			faults: []reports.FaultPlan{stopR1, restartDB},
-			events: []clients.Event{
+			faults: []events.FaultPlan{stopR1, restartDB},
+			evs: []events.Event{
 				start(10, 0, "stop", "replica-1"),
 				start(20, 1, "restart-store", "redis"),
 				at(25, page(1, "/page/1", "replica-2", "loss")),
@@ -138,8 +138,8 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "overlapping faults, the earlier one ends last",
-			faults: []reports.FaultPlan{stopR1, scaleOut},
-			events: []clients.Event{
+			faults: []events.FaultPlan{stopR1, scaleOut},
+			evs: []events.Event{
 				start(10, 0, "stop", "replica-1"),
 				start(20, 1, "scale-out", ""),
 				end(30, 1, "scale-out", ""),
@@ -155,8 +155,8 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "a fault not reached adds no boundary",
-			faults: []reports.FaultPlan{killR2, scaleOut},
-			events: []clients.Event{
+			faults: []events.FaultPlan{killR2, scaleOut},
+			evs: []events.Event{
 				at(5, page(1, "/page/1", "replica-2", "ok")),
 				start(10, 0, "kill", "replica-2"),
 				end(12, 0, "kill", "replica-2"),
@@ -170,14 +170,14 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "no fault reached",
-			faults: []reports.FaultPlan{killR2},
-			events: []clients.Event{at(5, page(1, "/page/1", "replica-2", "ok")), at(9, page(2, "/page/1", "zz", "ok"))},
+			faults: []events.FaultPlan{killR2},
+			evs: []events.Event{at(5, page(1, "/page/1", "replica-2", "ok")), at(9, page(2, "/page/1", "zz", "ok"))},
 			want:   []phaseRow{{"before", 0, 9, 2, 0, 0, 2, 0, 2, 0, 0, "0/1/0/1"}},
 		},
 		{
 			name:   "a fault that does not end lasts to the end of the run",
-			faults: []reports.FaultPlan{stopR1},
-			events: []clients.Event{start(10, 0, "stop", "replica-1"), at(30, page(1, "/page/1", "replica-2", "ok"))},
+			faults: []events.FaultPlan{stopR1},
+			evs: []events.Event{start(10, 0, "stop", "replica-1"), at(30, page(1, "/page/1", "replica-2", "ok"))},
 			want: []phaseRow{
 				{"before", 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, "0/0/0"},
 				{"during stop replica-1", 10, 30, 1, 0, 0, 1, 0, 1, 0, 0, "0/1/0"},
@@ -185,8 +185,8 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "an earlier exchange arriving after a later one and after the marks",
-			faults: []reports.FaultPlan{stopR1},
-			events: []clients.Event{
+			faults: []events.FaultPlan{stopR1},
+			evs: []events.Event{
 				start(10, 0, "stop", "replica-1"),
 				end(20, 0, "stop", "replica-1"),
 				at(25, page(1, "/page/1", "replica-2", "ok")),
@@ -201,7 +201,7 @@ func TestPhases(t *testing.T) {
 		},
 		{
 			name:   "marks of a fault the scenario does not list still split the run",
-			events: []clients.Event{at(1, page(1, "/page/1", "replica-1", "ok")), start(5, 3, "kill", "replica-1")},
+			evs: []events.Event{at(1, page(1, "/page/1", "replica-1", "ok")), start(5, 3, "kill", "replica-1")},
 			want: []phaseRow{
 				{"before", 0, 5, 1, 0, 0, 1, 0, 1, 0, 0, "1/0/0"},
 				{"during kill replica-1", 5, 5, 0, 0, 0, 0, 0, 0, 0, 0, "0/0/0"},
@@ -210,7 +210,7 @@ func TestPhases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := reports.Compute(faultMeta(tt.faults...), tt.events)
+			r := reports.Compute(faultMeta(tt.faults...), tt.evs)
 			assert.Equal(t, tt.want, rows(r))
 			assertPhasesSum(t, r)
 		})
@@ -245,20 +245,20 @@ func assertPhasesSum(t *testing.T, r *reports.Report) {
 }
 
 // withMarks is runEvents, 10 ms apart, with two faults in the middle.
-func withMarks() []clients.Event {
-	var events []clients.Event
+func withMarks() []events.Event {
+	var evs []events.Event
 	for i, e := range runEvents() {
 		switch i {
 		case 4:
-			events = append(events, start(35, 0, "kill", "replica-2"), end(36, 0, "kill", "replica-2"))
+			evs = append(evs, start(35, 0, "kill", "replica-2"), end(36, 0, "kill", "replica-2"))
 		case 11:
-			events = append(events, start(105, 1, "scale-out", ""))
+			evs = append(evs, start(105, 1, "scale-out", ""))
 		case 13:
-			events = append(events, end(125, 1, "scale-out", ""))
+			evs = append(evs, end(125, 1, "scale-out", ""))
 		}
-		events = append(events, at(int64(i*10), e))
+		evs = append(evs, at(int64(i*10), e))
 	}
-	return events
+	return evs
 }
 
 func TestPhasesSumToTotals(t *testing.T) {
@@ -306,11 +306,11 @@ func row(f reports.FaultResult) faultRow {
 }
 
 // aroundFaults: a kill of replica-2 at 10–11, then a second fault (its plan varies) at 50–55.
-func aroundFaults(second reports.FaultPlan) []clients.Event {
-	pg := func(t int64, user int, replica, outcome string) clients.Event {
+func aroundFaults(second events.FaultPlan) []events.Event {
+	pg := func(t int64, user int, replica, outcome string) events.Event {
 		return at(t, page(user, "/page/"+strconv.FormatInt(t, 10), replica, outcome))
 	}
-	return []clients.Event{
+	return []events.Event{
 		pg(1, 1, "replica-1", "ok"), pg(1, 2, "replica-2", "ok"), pg(1, 3, "replica-3", "ok"),
 		pg(1, 4, "replica-2", "ok"), pg(1, 6, "replica-2", "ok"), pg(2, 7, "replica-1", "ok"), pg(2, 8, "replica-2", "ok"),
 		pg(3, 2, "replica-2", "ok"),   // user 2's last replica before the kill is still replica-2
@@ -336,7 +336,7 @@ func TestFaultResults(t *testing.T) {
 	kill := faultRow{start: 10, end: 11, across: 6, moved: 3, onTarget: 3, lostOnTarget: 1, lostElsewhere: 1, lost: 2, movedShare: 0.5}
 	tests := []struct {
 		name   string
-		second reports.FaultPlan
+		second events.FaultPlan
 		want   faultRow
 	}{
 		// user 7 is the only one across the second fault: replica-1 before 50, replica-2 after 55
@@ -357,15 +357,15 @@ func TestFaultResults(t *testing.T) {
 }
 
 func TestFaultResultsIncomplete(t *testing.T) {
-	events := []clients.Event{
+	evs := []events.Event{
 		at(1, page(1, "/page/1", "replica-1", "ok")),
 		start(10, 0, "kill", "replica-2"),
-		mark(12, 0, "kill", "replica-2", clients.FaultEnd),
+		mark(12, 0, "kill", "replica-2", events.FaultEnd),
 		start(20, 1, "stop", "replica-1"),
 		at(30, page(1, "/page/2", "replica-2", "loss")),
 	}
-	events[2].Fault.Error = "kill replica-2: no such process"
-	r := reports.Compute(faultMeta(killR2, stopR1, scaleOut), events)
+	evs[2].Fault.Error = "kill replica-2: no such process"
+	r := reports.Compute(faultMeta(killR2, stopR1, scaleOut), evs)
 	require.Len(t, r.Faults, 3)
 	assert.Equal(t, "kill replica-2: no such process", r.Faults[0].Error, "the end mark's error")
 	assert.Equal(t, faultRow{20, -1, -1, -1, -1, -1, -1, -1, -1}, row(r.Faults[1]), "started, never ended")
@@ -429,9 +429,9 @@ func TestPhasesJSON(t *testing.T) {
 // after the marks of a fault they straddle: the figures must match recording everything in time order.
 func TestAccumulatorConcurrentPhases(t *testing.T) {
 	m := faultMeta(killR2)
-	var marks, exchanges []clients.Event
+	var marks, exchanges []events.Event
 	marks = append(marks, start(100, 0, "kill", "replica-2"), end(100, 0, "kill", "replica-2"))
-	byUser := make([][]clients.Event, 50)
+	byUser := make([][]events.Event, 50)
 	for u := range byUser {
 		for i := range 20 {
 			replica := m.Replicas[(u+i)%3]
@@ -449,9 +449,9 @@ func TestAccumulatorConcurrentPhases(t *testing.T) {
 		acc.Record(e)
 	}
 	var wg sync.WaitGroup
-	for _, events := range byUser {
+	for _, evs := range byUser {
 		wg.Go(func() {
-			for _, e := range events {
+			for _, e := range evs {
 				acc.Record(e)
 			}
 		})
@@ -461,7 +461,7 @@ func TestAccumulatorConcurrentPhases(t *testing.T) {
 
 	// Stable, with the marks first: at equal times a mark comes before the exchanges.
 	inOrder := append(marks, exchanges...)
-	slices.SortStableFunc(inOrder, func(a, b clients.Event) int { return cmp.Compare(a.TMs, b.TMs) })
+	slices.SortStableFunc(inOrder, func(a, b events.Event) int { return cmp.Compare(a.TMs, b.TMs) })
 	assert.Equal(t, reports.Compute(m, inOrder), got)
 	assertPhasesSum(t, got)
 	assert.Equal(t, 50, got.Phases[0].Users)
@@ -529,10 +529,10 @@ func BenchmarkAccumulatorRecordFaults(b *testing.B) {
 // A user settles on the replica that answers last before the next fault: an answer read late from the old replica
 // right after the end does not hide the move, and latency places an answer in time.
 func TestMovedIsWhereTheUserSettles(t *testing.T) {
-	ex := func(sent, latencyMs int64, replica string) clients.Event {
-		return clients.Event{TMs: sent, LatencyUS: latencyMs * 1000, User: 1, Step: clients.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: clients.OutcomeOK}
+	ex := func(sent, latencyMs int64, replica string) events.Event {
+		return events.Event{TMs: sent, LatencyUS: latencyMs * 1000, User: 1, Step: events.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: events.OutcomeOK}
 	}
-	events := []clients.Event{
+	evs := []events.Event{
 		ex(0, 1, "replica-2"),
 		start(10, 0, "kill", "replica-2"),
 		end(12, 0, "kill", "replica-2"),
@@ -540,7 +540,7 @@ func TestMovedIsWhereTheUserSettles(t *testing.T) {
 		ex(15, 1, "replica-1"), // where the user goes
 		ex(17, 1, "replica-1"),
 	}
-	r := reports.Compute(faultMeta(killR2), events)
+	r := reports.Compute(faultMeta(killR2), evs)
 	require.Len(t, r.Faults, 1)
 	f := r.Faults[0]
 	require.NotNil(t, f.MovedUsers)
@@ -553,10 +553,10 @@ func TestMovedIsWhereTheUserSettles(t *testing.T) {
 // When the next fault starts the moment one ends, there is no stretch to settle in: the first answer after the
 // end says where the user went. The second fault sees the user still on replica-2 before it began.
 func TestMovedWhenFaultsFollowAtOnce(t *testing.T) {
-	ex := func(sent int64, replica string) clients.Event {
-		return clients.Event{TMs: sent, User: 1, Step: clients.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: clients.OutcomeOK}
+	ex := func(sent int64, replica string) events.Event {
+		return events.Event{TMs: sent, User: 1, Step: events.StepPage, Method: "GET", Path: "/", Status: 200, Replica: replica, Outcome: events.OutcomeOK}
 	}
-	events := []clients.Event{
+	evs := []events.Event{
 		ex(0, "replica-2"),
 		start(10, 0, "kill", "replica-2"),
 		end(12, 0, "kill", "replica-2"),
@@ -565,7 +565,7 @@ func TestMovedWhenFaultsFollowAtOnce(t *testing.T) {
 		end(20, 1, "kill", "replica-3"),
 		ex(21, "replica-1"),
 	}
-	r := reports.Compute(faultMeta(killR2, reports.FaultPlan{Action: "kill", Target: "replica-3", At: "2s"}), events)
+	r := reports.Compute(faultMeta(killR2, events.FaultPlan{Action: "kill", Target: "replica-3", At: "2s"}), evs)
 	require.Len(t, r.Faults, 2)
 	require.NotNil(t, r.Faults[0].UsersAcross)
 	assert.Equal(t, []int{1, 1, 1}, []int{*r.Faults[0].UsersAcross, *r.Faults[0].MovedUsers, *r.Faults[0].UsersOnTarget})

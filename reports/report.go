@@ -4,7 +4,7 @@
 // and renders them as text or JSON. It reads events only; it never starts anything.
 package reports
 
-import "github.com/sessionlab/sessionlab/clients"
+import "github.com/sessionlab/sessionlab/clients/events"
 
 // Schema names the version of the report JSON.
 const Schema = "sessionlab.report/v1"
@@ -40,6 +40,12 @@ type Report struct {
 	Expectations []Expectation `json:"expectations"`
 }
 
+// Balancer and App are the report's names for what the event log's header says of the run.
+type (
+	Balancer = events.Balancer
+	App      = events.App
+)
+
 // Network counts the distinct client addresses the exchanges carried.
 type Network struct {
 	Addresses int `json:"addresses"`
@@ -64,22 +70,6 @@ type Bucket struct {
 	CSRF     int   `json:"csrf"`
 	Rejected int   `json:"rejected"`
 	Error    int   `json:"error"` // errors, and any outcome a client did not write
-}
-
-// Balancer says what sat in front of the replicas.
-type Balancer struct {
-	Kind     string `json:"kind"`
-	Strategy string `json:"strategy"`
-	Config   string `json:"config,omitempty"` // the user's config template (balancer.config), when one was used
-}
-
-// App says how the replicas kept their sessions.
-type App struct {
-	Replicas   int    `json:"replicas"`
-	Sessions   string `json:"sessions"`
-	Login      string `json:"login,omitempty"`
-	Secret     string `json:"secret,omitempty"`      // shared | per-replica
-	CookieName string `json:"cookie_name,omitempty"` // shared | per-replica
 }
 
 // Totals are the run's headline figures (design.md, "Figures").
@@ -114,7 +104,7 @@ type Totals struct {
 
 // Store is what the app's side held and counted at the end of the run, and where the figures came from.
 type Store struct {
-	clients.StoreStats
+	events.StoreStats
 	Source string `json:"source"`
 }
 
@@ -141,27 +131,6 @@ type Skew struct {
 	MaxOverMean *float64 `json:"max_over_mean"`
 	CoV         *float64 `json:"cov"`  // standard deviation / mean
 	Jain        *float64 `json:"jain"` // (sum x)^2 / (n * sum x^2); 1 is perfectly even
-}
-
-// Meta is what the report needs to know about the run besides its events. The event log's header record carries
-// it, so that a saved log can be rendered again.
-type Meta struct {
-	Scenario string      `json:"scenario"`
-	Seed     uint64      `json:"seed"`
-	Runtime  string      `json:"runtime"`
-	Balancer Balancer    `json:"balancer"`
-	App      App         `json:"app"`      // how the replicas kept sessions; its Replicas count is taken from Replicas
-	Replicas []string    `json:"replicas"` // every replica's name, in order, including ones that served nothing
-	Users    int         `json:"users"`
-	Faults   []FaultPlan `json:"faults"` // the scenario's faults, in order; a fault mark's Index points into it
-}
-
-// FaultPlan is one fault as the scenario wrote it.
-type FaultPlan struct {
-	Action  string `json:"action"`
-	Target  string `json:"target,omitempty"`  // "" for actions without one (scale-out, scale-in)
-	At      string `json:"at"`                // the trigger, e.g. "2s" or "1500 requests"
-	Persist bool   `json:"persist,omitempty"` // restart-store: the store kept its data across the restart
 }
 
 // Phase is the stretch of a run between two consecutive fault boundaries (a fault's start or end). An exchange

@@ -9,41 +9,41 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
-func reauth(user int, path, replica, outcome string) clients.Event {
-	return clients.Event{User: user, Step: clients.StepReauth, Attempt: 1, Method: http.MethodGet, Path: path, Replica: replica, Outcome: outcome}
+func reauth(user int, path, replica, outcome string) events.Event {
+	return events.Event{User: user, Step: events.StepReauth, Attempt: 1, Method: http.MethodGet, Path: path, Replica: replica, Outcome: outcome}
 }
 
-func ws(user, conn int, replica, outcome string) clients.Event {
-	return clients.Event{User: user, Step: clients.StepWS, Attempt: conn, Method: http.MethodGet, Path: "/ws", Status: http.StatusSwitchingProtocols,
+func ws(user, conn int, replica, outcome string) events.Event {
+	return events.Event{User: user, Step: events.StepWS, Attempt: conn, Method: http.MethodGet, Path: "/ws", Status: http.StatusSwitchingProtocols,
 		Replica: replica, Outcome: outcome}
 }
 
-func storeRecord(s clients.StoreStats) clients.Event {
-	return clients.Event{TMs: 99, Step: clients.StepStore, Store: &s}
+func storeRecord(s events.StoreStats) events.Event {
+	return events.Event{TMs: 99, Step: events.StepStore, Store: &s}
 }
 
-var redisStats = clients.StoreStats{Kind: "redis", Sessions: 7, SessionsCreated: 9, Logins: 3, SilentReauths: 6,
+var redisStats = events.StoreStats{Kind: "redis", Sessions: 7, SessionsCreated: 9, Logins: 3, SilentReauths: 6,
 	CSRFRefusals: 1, BadCookies: 2, Unread: []string{"replica-2"}}
 
 // ssoEvents: user 1 logs in and has one page re-authenticated silently; user 2 logs in twice (a lost session in
 // between); user 3 is rejected. 4 attempts, 3 pages, 3 sessions created for 2 users; 15 requests.
-func ssoEvents() []clients.Event {
+func ssoEvents() []events.Event {
 	const get, post = http.MethodGet, http.MethodPost
-	return []clients.Event{
+	return []events.Event{
 		login(1, 1, get, "/login", "replica-1", "ok"),
 		login(1, 1, post, "/login", "", "ok"), // the identity provider: no replica
 		login(1, 1, get, "/", "replica-1", "ok"),
-		page(1, "/page/1", "replica-2", clients.OutcomeReauth),
+		page(1, "/page/1", "replica-2", events.OutcomeReauth),
 		reauth(1, "/authorize", "", "ok"),
 		reauth(1, "/oauth2/callback", "replica-1", "ok"),
 		reauth(1, "/page/1", "replica-1", "ok"),
 		login(2, 1, get, "/login", "replica-1", "ok"),
 		login(2, 1, post, "/login", "", "ok"),
-		page(2, "/page/1", "replica-2", clients.OutcomeLoss),
+		page(2, "/page/1", "replica-2", events.OutcomeLoss),
 		login(2, 2, get, "/login", "replica-1", "ok"),
 		login(2, 2, post, "/login", "", "ok"),
 		page(2, "/page/1", "replica-1", "ok"),
@@ -53,15 +53,15 @@ func ssoEvents() []clients.Event {
 }
 
 func TestComputeStore(t *testing.T) {
-	withStore := func(first bool) []clients.Event {
+	withStore := func(first bool) []events.Event {
 		if first {
-			return append([]clients.Event{storeRecord(redisStats)}, ssoEvents()...)
+			return append([]events.Event{storeRecord(redisStats)}, ssoEvents()...)
 		}
 		return append(ssoEvents(), storeRecord(redisStats))
 	}
 	tests := []struct {
 		name          string
-		events        []clients.Event
+		evs        []events.Event
 		storeSessions *int
 		silent        int
 		dupRatio      *float64
@@ -70,11 +70,11 @@ func TestComputeStore(t *testing.T) {
 		{"store record first", withStore(true), new(7), 6, new(7.0 / 2)},
 		// Without it: sessions_created / users_logged_in, and the pages the clients saw sent to the provider.
 		{"no store record", ssoEvents(), nil, 1, new(3.0 / 2)},
-		{"store record, nobody logged in", []clients.Event{ssoEvents()[13], ssoEvents()[14], storeRecord(redisStats)}, new(7), 6, nil},
+		{"store record, nobody logged in", []events.Event{ssoEvents()[13], ssoEvents()[14], storeRecord(redisStats)}, new(7), 6, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := reports.Compute(meta("replica-1", "replica-2"), tt.events)
+			r := reports.Compute(meta("replica-1", "replica-2"), tt.evs)
 			tot := r.Totals
 			assert.Equal(t, tt.storeSessions, tot.StoreSessions)
 			assert.Equal(t, tt.silent, tot.SilentReauths)
@@ -84,8 +84,8 @@ func TestComputeStore(t *testing.T) {
 				assert.InDelta(t, *tt.dupRatio, figure(t, tot.DuplicateRatio), 1e-12)
 			}
 			exchanges := 0
-			for _, e := range tt.events {
-				if e.Step != clients.StepStore {
+			for _, e := range tt.evs {
+				if e.Step != events.StepStore {
 					exchanges++
 				}
 			}
@@ -116,7 +116,7 @@ func TestStoreSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			r := reports.Compute(meta("replica-1"), []clients.Event{storeRecord(clients.StoreStats{Kind: tt.kind, Sessions: 1})})
+			r := reports.Compute(meta("replica-1"), []events.Event{storeRecord(events.StoreStats{Kind: tt.kind, Sessions: 1})})
 			require.NotNil(t, r.Store)
 			assert.Equal(t, tt.kind, r.Store.Kind)
 			assert.Contains(t, r.Store.Source, tt.want)
@@ -126,26 +126,26 @@ func TestStoreSource(t *testing.T) {
 }
 
 func TestComputeReauthLosses(t *testing.T) {
-	base := func(last clients.Event) []clients.Event {
-		return []clients.Event{
+	base := func(last events.Event) []events.Event {
+		return []events.Event{
 			login(1, 1, http.MethodGet, "/login", "replica-1", "ok"),
 			login(1, 1, http.MethodPost, "/login", "", "ok"),
 			login(1, 1, http.MethodGet, "/", "replica-1", "ok"),
-			page(1, "/page/1", "replica-2", clients.OutcomeReauth),
+			page(1, "/page/1", "replica-2", events.OutcomeReauth),
 			reauth(1, "/authorize", "", "ok"),
 			last,
 		}
 	}
 	tests := []struct {
 		name           string
-		last           clients.Event
+		last           events.Event
 		losses, errors int
 	}{
-		{"re-authenticated silently", reauth(1, "/oauth2/callback", "replica-1", clients.OutcomeOK), 0, 0},
-		{"the provider prompts again", reauth(1, "/authorize", "", clients.OutcomeLoss), 1, 0},
-		{"the app sends the user to log in", reauth(1, "/page/1", "replica-2", clients.OutcomeLoss), 1, 0},
-		{"the callback lands where the state is unknown", reauth(1, "/oauth2/callback", "replica-2", clients.OutcomeCSRF), 1, 0},
-		{"the callback fails", reauth(1, "/oauth2/callback", "replica-2", clients.OutcomeError), 0, 1},
+		{"re-authenticated silently", reauth(1, "/oauth2/callback", "replica-1", events.OutcomeOK), 0, 0},
+		{"the provider prompts again", reauth(1, "/authorize", "", events.OutcomeLoss), 1, 0},
+		{"the app sends the user to log in", reauth(1, "/page/1", "replica-2", events.OutcomeLoss), 1, 0},
+		{"the callback lands where the state is unknown", reauth(1, "/oauth2/callback", "replica-2", events.OutcomeCSRF), 1, 0},
+		{"the callback fails", reauth(1, "/oauth2/callback", "replica-2", events.OutcomeError), 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,8 +162,8 @@ func TestComputeReauthLosses(t *testing.T) {
 	}
 
 	t.Run("a page sent to the provider is not a loss", func(t *testing.T) {
-		events := []clients.Event{page(1, "/page/1", "replica-2", clients.OutcomeReauth), page(1, "/page/2", "replica-2", clients.OutcomeReauth)}
-		tot := reports.Compute(meta("replica-1", "replica-2"), events).Totals
+		evs := []events.Event{page(1, "/page/1", "replica-2", events.OutcomeReauth), page(1, "/page/2", "replica-2", events.OutcomeReauth)}
+		tot := reports.Compute(meta("replica-1", "replica-2"), evs).Totals
 		assert.Zero(t, tot.SessionLosses)
 		assert.Equal(t, 2, tot.SilentReauths)
 		assert.InDelta(t, 0, figure(t, tot.SessionLoss), 0)
@@ -172,16 +172,16 @@ func TestComputeReauthLosses(t *testing.T) {
 
 // Phases and fault results split the same losses the totals count, re-authentications included.
 func TestReauthLossesInPhases(t *testing.T) {
-	events := []clients.Event{
+	evs := []events.Event{
 		at(10, login(1, 1, http.MethodPost, "/login", "", "ok")),
-		at(20, page(1, "/page/1", "replica-2", clients.OutcomeOK)),
+		at(20, page(1, "/page/1", "replica-2", events.OutcomeOK)),
 		start(30, 0, "kill", "replica-2"),
-		at(40, page(1, "/page/2", "replica-1", clients.OutcomeReauth)),
-		at(41, reauth(1, "/authorize", "", clients.OutcomeLoss)),
+		at(40, page(1, "/page/2", "replica-1", events.OutcomeReauth)),
+		at(41, reauth(1, "/authorize", "", events.OutcomeLoss)),
 		end(50, 0, "kill", "replica-2"),
-		at(60, page(1, "/page/3", "replica-1", clients.OutcomeOK)),
+		at(60, page(1, "/page/3", "replica-1", events.OutcomeOK)),
 	}
-	r := reports.Compute(faultMeta(killR2), events)
+	r := reports.Compute(faultMeta(killR2), evs)
 	assert.Equal(t, 1, r.Totals.SessionLosses)
 	require.Len(t, r.Phases, 3)
 	assert.Equal(t, []int{0, 1, 0}, []int{r.Phases[0].SessionLosses, r.Phases[1].SessionLosses, r.Phases[2].SessionLosses})
@@ -197,26 +197,26 @@ func TestReauthLossesInPhases(t *testing.T) {
 func TestComputeWebSocket(t *testing.T) {
 	tests := []struct {
 		name   string
-		events []clients.Event
+		evs []events.Event
 		want   reports.WebSocket
 		rate   *float64
 	}{
-		{"first connections only", []clients.Event{ws(1, 1, "a", "ok"), ws(2, 1, "b", "ok")},
+		{"first connections only", []events.Event{ws(1, 1, "a", "ok"), ws(2, 1, "b", "ok")},
 			reports.WebSocket{Connections: 2}, nil},
-		{"reconnects, some lost", []clients.Event{
+		{"reconnects, some lost", []events.Event{
 			ws(1, 1, "a", "ok"), ws(1, 2, "b", "loss"), ws(1, 3, "b", "ok"),
 			ws(2, 1, "", "error"), ws(2, 2, "", "error"), ws(2, 3, "a", "loss"),
 		}, reports.WebSocket{Connections: 6, Errors: 2, Reconnects: 3, StateLost: 2}, new(2.0 / 3)},
-		{"errors only", []clients.Event{ws(1, 1, "", "error"), ws(1, 2, "", "error")},
+		{"errors only", []events.Event{ws(1, 1, "", "error"), ws(1, 2, "", "error")},
 			reports.WebSocket{Connections: 2, Errors: 2}, nil},
-		{"every reconnect lost", []clients.Event{ws(1, 1, "a", "ok"), ws(1, 2, "b", "loss"), ws(1, 3, "a", "loss")},
+		{"every reconnect lost", []events.Event{ws(1, 1, "a", "ok"), ws(1, 2, "b", "loss"), ws(1, 3, "a", "loss")},
 			reports.WebSocket{Connections: 3, Reconnects: 2, StateLost: 2}, new(1.0)},
-		{"every reconnect kept", []clients.Event{ws(1, 1, "a", "ok"), ws(1, 2, "a", "ok"), ws(2, 1, "b", "ok"), ws(2, 2, "b", "ok")},
+		{"every reconnect kept", []events.Event{ws(1, 1, "a", "ok"), ws(1, 2, "a", "ok"), ws(2, 1, "b", "ok"), ws(2, 2, "b", "ok")},
 			reports.WebSocket{Connections: 4, Reconnects: 2}, new(0.0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := reports.Compute(meta("a", "b"), tt.events)
+			r := reports.Compute(meta("a", "b"), tt.evs)
 			require.NotNil(t, r.WebSocket)
 			got := *r.WebSocket
 			if tt.rate == nil {
@@ -226,7 +226,7 @@ func TestComputeWebSocket(t *testing.T) {
 			}
 			got.StateLossRate = nil
 			assert.Equal(t, tt.want, got)
-			assert.Equal(t, len(tt.events), r.Totals.Requests, "every connection is a request")
+			assert.Equal(t, len(tt.evs), r.Totals.Requests, "every connection is a request")
 			assert.Equal(t, tt.want.Errors, r.Totals.Errors)
 			assert.Zero(t, r.Totals.SessionLosses, "lost WebSocket state is not a lost session")
 			assert.Zero(t, r.Totals.PageRequests)
@@ -248,9 +248,9 @@ func TestComputeWebSocket(t *testing.T) {
 }
 
 func TestStoreAndWebSocketJSON(t *testing.T) {
-	events := append(ssoEvents(), ws(1, 1, "replica-1", "ok"), ws(1, 2, "replica-2", "loss"), storeRecord(redisStats))
+	evs := append(ssoEvents(), ws(1, 1, "replica-1", "ok"), ws(1, 2, "replica-2", "loss"), storeRecord(redisStats))
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderJSON(&buf, reports.Compute(meta("replica-1", "replica-2"), events)))
+	require.NoError(t, reports.RenderJSON(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
 	var doc struct {
 		Totals    map[string]any `json:"totals"`
 		Store     map[string]any `json:"store"`
@@ -270,7 +270,7 @@ func TestExpectStoreAndWebSocket(t *testing.T) {
 	expect := map[string]string{"store_sessions": "<= 2", "duplicate_session_ratio": "< 1.5", "websocket.state_loss_rate": "< 0.5"}
 	tests := []struct {
 		name   string
-		events []clients.Event
+		evs []events.Event
 		got    map[string]*float64
 	}{
 		{"with store and websocket", append(ssoEvents(), ws(1, 1, "a", "ok"), ws(1, 2, "b", "loss"), storeRecord(redisStats)),
@@ -281,7 +281,7 @@ func TestExpectStoreAndWebSocket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := reports.Compute(meta("a", "b"), tt.events)
+			r := reports.Compute(meta("a", "b"), tt.evs)
 			assert.False(t, r.Check(expect))
 			require.Len(t, r.Expectations, 3)
 			for _, e := range r.Expectations {
@@ -293,9 +293,9 @@ func TestExpectStoreAndWebSocket(t *testing.T) {
 }
 
 func TestRenderTextStoreAndWebSocket(t *testing.T) {
-	render := func(events []clients.Event) string {
+	render := func(evs []events.Event) string {
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderText(&buf, reports.Compute(meta("replica-1", "replica-2"), events)))
+		require.NoError(t, reports.RenderText(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
 		return buf.String()
 	}
 
@@ -316,7 +316,7 @@ func TestRenderTextStoreAndWebSocket(t *testing.T) {
 	assert.NotContains(t, out, "\nstore ")
 	assert.NotContains(t, out, "websocket")
 
-	out = render([]clients.Event{ws(1, 1, "replica-1", "ok"), storeRecord(clients.StoreStats{Kind: "cookie", Sessions: 4, SessionsCreated: 4})})
+	out = render([]events.Event{ws(1, 1, "replica-1", "ok"), storeRecord(events.StoreStats{Kind: "cookie", Sessions: 4, SessionsCreated: 4})})
 	assert.Contains(t, out, "websocket 1 connections, 0 errors, state lost on 0 of 0 reconnects (rate n/a)\n")
 	assert.Contains(t, out, "4 held by the cookie store for 0 users logged in (duplicate ratio n/a)")
 	assert.Contains(t, out, "cookies a replica could not open\n", "no unread list when every replica was read")

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 )
 
 // userRecord follows one user's exchanges, in the order the user made them (a user's exchanges come from one
@@ -23,24 +23,24 @@ type userRecord struct {
 }
 
 // trackUser updates the user's figures with e; rep is e's replica id (-1: none).
-func (a *Accumulator) trackUser(e clients.Event, rep int) {
+func (a *Accumulator) trackUser(e events.Event, rep int) {
 	u := a.users[e.User]
 	if u == nil {
 		u = &userRecord{creator: -1}
 		a.users[e.User] = u
 	}
-	if e.Outcome != clients.OutcomeOK && e.Outcome != clients.OutcomeReauth {
+	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth {
 		u.affected = true
 	}
 	switch e.Step {
-	case clients.StepLogin:
+	case events.StepLogin:
 		if e.Attempt != u.attempt {
 			u.attempt, u.accepted, u.nextPage = e.Attempt, false, false
 		}
 		switch {
-		case e.Outcome == clients.OutcomeLoop:
+		case e.Outcome == events.OutcomeLoop:
 			u.bounce()
-		case e.Outcome != clients.OutcomeOK:
+		case e.Outcome != events.OutcomeOK:
 			u.bounces = 0 // a refused form or an error is no bounce: it breaks the run
 		case e.Method == http.MethodPost:
 			u.accepted = true
@@ -53,10 +53,10 @@ func (a *Accumulator) trackUser(e clients.Event, rep int) {
 		case u.accepted && e.Status == http.StatusOK:
 			u.nextPage = true
 		}
-	case clients.StepPage:
+	case events.StepPage:
 		if u.nextPage {
 			u.nextPage = false
-			if e.Outcome == clients.OutcomeLoss {
+			if e.Outcome == events.OutcomeLoss {
 				u.bounce()
 			} else {
 				u.bounces = 0

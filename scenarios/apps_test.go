@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -66,20 +66,20 @@ func TestWakapiRoundRobin(t *testing.T) {
 	t.Run("cookie cleared by the replica that cannot open it", func(t *testing.T) {
 		wakapi := []string{"app.sessions=cookie", "app.secret=per-replica"}
 		kept, _ := run(t, "wakapi-round-robin.yaml", wakapi...)
-		cleared, events := run(t, "wakapi-round-robin.yaml", append(wakapi, "app.clear_bad_cookie=true")...)
+		cleared, evs := run(t, "wakapi-round-robin.yaml", append(wakapi, "app.clear_bad_cookie=true")...)
 		assert.GreaterOrEqual(t, failRate(t, cleared), 0.5)
 		require.NotNil(t, cleared.Totals.SessionLoss)
 		require.NotNil(t, kept.Totals.SessionLoss)
 		assert.Greater(t, *cleared.Totals.SessionLoss, *kept.Totals.SessionLoss+0.1,
 			"a cleared cookie is lost for good: more pages bounce than when the browser keeps it")
 		// Once a replica cleared the cookie, no later page of that login succeeds, wherever it lands.
-		for user, evs := range pagesByUserAttempt(events) {
+		for user, evs := range pagesByUserAttempt(evs) {
 			lost := false
 			for _, e := range evs {
 				if lost {
-					require.Equal(t, clients.OutcomeLoss, e.Outcome, "user %d: after a cleared cookie every page bounces", user.user)
+					require.Equal(t, events.OutcomeLoss, e.Outcome, "user %d: after a cleared cookie every page bounces", user.user)
 				}
-				lost = lost || e.Outcome == clients.OutcomeLoss
+				lost = lost || e.Outcome == events.OutcomeLoss
 			}
 		}
 	})
@@ -88,14 +88,14 @@ func TestWakapiRoundRobin(t *testing.T) {
 type userAttempt struct{ user, attempt int }
 
 // pagesByUserAttempt groups page events by user and by the login they followed.
-func pagesByUserAttempt(events []clients.Event) map[userAttempt][]clients.Event {
-	out := map[userAttempt][]clients.Event{}
+func pagesByUserAttempt(evs []events.Event) map[userAttempt][]events.Event {
+	out := map[userAttempt][]events.Event{}
 	attempt := map[int]int{}
-	for _, e := range events {
+	for _, e := range evs {
 		switch e.Step {
-		case clients.StepLogin:
+		case events.StepLogin:
 			attempt[e.User] = e.Attempt
-		case clients.StepPage:
+		case events.StepPage:
 			k := userAttempt{e.User, attempt[e.User]}
 			out[k] = append(out[k], e)
 		}

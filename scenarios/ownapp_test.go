@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -68,13 +68,13 @@ func requestsPerReplica(r *reports.Report) map[string]int {
 // A journey with a setup step: the fake app has no sign-up page, so a setup to a path it answers 404 is an error
 // outcome for each user, who then logs in all the same.
 func TestOwnAppJourneySetupStep(t *testing.T) {
-	rep, events := run(t, "own-app-fakeapp.yaml", ownFakeApp("balancer.strategy=ip-hash", "clients.users=20",
+	rep, evs := run(t, "own-app-fakeapp.yaml", ownFakeApp("balancer.strategy=ip-hash", "clients.users=20",
 		`journey.setup={path: /signup, form: {username: "{{.User}}"}}`)...)
 	setups := 0
-	for _, e := range events {
-		if e.Step == clients.StepSetup {
+	for _, e := range evs {
+		if e.Step == events.StepSetup {
 			setups++
-			assert.Equal(t, clients.OutcomeError, e.Outcome, "the fake app has no /signup: %+v", e)
+			assert.Equal(t, events.OutcomeError, e.Outcome, "the fake app has no /signup: %+v", e)
 		}
 	}
 	assert.Equal(t, 20, setups, "one setup request per user")
@@ -93,13 +93,13 @@ func TestOwnAppImageOnDocker(t *testing.T) {
 	if image == "" {
 		image = "sessionlab/fakeapp:dev"
 	}
-	own, events := runOn(t, rt, "own-app-fakeapp.yaml", "balancer.strategy=ip-hash", "app.command=[]", "app.empty_env=false",
+	own, evs := runOn(t, rt, "own-app-fakeapp.yaml", "balancer.strategy=ip-hash", "app.command=[]", "app.empty_env=false",
 		fmt.Sprintf(`app.image={name: %q, port: 9000, env: {UNUSED: "{{.Name}}"}, command: ["-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]}`, image))
 	base, _ := runOn(t, harness.NewLocal(), "own-app-fakeapp.yaml", append(builtIn, "balancer.strategy=ip-hash")...)
 	assert.Equal(t, requestsPerReplica(base), requestsPerReplica(own), "per-replica counts")
 	require.NotNil(t, own.Totals.LoginFailRate)
 	assert.Zero(t, *own.Totals.LoginFailRate)
-	for _, e := range events {
+	for _, e := range evs {
 		require.True(t, strings.HasPrefix(e.Replica, "replica-"), "event %+v has no replica name", e)
 	}
 	assertNothingLeft(t, rt, "own-app-fakeapp")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,13 +15,13 @@ import (
 // Who the users are decides which strategy works: the populations of issue 6 against the real balancers.
 
 func TestOfficesPileOntoOneReplicaUnderIPHash(t *testing.T) {
-	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.offices=4", "clients.users=400",
+	rep, evs := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.offices=4", "clients.users=400",
 		"clients.pages=4")
 	require.NotNil(t, rep.Skew.MaxOverMean)
 	assert.Greater(t, *rep.Skew.MaxOverMean, 1.3, "four /24s over three replicas cannot spread evenly")
 	office := map[int]netip.Prefix{}
 	replicaOf := map[netip.Prefix]map[string]bool{}
-	for _, e := range events {
+	for _, e := range evs {
 		p, _ := netip.MustParseAddr(e.Addr).Prefix(24)
 		if prev, ok := office[e.User]; ok {
 			require.Equal(t, prev, p, "user %d stays in its office", e.User)
@@ -68,7 +69,7 @@ func TestFrontProxyPutsEveryoneOnOneReplica(t *testing.T) {
 // replica its new address hashes to, which does not have the session, (N-1)/N of the time.
 func TestRoamingUsersLoseTheirSessionUnderIPHash(t *testing.T) {
 	const users, pages = 600, 8
-	rep, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.roam=0.3",
+	rep, evs := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.network.roam=0.3",
 		fmt.Sprintf("clients.users=%d", users), fmt.Sprintf("clients.pages=%d", pages))
 	population, err := clients.Population(1, mustLoad(t, "rr-memory.yaml", "clients.network.roam=0.3",
 		fmt.Sprintf("clients.users=%d", users), fmt.Sprintf("clients.pages=%d", pages)).Clients)
@@ -83,17 +84,17 @@ func TestRoamingUsersLoseTheirSessionUnderIPHash(t *testing.T) {
 
 	lostAfterMove := map[int]bool{}
 	moved := map[int]bool{}
-	for _, e := range events {
+	for _, e := range evs {
 		u, roamer := roams[e.User]
 		switch {
-		case e.Outcome == clients.OutcomeLoss && !roamer:
+		case e.Outcome == events.OutcomeLoss && !roamer:
 			t.Errorf("user %d does not roam and lost its session at %s", e.User, e.Path)
 		case roamer && e.Addr == u.RoamAddr.String():
 			moved[e.User] = true
-			if e.Outcome == clients.OutcomeLoss {
+			if e.Outcome == events.OutcomeLoss {
 				lostAfterMove[e.User] = true
 			}
-		case roamer && e.Outcome == clients.OutcomeLoss:
+		case roamer && e.Outcome == events.OutcomeLoss:
 			t.Errorf("roaming user %d lost its session before it moved", e.User)
 		}
 	}
@@ -137,12 +138,12 @@ func TestSameSeedSameRun(t *testing.T) {
 		sequences map[int][]string
 	}
 	once := func() result {
-		rep, events := run(t, "rr-memory.yaml", sets...)
+		rep, evs := run(t, "rr-memory.yaml", sets...)
 		r := result{sequences: map[int][]string{}}
 		for _, rr := range rep.Replicas {
 			r.counts = append(r.counts, rr.Requests)
 		}
-		for _, e := range events {
+		for _, e := range evs {
 			r.sequences[e.User] = append(r.sequences[e.User], e.Replica+" "+e.Addr+" "+e.Path+" "+e.Outcome)
 		}
 		return r
@@ -164,14 +165,14 @@ func TestBindAndProxyProtocolAssignAlike(t *testing.T) {
 			byIdentity := map[string][]int{}
 			replicaOf := map[string]map[int]string{}
 			for _, identity := range []string{clients.IdentityProxyProtocol, clients.IdentityBind} {
-				rep, events := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=ip-hash", "clients.identity="+identity,
+				rep, evs := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=ip-hash", "clients.identity="+identity,
 					`clients.network.pools=["127.16.0.0/16"]`, "clients.users=200", "clients.pages=3")
 				assert.Zero(t, rep.Totals.LoginFailures)
 				for _, r := range rep.Replicas {
 					byIdentity[identity] = append(byIdentity[identity], r.Requests)
 				}
 				replicaOf[identity] = map[int]string{}
-				for _, e := range events {
+				for _, e := range evs {
 					replicaOf[identity][e.User] = e.Replica
 				}
 			}
@@ -187,10 +188,10 @@ func TestBindAndProxyProtocolAssignAlike(t *testing.T) {
 		})
 	}
 	t.Run("bind keeps an office's /24 together", func(t *testing.T) {
-		_, events := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.identity=bind", "clients.network.offices=5",
+		_, evs := run(t, "rr-memory.yaml", "balancer.strategy=ip-hash", "clients.identity=bind", "clients.network.offices=5",
 			"clients.users=250", "clients.pages=2")
 		replicas := map[string]map[string]bool{}
-		for _, e := range events {
+		for _, e := range evs {
 			a := netip.MustParseAddr(e.Addr)
 			require.True(t, netip.MustParsePrefix("127.0.0.0/8").Contains(a), "user %d connects from loopback", e.User)
 			p, _ := a.Prefix(24)

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -62,7 +62,7 @@ func eachRuntime(t *testing.T, fn func(t *testing.T, rt harness.Runtime)) {
 }
 
 // run runs a catalog scenario on the local runtime and returns its report and event log.
-func run(t *testing.T, file string, overrides ...string) (*reports.Report, []clients.Event) {
+func run(t *testing.T, file string, overrides ...string) (*reports.Report, []events.Event) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
@@ -71,22 +71,23 @@ func run(t *testing.T, file string, overrides ...string) (*reports.Report, []cli
 }
 
 // runOn runs a catalog scenario on rt and returns its report and event log.
-func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (*reports.Report, []clients.Event) {
+func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (*reports.Report, []events.Event) {
 	t.Helper()
 	s, err := harness.Load(file, overrides...)
 	require.NoError(t, err)
 	var log bytes.Buffer
 	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(rt), harness.WithEvents(&log))
 	require.NoError(t, err)
-	var events []clients.Event // exchanges only: fault marks and the store record are in the report
-	require.NoError(t, clients.ReadJSONLines(&log, func(e clients.Event) error {
+	var evs []events.Event // exchanges only: fault marks and the store record are in the report
+	_, err = events.Read(&log, func(e events.Event) error {
 		if e.IsExchange() {
-			events = append(events, e)
+			evs = append(evs, e)
 		}
 		return nil
-	}))
-	require.Len(t, events, rep.Totals.Requests, "every request appears once in the event log")
-	return rep, events
+	})
+	require.NoError(t, err)
+	require.Len(t, evs, rep.Totals.Requests, "every request appears once in the event log")
+	return rep, evs
 }
 
 func TestRoundRobinMemorySessionsLoop(t *testing.T) {
@@ -111,14 +112,14 @@ func TestIPHashKeepsEveryoneLoggedIn(t *testing.T) {
 }
 
 func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt harness.Runtime) {
-	rep, events := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash")
+	rep, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash")
 
 	assert.Equal(t, 0, rep.Totals.LoginFailures)
 	assert.Equal(t, 0, rep.Totals.SessionLosses)
 	assert.Equal(t, 0, rep.Totals.Errors)
 	assert.Equal(t, 300, rep.Totals.LoginAttempts, "nobody had to log in twice")
 	served := map[int]map[string]bool{}
-	for _, e := range events {
+	for _, e := range evs {
 		if served[e.User] == nil {
 			served[e.User] = map[string]bool{}
 		}
@@ -153,10 +154,10 @@ func TestIPHashPicksTheReplicaNginxWouldForTheSimulatedAddress(t *testing.T) {
 }
 
 func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt harness.Runtime) {
-	_, events := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash",
+	_, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash",
 		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.users=200", "clients.pages=2")
 	families := map[bool]int{}
-	for _, e := range events {
+	for _, e := range evs {
 		addr := netip.MustParseAddr(e.Addr)
 		families[addr.Is4()]++
 		want := fmt.Sprintf("replica-%d", nginxIPHash(addr, 3)+1)

@@ -58,13 +58,13 @@ func TestHashCookie(t *testing.T) {
 
 func TestClientIPSticky(t *testing.T) {
 	t.Run("users who keep their address stay", func(t *testing.T) {
-		rep, events := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
+		rep, evs := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky",
 			`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`)
 		assert.Zero(t, rep.Totals.LoginFailures)
 		assert.Zero(t, rep.Totals.SessionLosses)
 		assert.Equal(t, 300, rep.Totals.LoginAttempts)
 		v6 := 0
-		for _, e := range events {
+		for _, e := range evs {
 			if strings.Contains(e.Addr, ":") {
 				v6++
 			}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -71,8 +71,8 @@ func skipShort(t *testing.T) {
 
 func TestRunJSONAndEventsFile(t *testing.T) {
 	skipShort(t)
-	events := filepath.Join(t.TempDir(), "events.jsonl")
-	out, err := execute(t, "run", "--format", "json", "--events", events, scenario, "--set", "clients.users=50")
+	evs := filepath.Join(t.TempDir(), "events.jsonl")
+	out, err := execute(t, "run", "--format", "json", "--events", evs, scenario, "--set", "clients.users=50")
 	require.NoError(t, err)
 	var rep reports.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
@@ -80,21 +80,22 @@ func TestRunJSONAndEventsFile(t *testing.T) {
 	assert.Equal(t, "round-robin", rep.Balancer.Strategy)
 	assert.Equal(t, 50, rep.Totals.Users)
 
-	f, err := os.Open(events)
+	f, err := os.Open(evs)
 	require.NoError(t, err)
 	defer f.Close()
 	exchanges, stores := 0, 0
-	require.NoError(t, clients.ReadJSONLines(f, func(e clients.Event) error {
+	_, err = events.Read(f, func(e events.Event) error {
 		switch {
 		case e.IsExchange():
 			exchanges++
-		case e.Step == clients.StepStore:
+		case e.Step == events.StepStore:
 			stores++
 			require.NotNil(t, e.Store)
 			assert.Equal(t, rep.Store.Sessions, e.Store.Sessions, "the log's store record is the report's")
 		}
 		return nil
-	}))
+	})
+	require.NoError(t, err)
 	assert.Equal(t, rep.Totals.Requests, exchanges, "one event line per request")
 	assert.Equal(t, 1, stores, "one record of what the app's side held, at the end")
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
 	"golang.org/x/term"
 )
 
@@ -54,12 +54,12 @@ func (p *progress) Start(users int) {
 }
 
 // Record counts an exchange; failures are the outcomes a user notices (anything but ok and a silent re-login).
-func (p *progress) Record(e clients.Event) {
+func (p *progress) Record(e events.Event) {
 	if !e.IsExchange() {
 		return
 	}
 	p.requests.Add(1)
-	if e.Outcome != clients.OutcomeOK && e.Outcome != clients.OutcomeReauth {
+	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth {
 		p.failures.Add(1)
 	}
 }

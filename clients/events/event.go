@@ -1,14 +1,10 @@
-package clients
+// Package events is the event log: one record per HTTP exchange a simulated user made (design.md, "Event log"),
+// the marks the nemesis and the harness add around them (faults, the app's side, the run header and the log's end),
+// the sinks records flow through, and the JSON-lines writer and reader. Clients write it, the harness adds to it,
+// reports read it; it imports nothing of sessionlab's.
+package events
 
-import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
-	"sync"
-)
-
-// Steps of a journey an exchange belongs to.
+// Steps of a journey an exchange belongs to, and the steps of the records that are not exchanges.
 const (
 	StepLogin  = "login"
 	StepPage   = "page"
@@ -25,9 +21,10 @@ const (
 	StepFault = "fault"
 	// StepStore marks the record, written after the users finished, of what the app's side counted (Event.Store).
 	StepStore = "store"
-	// StepRun marks the log's first record, written by the harness: the scenario and topology the report needs to
-	// render the log again (reports.Header). Its payload is not an Event field.
+	// StepRun marks the log's first record: the scenario and topology a report needs (Header).
 	StepRun = "run"
+	// StepEnd marks the log's last record (Event.End): without it, a log was cut short.
+	StepEnd = "end"
 )
 
 // Outcomes of one exchange. A login attempt fails with the cause of its first non-ok exchange.
@@ -43,7 +40,8 @@ const (
 	OutcomeReauth = "reauth"
 )
 
-// Event is one HTTP exchange, as written to the event log (one JSON line each).
+// Event is one record of the log: an HTTP exchange (one JSON line each), or a fault mark, the store record or the
+// end record, told apart by Step.
 type Event struct {
 	TMs       int64  `json:"t_ms"` // since the run started
 	User      int    `json:"user"`
@@ -63,6 +61,21 @@ type Event struct {
 	Fault *FaultMark `json:"fault,omitempty"`
 	// Store is set on the StepStore record only.
 	Store *StoreStats `json:"store,omitempty"`
+	// End is set on the StepEnd record only.
+	End *End `json:"end,omitempty"`
+}
+
+// IsFault reports whether e is a fault mark rather than an exchange.
+func (e Event) IsFault() bool { return e.Step == StepFault }
+
+// IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark, the store
+// record, the log's header or its end.
+func (e Event) IsExchange() bool {
+	switch e.Step {
+	case StepFault, StepStore, StepRun, StepEnd:
+		return false
+	}
+	return true
 }
 
 // StoreStats is what the app's side held and counted at the end of a run: read from the real Redis and from
@@ -90,102 +103,14 @@ const (
 
 // FaultMark records that the nemesis began or finished one of the scenario's faults, at the record's TMs.
 type FaultMark struct {
-	Index  int    `json:"index"` // the fault's position in the scenario's faults list, from 0
+	Index  int    `json:"index"` // the fault's position in the scenario's faults list, from 0 (Meta.Faults)
 	Action string `json:"action"`
 	Target string `json:"target,omitempty"` // a part name ("replica-2", "nginx"), or "" for scale-out and scale-in
 	Phase  string `json:"phase"`            // FaultStart or FaultEnd
 	Error  string `json:"error,omitempty"`  // why the action failed, on its FaultEnd mark
 }
 
-// IsFault reports whether e is a fault mark rather than an exchange.
-func (e Event) IsFault() bool { return e.Step == StepFault }
-
-// IsExchange reports whether e records an HTTP exchange (a request sent), rather than a fault mark, the store
-// record or the log's header.
-func (e Event) IsExchange() bool {
-	return e.Step != StepFault && e.Step != StepStore && e.Step != StepRun
-}
-
-// Sink receives every event of a run. Record is called from many goroutines at once.
-type Sink interface {
-	Record(Event)
-}
-
-// SinkFunc adapts a function to a Sink; the function must be safe for concurrent use.
-type SinkFunc func(Event)
-
-func (f SinkFunc) Record(e Event) { f(e) }
-
-// Tee sends every event to each sink in turn.
-func Tee(sinks ...Sink) Sink {
-	return SinkFunc(func(e Event) {
-		for _, s := range sinks {
-			s.Record(e)
-		}
-	})
-}
-
-// JSONLines writes events as JSON lines. The first write error is kept and reported by Close.
-type JSONLines struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	enc *json.Encoder
-	n   int64
-	err error
-}
-
-var _ Sink = (*JSONLines)(nil)
-
-// NewJSONLines writes to w, buffered; call Close to flush.
-func NewJSONLines(w io.Writer) *JSONLines {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	return &JSONLines{w: bw, enc: json.NewEncoder(bw)}
-}
-
-func (j *JSONLines) Record(e Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.err != nil {
-		return
-	}
-	if err := j.enc.Encode(e); err != nil {
-		j.err = fmt.Errorf("write event: %w", err)
-		return
-	}
-	j.n++
-}
-
-// Written is how many events reached the writer.
-func (j *JSONLines) Written() int64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.n
-}
-
-// Close flushes the buffer and returns the first error met.
-func (j *JSONLines) Close() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.err == nil {
-		if err := j.w.Flush(); err != nil {
-			j.err = fmt.Errorf("flush events: %w", err)
-		}
-	}
-	return j.err
-}
-
-// ReadJSONLines calls fn for each event of a log written by JSONLines.
-func ReadJSONLines(r io.Reader, fn func(Event) error) error {
-	dec := json.NewDecoder(r)
-	for n := 1; ; n++ {
-		var e Event
-		if err := dec.Decode(&e); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("event %d: %w", n, err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+// End closes a log: how many records came before it, the header included, so that a reader knows none is missing.
+type End struct {
+	Records int64 `json:"records"`
 }
