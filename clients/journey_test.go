@@ -36,7 +36,7 @@ func roundRobin(a, b http.Handler) http.Handler { return &rotation{cycle: []http
 // run is one clients.Run with everything it recorded.
 type run struct {
 	stats  clients.Stats
-	evs []events.Event
+	evs    []events.Event
 	byUser map[int][]events.Event
 }
 

@@ -76,7 +76,7 @@ func TestPhases(t *testing.T) {
 	tests := []struct {
 		name   string
 		faults []events.FaultPlan
-		evs []events.Event
+		evs    []events.Event
 		want   []phaseRow
 	}{
 		{
@@ -171,13 +171,13 @@ func TestPhases(t *testing.T) {
 		{
 			name:   "no fault reached",
 			faults: []events.FaultPlan{killR2},
-			evs: []events.Event{at(5, page(1, "/page/1", "replica-2", "ok")), at(9, page(2, "/page/1", "zz", "ok"))},
+			evs:    []events.Event{at(5, page(1, "/page/1", "replica-2", "ok")), at(9, page(2, "/page/1", "zz", "ok"))},
 			want:   []phaseRow{{"before", 0, 9, 2, 0, 0, 2, 0, 2, 0, 0, "0/1/0/1"}},
 		},
 		{
 			name:   "a fault that does not end lasts to the end of the run",
 			faults: []events.FaultPlan{stopR1},
-			evs: []events.Event{start(10, 0, "stop", "replica-1"), at(30, page(1, "/page/1", "replica-2", "ok"))},
+			evs:    []events.Event{start(10, 0, "stop", "replica-1"), at(30, page(1, "/page/1", "replica-2", "ok"))},
 			want: []phaseRow{
 				{"before", 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, "0/0/0"},
 				{"during stop replica-1", 10, 30, 1, 0, 0, 1, 0, 1, 0, 0, "0/1/0"},
@@ -200,8 +200,8 @@ func TestPhases(t *testing.T) {
 			},
 		},
 		{
-			name:   "marks of a fault the scenario does not list still split the run",
-			evs: []events.Event{at(1, page(1, "/page/1", "replica-1", "ok")), start(5, 3, "kill", "replica-1")},
+			name: "marks of a fault the scenario does not list still split the run",
+			evs:  []events.Event{at(1, page(1, "/page/1", "replica-1", "ok")), start(5, 3, "kill", "replica-1")},
 			want: []phaseRow{
 				{"before", 0, 5, 1, 0, 0, 1, 0, 1, 0, 0, "1/0/0"},
 				{"during kill replica-1", 5, 5, 0, 0, 0, 0, 0, 0, 0, 0, "0/0/0"},

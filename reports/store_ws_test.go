@@ -61,7 +61,7 @@ func TestComputeStore(t *testing.T) {
 	}
 	tests := []struct {
 		name          string
-		evs        []events.Event
+		evs           []events.Event
 		storeSessions *int
 		silent        int
 		dupRatio      *float64
@@ -196,10 +196,10 @@ func TestReauthLossesInPhases(t *testing.T) {
 
 func TestComputeWebSocket(t *testing.T) {
 	tests := []struct {
-		name   string
-		evs []events.Event
-		want   reports.WebSocket
-		rate   *float64
+		name string
+		evs  []events.Event
+		want reports.WebSocket
+		rate *float64
 	}{
 		{"first connections only", []events.Event{ws(1, 1, "a", "ok"), ws(2, 1, "b", "ok")},
 			reports.WebSocket{Connections: 2}, nil},
@@ -269,9 +269,9 @@ func TestStoreAndWebSocketJSON(t *testing.T) {
 func TestExpectStoreAndWebSocket(t *testing.T) {
 	expect := map[string]string{"store_sessions": "<= 2", "duplicate_session_ratio": "< 1.5", "websocket.state_loss_rate": "< 0.5"}
 	tests := []struct {
-		name   string
-		evs []events.Event
-		got    map[string]*float64
+		name string
+		evs  []events.Event
+		got  map[string]*float64
 	}{
 		{"with store and websocket", append(ssoEvents(), ws(1, 1, "a", "ok"), ws(1, 2, "b", "loss"), storeRecord(redisStats)),
 			map[string]*float64{"store_sessions": new(7.0), "duplicate_session_ratio": new(3.5), "websocket.state_loss_rate": new(1.0)}},

@@ -48,7 +48,7 @@ func TestLoginLoopsAffectedUsersAndStickiness(t *testing.T) {
 	ok, loss, loop := events.OutcomeOK, events.OutcomeLoss, events.OutcomeLoop
 	tests := []struct {
 		name               string
-		evs             []events.Event
+		evs                []events.Event
 		loop, affected     int
 		stickyUsers, atOne int
 		mean               float64
