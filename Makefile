@@ -10,7 +10,7 @@ DEB_CHROMIUM ?= chromium
 # The strategies `make demo` compares, on both balancers.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,cookie-insert,client-ip-sticky
 
-.PHONY: all build deps test test-images test-short vet bench scale demo screenshot clean
+.PHONY: all build deps test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -41,16 +41,33 @@ deps:
 vet:
 	$(GO) vet ./...
 
-# The docker rows of the tests need the images; where no Docker engine answers they are skipped, saying so.
+# The docker rows of the tests need the images; where no Docker engine answers they are skipped, saying so. A
+# missing balancer binary fails the tests here instead of skipping them (SESSIONLAB_REQUIRE), since deps installs
+# them. testcontainers' reaper is off for the tests, as for the CLI: runs remove their own containers, and its image
+# cannot be pulled.
 test: deps vet test-images
-	$(GO) test -race -count=1 -timeout 25m ./...
+	SESSIONLAB_REQUIRE=1 TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
+	  $(GO) test -race -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target runs for FUZZTIME; a crasher it finds is written under the package's testdata/fuzz, where it
+# becomes a test case of every later `go test`.
+FUZZTIME ?= 20s
+FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; \
+	  echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 test-images:
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
 	else echo "test: no Docker engine reachable: the docker rows will be skipped"; fi
 
+# Examples run real processes and print their figures, so -short leaves them out.
 test-short: vet
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 -run '^(Test|Fuzz)' ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

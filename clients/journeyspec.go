@@ -121,7 +121,7 @@ const (
 
 // Validate returns every problem with s, each a *KeyError keyed under "journey".
 func (s JourneySpec) Validate() []error {
-	_, errs := s.compile()
+	_, errs := s.Compile(0, 0)
 	return errs
 }
 
@@ -129,9 +129,15 @@ func (s JourneySpec) Validate() []error {
 // times. A zero JourneySpec gives the fake app's journey (FakeAppJourney). An invalid s is an error joining every
 // problem Validate reports.
 func (s JourneySpec) Journey(pages, relogin int) (Journey, error) {
+	j, errs := s.Compile(pages, relogin)
+	return j, errors.Join(errs...)
+}
+
+// Compile is Journey with every problem apart, for a caller that checks and compiles in one pass.
+func (s JourneySpec) Compile(pages, relogin int) (Journey, []error) {
 	f, errs := s.compile()
 	if len(errs) > 0 {
-		return Journey{}, errors.Join(errs...)
+		return Journey{}, errs
 	}
 	return Journey{Pages: pages, Relogin: relogin, MaxRedirects: 20, WSPath: "/ws", flow: f}, nil
 }

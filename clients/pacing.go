@@ -26,6 +26,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes "2s", as a scenario file does.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
 // ParseDuration reads a non-negative duration with a unit.
 func ParseDuration(s string) (time.Duration, error) {
 	v, err := time.ParseDuration(s)
@@ -71,6 +74,9 @@ func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 	*r = v
 	return nil
 }
+
+// MarshalYAML writes 10 or "5..15", as a scenario file does.
+func (r Range) MarshalYAML() (any, error) { return r.String(), nil }
 
 // draw picks a value in the range.
 func (r Range) draw(rng *rand.Rand) int {

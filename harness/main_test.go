@@ -1,28 +1,22 @@
-package harness
+package harness_test
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 )
 
-// TestMain builds the fakeapp once for every test of the package that starts replicas.
+// TestMain builds the fakeapp once for the package's tests and examples, which find it through SESSIONLAB_FAKEAPP.
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if os.Getenv("SESSIONLAB_FAKEAPP") == "" && !testing.Short() {
-		bin, err := BuildFakeApp(context.Background(), "")
+	if os.Getenv("SESSIONLAB_FAKEAPP") == "" {
+		bin, err := sessionlabtest.FakeApp()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			return 2
+			os.Exit(2)
 		}
-		defer os.RemoveAll(bin[:len(bin)-len("/fakeapp")])
 		os.Setenv("SESSIONLAB_FAKEAPP", bin)
 	}
-	return m.Run()
+	os.Exit(m.Run())
 }

@@ -1,3 +1,8 @@
+// Package harness runs a scenario: it compiles the scenario into a plan (package scenario), starts the plan's
+// topology on a runtime (local processes by default; runtime/docker for containers), walks the simulated users
+// through their journeys while the nemesis runs the faults, writes the event log, computes the report with the
+// scenario's expectations checked, and stops everything it started. Its sub-packages are its layers: scenario,
+// plan, balancer, runtime (local, docker), nemesis, and sessionlabtest for other repositories' go tests.
 package harness
 
 import (
@@ -10,6 +15,11 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness/nemesis"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -17,10 +27,11 @@ import (
 type Option func(*runConfig)
 
 type runConfig struct {
-	runtime  Runtime
+	runtime  runtime.Runtime
 	events   io.Writer
 	log      *slog.Logger
 	watchers []Watcher
+	started  []func(*runtime.Deployment)
 }
 
 // Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
@@ -33,37 +44,51 @@ type Watcher interface {
 // WithWatcher tells w about the run while it goes.
 func WithWatcher(w Watcher) Option { return func(c *runConfig) { c.watchers = append(c.watchers, w) } }
 
-// WithRuntime chooses where the topology runs. Default: NewLocal().
-func WithRuntime(rt Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
+// WithRuntime chooses where the topology runs. Default: local.New().
+func WithRuntime(rt runtime.Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
 
-// WithEvents writes the event log (JSON lines, one per exchange) to w.
+// WithEvents writes the event log (a header record, then JSON lines, one per exchange) to w.
 func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
+
+// WithStarted calls fn with the deployment as soon as the runtime returns it — before the users start, and also when
+// it is a partial deployment of a failed start — e.g. for a test to register its Close (which is idempotent) with
+// t.Cleanup before anything is used. RunPlan closes it all the same.
+func WithStarted(fn func(*runtime.Deployment)) Option {
+	return func(c *runConfig) { c.started = append(c.started, fn) }
+}
 
 // WithLogger logs the run's progress to l. Default: nothing is logged.
 func WithLogger(l *slog.Logger) Option { return func(c *runConfig) { c.log = l } }
 
-// Run starts the scenario's topology, walks its users through their journeys, stops everything it started (also
-// when ctx is cancelled or a part fails) and returns the report with the scenario's expectations checked. An
-// error means the run itself failed; unmet expectations are in the report, not in the error.
-func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report, err error) {
+// Run validates and compiles s — loaded from a file or built in Go, checked alike — and runs it (RunPlan). Bad input
+// is an error before anything starts.
+func Run(ctx context.Context, s *scenario.Scenario, opts ...Option) (*reports.Report, error) {
+	p, err := scenario.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	return RunPlan(ctx, p, opts...)
+}
+
+// RunPlan starts the plan's topology, walks its users through their journeys, stops everything it started (also
+// when ctx is cancelled or a part fails) and returns the report with the expectations checked. An error means the
+// run itself failed; unmet expectations are in the report, not in the error.
+func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Report, err error) {
 	cfg := runConfig{log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.runtime == nil {
-		cfg.runtime = NewLocal()
+		cfg.runtime = local.New()
 	}
-	users, err := clients.Population(s.Seed, s.Clients)
-	if err != nil {
-		return nil, err
+	t := p.Topology
+	cfg.log.Info("starting", "scenario", t.Name, "runtime", cfg.runtime.Name(), "replicas", len(t.Replicas), "strategy", t.Balancer.Strategy)
+	dep, err := cfg.runtime.Start(ctx, t)
+	if dep != nil {
+		for _, fn := range cfg.started {
+			fn(dep)
+		}
 	}
-	journey, err := s.Journey.Journey(s.Clients.Pages.Min, s.Clients.Relogin)
-	if err != nil {
-		return nil, fmt.Errorf("journey: %w", err)
-	}
-
-	cfg.log.Info("starting", "scenario", s.Name, "runtime", cfg.runtime.Name(), "replicas", s.App.Replicas, "strategy", s.Balancer.Strategy)
-	dep, err := cfg.runtime.Start(ctx, s.Topology())
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -73,29 +98,28 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
 	}
 
-	meta := s.meta(cfg.runtime.Name())
+	meta := p.Meta
+	meta.Runtime = cfg.runtime.Name()
 	acc := reports.NewAccumulator(meta)
 	var sink events.Sink = acc
 	var log *events.Writer
 	if cfg.events != nil {
 		// The header makes the log self-sufficient: `sessionlab report` renders it without the scenario file.
-		if log, err = events.NewWriter(cfg.events, events.Header{Meta: meta, Expect: s.Expect}); err != nil {
-			return nil, fmt.Errorf("write the event log: %w", err)
+		if log, err = events.NewWriter(cfg.events, events.Header{Meta: meta, Expect: p.Expect}); err != nil {
+			return nil, err
 		}
 		sink = events.Tee(acc, log)
 	}
-	cfg.log.Info("running users", "users", len(users), "endpoint", dep.Endpoint)
-	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
+	cfg.log.Info("running users", "users", len(p.Users), "endpoint", dep.Endpoint)
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
-	nem := newNemesis(dep, s, sink, clock, cfg.log)
+	nem := nemesis.New(dep, p.Faults, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
-	nem.start(ctx, usersCtx)
-	runOpts := clients.RunOptions{Concurrency: s.Clients.Concurrency, Start: start, Bind: s.Clients.Identity == clients.IdentityBind,
-		ReplicaOf: dep.ReplicaOf}
+	nem.Start(ctx, usersCtx)
+	runOpts := clients.RunOptions{Concurrency: p.Concurrency, Start: start, Bind: t.BindIdentity, ReplicaOf: dep.ReplicaOf}
 	userSink := events.Tee(sink, nem)
 	for _, w := range cfg.watchers {
-		w.Start(len(users))
+		w.Start(len(p.Users))
 		userSink = events.Tee(userSink, w)
 		done := runOpts.UserDone
 		runOpts.UserDone = func() {
@@ -105,12 +129,12 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 			w.UserDone()
 		}
 	}
-	stats, runErr := clients.Run(usersCtx, dep.Endpoint, users, journey, userSink, runOpts)
+	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, userSink, runOpts)
 	usersDone()
-	runErr = errors.Join(runErr, nem.wait())
+	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
 	// app has no /metrics the harness could read: its figures are the clients' view.
-	if s.own == nil {
+	if t.Own == nil {
 		if st, err := dep.StoreStats(ctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {
@@ -121,10 +145,10 @@ func Run(ctx context.Context, s *Scenario, opts ...Option) (rep *reports.Report,
 		runErr = errors.Join(runErr, log.Close())
 	}
 	if runErr != nil && ctx.Err() == nil {
-		runErr = fmt.Errorf("%w%s", runErr, dep.logsOf(ctx, 20))
+		runErr = fmt.Errorf("%w%s", runErr, dep.Logs(ctx, 20))
 	}
 	rep = acc.Report()
-	rep.Check(s.Expect)
+	rep.Check(p.Expect)
 	if rep.Totals.Requests != int(stats.Sent) {
 		runErr = errors.Join(runErr, fmt.Errorf("report counts %d requests, clients sent %d", rep.Totals.Requests, stats.Sent))
 	}

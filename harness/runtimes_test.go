@@ -1,34 +1,40 @@
-package harness
+package harness_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // eachRuntime runs fn under every runtime; the docker row is skipped, saying why, only where no engine answers.
-func eachRuntime(t *testing.T, fn func(t *testing.T, rt Runtime)) {
+func eachRuntime(t *testing.T, fn func(t *testing.T, rt runtime.Runtime)) {
 	t.Helper()
-	requireIntegration(t)
-	t.Run("local", func(t *testing.T) { fn(t, NewLocal()) })
+	if testing.Short() {
+		t.Skip("starts real processes and containers; skipped with -short")
+	}
+	t.Run("local", func(t *testing.T) { fn(t, local.New()) })
 	t.Run("docker", func(t *testing.T) {
-		if err := DockerAvailable(context.Background()); err != nil {
+		if err := docker.Available(context.Background()); err != nil {
 			t.Skipf("docker runtime not tested: %v", err)
 		}
-		fn(t, NewDocker())
+		fn(t, docker.New())
 	})
 }
 
 func TestFaultsActOnParts(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt Runtime) {
+	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
 		ctx := context.Background()
-		d := StartT(t, rt, testTopology("round-robin", 2))
+		s, err := scenario.Parse("faults.yaml", []byte("name: faults\napp: {replicas: 2}\n"))
+		require.NoError(t, err)
+		p, err := scenario.Compile(s)
+		require.NoError(t, err)
+		d := runtime.StartT(t, rt, p.Topology)
 		names := []string{}
 		for _, p := range d.Parts() {
 			names = append(names, p.Name())
@@ -53,34 +59,4 @@ func TestFaultsActOnParts(t *testing.T) {
 		_, err = d.Part("replica-9")
 		assert.ErrorContains(t, err, `no part named "replica-9" (parts: replica-1, replica-2, nginx)`)
 	})
-}
-
-// A balancer that cannot start makes Start fail with every part's last lines, and Close leaves nothing behind.
-func TestDockerFailedStartCarriesLogsAndLeavesNothing(t *testing.T) {
-	requireIntegration(t)
-	ctx := context.Background()
-	if err := DockerAvailable(ctx); err != nil {
-		t.Skipf("docker runtime not tested: %v", err)
-	}
-	// The fakeapp image cannot run nginx: the "nginx" container exits at once, complaining about its arguments.
-	rt := NewDocker(WithImages(Images{Nginx: DefaultImages().FakeApp}), WithContainerStartTimeout(15*time.Second))
-	d, err := rt.Start(ctx, testTopology("round-robin", 2))
-	t.Cleanup(func() { _ = d.Close(ctx) })
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "start nginx")
-	assert.Contains(t, err.Error(), "--- last lines of replica-1 ---", "each container's log is in the error")
-	assert.Contains(t, err.Error(), "--- last lines of nginx ---")
-
-	require.NoError(t, d.Close(ctx))
-	assert.Empty(t, sessionlabResources(t, "ps", "-aq"), "no container left")
-	assert.Empty(t, sessionlabResources(t, "network", "ls", "-q"), "no network left")
-}
-
-// sessionlabResources lists the docker objects of this process's runs (other test packages may run beside it).
-func sessionlabResources(t *testing.T, args ...string) []string {
-	t.Helper()
-	args = append(args, "--filter", "label="+labelOwner+"="+RunOwner(os.Getpid()))
-	out, err := exec.Command("docker", args...).Output()
-	require.NoError(t, err)
-	return strings.Fields(string(out))
 }

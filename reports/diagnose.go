@@ -13,6 +13,14 @@ type Finding struct {
 	Fixes []string `json:"fixes"` // the fixes that fit, as design.md's table of real reports names them
 }
 
+// Line is the finding as one line of text: what it says, then its fixes.
+func (f Finding) Line() string {
+	if len(f.Fixes) == 0 {
+		return f.Text
+	}
+	return f.Text + " Fixes: " + strings.Join(f.Fixes, "; ") + "."
+}
+
 // The fixes a diagnosis names, worded as design.md's table of real reports words them, with the scenario key that
 // tries each one.
 const (

@@ -7,7 +7,8 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,19 +105,19 @@ func TestRoamingUsersLoseTheirSessionUnderIPHash(t *testing.T) {
 	assert.Equal(t, len(lostAfterMove), rep.Totals.AffectedUsers, "nobody else is affected")
 }
 
-func mustLoad(t *testing.T, file string, overrides ...string) *harness.Scenario {
+func mustLoad(t *testing.T, file string, overrides ...string) *scenario.Scenario {
 	t.Helper()
-	s, err := harness.Load(file, overrides...)
+	s, err := scenario.Load(file, overrides...)
 	require.NoError(t, err)
 	return s
 }
 
 func TestCookieBlockersFailEveryLoginUnderEveryStrategy(t *testing.T) {
 	for _, kind := range kinds {
-		for _, strategy := range harness.Strategies {
+		for _, strategy := range balancer.Strategies {
 			t.Run(kind+" "+strategy, func(t *testing.T) {
-				if why := harness.Unsupported(kind, strategy); why != "" {
-					t.Skip(why)
+				if err := balancer.Supports(kind, strategy); err != nil {
+					t.Skip(err)
 				}
 				rep, _ := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy="+strategy,
 					"clients.cookies_blocked=1.0", "clients.users=60", "clients.pages=2")

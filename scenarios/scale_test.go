@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,7 +35,7 @@ func TestHundredThousandUsers(t *testing.T) {
 	if os.Getenv("SESSIONLAB_SCALE") == "" {
 		t.Skip("the 100,000-user run takes minutes: set SESSIONLAB_SCALE=1 or run `make scale`")
 	}
-	s, err := harness.Load("rr-memory.yaml", "clients.users=100000", "clients.pages=2", "clients.concurrency=200")
+	s, err := scenario.Load("rr-memory.yaml", "clients.users=100000", "clients.pages=2", "clients.concurrency=200")
 	require.NoError(t, err)
 	var log countingWriter
 	rep, err := harness.Run(context.Background(), s, harness.WithEvents(&log))

@@ -12,6 +12,10 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,7 +29,7 @@ func TestMain(m *testing.M) {
 // buildFakeAppAndRun builds the fakeapp once for every run of the package.
 func buildFakeAppAndRun(m *testing.M) int {
 	if os.Getenv("SESSIONLAB_FAKEAPP") == "" && !testing.Short() {
-		bin, err := harness.BuildFakeApp(context.Background(), "")
+		bin, err := local.BuildFakeApp(context.Background(), "")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
@@ -39,19 +43,19 @@ func buildFakeAppAndRun(m *testing.M) int {
 // runtimes are the rows every scenario test runs under.
 var runtimes = []struct {
 	name string
-	new  func(t *testing.T) harness.Runtime
+	new  func(t *testing.T) runtime.Runtime
 }{
-	{"local", func(*testing.T) harness.Runtime { return harness.NewLocal() }},
-	{"docker", func(t *testing.T) harness.Runtime {
-		if err := harness.DockerAvailable(context.Background()); err != nil {
+	{"local", func(*testing.T) runtime.Runtime { return local.New() }},
+	{"docker", func(t *testing.T) runtime.Runtime {
+		if err := docker.Available(context.Background()); err != nil {
 			t.Skipf("docker runtime not tested: %v", err)
 		}
-		return harness.NewDocker()
+		return docker.New()
 	}},
 }
 
 // eachRuntime runs fn once per runtime, as subtests named after them.
-func eachRuntime(t *testing.T, fn func(t *testing.T, rt harness.Runtime)) {
+func eachRuntime(t *testing.T, fn func(t *testing.T, rt runtime.Runtime)) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes or containers; skipped with -short")
@@ -67,13 +71,13 @@ func run(t *testing.T, file string, overrides ...string) (*reports.Report, []eve
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
 	}
-	return runOn(t, harness.NewLocal(), file, overrides...)
+	return runOn(t, local.New(), file, overrides...)
 }
 
 // runOn runs a catalog scenario on rt and returns its report and event log.
-func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (*reports.Report, []events.Event) {
+func runOn(t *testing.T, rt runtime.Runtime, file string, overrides ...string) (*reports.Report, []events.Event) {
 	t.Helper()
-	s, err := harness.Load(file, overrides...)
+	s, err := scenario.Load(file, overrides...)
 	require.NoError(t, err)
 	var log bytes.Buffer
 	rep, err := harness.Run(context.Background(), s, harness.WithRuntime(rt), harness.WithEvents(&log))
@@ -94,7 +98,7 @@ func TestRoundRobinMemorySessionsLoop(t *testing.T) {
 	eachRuntime(t, testRoundRobinMemorySessionsLoop)
 }
 
-func testRoundRobinMemorySessionsLoop(t *testing.T, rt harness.Runtime) {
+func testRoundRobinMemorySessionsLoop(t *testing.T, rt runtime.Runtime) {
 	rep, _ := runOn(t, rt, "rr-memory.yaml")
 
 	require.NotNil(t, rep.Totals.LoginFailRate)
@@ -111,7 +115,7 @@ func TestIPHashKeepsEveryoneLoggedIn(t *testing.T) {
 	eachRuntime(t, testIPHashKeepsEveryoneLoggedIn)
 }
 
-func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt harness.Runtime) {
+func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt runtime.Runtime) {
 	rep, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash")
 
 	assert.Equal(t, 0, rep.Totals.LoginFailures)
@@ -153,7 +157,7 @@ func TestIPHashPicksTheReplicaNginxWouldForTheSimulatedAddress(t *testing.T) {
 	eachRuntime(t, testIPHashPicksTheReplicaNginxWould)
 }
 
-func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt harness.Runtime) {
+func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt runtime.Runtime) {
 	_, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash",
 		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.users=200", "clients.pages=2")
 	families := map[bool]int{}

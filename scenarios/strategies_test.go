@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -78,7 +80,7 @@ func TestClientIPSticky(t *testing.T) {
 		assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
 	})
 	t.Run("nginx has none", func(t *testing.T) {
-		_, err := harness.Load("rr-memory.yaml", "balancer.strategy=client-ip-sticky")
+		_, err := scenario.Load("rr-memory.yaml", "balancer.strategy=client-ip-sticky")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "client-ip-sticky is not supported by nginx")
 	})
@@ -92,7 +94,7 @@ func TestKillingAReplicaLosesItsUsersOnly(t *testing.T) {
 		"nginx":   nil,
 		"haproxy": {"balancer.kind=haproxy", "balancer.hash_type=consistent", "balancer.health_check={interval: 500ms, fall: 1}", "balancer.redispatch=true"},
 	}
-	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
 		for _, kind := range kinds {
 			t.Run(kind, func(t *testing.T) {
 				// Long journeys, so that most users are still browsing when a slow engine has finished the kill.
@@ -165,7 +167,7 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 	  {at: 3600 requests, action: scale-in},
 	  {at: 4200 requests, action: start, target: replica-5},
 	  {at: 4800 requests, action: kill, target: balancer, for: 200ms}]`
-	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
 		for _, kind := range kinds {
 			t.Run(kind, func(t *testing.T) {
 				name := "leftovers-" + kind
@@ -187,9 +189,9 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 }
 
 // assertNothingLeft checks that no process of this test and no container of this process outlived a run.
-func assertNothingLeft(t *testing.T, rt harness.Runtime, runName string) {
+func assertNothingLeft(t *testing.T, rt runtime.Runtime, runName string) {
 	t.Helper()
-	assert.Empty(t, harness.ChildPIDs(os.Getpid()), "no child process is left")
+	assert.Empty(t, runtime.ChildPIDs(os.Getpid()), "no child process is left")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		if cmd, err := os.ReadFile(p); err == nil && strings.Contains(string(cmd), "sessionlab-"+runName+"-") {
@@ -199,7 +201,7 @@ func assertNothingLeft(t *testing.T, rt harness.Runtime, runName string) {
 	if rt.Name() != "docker" {
 		return
 	}
-	owner := "label=org.sessionlab.owner=" + harness.RunOwner(os.Getpid())
+	owner := "label=org.sessionlab.owner=" + docker.RunOwner(os.Getpid())
 	for _, what := range [][]string{{"ps", "-aq"}, {"network", "ls", "-q"}} {
 		out, err := exec.CommandContext(context.Background(), "docker", append(what, "--filter", owner)...).Output()
 		require.NoError(t, err)
@@ -208,10 +210,10 @@ func assertNothingLeft(t *testing.T, rt harness.Runtime, runName string) {
 }
 
 func TestFaultExpectationsAreFigures(t *testing.T) {
-	s, err := harness.Load("kill-replica.yaml")
+	s, err := scenario.Load("kill-replica.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"faults.0.lost_elsewhere": "== 0", "login_failure_rate": "< 0.05"}, s.Expect)
-	_, err = harness.Load("kill-replica.yaml", `expect.faults.1.moved_share="> 0"`)
+	_, err = scenario.Load("kill-replica.yaml", `expect.faults.1.moved_share="> 0"`)
 	require.Error(t, err, "there is no second fault")
 	assert.Contains(t, err.Error(), fmt.Sprintf("%q is not a figure", "faults.1.moved_share"))
 }

@@ -12,6 +12,12 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/spf13/cobra"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -58,7 +64,7 @@ func (c *common) finish() {
 	}
 }
 
-func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error) {
+func (c *common) newRuntime(ctx context.Context) (runtime.Runtime, func(), error) {
 	switch c.runtime {
 	case "local":
 		if len(c.images) > 0 {
@@ -66,17 +72,17 @@ func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error
 		}
 		bin := c.fakeApp
 		if bin == "" {
-			bin = harness.LocateFakeApp()
+			bin = local.LocateFakeApp()
 		}
 		if bin != "" {
-			return harness.NewLocal(harness.WithFakeAppBinary(bin)), func() {}, nil
+			return local.New(local.WithFakeAppBinary(bin)), func() {}, nil
 		}
 		// Build once for all the runs of this command rather than once per run.
-		bin, err := harness.BuildFakeApp(ctx, "")
+		bin, err := local.BuildFakeApp(ctx, "")
 		if err != nil {
 			return nil, func() {}, err
 		}
-		return harness.NewLocal(harness.WithFakeAppBinary(bin)), func() { os.RemoveAll(filepath.Dir(bin)) }, nil
+		return local.New(local.WithFakeAppBinary(bin)), func() { os.RemoveAll(filepath.Dir(bin)) }, nil
 	case "docker":
 		images, err := parseImages(c.images)
 		if err != nil {
@@ -85,13 +91,13 @@ func (c *common) newRuntime(ctx context.Context) (harness.Runtime, func(), error
 		if c.verbose {
 			tclog.SetDefault(stdlog.New(os.Stderr, "", 0))
 		}
-		return harness.NewDocker(harness.WithImages(images)), func() {}, nil
+		return docker.New(docker.WithImages(images)), func() {}, nil
 	}
 	return nil, func() {}, fmt.Errorf("--runtime %q is not known (allowed: local, docker)", c.runtime)
 }
 
-func parseImages(flags []string) (harness.Images, error) {
-	var im harness.Images
+func parseImages(flags []string) (docker.Images, error) {
+	var im docker.Images
 	for _, f := range flags {
 		part, image, ok := strings.Cut(f, "=")
 		dst := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "redis": &im.Redis}[part]
@@ -110,7 +116,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd())
 	return root
 }
 
@@ -126,7 +132,7 @@ func newRunCmd() *cobra.Command {
 			if _, err := out.list(); err != nil {
 				return err
 			}
-			s, err := harness.Load(args[0], c.sets...)
+			s, err := scenario.Load(args[0], c.sets...)
 			if err != nil {
 				return err
 			}
@@ -176,24 +182,28 @@ func newCompareCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Load every variant before starting anything, so a bad name starts nothing. A pair the balancer cannot
-			// run is a row that says so, not an error.
+			// Compile every variant before starting anything, so a bad name or file starts nothing. A pair the
+			// balancer cannot run is a row that says so, not an error.
 			type variant struct {
-				scenario *harness.Scenario
-				skipped  *reports.Report
+				plan    *plan.Plan
+				skipped *reports.Report
 			}
 			var variants []variant
 			for _, kind := range kinds {
 				for _, strategy := range splitList(strategies) {
-					if why := harness.Unsupported(kind, strategy); why != "" {
-						variants = append(variants, variant{skipped: reports.Skipped(kind, strategy, why)})
+					if err := balancer.Supports(kind, strategy); err != nil && slices.Contains(balancer.Strategies, strategy) {
+						variants = append(variants, variant{skipped: reports.Skipped(kind, strategy, err.Error())})
 						continue
 					}
-					s, err := harness.Load(args[0], append(slices.Clone(c.sets), "balancer.kind="+kind, "balancer.strategy="+strategy)...)
+					s, err := scenario.Load(args[0], append(slices.Clone(c.sets), "balancer.kind="+kind, "balancer.strategy="+strategy)...)
 					if err != nil {
 						return err
 					}
-					variants = append(variants, variant{scenario: s})
+					p, err := scenario.Compile(s)
+					if err != nil {
+						return err
+					}
+					variants = append(variants, variant{plan: p})
 				}
 			}
 			if eventsDir != "" {
@@ -212,10 +222,10 @@ func newCompareCmd() *cobra.Command {
 					reps = append(reps, v.skipped)
 					continue
 				}
-				rep, err := runVariant(cmd.Context(), v.scenario, eventsDir, opts)
+				rep, err := runVariant(cmd.Context(), v.plan, eventsDir, opts)
 				c.finish()
 				if err != nil {
-					return fmt.Errorf("%s %s: %w", v.scenario.Balancer.Kind, v.scenario.Balancer.Strategy, err)
+					return fmt.Errorf("%s %s: %w", v.plan.Topology.Balancer.Kind, v.plan.Topology.Balancer.Strategy, err)
 				}
 				reps = append(reps, rep)
 			}
@@ -227,22 +237,23 @@ func newCompareCmd() *cobra.Command {
 	}
 	c.register(cmd)
 	out.register(cmd)
-	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(harness.Strategies, ", ")+")")
+	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(balancer.Strategies, ", ")+")")
 	cmd.Flags().StringVar(&balancers, "balancers", "", "comma-separated balancer kinds (allowed: nginx, haproxy; default: the scenario's balancer.kind)")
 	cmd.Flags().StringVar(&eventsDir, "events", "", "write each variant's event log to this directory, as KIND-STRATEGY.jsonl; `sessionlab report` renders them again")
 	return cmd
 }
 
 // runVariant runs one variant of a comparison, with its event log in dir when dir is set.
-func runVariant(ctx context.Context, s *harness.Scenario, dir string, opts []harness.Option) (*reports.Report, error) {
+func runVariant(ctx context.Context, p *plan.Plan, dir string, opts []harness.Option) (*reports.Report, error) {
 	if dir == "" {
-		return harness.Run(ctx, s, opts...)
+		return harness.RunPlan(ctx, p, opts...)
 	}
-	f, err := os.Create(filepath.Join(dir, s.Balancer.Kind+"-"+s.Balancer.Strategy+".jsonl"))
+	b := p.Topology.Balancer
+	f, err := os.Create(filepath.Join(dir, b.Kind+"-"+b.Strategy+".jsonl"))
 	if err != nil {
 		return nil, fmt.Errorf("--events: %w", err)
 	}
-	rep, err := harness.Run(ctx, s, append(slices.Clone(opts), harness.WithEvents(f))...)
+	rep, err := harness.RunPlan(ctx, p, append(slices.Clone(opts), harness.WithEvents(f))...)
 	return rep, errors.Join(err, f.Close())
 }
 
@@ -295,13 +306,13 @@ func balancerList(path, flag string, sets []string) ([]string, error) {
 	if flag != "" {
 		kinds := splitList(flag)
 		for _, k := range kinds {
-			if !slices.Contains(harness.BalancerKinds, k) {
-				return nil, fmt.Errorf("--balancers: %q is not a balancer (allowed: %s)", k, strings.Join(harness.BalancerKinds, ", "))
+			if !slices.Contains(balancer.Kinds, k) {
+				return nil, fmt.Errorf("--balancers: %q is not a balancer (allowed: %s)", k, strings.Join(balancer.Kinds, ", "))
 			}
 		}
 		return kinds, nil
 	}
-	s, err := harness.Load(path, sets...)
+	s, err := scenario.Load(path, sets...)
 	if err != nil {
 		return nil, err
 	}
@@ -341,17 +352,33 @@ func newCleanupCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			swept, err := harness.SweepLocal()
+			swept, err := runtime.SweepLocal()
 			fmt.Fprintf(out, "local: removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
-			if derr := harness.DockerAvailable(cmd.Context()); derr != nil {
+			if derr := docker.Available(cmd.Context()); derr != nil {
 				fmt.Fprintf(out, "docker: skipped (%v)\n", derr)
 				return err
 			}
-			dswept, derr := harness.SweepDocker(cmd.Context(), all)
+			dswept, derr := docker.Sweep(cmd.Context(), all)
 			fmt.Fprintf(out, "docker: removed %d containers, %d networks\n", len(dswept.Containers), len(dswept.Networks))
 			return errors.Join(err, derr)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "docker: remove every sessionlab container and network, also those of runs still going")
 	return cmd
+}
+
+func newTemplateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "template KIND",
+		Short: "Print the built-in config template of a balancer (" + strings.Join(balancer.Kinds, ", ") + "), to start your own balancer.config from",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			text, err := balancer.Template(args[0])
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(text)
+			return err
+		},
+	}
 }

@@ -86,7 +86,7 @@ func TestHTMLReportMakesNoRequestInChromium(t *testing.T) {
 		require.ErrorAs(t, err, &unmet, "the run itself must finish")
 	}
 	_, err = execute(t, "compare", "--quiet", "--format", "html", "--out", cmpDir, "--strategies", "round-robin,ip-hash,cookie-insert",
-		scenario, "--set", "clients.users=30")
+		rrMemory, "--set", "clients.users=30")
 	require.NoError(t, err)
 	for _, page := range []string{filepath.Join(runDir, "report.html"), filepath.Join(cmpDir, "report.html")} {
 		assert.Equal(t, []string{"file://" + page}, requestsOf(t, browser, page), "%s asks for nothing but itself", page)

@@ -27,6 +27,11 @@ func (e unmetError) Error() string { return fmt.Sprintf("%d expectation(s) not m
 func main() {
 	// testcontainers-go prints a banner and a line per container step; -v turns them back on.
 	tclog.SetDefault(tclog.NewNoopLogger())
+	// The command's own default, for its own process (the library sets nothing): runs remove their own containers,
+	// and the reaper testcontainers would start instead cannot be pulled here. A user's setting wins.
+	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

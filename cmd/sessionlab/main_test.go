@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const scenario = "../../scenarios/rr-memory.yaml"
+const rrMemory = "../../scenarios/rr-memory.yaml"
 
 var binDir string // sessionlab and fakeapp, built once
 
@@ -72,7 +73,7 @@ func skipShort(t *testing.T) {
 func TestRunJSONAndEventsFile(t *testing.T) {
 	skipShort(t)
 	evs := filepath.Join(t.TempDir(), "events.jsonl")
-	out, err := execute(t, "run", "--format", "json", "--events", evs, scenario, "--set", "clients.users=50")
+	out, err := execute(t, "run", "--format", "json", "--events", evs, rrMemory, "--set", "clients.users=50")
 	require.NoError(t, err)
 	var rep reports.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
@@ -102,7 +103,7 @@ func TestRunJSONAndEventsFile(t *testing.T) {
 
 func TestUnmetExpectationExitsOne(t *testing.T) {
 	skipShort(t)
-	out, err := execute(t, "run", scenario, "--set", "clients.users=30", "--set", "expect.login_failure_rate=< 0.01")
+	out, err := execute(t, "run", rrMemory, "--set", "clients.users=30", "--set", "expect.login_failure_rate=< 0.01")
 	var unmet unmetError
 	require.ErrorAs(t, err, &unmet, "exit code 1")
 	assert.Contains(t, out, "FAIL  login_failure_rate < 0.01")
@@ -110,7 +111,7 @@ func TestUnmetExpectationExitsOne(t *testing.T) {
 
 func TestCompareShowsEveryStrategy(t *testing.T) {
 	skipShort(t)
-	out, err := execute(t, "compare", "--strategies", "round-robin,ip-hash", "--set", "clients.users=40", scenario)
+	out, err := execute(t, "compare", "--strategies", "round-robin,ip-hash", "--set", "clients.users=40", rrMemory)
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^nginx\s+round-robin\s`, out)
 	assert.Regexp(t, `(?m)^nginx\s+ip-hash\s+\d+\s+0\.000\s`, out, "ip-hash has no login failures")
@@ -119,14 +120,14 @@ func TestCompareShowsEveryStrategy(t *testing.T) {
 func TestCompareMatrixOfBalancersAndStrategies(t *testing.T) {
 	skipShort(t)
 	out, err := execute(t, "compare", "--strategies", "round-robin,ip-hash,cookie-insert,client-ip-sticky", "--balancers", "haproxy",
-		"--set", "clients.users=40", scenario)
+		"--set", "clients.users=40", rrMemory)
 	require.NoError(t, err)
 	for _, strategy := range []string{"round-robin", "ip-hash", "cookie-insert", "client-ip-sticky"} {
 		assert.Regexp(t, `(?m)^haproxy\s+`+strategy+`\s+\d+\s`, out, "one row for %s", strategy)
 	}
 	assert.Regexp(t, `(?m)^haproxy\s+cookie-insert\s+\d+\s+0\.000\s`, out, "cookie-insert keeps every login")
 
-	out, err = execute(t, "compare", "--strategies", "client-ip-sticky", "--balancers", "nginx,haproxy", "--set", "clients.users=40", "--format", "json", scenario)
+	out, err = execute(t, "compare", "--strategies", "client-ip-sticky", "--balancers", "nginx,haproxy", "--set", "clients.users=40", "--format", "json", rrMemory)
 	require.NoError(t, err, "an unsupported pair is a row, not an error")
 	var rows []reports.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
@@ -145,16 +146,16 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 		want []string
 	}{
 		{[]string{"run", bad}, []string{bad + ":4: app.colour: unknown key", bad + ":3: app.replicas: 0 is out of range (allowed 1..64)", "balancer.strategy: \"sticky\" is not allowed"}},
-		{[]string{"compare", "--strategies", "round-robin,magic", scenario}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
-		{[]string{"compare", "--balancers", "traefik", scenario}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy)`}},
-		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", scenario}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
-		{[]string{"run", "--format", "yaml", scenario}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
-		{[]string{"run", "--runtime", "k8s", scenario}, []string{`--runtime "k8s" is not known`}},
+		{[]string{"compare", "--strategies", "round-robin,magic", rrMemory}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
+		{[]string{"compare", "--balancers", "traefik", rrMemory}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy)`}},
+		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", rrMemory}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
+		{[]string{"run", "--format", "yaml", rrMemory}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
+		{[]string{"run", "--runtime", "k8s", rrMemory}, []string{`--runtime "k8s" is not known`}},
 		{[]string{"run"}, []string{"accepts 1 arg(s)"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			before := len(harness.ChildPIDs(os.Getpid()))
+			before := len(runtime.ChildPIDs(os.Getpid()))
 			_, err := execute(t, tt.args...)
 			require.Error(t, err)
 			var unmet unmetError
@@ -162,7 +163,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
-			assert.Len(t, harness.ChildPIDs(os.Getpid()), before, "no process was started")
+			assert.Len(t, runtime.ChildPIDs(os.Getpid()), before, "no process was started")
 		})
 	}
 }
@@ -174,26 +175,26 @@ func TestInterruptStopsEverything(t *testing.T) {
 		cmd := startRun(t, "local")
 		var started []int
 		require.Eventually(t, func() bool {
-			started = harness.ChildPIDs(cmd.Process.Pid)
+			started = runtime.ChildPIDs(cmd.Process.Pid)
 			if len(started) != 4 {
 				return false
 			}
 			for _, pid := range started {
-				started = append(started, harness.ChildPIDs(pid)...)
+				started = append(started, runtime.ChildPIDs(pid)...)
 			}
 			return len(started) == 5 // three replicas, nginx and its worker
 		}, 20*time.Second, 50*time.Millisecond, "replicas and nginx start")
 		interrupt(t, cmd)
 		for _, pid := range started {
-			assert.False(t, harness.Alive(pid), "pid %d stopped", pid)
+			assert.False(t, runtime.Alive(pid), "pid %d stopped", pid)
 		}
 	})
 	t.Run("docker", func(t *testing.T) {
-		if err := harness.DockerAvailable(context.Background()); err != nil {
+		if err := docker.Available(context.Background()); err != nil {
 			t.Skipf("docker runtime not tested: %v", err)
 		}
 		cmd := startRun(t, "docker")
-		owner := "label=org.sessionlab.owner=" + harness.RunOwner(cmd.Process.Pid)
+		owner := "label=org.sessionlab.owner=" + docker.RunOwner(cmd.Process.Pid)
 		require.Eventually(t, func() bool {
 			return len(dockerList(t, "ps", "-q", "--filter", owner)) == 4
 		}, 60*time.Second, 200*time.Millisecond, "replicas and nginx containers start")
@@ -207,7 +208,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 func startRun(t *testing.T, runtime string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "sessionlab"), "run", "--runtime", runtime,
-		"--set", "clients.users=100000", "--set", "clients.concurrency=4", scenario)
+		"--set", "clients.users=100000", "--set", "clients.concurrency=4", rrMemory)
 	cmd.Stderr = new(bytes.Buffer)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })

@@ -24,7 +24,7 @@ func TestRunWritesEveryFormatAndReportRendersTheLogAgain(t *testing.T) {
 	skipShort(t)
 	dir := t.TempDir()
 	runDir, log := filepath.Join(dir, "run"), filepath.Join(dir, "events.jsonl")
-	out, err := execute(t, "run", "--format", "text,json,markdown,html,junit", "--out", runDir, "--events", log, scenario, "--set", "clients.users=50")
+	out, err := execute(t, "run", "--format", "text,json,markdown,html,junit", "--out", runDir, "--events", log, rrMemory, "--set", "clients.users=50")
 	require.NoError(t, err)
 	assert.Contains(t, out, "replica-1", "the text report still goes to stdout")
 	for _, f := range reports.Formats {
@@ -91,9 +91,9 @@ func TestFormatFlagsAreCheckedBeforeAnythingRuns(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--format", "json,html", scenario}, "several formats need --out DIR"},
-		{[]string{"run", "--format", "pdf", scenario}, `--format "pdf" is not known (allowed: text, json, markdown, html, junit)`},
-		{[]string{"compare", "--format", "text,junit", scenario}, "several formats need --out DIR"},
+		{[]string{"run", "--format", "json,html", rrMemory}, "several formats need --out DIR"},
+		{[]string{"run", "--format", "pdf", rrMemory}, `--format "pdf" is not known (allowed: text, json, markdown, html, junit)`},
+		{[]string{"compare", "--format", "text,junit", rrMemory}, "several formats need --out DIR"},
 		{[]string{"report", "--format", "xml", "x.jsonl"}, `--format "xml" is not known`},
 	} {
 		start := time.Now()
@@ -138,7 +138,7 @@ func TestExpectationsGateTheExitCodeAndTheJUnitFile(t *testing.T) {
 	dir := t.TempDir()
 	unmetDir, metDir := filepath.Join(dir, "unmet"), filepath.Join(dir, "met")
 
-	code, stderr := exitCode(t, "run", "--quiet", "--format", "junit,json", "--out", unmetDir, scenario,
+	code, stderr := exitCode(t, "run", "--quiet", "--format", "junit,json", "--out", unmetDir, rrMemory,
 		"--set", "clients.users=30", "--set", "expect.login_failure_rate=< 0.01", "--set", `expect.requests=">= 1"`)
 	require.Equal(t, exitUnmet, code, "an unmet expectation exits 1: %s", stderr)
 	suites := readJUnit(t, filepath.Join(unmetDir, "junit.xml"))
@@ -154,15 +154,15 @@ func TestExpectationsGateTheExitCodeAndTheJUnitFile(t *testing.T) {
 	require.Len(t, failed, 1)
 	assert.Contains(t, failed[0], "login_failure_rate", "the failed case names the figure")
 
-	code, stderr = exitCode(t, "run", "--quiet", "--format", "junit", "--out", metDir, scenario, "--set", "clients.users=30",
+	code, stderr = exitCode(t, "run", "--quiet", "--format", "junit", "--out", metDir, rrMemory, "--set", "clients.users=30",
 		"--set", "balancer.strategy=cookie-insert", "--set", "expect.login_failure_rate=== 0")
 	require.Equal(t, 0, code, "met expectations exit 0: %s", stderr)
 	suites = readJUnit(t, filepath.Join(metDir, "junit.xml"))
 	assert.Equal(t, 0, suites.Failures)
 	assert.GreaterOrEqual(t, suites.Tests, 2, "the run and its expectation")
 
-	code, stderr = exitCode(t, "run", scenario, "--set", "expect.no_such_figure=< 1")
-	assert.Equal(t, exitFailed, code, "a bad scenario exits 2")
+	code, stderr = exitCode(t, "run", rrMemory, "--set", "expect.no_such_figure=< 1")
+	assert.Equal(t, exitFailed, code, "a bad rrMemory exits 2")
 	assert.Contains(t, stderr, "expect.no_such_figure")
 }
 
@@ -179,7 +179,7 @@ func readJUnit(t *testing.T, path string) junitSuites {
 func TestProgressLineOnlyOnATerminal(t *testing.T) {
 	skipShort(t)
 	// 80 users arriving 20 a second: about four seconds, past the delay before the line shows.
-	args := []string{"run", scenario, "--set", "clients.users=80", "--set", "clients.arrival.kind=fixed", "--set", "clients.arrival.rate=20"}
+	args := []string{"run", rrMemory, "--set", "clients.users=80", "--set", "clients.arrival.kind=fixed", "--set", "clients.arrival.rate=20"}
 
 	code, stderr := exitCode(t, args...)
 	require.Equal(t, 0, code, stderr)

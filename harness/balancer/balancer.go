@@ -1,0 +1,141 @@
+// Package balancer owns the real balancers sessionlab runs — nginx and HAProxy — as configuration: which kinds and
+// strategies exist and which kind can run which strategy (refused by name), the built-in config templates (embedded
+// files under templates/, which users may copy to start their own), what a template receives (Config), and how a
+// kind is started, reloaded and stopped. It starts nothing itself: the runtimes do.
+package balancer
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"text/template"
+)
+
+// Kinds are the balancers a scenario may name.
+var Kinds = []string{"nginx", "haproxy"}
+
+// Strategies are the balancing strategies a scenario may name.
+var Strategies = []string{"round-robin", "least-conn", "ip-hash", "hash-cookie", "cookie-insert", "client-ip-sticky"}
+
+// Kind is what differs between the real balancers: the binary, the config file and the signals that drive it.
+type Kind struct {
+	Name     string
+	Package  string // the Debian package with the binary
+	ConfFile string // the rendered config's file name
+	// ReloadSignal, sent to the master, loads the config again; StopSignal, sent to the group, has it finish what
+	// it holds, then exit.
+	ReloadSignal syscall.Signal
+	StopSignal   syscall.Signal
+	// LocalArgs is the command line of a local process whose prefix directory is dir; ContainerArgs that of a
+	// container (the program first).
+	LocalArgs     func(dir, conf, errLog string) []string
+	ContainerArgs func(conf string) []string
+	// OnlyKeys are the scenario's balancer settings that apply to this kind only.
+	OnlyKeys []string
+
+	template    *template.Template
+	unsupported map[string]string // strategy -> why this kind cannot run it
+}
+
+//go:embed templates/*.tmpl
+var templateFiles embed.FS
+
+// Funcs are available to the built-in templates and to a user's balancer.config.
+var Funcs = template.FuncMap{
+	// regexQuote escapes an address for a PCRE (nginx map) or HAProxy regex.
+	"regexQuote": regexp.QuoteMeta,
+	// others lists every replica but r, for backup servers.
+	"others": func(all []Upstream, r Upstream) []Upstream {
+		var out []Upstream
+		for _, u := range all {
+			if u.Name != r.Name {
+				out = append(out, u)
+			}
+		}
+		return out
+	},
+}
+
+var kinds = map[string]*Kind{
+	"nginx": {
+		Name: "nginx", Package: "nginx", ConfFile: "nginx.conf", template: builtIn("nginx.conf"),
+		unsupported: map[string]string{
+			"client-ip-sticky": "open-source nginx has no client-IP stick table; use ip-hash (it keys on the /24), or kind: haproxy",
+		},
+		ReloadSignal: syscall.SIGHUP, StopSignal: syscall.SIGQUIT,
+		// -e sends start-up errors to the run directory instead of the package's /var/log/nginx.
+		LocalArgs:     func(dir, conf, errLog string) []string { return []string{"-p", dir + "/", "-c", conf, "-e", errLog} },
+		ContainerArgs: func(conf string) []string { return []string{"nginx", "-c", conf, "-e", "stderr"} },
+		OnlyKeys:      []string{"max_fails", "fail_timeout", "next_upstream"},
+	},
+	"haproxy": {
+		Name: "haproxy", Package: "haproxy", ConfFile: "haproxy.cfg", template: builtIn("haproxy.cfg"),
+		unsupported: map[string]string{},
+		// Master-worker mode: SIGUSR2 makes the master start new workers on the new config; SIGUSR1 is a soft stop.
+		ReloadSignal: syscall.SIGUSR2, StopSignal: syscall.SIGUSR1,
+		LocalArgs:     func(_, conf, _ string) []string { return []string{"-W", "-db", "-f", conf} },
+		ContainerArgs: func(conf string) []string { return []string{"haproxy", "-W", "-db", "-f", conf} },
+		OnlyKeys:      []string{"health_check", "redispatch", "retries", "stick_table", "stick_expire"},
+	},
+}
+
+func builtIn(confFile string) *template.Template {
+	text, err := templateFiles.ReadFile("templates/" + confFile + ".tmpl")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return template.Must(template.New(confFile).Funcs(Funcs).Parse(string(text)))
+}
+
+// Lookup returns the kind named name.
+func Lookup(name string) (*Kind, error) {
+	if k, ok := kinds[name]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("balancer kind %q is not known (allowed: %s)", name, strings.Join(Kinds, ", "))
+}
+
+// Supports says why kind cannot run strategy ("not supported by nginx: …"), or nil when it can. Unknown names are
+// errors that list the allowed ones.
+func Supports(kind, strategy string) error {
+	k, err := Lookup(kind)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(Strategies, strategy) {
+		return fmt.Errorf("strategy %q is not known (allowed: %s)", strategy, strings.Join(Strategies, ", "))
+	}
+	if why, ok := k.unsupported[strategy]; ok {
+		return fmt.Errorf("not supported by %s: %s", kind, why)
+	}
+	return nil
+}
+
+// Template is the text of the built-in template of kind, to copy as the start of a balancer.config.
+func Template(kind string) ([]byte, error) {
+	k, err := Lookup(kind)
+	if err != nil {
+		return nil, err
+	}
+	return templateFiles.ReadFile("templates/" + k.ConfFile + ".tmpl")
+}
+
+// Render fills the kind's built-in template, or user's when it is not nil.
+func (k *Kind) Render(c Config, user *template.Template) ([]byte, error) {
+	if err := Supports(k.Name, c.Strategy); err != nil {
+		return nil, fmt.Errorf("%s: strategy %s: %w", k.Name, c.Strategy, err)
+	}
+	t := k.template
+	if user != nil {
+		t = user
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, c); err != nil {
+		return nil, fmt.Errorf("render %s config: %w", k.Name, err)
+	}
+	return buf.Bytes(), nil
+}

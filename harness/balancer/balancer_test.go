@@ -1,0 +1,151 @@
+package balancer_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// renderFor renders the built-in config of a scenario (YAML) for three replicas on fixed ports.
+func renderFor(t *testing.T, scenarioYAML, dir string) []byte {
+	t.Helper()
+	s, err := scenario.Parse("render.yaml", []byte(scenarioYAML))
+	require.NoError(t, err)
+	p, err := scenario.Compile(s)
+	require.NoError(t, err)
+	topo := p.Topology
+	var ups []balancer.Upstream
+	for i, r := range topo.Replicas {
+		ups = append(ups, balancer.NewUpstream(r.Name, r.Index, "127.0.0.1:"+[]string{"18081", "18082", "18083"}[i]))
+	}
+	c := topo.BalancerConfig(7, ups)
+	c.Listen, c.Dir, c.ErrorLog, c.AccessLog = "127.0.0.1:18080", dir, filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log")
+	c.TrustProxy = []string{"127.0.0.1"}
+	kind, err := balancer.Lookup(topo.Balancer.Kind)
+	require.NoError(t, err)
+	text, err := kind.Render(c, topo.Balancer.Template)
+	require.NoError(t, err)
+	return text
+}
+
+// TestBuiltInConfigsAreValid renders every strategy each balancer runs, with the settings users tune, and has the
+// real binary check the result (nginx -t, haproxy -c). The directives each strategy rests on are asserted too.
+func TestBuiltInConfigsAreValid(t *testing.T) {
+	tests := []struct {
+		kind, extra string
+		want        []string
+	}{
+		{"nginx", "strategy: round-robin", []string{"zone app 64k;", "server 127.0.0.1:18081 max_fails=1 fail_timeout=10s;", "proxy_next_upstream error timeout;"}},
+		{"nginx", "strategy: least-conn\n  workers: 4", []string{"least_conn;", "worker_processes 4;"}},
+		{"nginx", "strategy: ip-hash", []string{"ip_hash;"}},
+		{"nginx", "strategy: ip-hash\n  hash_type: consistent", []string{"hash $remote_addr consistent;"}},
+		{"nginx", "strategy: hash-cookie", []string{"hash $cookie_sid consistent;"}},
+		{"nginx", "strategy: cookie-insert\n  cookie: {name: lb, max_age: 1h}\n  max_fails: 3\n  fail_timeout: 5s\n  next_upstream: [error, timeout, http_502]",
+			[]string{"map $cookie_lb $route_pool", "replica-2 route_2;", "server 127.0.0.1:18081 max_fails=3 fail_timeout=5s backup;",
+				`"~(^|, )127\.0\.0\.1:18082$" "lb=replica-2; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600";`, "proxy_pass http://$route_pool;", "proxy_next_upstream error timeout http_502;"}},
+		{"haproxy", "strategy: round-robin", []string{"balance roundrobin", "bind 127.0.0.1:18080 accept-proxy", "hdr X-Sessionlab-Config 7"}},
+		{"haproxy", "strategy: least-conn", []string{"balance leastconn"}},
+		{"haproxy", "strategy: ip-hash", []string{"balance source", "hash-type map-based"}},
+		{"haproxy", "strategy: ip-hash\n  hash_type: consistent\n  health_check: {interval: 500ms, fall: 1}\n  redispatch: true\n  retries: 1",
+			[]string{"hash-type consistent", "option httpchk GET /healthz", "check inter 500ms fall 1 rise 2", "option redispatch", "retries 1"}},
+		{"haproxy", "strategy: hash-cookie", []string{"stick on req.cook(sid)", "stick store-response res.cook(sid)"}},
+		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie route insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
+		{"haproxy", "strategy: client-ip-sticky", []string{"stick-table type ipv6 size 1m expire 1800s", "stick on src"}},
+		{"haproxy", "strategy: client-ip-sticky\n  stick_table: ip\n  stick_expire: 10m", []string{"stick-table type ip size 1m expire 600s"}},
+		// Users connecting from real source addresses send no PROXY header.
+		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080;\n", "ip_hash;"}},
+		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+strings.ReplaceAll(tt.extra, "\n", " "), func(t *testing.T) {
+			dir := t.TempDir()
+			text := renderFor(t, "name: t\nbalancer:\n  kind: "+tt.kind+"\n  "+tt.extra+"\n", dir)
+			for _, w := range tt.want {
+				assert.Contains(t, string(text), w)
+			}
+			bin, err := local.FindBinary(tt.kind, tt.kind)
+			if err != nil {
+				t.Skipf("not checked by the real binary: %v", err)
+			}
+			kind, err := balancer.Lookup(tt.kind)
+			require.NoError(t, err)
+			conf := filepath.Join(dir, kind.ConfFile)
+			require.NoError(t, os.WriteFile(conf, text, 0o644))
+			args := []string{"-c", "-f", conf}
+			if tt.kind == "nginx" {
+				args = []string{"-t", "-p", dir + "/", "-c", conf, "-e", filepath.Join(dir, "error.log")}
+			}
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			require.NoError(t, err, "%s refuses the rendered config:\n%s\n%s", tt.kind, out, text)
+		})
+	}
+}
+
+func TestWithConfigLine(t *testing.T) {
+	text := []byte("a\nb\n  bogus_directive on;\nd\n")
+	err := balancer.WithConfigLine(assert.AnError, "/x/nginx.conf", text)
+	assert.Equal(t, assert.AnError, err, "an error that names no line is left alone")
+	err = balancer.WithConfigLine(errorString(`nginx: [emerg] unknown directive "bogus_directive" in /tmp/r/nginx.conf:3`), "/tmp/r/nginx.conf", text)
+	assert.Contains(t, err.Error(), "line 3 of the rendered config nginx.conf: bogus_directive on;")
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func TestAttributionHeaderInBuiltInConfigs(t *testing.T) {
+	for kind, want := range map[string]string{
+		"nginx":   "add_header X-Sessionlab-Upstream $upstream_addr always;",
+		"haproxy": "http-response set-header X-Sessionlab-Upstream %si:%sp",
+	} {
+		for _, strategy := range []string{"round-robin", "ip-hash", "cookie-insert"} {
+			text := renderFor(t, "name: r\nbalancer: {kind: "+kind+", strategy: "+strategy+"}\n", t.TempDir())
+			assert.Contains(t, string(text), want, "%s %s", kind, strategy)
+		}
+	}
+}
+
+// Every pair of kind and strategy is either run or refused by name; unknown names list the allowed ones.
+func TestSupports(t *testing.T) {
+	for _, kind := range balancer.Kinds {
+		for _, strategy := range balancer.Strategies {
+			err := balancer.Supports(kind, strategy)
+			if kind == "nginx" && strategy == "client-ip-sticky" {
+				assert.ErrorContains(t, err, "not supported by nginx: open-source nginx has no client-IP stick table")
+				continue
+			}
+			assert.NoError(t, err, "%s %s", kind, strategy)
+		}
+	}
+	assert.ErrorContains(t, balancer.Supports("caddy", "round-robin"), `balancer kind "caddy" is not known (allowed: nginx, haproxy)`)
+	assert.ErrorContains(t, balancer.Supports("nginx", "random"), `strategy "random" is not known (allowed: round-robin,`)
+}
+
+// The embedded template a user copies is the one the harness renders: filled as a user's template, it gives the
+// built-in config byte for byte.
+func TestTemplateIsTheBuiltInOne(t *testing.T) {
+	for _, kind := range balancer.Kinds {
+		text, err := balancer.Template(kind)
+		require.NoError(t, err)
+		k, err := balancer.Lookup(kind)
+		require.NoError(t, err)
+		c := balancer.Config{Scenario: "t", Kind: kind, Strategy: "cookie-insert", Listen: "127.0.0.1:1", Workers: 1,
+			Replicas: []balancer.Upstream{balancer.NewUpstream("replica-1", 1, "127.0.0.1:2")}, ReadyPath: balancer.ReadyPath,
+			Generation: 1, UpstreamHeader: balancer.UpstreamHeader, Settings: balancer.Settings{CookieName: "route"}}
+		user, err := balancer.ParseTemplate(kind+".tmpl", string(text), c)
+		require.NoError(t, err)
+		builtIn, err := k.Render(c, nil)
+		require.NoError(t, err)
+		copied, err := k.Render(c, user)
+		require.NoError(t, err)
+		assert.Equal(t, string(builtIn), string(copied), kind)
+	}
+}

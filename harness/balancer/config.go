@@ -1,0 +1,113 @@
+package balancer
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// Config is what a balancer config template receives: the built-in nginx and HAProxy templates, and a user's own
+// through `balancer.config`. Fields are only ever added.
+type Config struct {
+	Scenario string
+	Kind     string // nginx | haproxy
+	Strategy string
+	Listen   string // where clients connect, host:port (local) or a port (container)
+	// ProxyProtocol: clients open each connection with a PROXY v1 header carrying the simulated address. False
+	// when they connect from real source addresses instead (clients.identity: bind).
+	ProxyProtocol bool
+	Dir           string     // a directory the balancer may write: pid file, temp files
+	ErrorLog      string     // where errors go: a file, or stderr in a container
+	AccessLog     string     // where nginx's access log goes
+	Workers       int        // nginx worker_processes, HAProxy nbthread
+	Replicas      []Upstream // the replicas the balancer sends to now, in order
+	TrustProxy    []string   // sources allowed to send the PROXY header (nginx set_real_ip_from)
+	ReadyPath     string     // answer 2xx here without proxying: the harness probes it
+	Generation    int        // counts config loads from 1; built-in templates answer it at ReadyPath (ReadyHeader)
+	AppCookie     string     // the app's session cookie (hash-cookie hashes or learns it)
+	// UpstreamHeader names the response header the built-in templates set to the address of the replica that
+	// answered (nginx $upstream_addr, HAProxy %si:%sp). A user's template that sets it too lets the harness
+	// attribute every answer to a replica without the app's X-Replica header.
+	UpstreamHeader string
+	Settings       Settings
+}
+
+// Upstream is one replica as a balancer config names it.
+type Upstream struct {
+	Name  string // replica-2
+	Index int    // 2
+	Addr  string // host:port
+	Host  string
+	Port  string
+}
+
+// Settings are the scenario's balancer settings with every default filled in.
+type Settings struct {
+	HashType     string // map-based | consistent
+	CookieName   string // cookie-insert's cookie
+	CookieMaxAge int    // seconds; 0: a session cookie
+	MaxFails     int
+	FailTimeout  string // nginx time, e.g. 10s
+	NextUpstream string // nginx proxy_next_upstream arguments
+	HealthCheck  bool
+	CheckPath    string
+	CheckInter   string // HAProxy time, e.g. 2000ms
+	CheckFall    int
+	CheckRise    int
+	Redispatch   bool
+	Retries      int
+	StickTable   string // ip | ipv6
+	StickExpire  string // HAProxy time, e.g. 1800s
+}
+
+const (
+	// ReadyPath is answered by the balancer itself (never proxied), so that probing it leaves round-robin
+	// positions and connection counts untouched.
+	ReadyPath = "/__sessionlab/ready"
+	// ReadyHeader carries the config generation at ReadyPath, so that a reload is known to have taken effect.
+	ReadyHeader = "X-Sessionlab-Config"
+	// UpstreamHeader is Config.UpstreamHeader: the address of the replica that answered ("a:1, b:2" from nginx
+	// when it tried more than one, the last answered).
+	UpstreamHeader = "X-Sessionlab-Upstream"
+)
+
+// NewUpstream is replica index, named name, listening on addr (host:port).
+func NewUpstream(name string, index int, addr string) Upstream {
+	host, port, _ := net.SplitHostPort(addr)
+	return Upstream{Name: name, Index: index, Addr: addr, Host: host, Port: port}
+}
+
+// ParseTemplate parses a user's config template (name is its file, for messages) with Funcs, and fills it once with
+// sample, so that a template that cannot be filled is refused before anything starts.
+func ParseTemplate(name, text string, sample Config) (*template.Template, error) {
+	t, err := template.New(name).Funcs(Funcs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Execute(new(bytes.Buffer), sample); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+var confLineRef = regexp.MustCompile(`(?:nginx\.conf|haproxy\.cfg)\]?:(\d+)`)
+
+// WithConfigLine adds the rendered config's line a balancer complained about, since the run directory (and the
+// rendered file with it) is gone by the time anyone reads the error.
+func WithConfigLine(err error, path string, text []byte) error {
+	m := confLineRef.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	n, _ := strconv.Atoi(m[1])
+	lines := strings.Split(string(text), "\n")
+	if n < 1 || n > len(lines) {
+		return err
+	}
+	return fmt.Errorf("%w\nline %d of the rendered config %s: %s", err, n, filepath.Base(path), strings.TrimSpace(lines[n-1]))
+}

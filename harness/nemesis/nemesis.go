@@ -1,0 +1,153 @@
+// Package nemesis runs a plan's faults against a started deployment while the users run (Jepsen's nemesis): each
+// fault once its trigger has passed — a time since the users started, or a count of answered requests — and the
+// one before it has finished, since they change the same deployment. It marks each fault's start and end in the
+// event stream, where the checker splits the run into phases.
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+)
+
+// Nemesis runs faults. It is also a sink of the users' exchanges, which it counts for request triggers.
+type Nemesis struct {
+	d        *runtime.Deployment
+	faults   []plan.Fault
+	marks    events.Sink
+	clock    func() time.Duration
+	log      *slog.Logger
+	answered atomic.Int64
+	done     chan struct{}
+	errs     []error
+}
+
+var _ events.Sink = (*Nemesis)(nil)
+
+// New is the nemesis of faults on d. It writes its marks to marks, timed by clock (the users' clock).
+func New(d *runtime.Deployment, faults []plan.Fault, marks events.Sink, clock func() time.Duration, log *slog.Logger) *Nemesis {
+	return &Nemesis{d: d, faults: faults, marks: marks, clock: clock, log: log, done: make(chan struct{})}
+}
+
+// Record counts an answered request.
+func (n *Nemesis) Record(events.Event) { n.answered.Add(1) }
+
+// Start runs the faults in the background. Triggers and waits end with users (when the users are done, faults not
+// reached yet never run); the actions themselves run under ctx, so a started action finishes.
+func (n *Nemesis) Start(ctx, users context.Context) {
+	go func() {
+		defer close(n.done)
+		for _, f := range n.faults {
+			if !n.await(users, f.Trigger) {
+				n.log.Warn("fault not reached: the users finished first", "fault", f.Index+1, "action", f.Action, "at", f.At)
+				continue
+			}
+			n.run(ctx, users, f)
+		}
+	}()
+}
+
+// Wait returns when every fault has finished or given up, with the errors of those that failed.
+func (n *Nemesis) Wait() error {
+	<-n.done
+	return errors.Join(n.errs...)
+}
+
+func (n *Nemesis) run(ctx, users context.Context, f plan.Fault) {
+	n.log.Info("fault", "fault", f.Index+1, "action", f.Action, "target", f.Target, "t", n.clock().Round(time.Millisecond))
+	n.mark(f, events.FaultStart, nil)
+	err := n.apply(ctx, users, f)
+	n.mark(f, events.FaultEnd, err)
+	if err != nil {
+		err = fmt.Errorf("fault %d (%s %s at %s): %w", f.Index+1, f.Action, f.Target, f.At, err)
+		n.log.Error("fault failed", "err", err)
+		n.errs = append(n.errs, err)
+	}
+}
+
+// await blocks until the trigger fires (true) or the users are done (false).
+func (n *Nemesis) await(users context.Context, trig plan.Trigger) bool {
+	if trig.Requests == 0 {
+		return clients.Sleep(users, trig.After-n.clock())
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n.answered.Load() < trig.Requests {
+		select {
+		case <-users.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+func (n *Nemesis) mark(f plan.Fault, phase string, err error) {
+	m := &events.FaultMark{Index: f.Index, Action: f.Action, Target: f.Target, Phase: phase}
+	if err != nil {
+		m.Error = err.Error()
+	}
+	n.marks.Record(events.Event{TMs: n.clock().Milliseconds(), User: -1, Step: events.StepFault, Fault: m})
+}
+
+// apply performs one fault. Waits inside it (a kill's duration, a rolling restart's pause) end early with users.
+func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
+	d := n.d
+	switch f.Action {
+	case plan.ActionKill, plan.ActionStop, plan.ActionStart, plan.ActionRestart:
+		p, err := d.Part(f.Target)
+		if err != nil {
+			return err
+		}
+		switch f.Action {
+		case plan.ActionKill:
+			err = p.Kill(ctx)
+		case plan.ActionStop:
+			err = p.Stop(ctx)
+		case plan.ActionStart:
+			err = p.Start(ctx)
+		case plan.ActionRestart:
+			if err = p.Stop(ctx); err == nil {
+				err = p.Start(ctx)
+			}
+		}
+		if err != nil || f.For == 0 || !clients.Sleep(users, f.For) {
+			return err
+		}
+		return p.Start(ctx)
+	case plan.ActionRollingRestart:
+		for i, r := range d.Replicas() {
+			if i > 0 && !clients.Sleep(users, f.Pause) {
+				return nil
+			}
+			p, err := d.Part(r.Name)
+			if err != nil {
+				return err
+			}
+			if err = p.Stop(ctx); err == nil {
+				err = p.Start(ctx)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	case plan.ActionScaleOut:
+		return d.ScaleOut(ctx, f.Count)
+	case plan.ActionScaleIn:
+		return d.ScaleIn(ctx, f.Count)
+	case plan.ActionReloadBalancer:
+		return d.ReloadBalancer(ctx)
+	case plan.ActionRestartStore:
+		return d.RestartStore(ctx, f.Persist)
+	}
+	return fmt.Errorf("unknown action %q", f.Action)
+}

@@ -1,0 +1,141 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"text/template"
+	"time"
+
+	"github.com/sessionlab/sessionlab/harness/balancer"
+)
+
+// Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
+type Topology struct {
+	Name     string // the scenario's name, used in directory names and labels
+	Seed     uint64 // secrets derive from it
+	Users    int    // accounts the app must accept (user1..userN)
+	App      AppSpec
+	Replicas []ReplicaSpec // replica-1 .. replica-N, in order
+	Balancer BalancerSpec
+
+	// BindIdentity: clients connect from real loopback source addresses, without a PROXY header.
+	BindIdentity bool
+	// Own is the user's app (app.command, app.image) run as the replicas; nil runs the built-in fakeapp.
+	Own *OwnApp
+
+	// How Replica names a replica's cookie and secret, also for replicas a scale-out adds.
+	CookiePerReplica bool   // app.cookie_name: per-replica
+	SecretPerReplica bool   // app.secret: per-replica
+	SessionCookie    string // the user's app's session cookie (app.session_cookie), which hash-cookie hashes
+}
+
+// ReplicaSpec is one replica's configuration.
+type ReplicaSpec struct {
+	Name       string // replica-1, replica-2, …
+	Index      int    // 1, 2, …: the number in its name
+	CookieName string // the session cookie's name on this replica
+	Secret     string // the secret sealing its cookies: the same for all replicas, or its own
+}
+
+// AppSpec is how every replica keeps sessions and logs users in.
+type AppSpec struct {
+	Sessions       string // memory | redis | cookie
+	Login          string // form | form-csrf | sso
+	SessionTTL     time.Duration
+	IdleTimeout    time.Duration
+	ClearBadCookie bool
+	IdPKey         string // sso: the key the identity provider and every replica share
+}
+
+// NeedsStore reports whether the topology has a shared Redis.
+func (a AppSpec) NeedsStore() bool { return a.Sessions == "redis" }
+
+// NeedsIdP reports whether the topology has an identity provider.
+func (a AppSpec) NeedsIdP() bool { return a.Login == "sso" }
+
+// BalancerSpec is the balancer's configuration.
+type BalancerSpec struct {
+	Kind     string
+	Strategy string
+	Workers  int // nginx worker processes, HAProxy threads
+	Settings balancer.Settings
+	Template *template.Template // the user's config template (balancer.config), or nil for the built-in one
+}
+
+// Replica is the configuration of the replica numbered index (from 1), also for replicas a scale-out adds.
+func (t Topology) Replica(index int) ReplicaSpec {
+	r := ReplicaSpec{Name: ReplicaName(index), Index: index, CookieName: "sid", Secret: DerivedSecret(t.Seed, "shared")}
+	if t.CookiePerReplica {
+		r.CookieName = "sid-" + r.Name
+	}
+	if t.SessionCookie != "" {
+		r.CookieName = t.SessionCookie
+	}
+	if t.SecretPerReplica {
+		r.Secret = DerivedSecret(t.Seed, r.Name)
+	}
+	return r
+}
+
+// ReplicaName is the name of the replica numbered index: replica-2.
+func ReplicaName(index int) string { return "replica-" + strconv.Itoa(index) }
+
+// ReplicaNames lists the replicas in order.
+func (t Topology) ReplicaNames() []string {
+	names := make([]string, len(t.Replicas))
+	for i, r := range t.Replicas {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// BalancerConfig is what the balancer's template receives for config generation gen sending to replicas; the
+// runtime adds where the balancer listens and writes.
+func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer.Config {
+	c := balancer.Config{
+		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
+		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.BindIdentity,
+		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas,
+	}
+	if len(t.Replicas) > 0 {
+		c.AppCookie = t.Replicas[0].CookieName
+	}
+	return c
+}
+
+// DerivedSecret is a secret derived from the scenario's seed, so that a run is reproducible and "per-replica" gives
+// every replica its own, as processes that each make up a random key do.
+func DerivedSecret(seed uint64, scope string) string {
+	sum := sha256.Sum256([]byte("sessionlab/" + strconv.FormatUint(seed, 10) + "/" + scope))
+	return hex.EncodeToString(sum[:])
+}
+
+// FakeAppArgs is the built-in app's command line for replica r listening on listen. storeAddr and idpURL are where
+// the replica reaches Redis and where browsers reach the identity provider ("" when the topology has none).
+func (t Topology) FakeAppArgs(r ReplicaSpec, listen, storeAddr, idpURL string) []string {
+	a := t.App
+	args := []string{"-listen", listen, "-name", r.Name, "-users", strconv.Itoa(t.Users), "-cookie-name", r.CookieName,
+		"-secret", r.Secret, "-sessions", a.Sessions, "-login", a.Login}
+	if a.SessionTTL > 0 {
+		args = append(args, "-session-ttl", a.SessionTTL.String())
+	}
+	if a.IdleTimeout > 0 {
+		args = append(args, "-idle-timeout", a.IdleTimeout.String())
+	}
+	if a.ClearBadCookie {
+		args = append(args, "-clear-bad-cookie")
+	}
+	if a.NeedsStore() {
+		args = append(args, "-redis", storeAddr)
+	}
+	if a.NeedsIdP() {
+		args = append(args, "-idp-url", idpURL, "-idp-key", a.IdPKey)
+	}
+	return args
+}
+
+// IdPArgs is the identity provider's command line.
+func (t Topology) IdPArgs(listen string) []string {
+	return []string{"idp", "-listen", listen, "-key", t.App.IdPKey, "-users", strconv.Itoa(t.Users)}
+}

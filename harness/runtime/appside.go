@@ -1,0 +1,145 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/fakeapp"
+)
+
+// The app's side of a deployment: how its Redis runs, and what the harness reads back from the replicas and the
+// store after the users are done.
+
+// RedisArgs runs Redis without persistence (a restart loses every session, unless restart-store saves first)
+// and without protected mode, which would refuse the replicas' connections in a container.
+func RedisArgs(port int, bind, dir string) []string {
+	return []string{"--port", strconv.Itoa(port), "--bind", bind, "--protected-mode", "no", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--dbfilename", RedisDump}
+}
+
+// RedisDump is the file a save writes in the store's directory.
+const RedisDump = "dump.rdb"
+
+// RestartStore restarts the shared store; with persist it saves first (as Redis with RDB or AOF would have), so
+// the sessions come back; without, every session is gone.
+func (d *Deployment) RestartStore(ctx context.Context, persist bool) error {
+	d.mu.Lock()
+	st := d.store
+	d.mu.Unlock()
+	if st == nil {
+		return errors.New("this deployment has no session store")
+	}
+	addr, err := st.HostAddr(ctx)
+	if err != nil {
+		return err
+	}
+	if persist {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		err = rdb.Save(ctx).Err()
+		rdb.Close()
+		if err != nil {
+			return fmt.Errorf("save the store: %w", err)
+		}
+	} else if err := st.ForgetSaved(ctx); err != nil {
+		return err
+	}
+	if err := st.Stop(ctx); err != nil {
+		return err
+	}
+	return st.Start(ctx)
+}
+
+// StoreStats reads what the app's side holds and counted: every replica's /metrics and, with a shared store, the
+// session keys in Redis. A replica that cannot be read (down at the end) is named in Unread.
+func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) {
+	d.mu.Lock()
+	store := d.store
+	d.mu.Unlock()
+	st := events.StoreStats{Kind: d.topology.App.Sessions}
+	active := 0
+	for _, r := range d.Replicas() {
+		addr, err := d.HostAddr(ctx, r.Name)
+		var m map[string]float64
+		if err == nil {
+			m, err = scrape(ctx, "http://"+addr+"/metrics")
+		}
+		if err != nil {
+			st.Unread = append(st.Unread, r.Name)
+			continue
+		}
+		active += int(m[fakeapp.MetricSessionsActive])
+		st.SessionsCreated += int(m[fakeapp.MetricSessionsCreated])
+		st.Logins += int(m[fakeapp.MetricLogins])
+		st.SilentReauths += int(m[fakeapp.MetricSilentReauths])
+		st.CSRFRefusals += int(m[fakeapp.MetricCSRFRefusals])
+		st.BadCookies += int(m[fakeapp.MetricBadCookies])
+	}
+	switch st.Kind {
+	case "redis":
+		if store == nil {
+			return st, errors.New("read the store: no store was started")
+		}
+		addr, err := store.HostAddr(ctx)
+		if err != nil {
+			return st, fmt.Errorf("read the store: %w", err)
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		defer rdb.Close()
+		if st.Sessions, err = fakeapp.CountRedisKeys(ctx, rdb, fakeapp.RedisKeyPrefix+"session:*"); err != nil {
+			return st, fmt.Errorf("read the store: %w", err)
+		}
+	case "cookie":
+		st.Sessions = st.SessionsCreated
+	default:
+		st.Sessions = active
+	}
+	return st, nil
+}
+
+// scrape reads a Prometheus text page into name -> value (the sum over label sets).
+func scrape(ctx context.Context, url string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	out := make(map[string]float64, len(families))
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				out[name] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[name] += m.GetGauge().GetValue()
+			case m.GetUntyped() != nil:
+				out[name] += m.GetUntyped().GetValue()
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,272 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/plan"
+)
+
+// Deployment is a started topology. A runtime builds it with New and records each part as it starts it (AddPart,
+// SetReplica, SetStore, SetBalancer), registering its release before it uses it; the harness and the nemesis then
+// act on it, and Close stops everything.
+type Deployment struct {
+	Runtime  string
+	Endpoint string // host:port the clients connect to (the balancer)
+	Dir      string // the run's working directory: rendered configs, logs, the app's directories
+
+	topology plan.Topology
+	kind     *balancer.Kind
+	backend  Backend
+
+	mu        sync.Mutex
+	parts     []Part     // what the runtime started, in start order
+	replicas  []Endpoint // the replicas the balancer sends to, in order
+	made      int        // the highest replica index started, so that a scale-out never reuses a name
+	names     map[string]string
+	balancer  BalancerPart
+	gen       int       // the balancer's config generation
+	store     StorePart // the shared session store, when the topology has one
+	storeAddr string    // where replicas reach the store
+	idpURL    string    // where browsers reach the identity provider
+	closers   []closer
+	closed    bool
+	closeErr  error
+}
+
+// New is the deployment of t on the runtime named runtime, with nothing started yet.
+func New(runtime string, t plan.Topology) (*Deployment, error) {
+	kind, err := balancer.Lookup(t.Balancer.Kind)
+	if err != nil {
+		return nil, err
+	}
+	return &Deployment{Runtime: runtime, topology: t, kind: kind, names: map[string]string{}}, nil
+}
+
+// Topology is what the deployment was started from.
+func (d *Deployment) Topology() plan.Topology { return d.topology }
+
+// Kind is the balancer's kind.
+func (d *Deployment) Kind() *balancer.Kind { return d.kind }
+
+// SetBackend gives the deployment the runtime's side.
+func (d *Deployment) SetBackend(b Backend) { d.backend = b }
+
+// SetReplica records where a replica listens, replacing an earlier address of the same replica.
+func (d *Deployment) SetReplica(e Endpoint) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.names[e.Addr] = e.Name
+	d.made = max(d.made, e.Index)
+	for i := range d.replicas {
+		if d.replicas[i].Name == e.Name {
+			d.replicas[i] = e
+			return
+		}
+	}
+	d.replicas = append(d.replicas, e)
+}
+
+// Replicas are the replicas the balancer sends to, in order.
+func (d *Deployment) Replicas() []Endpoint {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Endpoint(nil), d.replicas...)
+}
+
+// ReplicaOf names the replica that listened on addr (host:port, as the balancer reports it) at any time in the run,
+// so that answers are attributed without the app's help; "" for an address no replica had.
+func (d *Deployment) ReplicaOf(addr string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.names[addr]
+}
+
+// SetStore records the shared session store, reached by the replicas at addr.
+func (d *Deployment) SetStore(st StorePart, addr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.store, d.storeAddr = st, addr
+}
+
+// StoreAddr is where replicas reach the store, or "".
+func (d *Deployment) StoreAddr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.storeAddr
+}
+
+// SetIdPURL records where browsers reach the identity provider.
+func (d *Deployment) SetIdPURL(u string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.idpURL = u
+}
+
+// IdPURL is where browsers reach the identity provider, or "".
+func (d *Deployment) IdPURL() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.idpURL
+}
+
+// SetBalancer records the balancer, which clients reach at endpoint (host:port).
+func (d *Deployment) SetBalancer(b BalancerPart, endpoint string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.balancer, d.Endpoint = b, endpoint
+}
+
+// RenderBalancer renders the balancer's next config for the replicas recorded now.
+func (d *Deployment) RenderBalancer() (text []byte, gen int, err error) {
+	d.mu.Lock()
+	d.gen++
+	gen = d.gen
+	ups := make([]balancer.Upstream, len(d.replicas))
+	for i, r := range d.replicas {
+		ups[i] = balancer.NewUpstream(r.Name, r.Index, r.Addr)
+	}
+	d.mu.Unlock()
+	c := d.topology.BalancerConfig(gen, ups)
+	d.backend.FillConfig(&c)
+	text, err = d.kind.Render(c, d.topology.Balancer.Template)
+	return text, gen, err
+}
+
+// ReloadBalancer has the balancer load a config rendered for the replicas recorded now, and waits until it does.
+func (d *Deployment) ReloadBalancer(ctx context.Context) error {
+	d.mu.Lock()
+	b := d.balancer
+	d.mu.Unlock()
+	if b == nil {
+		return errors.New("reload balancer: no balancer was started")
+	}
+	text, gen, err := d.RenderBalancer()
+	if err != nil {
+		return err
+	}
+	return b.Reload(ctx, text, gen, d.topology.Balancer.Template != nil)
+}
+
+// ScaleOut starts n more replicas, numbered on from the last one ever started, then has the balancer send to them.
+func (d *Deployment) ScaleOut(ctx context.Context, n int) error {
+	for range n {
+		d.mu.Lock()
+		next := d.made + 1
+		d.mu.Unlock()
+		if err := d.backend.StartReplica(ctx, d.topology.Replica(next)); err != nil {
+			return err
+		}
+	}
+	return d.ReloadBalancer(ctx)
+}
+
+// ScaleIn takes the last n replicas (leaving at least one) out of the balancer's config, then stops them, as an
+// orchestrator drains before it deletes.
+func (d *Deployment) ScaleIn(ctx context.Context, n int) error {
+	d.mu.Lock()
+	n = min(n, len(d.replicas)-1)
+	removed := append([]Endpoint(nil), d.replicas[len(d.replicas)-n:]...)
+	d.replicas = d.replicas[:len(d.replicas)-n]
+	d.mu.Unlock()
+	if err := d.ReloadBalancer(ctx); err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range removed {
+		p, err := d.Part(r.Name)
+		if err == nil {
+			err = p.Stop(ctx)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// HostAddr is where the harness reaches a part's HTTP port.
+func (d *Deployment) HostAddr(ctx context.Context, name string) (string, error) {
+	return d.backend.HostAddr(ctx, name)
+}
+
+// Part finds a started part by name ("replica-2", "nginx").
+func (d *Deployment) Part(name string) (Part, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var names []string
+	for _, p := range d.parts {
+		if p.Name() == name {
+			return p, nil
+		}
+		names = append(names, p.Name())
+	}
+	return nil, fmt.Errorf("no part named %q (parts: %s)", name, strings.Join(names, ", "))
+}
+
+// Parts lists the started parts in start order.
+func (d *Deployment) Parts() []Part {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Part(nil), d.parts...)
+}
+
+// AddPart records a started part and registers what Close does to it (a process is stopped, a container removed).
+func (d *Deployment) AddPart(p Part, release func(context.Context) error) {
+	d.mu.Lock()
+	d.parts = append(d.parts, p)
+	d.mu.Unlock()
+	d.OnClose(p.Name(), release)
+}
+
+// Logs is the last lines of every part's output, for an error message.
+func (d *Deployment) Logs(ctx context.Context, lines int) string {
+	var b strings.Builder
+	for _, p := range d.Parts() {
+		if l := p.Logs(ctx, lines); l != "" {
+			fmt.Fprintf(&b, "\n--- last lines of %s ---\n%s", p.Name(), l)
+		}
+	}
+	return b.String()
+}
+
+type closer struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// OnClose registers fn to run at Close, after every fn registered later (last started, first stopped).
+func (d *Deployment) OnClose(name string, fn func(context.Context) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closers = append(d.closers, closer{name, fn})
+}
+
+// Close stops everything the deployment started, in reverse order. It is safe on a nil or partial deployment and
+// idempotent; every part is stopped even when another fails to, and the errors are joined.
+func (d *Deployment) Close(ctx context.Context) error {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return d.closeErr
+	}
+	d.closed = true
+	closers := d.closers
+	d.mu.Unlock()
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		c := closers[i]
+		if err := c.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", c.name, err))
+		}
+	}
+	d.mu.Lock()
+	d.closeErr = errors.Join(errs...)
+	d.mu.Unlock()
+	return d.closeErr
+}

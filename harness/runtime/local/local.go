@@ -1,0 +1,379 @@
+// Package local is the local runtime: every part of a topology — the replicas (the built-in fakeapp or the user's
+// app.command), Debian's nginx or haproxy, redis-server, the identity provider — a real OS process on a free
+// loopback port, in a process group of its own, stopped when the deployment closes. It links no container library.
+package local
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+)
+
+// Local is the default runtime.
+type Local struct {
+	fakeApp      string
+	nginx        string
+	haproxy      string
+	startTimeout time.Duration
+}
+
+var (
+	_ runtime.Runtime = (*Local)(nil)
+	_ runtime.Checker = (*Local)(nil)
+)
+
+// Option configures the local runtime.
+type Option func(*Local)
+
+// WithFakeAppBinary runs this fakeapp binary. Without it: $SESSIONLAB_FAKEAPP, else a "fakeapp" beside the running
+// executable, else one built with the go tool into the run's directory (inside the sessionlab module).
+func WithFakeAppBinary(path string) Option { return func(l *Local) { l.fakeApp = path } }
+
+// WithNginxBinary runs this nginx instead of the one found in PATH or /usr/sbin.
+func WithNginxBinary(path string) Option { return func(l *Local) { l.nginx = path } }
+
+// WithHAProxyBinary runs this haproxy instead of the one found in PATH or /usr/sbin.
+func WithHAProxyBinary(path string) Option { return func(l *Local) { l.haproxy = path } }
+
+// WithStartTimeout bounds how long each part may take to become ready. Default: 15s.
+func WithStartTimeout(d time.Duration) Option { return func(l *Local) { l.startTimeout = d } }
+
+// New returns the local runtime.
+func New(opts ...Option) *Local {
+	l := &Local{startTimeout: 15 * time.Second}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+func (l *Local) Name() string { return "local" }
+
+// Check says which program t needs that this machine lacks: the balancer's binary, redis-server, or the user's
+// app.command (the fakeapp is built when it is not found, so only the go tool is needed for it).
+func (l *Local) Check(_ context.Context, t plan.Topology) error {
+	kind, err := balancer.Lookup(t.Balancer.Kind)
+	if err != nil {
+		return err
+	}
+	if _, err := l.balancerBinary(kind); err != nil {
+		return err
+	}
+	if t.App.NeedsStore() {
+		if _, err := FindBinary("redis-server", "redis-server"); err != nil {
+			return err
+		}
+	}
+	if t.Own != nil && len(t.Own.Command) == 0 {
+		return errNoCommand
+	}
+	return nil
+}
+
+var errNoCommand = fmt.Errorf("app.command is not set: the local runtime runs your app from its command line (app.image is for --runtime docker)")
+
+// Start starts the replicas, waits until each answers its health path, then starts the balancer in front of them
+// and waits until it answers through its PROXY-protocol listener.
+func (l *Local) Start(ctx context.Context, t plan.Topology) (*runtime.Deployment, error) {
+	d, err := runtime.New(l.Name(), t)
+	if err != nil {
+		return nil, err
+	}
+	// Leftovers of runs that were killed outright would hold ports and CPU; clearing them is cheap.
+	if _, err := runtime.SweepLocal(); err != nil {
+		return nil, fmt.Errorf("sweep leftovers: %w", err)
+	}
+	dir, err := runtime.NewWorkDir(t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	d.Dir = dir
+	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
+	// nginx workers drop to an unprivileged user when the harness runs as root; they must reach their temp dirs.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return d, fmt.Errorf("run directory: %w", err)
+	}
+	balancerBin, err := l.balancerBinary(d.Kind())
+	if err != nil {
+		return d, err
+	}
+	r := &localRun{l: l, d: d, hostAddrs: map[string]string{}}
+	d.SetBackend(r)
+	switch {
+	case t.Own != nil && len(t.Own.Command) == 0:
+		return d, errNoCommand
+	case t.Own == nil || t.App.NeedsIdP():
+		if r.appBin, err = l.fakeAppBinary(ctx, dir); err != nil {
+			return d, err
+		}
+	}
+	if t.App.NeedsStore() {
+		if err := r.startStore(ctx); err != nil {
+			return d, err
+		}
+	}
+	if t.App.NeedsIdP() {
+		if err := r.startIdP(ctx); err != nil {
+			return d, err
+		}
+	}
+	if err := r.startReplicas(ctx, t.Replicas); err != nil {
+		return d, err
+	}
+	return d, r.startBalancer(ctx, balancerBin)
+}
+
+func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
+	bin := l.nginx
+	if kind.Name == "haproxy" {
+		bin = l.haproxy
+	}
+	if bin == "" {
+		return FindBinary(kind.Name, kind.Package)
+	}
+	if !isExecutable(bin) {
+		return "", fmt.Errorf("%s binary %s is not an executable file", kind.Name, bin)
+	}
+	return bin, nil
+}
+
+// localRun is one deployment's processes: the runtime's side of it (runtime.Backend).
+type localRun struct {
+	l         *Local
+	d         *runtime.Deployment
+	appBin    string            // the fakeapp, when the replicas or the identity provider are it
+	hostAddrs map[string]string // parts other than replicas -> where they listen (written before the users start)
+	listen    string            // where the balancer listens
+}
+
+func (r *localRun) HostAddr(_ context.Context, name string) (string, error) {
+	for _, e := range r.d.Replicas() {
+		if e.Name == name {
+			return e.Addr, nil
+		}
+	}
+	if a, ok := r.hostAddrs[name]; ok {
+		return a, nil
+	}
+	return "", fmt.Errorf("no part named %q", name)
+}
+
+func (r *localRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) error {
+	p, err := r.newReplica(spec)
+	if err != nil {
+		return err
+	}
+	return p.startRebinding(ctx)
+}
+
+// newReplica prepares a replica's process on a free loopback port and records it in the deployment.
+func (r *localRun) newReplica(spec plan.ReplicaSpec) (*localPart, error) {
+	d, t := r.d, r.d.Topology()
+	p := &localPart{name: spec.Name, bin: r.appBin, logPath: filepath.Join(d.Dir, spec.Name+".log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p.bindTo = func(addr string) {
+		p.args = t.FakeAppArgs(spec, addr, d.StoreAddr(), d.IdPURL())
+		p.ready = runtime.HTTPProbe("http://" + addr + "/healthz")
+		d.SetReplica(runtime.Endpoint{Name: spec.Name, Index: spec.Index, Addr: addr})
+	}
+	if own := t.Own; own != nil {
+		p.timeout = own.Health.Timeout
+		p.bindTo = func(addr string) {
+			p.ready = runtime.HTTPProbe("http://" + addr + own.Health.Path)
+			d.SetReplica(runtime.Endpoint{Name: spec.Name, Index: spec.Index, Addr: addr})
+			v, err := t.AppVars(spec, addr, d.Dir, d.StoreAddr())
+			if err != nil {
+				p.bindErr = err
+				return
+			}
+			c, err := own.LocalCommand(v)
+			p.bin, p.args, p.env, p.dir, p.bindErr = c.Bin, c.Args, c.Env, c.Dir, err
+		}
+	}
+	if err := p.bindFree(); err != nil {
+		return nil, err
+	}
+	d.AddPart(p, p.Stop)
+	return p, nil
+}
+
+func (r *localRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec) error {
+	parts := make([]*localPart, len(specs))
+	for i, spec := range specs {
+		p, err := r.newReplica(spec)
+		if err != nil {
+			return err
+		}
+		parts[i] = p
+	}
+	if own := r.d.Topology().Own; own != nil && own.Stagger > 0 {
+		// One after another, each ready before the stagger starts: an app that migrates a shared database on start
+		// must be done before the next one looks at it.
+		for i, p := range parts {
+			if i > 0 && !clients.Sleep(ctx, own.Stagger) {
+				return ctx.Err()
+			}
+			if err := p.startRebinding(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Start them all, then wait for each: replicas come up side by side.
+	for _, p := range parts {
+		if err := p.launch(); err != nil {
+			return err
+		}
+	}
+	for _, p := range parts {
+		err := p.awaitReady(ctx)
+		if isPortTaken(err) {
+			err = p.startRebinding(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startStore starts redis-server on a free loopback port, its data directory in the run's directory.
+func (r *localRun) startStore(ctx context.Context) error {
+	bin, err := FindBinary("redis-server", "redis-server")
+	if err != nil {
+		return err
+	}
+	d := r.d
+	dataDir := filepath.Join(d.Dir, "redis")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("store directory: %w", err)
+	}
+	p := &localStore{dataDir: dataDir, localPart: &localPart{
+		name: plan.PartStore, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout,
+	}}
+	p.bindTo = func(addr string) {
+		_, portText, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(portText)
+		p.args, p.ready = runtime.RedisArgs(port, "127.0.0.1", dataDir), runtime.RedisProbe(addr)
+		p.addr = addr
+		d.SetStore(p, addr)
+	}
+	if err := p.bindFree(); err != nil {
+		return err
+	}
+	d.AddPart(p, p.Stop)
+	return p.startRebinding(ctx)
+}
+
+// localStore is redis-server as a process.
+type localStore struct {
+	*localPart
+	dataDir string
+	addr    string
+}
+
+func (s *localStore) HostAddr(context.Context) (string, error) { return s.addr, nil }
+
+func (s *localStore) ForgetSaved(context.Context) error {
+	if err := os.Remove(filepath.Join(s.dataDir, runtime.RedisDump)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("forget the store's saved data: %w", err)
+	}
+	return nil
+}
+
+// startIdP starts the identity provider (fakeapp idp) on a free loopback port.
+func (r *localRun) startIdP(ctx context.Context) error {
+	d := r.d
+	p := &localPart{name: plan.PartIdP, bin: r.appBin, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p.bindTo = func(a string) {
+		p.args, p.ready = d.Topology().IdPArgs(a), runtime.HTTPProbe("http://"+a+"/healthz")
+		r.hostAddrs[plan.PartIdP] = a
+		d.SetIdPURL("http://" + a)
+	}
+	if err := p.bindFree(); err != nil {
+		return err
+	}
+	d.AddPart(p, p.Stop)
+	return p.startRebinding(ctx)
+}
+
+func (r *localRun) FillConfig(c *balancer.Config) {
+	name := r.d.Kind().Name
+	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = r.d.Dir, r.errLog(), filepath.Join(r.d.Dir, name+"-access.log"), r.listen
+	c.TrustProxy = []string{"127.0.0.1", "::1"}
+}
+
+func (r *localRun) errLog() string { return filepath.Join(r.d.Dir, r.d.Kind().Name+"-error.log") }
+
+func (r *localRun) startBalancer(ctx context.Context, bin string) (err error) {
+	d, kind := r.d, r.d.Kind()
+	if r.listen, err = runtime.FreeLoopbackAddr(); err != nil {
+		return err
+	}
+	confPath := filepath.Join(d.Dir, kind.ConfFile)
+	b := &localBalancer{confPath: confPath, reloadSig: kind.ReloadSignal}
+	b.localPart = &localPart{
+		name: kind.Name, bin: bin, logPath: filepath.Join(d.Dir, kind.Name+".out"), logs: []string{r.errLog()},
+		args: kind.LocalArgs(d.Dir, confPath, r.errLog()),
+		ready: func(ctx context.Context) error {
+			return runtime.BalancerProbe(r.listen, b.Want(), !d.Topology().BindIdentity)(ctx)
+		},
+		timeout: r.l.startTimeout, stopSig: kind.StopSignal,
+	}
+	text, gen, err := d.RenderBalancer()
+	if err != nil {
+		return err
+	}
+	if err := b.write(text, gen, d.Topology().Balancer.Template != nil); err != nil {
+		return err
+	}
+	d.AddPart(b, b.Stop)
+	if err := b.Start(ctx); err != nil {
+		return balancer.WithConfigLine(err, confPath, text)
+	}
+	d.SetBalancer(b, r.listen)
+	return nil
+}
+
+// localBalancer is the balancer process; it can load a new config without a restart.
+type localBalancer struct {
+	*localPart
+	runtime.LoadedConfig
+	confPath  string
+	reloadSig syscall.Signal
+}
+
+func (b *localBalancer) write(text []byte, gen int, user bool) error {
+	if err := os.WriteFile(b.confPath, text, 0o644); err != nil {
+		return fmt.Errorf("write %s config: %w", b.name, err)
+	}
+	b.Set(gen, user)
+	return nil
+}
+
+func (b *localBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {
+	if err := b.write(text, gen, user); err != nil {
+		return err
+	}
+	if b.proc == nil || b.proc.exited() {
+		return fmt.Errorf("reload %s: it is not running", b.name)
+	}
+	workers := func(context.Context) ([]int, error) { return runtime.ChildPIDs(b.pid()), nil }
+	old, _ := workers(ctx)
+	if err := b.proc.signalLeader(b.reloadSig); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if err := runtime.AwaitReload(ctx, b.localPart.ready, user, b.timeout); err != nil {
+		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	return runtime.AwaitExit(ctx, workers, old, b.timeout)
+}

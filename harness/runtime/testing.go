@@ -1,0 +1,27 @@
+package runtime
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/harness/plan"
+)
+
+// StartT starts topology t on rt for a test and registers the deployment's Close with tb.Cleanup before checking
+// the error, so that a failing or aborted test still stops every part it started.
+func StartT(tb testing.TB, rt Runtime, t plan.Topology) *Deployment {
+	tb.Helper()
+	d, err := rt.Start(context.Background(), t)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			tb.Errorf("close deployment: %v", err)
+		}
+	})
+	if err != nil {
+		tb.Fatalf("start %s runtime: %v", rt.Name(), err)
+	}
+	return d
+}

@@ -1,0 +1,129 @@
+package scenario
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/sessionlab/sessionlab/harness/plan"
+)
+
+// AppHealth says when a replica of the user's app is ready: GET Path answers 2xx, within Timeout of its start.
+type AppHealth struct {
+	Path    string   `yaml:"path"`    // default /healthz
+	Timeout Duration `yaml:"timeout"` // default 30s
+}
+
+// AppImage is the user's app as a container image (docker runtime).
+type AppImage struct {
+	Name    string            `yaml:"name"`    // the image, e.g. wakapi:local
+	Command []string          `yaml:"command"` // the container's command (templated); empty: the image's own
+	Env     map[string]string `yaml:"env"`     // templated
+	Port    int               `yaml:"port"`    // where the app listens in the container
+}
+
+// Own reports whether the replicas are the user's app rather than the built-in one.
+func (a App) Own() bool { return len(a.Command) > 0 || a.Image != nil }
+
+// ownApp parses and checks app.command, app.env, app.dir, app.health, app.stagger and app.image into the plan's
+// OwnApp (nil for the built-in app), and refuses the keys that mean nothing for the app that runs.
+func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	parse := func(key, text string) *template.Template {
+		t, err := plan.ParseAppTemplate(key, text)
+		if err != nil {
+			add(keyErr(key, "%v", err))
+		}
+		return t
+	}
+	o := &plan.OwnApp{EmptyEnv: a.EmptyEnv, Stagger: time.Duration(a.Stagger),
+		Health: plan.Health{Path: a.Health.Path, Timeout: time.Duration(a.Health.Timeout)}}
+	if o.Health.Path == "" {
+		o.Health.Path = "/healthz"
+	}
+	if o.Health.Timeout == 0 {
+		o.Health.Timeout = 30 * time.Second
+	}
+	if !strings.HasPrefix(o.Health.Path, "/") {
+		add(keyErr("app.health.path", "%q is not a path (it starts with /)", a.Health.Path))
+	}
+	if o.Health.Timeout < 0 {
+		add(keyErr("app.health.timeout", "%s is negative", time.Duration(a.Health.Timeout)))
+	}
+	if a.Stagger < 0 {
+		add(keyErr("app.stagger", "%s is negative", time.Duration(a.Stagger)))
+	}
+	for i, arg := range a.Command {
+		o.Command = append(o.Command, parse(fmt.Sprintf("app.command[%d]", i), arg))
+	}
+	if len(a.Command) > 0 && strings.TrimSpace(a.Command[0]) == "" {
+		add(keyErr("app.command[0]", "the program is empty"))
+	}
+	o.Env = parseEnv("app.env", a.Env, parse, add)
+	if a.Dir != "" {
+		o.Dir = parse("app.dir", a.Dir)
+	}
+	if im := a.Image; im != nil {
+		if im.Name == "" {
+			add(keyErr("app.image.name", "is required: the image to run as the replicas"))
+		}
+		if im.Port < 1 || im.Port > 65535 {
+			add(keyErr("app.image.port", "%d is out of range (allowed 1..65535: where the app listens in the container)", im.Port))
+		}
+		o.Image = &plan.OwnImage{Name: im.Name, Port: im.Port, Env: parseEnv("app.image.env", im.Env, parse, add)}
+		for i, arg := range im.Command {
+			o.Image.Command = append(o.Image.Command, parse(fmt.Sprintf("app.image.command[%d]", i), arg))
+		}
+	}
+	// Keys set where they mean nothing are refused rather than ignored, in a fixed order so messages are stable.
+	type setting struct {
+		key string
+		set bool
+	}
+	refuse := func(msg string, settings ...setting) {
+		for _, st := range settings {
+			if st.set {
+				add(keyErr(st.key, "%s", msg))
+			}
+		}
+	}
+	if !a.Own() {
+		refuse("applies to your own app only (app.command or app.image)",
+			setting{"app.env", len(a.Env) > 0}, setting{"app.empty_env", a.EmptyEnv}, setting{"app.dir", a.Dir != ""},
+			setting{"app.session_cookie", a.SessionCookie != ""}, setting{"app.stagger", a.Stagger != 0})
+		return nil, errs
+	}
+	refuse("applies to the built-in app only; with app.command or app.image, configure your app through app.env or its command line",
+		setting{"app.login", a.Login != "form"}, setting{"app.cookie_name", a.CookieName != "shared"},
+		setting{"app.session_ttl", a.SessionTTL != 0}, setting{"app.idle_timeout", a.IdleTimeout != 0},
+		setting{"app.clear_bad_cookie", a.ClearBadCookie})
+	if strategy == "hash-cookie" && a.SessionCookie == "" {
+		add(keyErr("app.session_cookie", "is required with strategy hash-cookie and your own app: the name of the cookie the balancer hashes"))
+	}
+	if a.Sessions == "cookie" {
+		add(keyErr("app.sessions", `"cookie" applies to the built-in app only; with your own app, "redis" starts a Redis ({{.Store}}) and "memory" starts none`))
+	}
+	return o, errs
+}
+
+func parseEnv(key string, env map[string]string, parse func(key, text string) *template.Template, add func(error)) map[string]*template.Template {
+	out := make(map[string]*template.Template, len(env))
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			add(keyErr(key, "%q is not an environment variable name", name))
+			continue
+		}
+		if t := parse(key+"."+name, env[name]); t != nil {
+			out[name] = t
+		}
+	}
+	return out
+}

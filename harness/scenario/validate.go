@@ -1,0 +1,294 @@
+package scenario
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// Validate returns every problem with s, each naming its key. It reads no file and changes nothing: a balancer.config
+// template is read and checked by Compile.
+func (s *Scenario) Validate() []error {
+	_, errs := s.check()
+	return errs
+}
+
+// checked is what checking a scenario parses on the way, which Compile keeps rather than parsing it again.
+type checked struct {
+	own     *plan.OwnApp // nil for the built-in app
+	journey clients.Journey
+}
+
+// check is Validate's single pass.
+func (s *Scenario) check() (checked, []error) {
+	var c checked
+	var errs []error
+	if !namePattern.MatchString(s.Name) {
+		errs = append(errs, keyErr("name", "%q is not a name (required; allowed characters: a-z, 0-9 and -)", s.Name))
+	}
+	if s.App.Replicas < 1 || s.App.Replicas > MaxReplicas {
+		errs = append(errs, keyErr("app.replicas", "%d is out of range (allowed 1..%d)", s.App.Replicas, MaxReplicas))
+	}
+	for _, c := range []struct {
+		choice
+		v string
+	}{
+		{sessionsChoice, s.App.Sessions}, {secretChoice, s.App.Secret}, {cookieNameChoice, s.App.CookieName},
+		{loginChoice, s.App.Login}, {kindChoice, s.Balancer.Kind}, {strategyChoice, s.Balancer.Strategy},
+	} {
+		if err := c.check(c.v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.validateBalancer()...)
+	var more []error
+	c.own, more = s.App.ownApp(s.Balancer.Strategy)
+	errs = append(errs, more...)
+	errs = append(errs, s.Clients.Validate()...)
+	c.journey, more = s.Journey.Compile(s.Clients.Pages.Min, s.Clients.Relogin)
+	errs = append(errs, more...)
+	errs = append(errs, s.validateFaults()...)
+	return c, append(errs, s.validateExpect()...)
+}
+
+// validateExpect checks each bound parses and each key names a figure a report of this scenario will have.
+func (s *Scenario) validateExpect() []error {
+	var errs []error
+	skeleton := reports.NewAccumulator(s.meta()).Report()
+	skeleton.Store = &reports.Store{} // Run always reads the app's side
+	if s.Clients.WebSocket.Connections > 0 {
+		skeleton.WebSocket = &reports.WebSocket{}
+	}
+	for key, want := range s.Expect {
+		if _, err := reports.ParseBound(want); err != nil {
+			errs = append(errs, keyErr("expect."+key, "%v", err))
+		}
+		if _, found := skeleton.Lookup(key); !found {
+			errs = append(errs, keyErr("expect."+key, "%q is not a figure of the report (a totals field such as login_failure_rate, or a dotted path such as skew.max_over_mean)", key))
+		}
+	}
+	return errs
+}
+
+var (
+	cookieNamePattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`) // nginx reads it as $cookie_NAME, which ends at a -
+	nextUpstreamTerms = []string{"error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429", "non_idempotent", "off"}
+)
+
+// validateBalancer checks the balancer settings against the kind and strategy they must fit.
+func (s *Scenario) validateBalancer() []error {
+	b := s.Balancer
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
+	if slices.Contains(balancer.Kinds, b.Kind) && slices.Contains(balancer.Strategies, b.Strategy) {
+		if err := balancer.Supports(b.Kind, b.Strategy); err != nil {
+			add("balancer.strategy", "%s is %v", b.Strategy, err)
+		}
+		for _, name := range balancer.Kinds {
+			other, _ := balancer.Lookup(name)
+			if name == b.Kind {
+				continue
+			}
+			for _, key := range other.OnlyKeys {
+				if s.given("balancer."+key, b.nonZero(key)) {
+					add("balancer."+key, "applies to kind %s only (this scenario's balancer.kind is %s)", name, b.Kind)
+				}
+			}
+		}
+	}
+	if b.Workers < 1 || b.Workers > 64 {
+		add("balancer.workers", "%d is out of range (allowed 1..64)", b.Workers)
+	}
+	if b.HashType != "" {
+		if err := hashTypeChoice.check(b.HashType); err != nil {
+			errs = append(errs, err)
+		} else if b.Strategy != "ip-hash" {
+			add("balancer.hash_type", "applies to strategy ip-hash only (this scenario's is %s)", b.Strategy)
+		}
+	}
+	if s.given("balancer.cookie", b.Cookie != RouteCookie{}) && b.Strategy != "cookie-insert" {
+		add("balancer.cookie", "applies to strategy cookie-insert only (this scenario's is %s)", b.Strategy)
+	}
+	if b.Cookie.Name != "" && !cookieNamePattern.MatchString(b.Cookie.Name) {
+		add("balancer.cookie.name", "%q is not a cookie name (allowed: 1 to 64 of A-Z, a-z, 0-9 and _)", b.Cookie.Name)
+	}
+	if b.Cookie.Name != "" && slices.Contains(s.appCookies(), b.Cookie.Name) {
+		add("balancer.cookie.name", "%q is the app's own session cookie; the balancer's cookie needs another name", b.Cookie.Name)
+	}
+	if b.Strategy == "hash-cookie" && s.App.CookieName != "shared" {
+		add("balancer.strategy", "hash-cookie keys on the app's session cookie, so it needs app.cookie_name: shared (not %s)", s.App.CookieName)
+	}
+	if b.MaxFails != nil && *b.MaxFails < 0 {
+		add("balancer.max_fails", "%d is out of range (allowed 0 and up; 0 never marks a server failed)", *b.MaxFails)
+	}
+	for _, term := range b.NextUpstream {
+		if !slices.Contains(nextUpstreamTerms, term) {
+			add("balancer.next_upstream", "%q is not allowed (allowed: %s)", term, strings.Join(nextUpstreamTerms, ", "))
+		}
+	}
+	if b.Retries != nil && (*b.Retries < 0 || *b.Retries > 100) {
+		add("balancer.retries", "%d is out of range (allowed 0..100)", *b.Retries)
+	}
+	if hc := b.HealthCheck; hc != nil {
+		if hc.Fall < 0 || hc.Rise < 0 {
+			add("balancer.health_check", "fall and rise count checks (allowed 1 and up)")
+		}
+		if hc.Path != "" && !strings.HasPrefix(hc.Path, "/") {
+			add("balancer.health_check.path", "%q is not a path (it starts with /)", hc.Path)
+		}
+	}
+	if b.StickTable != "" {
+		if err := stickTableChoice.check(b.StickTable); err != nil {
+			errs = append(errs, err)
+		} else if b.Strategy != "client-ip-sticky" {
+			add("balancer.stick_table", "applies to strategy client-ip-sticky only (this scenario's is %s)", b.Strategy)
+		}
+	}
+	if b.StickExpire != 0 && b.Strategy != "client-ip-sticky" && b.Strategy != "hash-cookie" {
+		add("balancer.stick_expire", "applies to strategies client-ip-sticky and hash-cookie only (this scenario's is %s)", b.Strategy)
+	}
+	return errs
+}
+
+// nonZero reports whether a kind-specific setting holds a value.
+func (b Balancer) nonZero(key string) bool {
+	switch key {
+	case "max_fails":
+		return b.MaxFails != nil
+	case "fail_timeout":
+		return b.FailTimeout != 0
+	case "next_upstream":
+		return len(b.NextUpstream) > 0
+	case "health_check":
+		return b.HealthCheck != nil
+	case "redispatch":
+		return b.Redispatch
+	case "retries":
+		return b.Retries != nil
+	case "stick_table":
+		return b.StickTable != ""
+	case "stick_expire":
+		return b.StickExpire != 0
+	}
+	return false
+}
+
+// given reports whether the scenario sets key: written in the file or a --set, or holding a value.
+func (s *Scenario) given(key string, nonZero bool) bool {
+	if nonZero {
+		return true
+	}
+	if s.where == nil {
+		return false
+	}
+	_, written := s.where.keys[key]
+	return written
+}
+
+// validateFaults checks each fault's action, trigger, target and options, following the replica count through
+// the scale-outs and scale-ins in the order they are listed.
+func (s *Scenario) validateFaults() []error {
+	var errs []error
+	replicas, made := s.App.Replicas, s.App.Replicas
+	for i, f := range s.Faults {
+		key := fmt.Sprintf("faults[%d]", i)
+		add := func(sub, format string, args ...any) { errs = append(errs, keyErr(key+"."+sub, format, args...)) }
+		if !slices.Contains(plan.FaultActions, f.Action) {
+			add("action", "%q is not allowed (allowed: %s)", f.Action, strings.Join(plan.FaultActions, ", "))
+			continue
+		}
+		if f.At == "" {
+			add("at", "is required (a duration since the users started, such as 2s, or a count such as \"1500 requests\")")
+		} else if _, err := plan.ParseTrigger(f.At); err != nil {
+			add("at", "%v", err)
+		}
+		switch f.Action {
+		case "kill", "stop", "start", "restart":
+			others := []string{plan.TargetBalancer}
+			if s.App.Sessions == "redis" {
+				others = append(others, plan.PartStore)
+			}
+			if s.App.Login == "sso" {
+				others = append(others, plan.PartIdP)
+			}
+			allowed := fmt.Sprintf("replica-1..replica-%d, %s", made, strings.Join(others, ", "))
+			if f.Target == "" {
+				add("target", "is required for %s (allowed: %s)", f.Action, allowed)
+			} else if !isReplicaName(f.Target, made) && !slices.Contains(others, f.Target) && f.Target != s.Balancer.Kind {
+				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
+			}
+		case "reload-balancer":
+			if f.Target != "" && f.Target != plan.TargetBalancer && f.Target != s.Balancer.Kind {
+				add("target", "%q: reload-balancer acts on the balancer (allowed: %s, or none)", f.Target, plan.TargetBalancer)
+			}
+		case "restart-store":
+			if f.Target != "" && f.Target != plan.PartStore {
+				add("target", "%q: restart-store acts on the session store (allowed: %s, or none)", f.Target, plan.PartStore)
+			}
+			if s.App.Sessions != "redis" {
+				add("action", "restart-store restarts the shared session store, which needs app.sessions: redis (this scenario's sessions are %s)", s.App.Sessions)
+			}
+		default: // rolling-restart, scale-out, scale-in act on the replicas as a group
+			if f.Target != "" {
+				add("target", "%s acts on all replicas and takes no target (%q given)", f.Action, f.Target)
+			}
+		}
+		if f.For != 0 && f.Action != "kill" && f.Action != "stop" {
+			add("for", "applies to kill and stop only (they start the part again after it)")
+		}
+		if f.Pause != 0 && f.Action != "rolling-restart" {
+			add("pause", "applies to rolling-restart only")
+		}
+		if f.Persist && f.Action != "restart-store" {
+			add("persist", "applies to restart-store only")
+		}
+		count := f.Count
+		if count != 0 && f.Action != "scale-out" && f.Action != "scale-in" {
+			add("count", "applies to scale-out and scale-in only")
+		}
+		if count == 0 {
+			count = 1
+		}
+		switch {
+		case count < 0:
+			add("count", "%d is out of range (allowed 1 and up)", f.Count)
+		case f.Action == "scale-out" && made+count > MaxReplicas:
+			add("count", "scale-out to %d replicas made in all is more than %d", made+count, MaxReplicas)
+		case f.Action == "scale-out":
+			replicas, made = replicas+count, made+count
+		case f.Action == "scale-in" && replicas-count < 1:
+			add("count", "scale-in of %d from %d replicas would leave none (at least 1 stays)", count, replicas)
+		case f.Action == "scale-in":
+			replicas -= count
+		}
+	}
+	return errs
+}
+
+func isReplicaName(name string, replicas int) bool {
+	for i := 1; i <= replicas; i++ {
+		if name == plan.ReplicaName(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// replicasMade is how many replicas the scenario starts in all, counting those its scale-outs add.
+func (s *Scenario) replicasMade() int {
+	n := s.App.Replicas
+	for _, f := range s.Faults {
+		if f.Action == "scale-out" {
+			n += max(f.Count, 1)
+		}
+	}
+	return n
+}
