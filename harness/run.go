@@ -50,10 +50,9 @@ func WithRuntime(rt runtime.Runtime) Option { return func(c *runConfig) { c.runt
 // WithEvents writes the event log (a header record, then JSON lines, one per exchange) to w.
 func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
 
-// WithStarted calls fn with the deployment as soon as the runtime returns it — before the users start, and also when
-// it is a partial deployment of a failed start — e.g. for a test to register its Close (which is idempotent) with
-// t.Cleanup before anything is used. RunPlan closes it all the same.
-func WithStarted(fn func(*runtime.Deployment)) Option {
+// WithDeployment calls fn with the deployment before the runtime starts anything in it, e.g. for a test to register
+// its Close (which is idempotent) with t.Cleanup first. RunPlan closes it all the same when it returns.
+func WithDeployment(fn func(*runtime.Deployment)) Option {
 	return func(c *runConfig) { c.started = append(c.started, fn) }
 }
 
@@ -83,18 +82,20 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	}
 	t := p.Topology
 	cfg.log.Info("starting", "scenario", t.Name, "runtime", cfg.runtime.Name(), "replicas", len(t.Replicas), "strategy", t.Balancer.Strategy)
-	dep, err := cfg.runtime.Start(ctx, t)
-	if dep != nil {
-		for _, fn := range cfg.started {
-			fn(dep)
-		}
+	dep, err := runtime.New(cfg.runtime.Name(), t)
+	if err != nil {
+		return nil, err
 	}
+	// The Close is registered before anything starts: a part started before a failure is stopped with the rest.
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		err = errors.Join(err, dep.Close(stopCtx))
 	}()
-	if err != nil {
+	for _, fn := range cfg.started {
+		fn(dep)
+	}
+	if err := cfg.runtime.Start(ctx, dep); err != nil {
 		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
 	}
 

@@ -23,7 +23,7 @@ func TestRunValidatesAGoValue(t *testing.T) {
 	bad.Name = "go-value"
 	bad.App.Command = []string{"app", "{{.Prot}}"}
 	started := false
-	_, err := harness.Run(context.Background(), &bad, harness.WithStarted(func(*runtime.Deployment) { started = true }))
+	_, err := harness.Run(context.Background(), &bad, harness.WithDeployment(func(*runtime.Deployment) { started = true }))
 	require.ErrorContains(t, err, "app.command[1]")
 	assert.False(t, started, "nothing started")
 

@@ -14,9 +14,20 @@ import (
 // Runtime starts a topology for real.
 type Runtime interface {
 	Name() string
-	// Start brings every part up and waits until each is ready. On error it still returns the partial deployment
-	// (or nil), which the caller must Close.
-	Start(ctx context.Context, t plan.Topology) (*Deployment, error)
+	// Start brings up every part of d's topology, recording each in d (with its release) as it starts it, and
+	// waits until each is ready. The caller made d (New) and registered its Close before calling Start, and closes
+	// it also when Start fails: a part started before the failure is stopped with the rest.
+	Start(ctx context.Context, d *Deployment) error
+}
+
+// Start makes the deployment of t on rt and starts it. On error it still returns the partial deployment, which the
+// caller must Close; a caller that must register the Close before anything starts uses New and rt.Start itself.
+func Start(ctx context.Context, rt Runtime, t plan.Topology) (*Deployment, error) {
+	d, err := New(rt.Name(), t)
+	if err != nil {
+		return nil, err
+	}
+	return d, rt.Start(ctx, d)
 }
 
 // Checker is a Runtime that can tell, without starting anything, why it cannot start t on this machine: a

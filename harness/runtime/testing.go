@@ -12,7 +12,10 @@ import (
 // the error, so that a failing or aborted test still stops every part it started.
 func StartT(tb testing.TB, rt Runtime, t plan.Topology) *Deployment {
 	tb.Helper()
-	d, err := rt.Start(context.Background(), t)
+	d, err := New(rt.Name(), t)
+	if err != nil {
+		tb.Fatalf("start %s runtime: %v", rt.Name(), err)
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -20,7 +23,7 @@ func StartT(tb testing.TB, rt Runtime, t plan.Topology) *Deployment {
 			tb.Errorf("close deployment: %v", err)
 		}
 	})
-	if err != nil {
+	if err := rt.Start(context.Background(), d); err != nil {
 		tb.Fatalf("start %s runtime: %v", rt.Name(), err)
 	}
 	return d

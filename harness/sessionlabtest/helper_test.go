@@ -51,9 +51,9 @@ func (m *missing) Name() string { return "missing" }
 func (m *missing) Check(context.Context, plan.Topology) error {
 	return errors.New("nginx not found in PATH or /usr/sbin: install the Debian package \"nginx\"")
 }
-func (m *missing) Start(context.Context, plan.Topology) (*runtime.Deployment, error) {
+func (m *missing) Start(context.Context, *runtime.Deployment) error {
 	m.started = true
-	return nil, errors.New("started")
+	return errors.New("started")
 }
 
 func TestSkipsWhereTheRuntimeCannotRun(t *testing.T) {

@@ -161,7 +161,8 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 			return nil
 		}
 	}
-	opts := append([]harness.Option{harness.WithRuntime(rt), harness.WithStarted(func(d *runtime.Deployment) {
+	// The deployment's Close is registered before the runtime starts anything in it.
+	opts := append([]harness.Option{harness.WithRuntime(rt), harness.WithDeployment(func(d *runtime.Deployment) {
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -198,35 +198,32 @@ func (rt *Docker) balancerImage(kind string) string {
 }
 
 // Start creates the network, starts the replicas side by side, then the balancer, and waits until each answers.
-func (rt *Docker) Start(ctx context.Context, t plan.Topology) (*runtime.Deployment, error) {
-	d, err := runtime.New(rt.Name(), t)
-	if err != nil {
-		return nil, err
-	}
+func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
+	t := d.Topology()
 	if t.BindIdentity {
-		return nil, errBind
+		return errBind
 	}
 	if t.Own != nil && t.Own.Image == nil {
-		return nil, errNoImage
+		return errNoImage
 	}
 	cli, closeClient, err := dockerClient(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d.OnClose("docker client", func(context.Context) error { closeClient(); return nil })
 	if err := checkReaper(ctx, cli); err != nil {
-		return d, err
+		return err
 	}
 	if err := rt.checkImages(ctx, cli, rt.imagesFor(t)...); err != nil {
-		return d, err
+		return err
 	}
 	if _, err := Sweep(ctx, false); err != nil {
-		return d, fmt.Errorf("sweep leftovers: %w", err)
+		return fmt.Errorf("sweep leftovers: %w", err)
 	}
 	// The run's own directories: the app's data and shared directories are bind-mounted from here, so that nothing
 	// of one run is seen by the next, and nothing is left once the run ends.
 	if d.Dir, err = runtime.NewWorkDir(t.Name); err != nil {
-		return d, fmt.Errorf("run directory: %w", err)
+		return fmt.Errorf("run directory: %w", err)
 	}
 	dir := d.Dir
 	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
@@ -236,28 +233,28 @@ func (rt *Docker) Start(ctx context.Context, t plan.Topology) (*runtime.Deployme
 		d.OnClose("network", func(ctx context.Context) error { return nw.Remove(ctx) })
 	}
 	if err != nil {
-		return d, err
+		return err
 	}
 	run := &dockerRun{rt: rt, d: d, cli: cli, nw: nw, subnet: subnet, labels: labels, host: reachHost(cli)}
 	d.SetBackend(run)
 	withLogs := func(err error) error { return fmt.Errorf("%w%s", err, d.Logs(context.WithoutCancel(ctx), 20)) }
 	if t.App.NeedsStore() {
 		if err := run.startStore(ctx); err != nil {
-			return d, withLogs(err)
+			return withLogs(err)
 		}
 	}
 	if t.App.NeedsIdP() {
 		if err := run.startIdP(ctx); err != nil {
-			return d, withLogs(err)
+			return withLogs(err)
 		}
 	}
 	if err := run.startReplicas(ctx, t.Replicas); err != nil {
-		return d, withLogs(err)
+		return withLogs(err)
 	}
 	if err := run.startBalancer(ctx, rt.balancerImage(t.Balancer.Kind)); err != nil {
-		return d, withLogs(err)
+		return withLogs(err)
 	}
-	return d, nil
+	return nil
 }
 
 var errNoImage = errors.New("app.image is not set: the docker runtime runs your app from its image (app.command is for --runtime local)")

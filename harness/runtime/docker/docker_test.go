@@ -38,7 +38,7 @@ func requireDocker(t *testing.T) {
 }
 
 func TestBindIdentityIsLocalOnly(t *testing.T) {
-	d, err := New().Start(context.Background(), topology(t, "clients.identity=bind"))
+	d, err := runtime.Start(context.Background(), New(), topology(t, "clients.identity=bind"))
 	require.ErrorContains(t, err, "clients.identity: bind works on the local runtime only")
 	assert.NoError(t, d.Close(context.Background()), "nothing was started")
 }
@@ -49,7 +49,7 @@ func TestDockerFailedStartCarriesLogsAndLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	// The fakeapp image cannot run nginx: the "nginx" container exits at once, complaining about its arguments.
 	rt := New(WithImages(Images{Nginx: DefaultImages().FakeApp}), WithStartTimeout(15*time.Second))
-	d, err := rt.Start(ctx, topology(t, "app.replicas=2"))
+	d, err := runtime.Start(ctx, rt, topology(t, "app.replicas=2"))
 	t.Cleanup(func() { _ = d.Close(ctx) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "start nginx")

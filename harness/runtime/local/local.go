@@ -84,53 +84,50 @@ var errNoCommand = fmt.Errorf("app.command is not set: the local runtime runs yo
 
 // Start starts the replicas, waits until each answers its health path, then starts the balancer in front of them
 // and waits until it answers through its PROXY-protocol listener.
-func (l *Local) Start(ctx context.Context, t plan.Topology) (*runtime.Deployment, error) {
-	d, err := runtime.New(l.Name(), t)
-	if err != nil {
-		return nil, err
-	}
+func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
+	t := d.Topology()
 	// Leftovers of runs that were killed outright would hold ports and CPU; clearing them is cheap.
 	if _, err := runtime.SweepLocal(); err != nil {
-		return nil, fmt.Errorf("sweep leftovers: %w", err)
+		return fmt.Errorf("sweep leftovers: %w", err)
 	}
 	dir, err := runtime.NewWorkDir(t.Name)
 	if err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
+		return fmt.Errorf("run directory: %w", err)
 	}
 	d.Dir = dir
 	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
 	// nginx workers drop to an unprivileged user when the harness runs as root; they must reach their temp dirs.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return d, fmt.Errorf("run directory: %w", err)
+		return fmt.Errorf("run directory: %w", err)
 	}
 	balancerBin, err := l.balancerBinary(d.Kind())
 	if err != nil {
-		return d, err
+		return err
 	}
 	r := &localRun{l: l, d: d, hostAddrs: map[string]string{}}
 	d.SetBackend(r)
 	switch {
 	case t.Own != nil && len(t.Own.Command) == 0:
-		return d, errNoCommand
+		return errNoCommand
 	case t.Own == nil || t.App.NeedsIdP():
 		if r.appBin, err = l.fakeAppBinary(ctx, dir); err != nil {
-			return d, err
+			return err
 		}
 	}
 	if t.App.NeedsStore() {
 		if err := r.startStore(ctx); err != nil {
-			return d, err
+			return err
 		}
 	}
 	if t.App.NeedsIdP() {
 		if err := r.startIdP(ctx); err != nil {
-			return d, err
+			return err
 		}
 	}
 	if err := r.startReplicas(ctx, t.Replicas); err != nil {
-		return d, err
+		return err
 	}
-	return d, r.startBalancer(ctx, balancerBin)
+	return r.startBalancer(ctx, balancerBin)
 }
 
 func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {

@@ -83,7 +83,7 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 	fake := filepath.Join(t.TempDir(), "nginx")
 	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho 'nginx: [emerg] something is wrong' >&2\nexit 1\n"), 0o755))
 
-	d, err := New(WithNginxBinary(fake)).Start(context.Background(), testTopology(t, "round-robin", 2))
+	d, err := runtime.Start(context.Background(), New(WithNginxBinary(fake)), testTopology(t, "round-robin", 2))
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nginx exited")
@@ -98,7 +98,7 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 }
 
 func TestLocalMissingNginxStartsNothing(t *testing.T) {
-	d, err := New(WithNginxBinary("/nonexistent/nginx")).Start(context.Background(), testTopology(t, "round-robin", 2))
+	d, err := runtime.Start(context.Background(), New(WithNginxBinary("/nonexistent/nginx")), testTopology(t, "round-robin", 2))
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/nginx is not an executable file")
@@ -227,7 +227,7 @@ func TestOwnAppThatExitsOrNeverGetsReady(t *testing.T) {
 			p, err := scenario.Compile(s)
 			require.NoError(t, err)
 			start := time.Now()
-			d, err := New().Start(context.Background(), p.Topology)
+			d, err := runtime.Start(context.Background(), New(), p.Topology)
 			require.Error(t, err)
 			closeErr := d.Close(context.Background())
 			assert.Less(t, time.Since(start), c.within)
