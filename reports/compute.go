@@ -225,8 +225,7 @@ func (a *Accumulator) Report() *Report {
 			r.FailureCauses[a.outcomes[at.outcome]]++
 		}
 	}
-	t.LoginFailRate = ratio(t.LoginFailures, t.LoginAttempts)
-	t.SessionLoss = ratio(t.SessionLosses, t.PageRequests)
+	t.setRates()
 	t.UsersLoggedIn = len(a.loggedIn)
 	t.UsersInLoginLoop, t.AffectedUsers, r.Stickiness = a.userFigures()
 	t.SilentReauths = a.reauths

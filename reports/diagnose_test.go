@@ -24,9 +24,12 @@ func diagReport() *reports.Report {
 		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
 		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{
-			Users: 300, Requests: 3900, LoginAttempts: 300, LoginFailRate: diagF(0),
-			PageRequests: 3000, SessionLoss: diagF(0),
-			StoreSessions: diagI(300), SessionsCreated: 300, UsersLoggedIn: 300, DuplicateRatio: diagF(1),
+			Users:           300,
+			Figures:         reports.Figures{Requests: 3900, LoginAttempts: 300, LoginFailRate: diagF(0), PageRequests: 3000, SessionLoss: diagF(0)},
+			StoreSessions:   diagI(300),
+			SessionsCreated: 300,
+			UsersLoggedIn:   300,
+			DuplicateRatio:  diagF(1),
 		},
 		FailureCauses: map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "error": 0},
 		Replicas: []reports.Replica{
@@ -443,15 +446,15 @@ func TestDiagnoseText(t *testing.T) {
 		{"errors without phases", []diagMod{diagErrors(39)}, "errors", []string{"39 of 3900 requests"},
 			[]string{"while a fault"}},
 		{"errors during faults", []diagMod{diagErrors(60), diagPhases(
-			reports.Phase{Name: "before", Errors: 5},
-			reports.Phase{Name: "during kill replica-2", Errors: 30},
-			reports.Phase{Name: "after kill replica-2", Errors: 4},
-			reports.Phase{Name: "during restart-store redis", Errors: 21},
+			reports.Phase{Name: "before", Figures: reports.Figures{Errors: 5}},
+			reports.Phase{Name: "during kill replica-2", Figures: reports.Figures{Errors: 30}},
+			reports.Phase{Name: "after kill replica-2", Figures: reports.Figures{Errors: 4}},
+			reports.Phase{Name: "during restart-store redis", Figures: reports.Figures{Errors: 21}},
 		)}, "errors", []string{"60 of 3900 requests", "51 of them while a fault was under way"}, nil},
 		{"errors outside faults", []diagMod{diagErrors(60), diagPhases(
-			reports.Phase{Name: "before", Errors: 50},
-			reports.Phase{Name: "during kill replica-2", Errors: 0},
-			reports.Phase{Name: "after kill replica-2", Errors: 10},
+			reports.Phase{Name: "before", Figures: reports.Figures{Errors: 50}},
+			reports.Phase{Name: "during kill replica-2", Figures: reports.Figures{Errors: 0}},
+			reports.Phase{Name: "after kill replica-2", Figures: reports.Figures{Errors: 10}},
 		)}, "errors", []string{"60 of 3900 requests"}, []string{"while a fault"}},
 		{"address affinity ip-hash", []diagMod{diagStrategy("ip-hash")}, "address-affinity",
 			[]string{"ip-hash holds users", "(120 keys for 300 addresses)"}, nil},
@@ -587,7 +590,7 @@ func TestDiagnoseDeterministic(t *testing.T) {
 			diagLogin("form-csrf"), diagLoops(0.30), diagCSRF(40), diagLosses(0.2), diagBadCookies(17), diagDuplicates(1.5),
 			diagFault(diagLost("kill", "replica-2", 20, 280)), diagFault(diagLost("restart-store", "redis", 10, 270)),
 			diagWebSocket(600, 300), diagSkew(1.6), diagNetwork(40, 2), diagErrors(200),
-			diagPhases(reports.Phase{Name: "during kill replica-2", Errors: 150}))
+			diagPhases(reports.Phase{Name: "during kill replica-2", Figures: reports.Figures{Errors: 150}}))
 	}
 	r := build()
 	first := reports.Diagnose(r)
@@ -604,9 +607,15 @@ func TestDiagnoseCatalog(t *testing.T) {
 	oauth2Proxy := func(r *reports.Report) {
 		r.App = events.App{Replicas: 2, Sessions: "redis", Login: "sso", Secret: "per-replica", CookieName: "per-replica"}
 		r.Replicas = r.Replicas[:2]
-		r.Totals = reports.Totals{Users: 1000, Requests: 14000, LoginAttempts: 1000, LoginFailRate: diagF(0),
-			PageRequests: 10000, SessionLoss: diagF(0), SilentReauths: 1994, StoreSessions: diagI(1988),
-			SessionsCreated: 1000, UsersLoggedIn: 1000, DuplicateRatio: diagF(1.988)}
+		r.Totals = reports.Totals{
+			Users:           1000,
+			Figures:         reports.Figures{Requests: 14000, LoginAttempts: 1000, LoginFailRate: diagF(0), PageRequests: 10000, SessionLoss: diagF(0)},
+			SilentReauths:   1994,
+			StoreSessions:   diagI(1988),
+			SessionsCreated: 1000,
+			UsersLoggedIn:   1000,
+			DuplicateRatio:  diagF(1.988),
+		}
 		r.Store.Kind, r.Store.Sessions, r.Store.SilentReauths = "redis", 1988, 1994
 	}
 	cases := []struct {

@@ -29,10 +29,17 @@ func htmlSample() *reports.Report {
 		Schema: reports.Schema, Scenario: "rr-memory", Seed: 7, Runtime: "local",
 		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
 		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
-		Totals: reports.Totals{Users: 300, Requests: 3900, Errors: 5, LoginAttempts: 300, LoginFailures: 201,
-			LoginFailRate: htmlF64(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: htmlF64(0.6667),
-			UsersInLoginLoop: 150, AffectedUsers: 250, SilentReauths: 0, StoreSessions: htmlInt(310),
-			SessionsCreated: 310, UsersLoggedIn: 300, DuplicateRatio: htmlF64(1.0333)},
+		Totals: reports.Totals{
+			Users:            300,
+			Figures:          reports.Figures{Requests: 3900, Errors: 5, LoginAttempts: 300, LoginFailures: 201, LoginFailRate: htmlF64(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: htmlF64(0.6667)},
+			UsersInLoginLoop: 150,
+			AffectedUsers:    250,
+			SilentReauths:    0,
+			StoreSessions:    htmlInt(310),
+			SessionsCreated:  310,
+			UsersLoggedIn:    300,
+			DuplicateRatio:   htmlF64(1.0333),
+		},
 		FailureCauses: map[string]int{"loop": 190, "csrf": 0, "rejected": 0, "error": 11},
 		Replicas: []reports.Replica{
 			{Name: "replica-1", Requests: 1400, Share: htmlF64(0.359), Users: 210},
@@ -42,9 +49,9 @@ func htmlSample() *reports.Report {
 		Skew:       reports.Skew{MaxOverMean: htmlF64(1.077), CoV: htmlF64(0.063), Jain: htmlF64(0.996)},
 		Stickiness: reports.Stickiness{Users: 300, Mean: htmlF64(0.34), UsersAtOne: 3, ShareAtOne: htmlF64(0.01)},
 		Phases: []reports.Phase{
-			{Name: "before", FromMs: 0, ToMs: 1500, Requests: 1200,
+			{Name: "before", FromMs: 0, ToMs: 1500, Figures: reports.Figures{Requests: 1200},
 				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 400}, {"replica-3", 400}}},
-			{Name: "during kill replica-2", FromMs: 1500, ToMs: 2500, Requests: 800, SessionLosses: 90, SessionLoss: htmlF64(0.3),
+			{Name: "during kill replica-2", FromMs: 1500, ToMs: 2500, Figures: reports.Figures{Requests: 800, SessionLosses: 90, SessionLoss: htmlF64(0.3)},
 				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 0}, {"replica-3", 400}}},
 		},
 		Faults: []reports.FaultResult{

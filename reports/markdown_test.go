@@ -24,9 +24,13 @@ func loopingRun() *reports.Report {
 		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
 		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{
-			Users: 300, Requests: 3900, Errors: 4, LoginAttempts: 300, LoginFailures: 201, LoginFailRate: refOf(0.67),
-			PageRequests: 990, SessionLosses: 660, SessionLoss: refOf(0.6667), UsersInLoginLoop: 180, AffectedUsers: 250,
-			SessionsCreated: 420, UsersLoggedIn: 280, DuplicateRatio: refOf(1.5),
+			Users:            300,
+			Figures:          reports.Figures{Requests: 3900, Errors: 4, LoginAttempts: 300, LoginFailures: 201, LoginFailRate: refOf(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: refOf(0.6667)},
+			UsersInLoginLoop: 180,
+			AffectedUsers:    250,
+			SessionsCreated:  420,
+			UsersLoggedIn:    280,
+			DuplicateRatio:   refOf(1.5),
 		},
 		FailureCauses: map[string]int{"rejected": 3, "loop": 198, "error": 0, "csrf": 0},
 		Replicas: []reports.Replica{
@@ -37,10 +41,9 @@ func loopingRun() *reports.Report {
 		Skew:       reports.Skew{MaxOverMean: refOf(1.0008), CoV: refOf(0.0006), Jain: refOf(0.9999)},
 		Stickiness: reports.Stickiness{Users: 280, Mean: refOf(0.334), UsersAtOne: 2, ShareAtOne: refOf(0.007)},
 		Phases: []reports.Phase{
-			{Name: "before", FromMs: 0, ToMs: 800, Requests: 2000, LoginAttempts: 150, LoginFailures: 100, LoginFailRate: refOf(0.6667),
+			{Name: "before", FromMs: 0, ToMs: 800, Figures: reports.Figures{Requests: 2000, LoginAttempts: 150, LoginFailures: 100, LoginFailRate: refOf(0.6667)},
 				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 667}, {Name: "replica|2", Requests: 667}, {Name: "replica-3", Requests: 666}}},
-			{Name: "after kill replica-2", FromMs: 815, ToMs: 1600, Requests: 1900, Errors: 4, SessionLosses: 300, PageRequests: 500,
-				SessionLoss: refOf(0.6), UsersWithLoss: 97,
+			{Name: "after kill replica-2", FromMs: 815, ToMs: 1600, UsersWithLoss: 97, Figures: reports.Figures{Requests: 1900, Errors: 4, SessionLosses: 300, PageRequests: 500, SessionLoss: refOf(0.6)},
 				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 950}, {Name: "replica|2", Requests: 0}, {Name: "replica-3", Requests: 950}}},
 		},
 		Faults: []reports.FaultResult{{

@@ -313,11 +313,12 @@ func (a *Accumulator) phases(order []int) []Phase {
 	for _, sp := range spans {
 		s := tl.segs[sp.seg]
 		p := Phase{
-			Name: sp.name, FromMs: sp.from, ToMs: sp.to, Requests: s.requests, Errors: s.errors,
-			LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg], LoginFailRate: ratio(failures[sp.seg], attempts[sp.seg]),
-			PageRequests: s.pages, SessionLosses: s.losses, SessionLoss: ratio(s.losses, s.pages),
+			Name: sp.name, FromMs: sp.from, ToMs: sp.to,
+			Figures: Figures{Requests: s.requests, Errors: s.errors, LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg],
+				PageRequests: s.pages, SessionLosses: s.losses},
 			Users: s.users, UsersWithLoss: s.usersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
 		}
+		p.setRates()
 		for _, id := range order {
 			n := 0
 			if id < len(s.replicas) {

@@ -72,9 +72,8 @@ type Bucket struct {
 	Error    int   `json:"error"` // errors, and any outcome a client did not write
 }
 
-// Totals are the run's headline figures (design.md, "Figures").
-type Totals struct {
-	Users         int      `json:"users"`
+// Figures are what a whole run (Totals) and each phase of it (Phase) count: requests, logins and lost sessions.
+type Figures struct {
 	Requests      int      `json:"requests"`
 	Errors        int      `json:"errors"` // exchanges with outcome "error"
 	LoginAttempts int      `json:"login_attempts"`
@@ -83,6 +82,18 @@ type Totals struct {
 	PageRequests  int      `json:"page_requests"` // protected pages requested by authenticated users
 	SessionLosses int      `json:"session_losses"`
 	SessionLoss   *float64 `json:"session_loss_rate"`
+}
+
+// setRates computes the rates from the counts; a rate whose denominator is zero is null.
+func (f *Figures) setRates() {
+	f.LoginFailRate = ratio(f.LoginFailures, f.LoginAttempts)
+	f.SessionLoss = ratio(f.SessionLosses, f.PageRequests)
+}
+
+// Totals are the run's headline figures (design.md, "Figures").
+type Totals struct {
+	Users int `json:"users"`
+	Figures
 	// UsersInLoginLoop had two logins in a row bounced back to log in: a loop on the login itself, or a loss on
 	// the very next protected page.
 	UsersInLoginLoop int `json:"users_in_login_loop"`
@@ -136,17 +147,10 @@ type Skew struct {
 // Phase is the stretch of a run between two consecutive fault boundaries (a fault's start or end). An exchange
 // belongs to the phase its answer arrived in (t_ms + latency); a login attempt to the phase of its first exchange.
 type Phase struct {
-	Name          string         `json:"name"` // "before", "during kill replica-2", "after kill replica-2"
-	FromMs        int64          `json:"from_ms"`
-	ToMs          int64          `json:"to_ms"`
-	Requests      int            `json:"requests"`
-	Errors        int            `json:"errors"`
-	LoginAttempts int            `json:"login_attempts"`
-	LoginFailures int            `json:"login_failures"`
-	LoginFailRate *float64       `json:"login_failure_rate"`
-	PageRequests  int            `json:"page_requests"`
-	SessionLosses int            `json:"session_losses"`
-	SessionLoss   *float64       `json:"session_loss_rate"`
+	Name   string `json:"name"` // "before", "during kill replica-2", "after kill replica-2"
+	FromMs int64  `json:"from_ms"`
+	ToMs   int64  `json:"to_ms"`
+	Figures
 	Users         int            `json:"users"`           // distinct users with an exchange in the phase
 	UsersWithLoss int            `json:"users_with_loss"` // distinct users who lost a session in the phase
 	Replicas      []PhaseReplica `json:"replicas"`        // the same names, in the same order, as Report.Replicas
