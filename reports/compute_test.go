@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 func meta(replicas ...string) events.Meta {
@@ -158,7 +159,7 @@ func TestComputeNullRates(t *testing.T) {
 	assert.Nil(t, r.Replicas[0].Share, "no attributed requests")
 
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderJSON(&buf, r))
+	require.NoError(t, render.JSON(&buf, r))
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
 	totals := doc["totals"].(map[string]any)
@@ -172,7 +173,7 @@ func TestComputeNullRates(t *testing.T) {
 
 func TestRenderJSONFieldNames(t *testing.T) {
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderJSON(&buf, reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())))
+	require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())))
 	var doc struct {
 		Schema   string `json:"schema"`
 		Scenario string `json:"scenario"`

@@ -323,7 +323,7 @@ func (d *diagnosis) healthy() {
 	case r.App.Sessions == "cookie" && r.App.Secret != "per-replica":
 		why = "the session travels in a cookie every replica can open"
 	case d.hasAffinity():
-		why = fmt.Sprintf("%s kept every user on the replica that created the session (stickiness %s)", r.Balancer.Strategy, fig(r.Stickiness.Mean))
+		why = fmt.Sprintf("%s kept every user on the replica that created the session (stickiness %s)", r.Balancer.Strategy, Fig(r.Stickiness.Mean))
 	}
 	d.add("healthy", fmt.Sprintf("No login failed and no session was lost across %d users and %d requests: %s.", t.Users, t.Requests, why))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 func TestParseBound(t *testing.T) {
@@ -165,7 +166,7 @@ func TestRenderText(t *testing.T) {
 	r := twoThirds("round-robin")
 	r.Check(map[string]string{"login_failure_rate": "< 0.01"})
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderText(&buf, r))
+	require.NoError(t, render.Text(&buf, r))
 	out := buf.String()
 	for _, s := range []string{"rr-memory", "nginx round-robin", "rate 0.667", "loop 2", "replica-2", "201",
 		"max/mean n/a", "FAIL  login_failure_rate < 0.01  (got 0.667)"} {
@@ -173,22 +174,22 @@ func TestRenderText(t *testing.T) {
 	}
 
 	var viaRender bytes.Buffer
-	require.NoError(t, reports.Render(&viaRender, "text", r))
+	require.NoError(t, render.Report(&viaRender, "text", r))
 	assert.Equal(t, out, viaRender.String())
-	require.Error(t, reports.Render(&viaRender, "yaml", r))
+	require.Error(t, render.Report(&viaRender, "yaml", r))
 }
 
 func TestRenderCompare(t *testing.T) {
 	a, b := twoThirds("round-robin"), sample()
 	b.Balancer.Strategy = "ip-hash"
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderCompareText(&buf, []*reports.Report{a, b}))
+	require.NoError(t, render.CompareText(&buf, []*reports.Report{a, b}))
 	out := buf.String()
 	for _, s := range []string{"rr-memory", "round-robin", "ip-hash", "0.667", "0.600", "loop 2", "0/201/0", "5/4/2/1/3", "1.667"} {
 		assert.Contains(t, out, s)
 	}
 
 	buf.Reset()
-	require.NoError(t, reports.RenderCompareText(&buf, nil))
+	require.NoError(t, render.CompareText(&buf, nil))
 	assert.Empty(t, buf.String())
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 func at(t int64, e events.Event) events.Event {
@@ -398,13 +399,13 @@ func TestSkeletonPhases(t *testing.T) {
 func TestPhasesJSON(t *testing.T) {
 	t.Run("no faults", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderJSON(&buf, reports.Compute(meta("replica-1"), runEvents())))
+		require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1"), runEvents())))
 		assert.Contains(t, buf.String(), `"phases": []`)
 		assert.Contains(t, buf.String(), `"faults": []`)
 	})
 	t.Run("field names", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderJSON(&buf, reports.Compute(faultMeta(killR2, scaleOut), withMarks())))
+		require.NoError(t, render.JSON(&buf, reports.Compute(faultMeta(killR2, scaleOut), withMarks())))
 		var doc struct {
 			Phases []map[string]any `json:"phases"`
 			Faults []map[string]any `json:"faults"`
@@ -471,7 +472,7 @@ func TestRenderTextPhases(t *testing.T) {
 	t.Run("computed", func(t *testing.T) {
 		var buf bytes.Buffer
 		r := reports.Compute(faultMeta(killR2, stopR1, scaleOut), aroundFaults(stopR1))
-		require.NoError(t, reports.RenderText(&buf, r))
+		require.NoError(t, render.Text(&buf, r))
 		out := buf.String()
 		for _, s := range []string{"\nphases\n", "after kill replica-2", "during stop replica-1", "10–11",
 			"fault 1: kill replica-2 at 1500 requests (10–11 ms): 6 users across, 3 moved (0.500); 3 on replica-2 of whom 1 lost their session, 1 lost elsewhere\n",
@@ -495,7 +496,7 @@ func TestRenderTextPhases(t *testing.T) {
 			{Index: 3, Action: "scale-out", At: "3s"},
 		}
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderText(&buf, r))
+		require.NoError(t, render.Text(&buf, r))
 		for _, s := range []string{
 			"fault 1: kill replica-2 at 1500 requests (812–815 ms): 300 users across, 98 moved (0.327); 98 on replica-2 of whom 97 lost their session, 0 lost elsewhere\n",
 			"fault 2: reload-balancer nginx at 2s (900–950 ms): 10 users across, 0 moved (0.000); 0 lost their session; error: reload nginx: exit status 1\n",
@@ -507,7 +508,7 @@ func TestRenderTextPhases(t *testing.T) {
 	})
 	t.Run("no faults prints nothing new", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderText(&buf, sample()))
+		require.NoError(t, render.Text(&buf, sample()))
 		assert.NotContains(t, buf.String(), "phases")
 		assert.NotContains(t, buf.String(), "fault")
 	})

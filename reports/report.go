@@ -1,10 +1,15 @@
 // Package reports is the checker: it turns a run's event stream into the figures of design.md (login failures and
 // their causes, lost sessions, duplicate sessions, per-replica load and skew), splits them into the phases the run's
 // fault marks delimit and sums up what each fault did to the users, checks them against a scenario's expectations
-// and renders them as text or JSON. It reads events only; it never starts anything.
+// and says in a few sentences what they mean (the diagnosis). It reads events only and starts nothing; its
+// sub-package render writes the reports out.
 package reports
 
-import "github.com/sessionlab/sessionlab/clients/events"
+import (
+	"strconv"
+
+	"github.com/sessionlab/sessionlab/clients/events"
+)
 
 // Schema names the version of the report JSON.
 const Schema = "sessionlab.report/v1"
@@ -207,3 +212,15 @@ func Skipped(kind, strategy, why string) *Report {
 		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{},
 		OverTime: OverTime{Buckets: []Bucket{}}, Diagnosis: []Finding{}}
 }
+
+// Fig writes a figure as the text renderers and the diagnosis do: three decimals, or "n/a" when it could not be
+// computed.
+func Fig(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*v, 'f', 3, 64)
+}
+
+// Label names the fault as the phases do: "kill replica-2", "scale-out".
+func (f FaultResult) Label() string { return faultLabel(f.Action, f.Target) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 func reauth(user int, path, replica, outcome string) events.Event {
@@ -237,7 +238,7 @@ func TestComputeWebSocket(t *testing.T) {
 		r := reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())
 		assert.Nil(t, r.WebSocket)
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderJSON(&buf, r))
+		require.NoError(t, render.JSON(&buf, r))
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
 		assert.NotContains(t, doc, "websocket")
@@ -250,7 +251,7 @@ func TestComputeWebSocket(t *testing.T) {
 func TestStoreAndWebSocketJSON(t *testing.T) {
 	evs := append(ssoEvents(), ws(1, 1, "replica-1", "ok"), ws(1, 2, "replica-2", "loss"), storeRecord(redisStats))
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderJSON(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
+	require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
 	var doc struct {
 		Totals    map[string]any `json:"totals"`
 		Store     map[string]any `json:"store"`
@@ -295,7 +296,7 @@ func TestExpectStoreAndWebSocket(t *testing.T) {
 func TestRenderTextStoreAndWebSocket(t *testing.T) {
 	render := func(evs []events.Event) string {
 		var buf bytes.Buffer
-		require.NoError(t, reports.RenderText(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
+		require.NoError(t, render.Text(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
 		return buf.String()
 	}
 

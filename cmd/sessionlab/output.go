@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 	"github.com/spf13/cobra"
 )
 
@@ -21,15 +22,15 @@ type output struct {
 }
 
 func (o *output) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.formats, "format", "text", "report format, or several comma-separated with --out (allowed: "+strings.Join(reports.Formats, ", ")+")")
+	cmd.Flags().StringVar(&o.formats, "format", "text", "report format, or several comma-separated with --out (allowed: "+strings.Join(render.Formats, ", ")+")")
 	cmd.Flags().StringVar(&o.outDir, "out", "", "write every --format to this directory ("+fileNames()+"); the text report still goes to stdout unless --quiet")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress line, and with --out nothing on stdout")
 }
 
 func fileNames() string {
-	names := make([]string, len(reports.Formats))
-	for i, f := range reports.Formats {
-		names[i] = reports.FileName(f)
+	names := make([]string, len(render.Formats))
+	for i, f := range render.Formats {
+		names[i] = render.FileName(f)
 	}
 	return strings.Join(names, ", ")
 }
@@ -38,8 +39,8 @@ func fileNames() string {
 func (o *output) list() ([]string, error) {
 	var list []string
 	for _, f := range splitList(o.formats) {
-		if !slices.Contains(reports.Formats, f) {
-			return nil, fmt.Errorf("--format %q is not known (allowed: %s)", f, strings.Join(reports.Formats, ", "))
+		if !slices.Contains(render.Formats, f) {
+			return nil, fmt.Errorf("--format %q is not known (allowed: %s)", f, strings.Join(render.Formats, ", "))
 		}
 		if !slices.Contains(list, f) {
 			list = append(list, f)
@@ -47,7 +48,7 @@ func (o *output) list() ([]string, error) {
 	}
 	switch {
 	case len(list) == 0:
-		return nil, fmt.Errorf("--format is empty (allowed: %s)", strings.Join(reports.Formats, ", "))
+		return nil, fmt.Errorf("--format is empty (allowed: %s)", strings.Join(render.Formats, ", "))
 	case len(list) > 1 && o.outDir == "":
 		return nil, fmt.Errorf("--format %s: several formats need --out DIR to write them to", o.formats)
 	}
@@ -61,24 +62,24 @@ func (o *output) write(stdout, stderr io.Writer, reps []*reports.Report, compare
 	if err != nil {
 		return err
 	}
-	render := func(w io.Writer, format string) error {
+	writeAs := func(w io.Writer, format string) error {
 		if compare {
-			return reports.RenderCompare(w, format, reps)
+			return render.Compare(w, format, reps)
 		}
-		return reports.Render(w, format, reps[0])
+		return render.Report(w, format, reps[0])
 	}
 	if o.outDir == "" {
-		return render(stdout, formats[0])
+		return writeAs(stdout, formats[0])
 	}
 	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	for _, f := range formats {
 		var buf bytes.Buffer
-		if err := render(&buf, f); err != nil {
+		if err := writeAs(&buf, f); err != nil {
 			return fmt.Errorf("render %s: %w", f, err)
 		}
-		path := filepath.Join(o.outDir, reports.FileName(f))
+		path := filepath.Join(o.outDir, render.FileName(f))
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
@@ -89,5 +90,5 @@ func (o *output) write(stdout, stderr io.Writer, reps []*reports.Report, compare
 	if o.quiet {
 		return nil
 	}
-	return render(stdout, "text")
+	return writeAs(stdout, "text")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,8 +28,8 @@ func TestRunWritesEveryFormatAndReportRendersTheLogAgain(t *testing.T) {
 	out, err := execute(t, "run", "--format", "text,json,markdown,html,junit", "--out", runDir, "--events", log, rrMemory, "--set", "clients.users=50")
 	require.NoError(t, err)
 	assert.Contains(t, out, "replica-1", "the text report still goes to stdout")
-	for _, f := range reports.Formats {
-		info, err := os.Stat(filepath.Join(runDir, reports.FileName(f)))
+	for _, f := range render.Formats {
+		info, err := os.Stat(filepath.Join(runDir, render.FileName(f)))
 		require.NoError(t, err, "--out holds the %s report", f)
 		assert.Positive(t, info.Size())
 	}
@@ -41,13 +42,13 @@ func TestRunWritesEveryFormatAndReportRendersTheLogAgain(t *testing.T) {
 		return d
 	}
 	first, second := again("first"), again("second")
-	for _, f := range reports.Formats {
-		a, err := os.ReadFile(filepath.Join(first, reports.FileName(f)))
+	for _, f := range render.Formats {
+		a, err := os.ReadFile(filepath.Join(first, render.FileName(f)))
 		require.NoError(t, err)
-		b, err := os.ReadFile(filepath.Join(second, reports.FileName(f)))
+		b, err := os.ReadFile(filepath.Join(second, render.FileName(f)))
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(a, b), "%s rendered twice from one log differs", f)
-		orig, err := os.ReadFile(filepath.Join(runDir, reports.FileName(f)))
+		orig, err := os.ReadFile(filepath.Join(runDir, render.FileName(f)))
 		require.NoError(t, err)
 		assert.Equal(t, string(orig), string(a), "%s from the log is the run's own %s", f, f)
 	}

@@ -1,4 +1,4 @@
-package reports_test
+package render_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 func htmlF64(v float64) *float64 { return &v }
@@ -50,9 +51,9 @@ func htmlSample() *reports.Report {
 		Stickiness: reports.Stickiness{Users: 300, Mean: htmlF64(0.34), UsersAtOne: 3, ShareAtOne: htmlF64(0.01)},
 		Phases: []reports.Phase{
 			{Name: "before", FromMs: 0, ToMs: 1500, Figures: reports.Figures{Requests: 1200},
-				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 400}, {"replica-3", 400}}},
+				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 400}, {Name: "replica-2", Requests: 400}, {Name: "replica-3", Requests: 400}}},
 			{Name: "during kill replica-2", FromMs: 1500, ToMs: 2500, Figures: reports.Figures{Requests: 800, SessionLosses: 90, SessionLoss: htmlF64(0.3)},
-				Replicas: []reports.PhaseReplica{{"replica-1", 400}, {"replica-2", 0}, {"replica-3", 400}}},
+				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 400}, {Name: "replica-2", Requests: 0}, {Name: "replica-3", Requests: 400}}},
 		},
 		Faults: []reports.FaultResult{
 			{Index: 0, Action: "kill", Target: "replica-2", At: "1.5s", StartMs: htmlI64(1500), EndMs: htmlI64(2500),
@@ -88,14 +89,14 @@ func htmlSampleCompare() []*reports.Report {
 func htmlRun(t *testing.T, r *reports.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderHTML(&buf, r))
+	require.NoError(t, render.HTML(&buf, r))
 	return buf.String()
 }
 
 func htmlCompare(t *testing.T, rs []*reports.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderHTMLCompare(&buf, rs))
+	require.NoError(t, render.HTMLCompare(&buf, rs))
 	return buf.String()
 }
 
@@ -399,7 +400,7 @@ func TestRenderHTMLNilFigures(t *testing.T) {
 	require.Len(t, unmet, 1, "a figure that could not be computed meets nothing")
 	assert.Contains(t, htmlText(unmet[0]), "got n/a")
 
-	require.Error(t, reports.RenderHTML(&bytes.Buffer{}, nil))
+	require.Error(t, render.HTML(&bytes.Buffer{}, nil))
 }
 
 func TestRenderHTMLEmptyDiagnosis(t *testing.T) {

@@ -1,78 +1,89 @@
-package reports
+// Package render writes reports for people and tools: text (the terminal), the v1 JSON, Markdown, one
+// self-contained HTML page with SVG plots, and JUnit XML for CI, each for one run or a comparison of several. It
+// computes nothing: the figures are package reports'.
+package render
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/sessionlab/sessionlab/reports"
 )
 
-// Formats a report can be rendered in.
-var Formats = []string{"text", "json", "markdown", "html", "junit"}
-
-// FileName is the file a format is written to in an output directory (--out).
-func FileName(format string) string {
-	switch format {
-	case "text":
-		return "report.txt"
-	case "json":
-		return "report.json"
-	case "markdown":
-		return "report.md"
-	case "html":
-		return "report.html"
-	case "junit":
-		return "junit.xml"
-	}
-	return ""
+// format is one way to render reports: one run, or a comparison of several.
+type format struct {
+	name    string
+	file    string // the file it is written to in an output directory (--out)
+	one     func(io.Writer, *reports.Report) error
+	compare func(io.Writer, []*reports.Report) error
 }
 
-// Render writes r in format (one of Formats).
-func Render(w io.Writer, format string, r *Report) error {
-	switch format {
-	case "text":
-		return RenderText(w, r)
-	case "json":
-		return RenderJSON(w, r)
-	case "markdown":
-		return RenderMarkdown(w, r)
-	case "html":
-		return RenderHTML(w, r)
-	case "junit":
-		return RenderJUnit(w, r)
-	}
-	return fmt.Errorf("format %q is not known (allowed: %s)", format, strings.Join(Formats, ", "))
+// formats is the one table Formats, FileName, Report and Compare read.
+var formats = []format{
+	{"text", "report.txt", Text, CompareText},
+	{"json", "report.json", JSON, JSONList},
+	{"markdown", "report.md", Markdown, MarkdownCompare},
+	{"html", "report.html", HTML, HTMLCompare},
+	{"junit", "junit.xml", JUnit, JUnitCompare},
 }
 
-// RenderCompare writes the reports of one scenario run under several strategies (and balancers) in format.
-func RenderCompare(w io.Writer, format string, rs []*Report) error {
-	switch format {
-	case "text":
-		return RenderCompareText(w, rs)
-	case "json":
-		return RenderJSONList(w, rs)
-	case "markdown":
-		return RenderMarkdownCompare(w, rs)
-	case "html":
-		return RenderHTMLCompare(w, rs)
-	case "junit":
-		return RenderJUnitCompare(w, rs)
+// Formats are the formats a report can be rendered in.
+var Formats = func() []string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = f.name
 	}
-	return fmt.Errorf("format %q is not known (allowed: %s)", format, strings.Join(Formats, ", "))
+	return names
+}()
+
+func lookup(name string) (format, error) {
+	for _, f := range formats {
+		if f.name == name {
+			return f, nil
+		}
+	}
+	return format{}, fmt.Errorf("format %q is not known (allowed: %s)", name, strings.Join(Formats, ", "))
+}
+
+// FileName is the file a format is written to in an output directory (--out), or "" for an unknown format.
+func FileName(name string) string {
+	f, _ := lookup(name)
+	return f.file
+}
+
+// Report writes r in the named format (one of Formats).
+func Report(w io.Writer, name string, r *reports.Report) error {
+	f, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	return f.one(w, r)
+}
+
+// Compare writes the reports of one scenario run under several strategies (and balancers) in the named format.
+func Compare(w io.Writer, name string, rs []*reports.Report) error {
+	f, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	return f.compare(w, rs)
 }
 
 // RenderJSON writes the v1 report JSON, indented.
-func RenderJSON(w io.Writer, r *Report) error {
+func JSON(w io.Writer, r *reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
 // RenderText writes the report as a short summary and a table per replica.
-func RenderText(w io.Writer, r *Report) error {
+func Text(w io.Writer, r *reports.Report) error {
 	t := r.Totals
 	config := ""
 	if r.Balancer.Config != "" {
@@ -85,13 +96,13 @@ func RenderText(w io.Writer, r *Report) error {
 	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s%s\n\n",
 		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions, app)
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
-	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig(t.LoginFailRate), causes(r.FailureCauses))
-	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig(t.SessionLoss))
+	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, reports.Fig(t.LoginFailRate), causes(r.FailureCauses))
+	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, reports.Fig(t.SessionLoss))
 	fmt.Fprintf(w, "users     %d affected, %d in a login loop; stickiness mean %s, %s of users at 1.0\n",
-		t.AffectedUsers, t.UsersInLoginLoop, fig(r.Stickiness.Mean), fig(r.Stickiness.ShareAtOne))
+		t.AffectedUsers, t.UsersInLoginLoop, reports.Fig(r.Stickiness.Mean), reports.Fig(r.Stickiness.ShareAtOne))
 	if st := r.Store; st != nil {
 		fmt.Fprintf(w, "          %d held by the %s store for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
-			st.Sessions, st.Kind, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)
+			st.Sessions, st.Kind, t.UsersLoggedIn, reports.Fig(t.DuplicateRatio), t.SilentReauths)
 		fmt.Fprintf(w, "store     %d sessions issued, %d after a password, %d csrf refusals, %d cookies a replica could not open",
 			st.SessionsCreated, st.Logins, st.CSRFRefusals, st.BadCookies)
 		if len(st.Unread) > 0 {
@@ -100,45 +111,37 @@ func RenderText(w io.Writer, r *Report) error {
 		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintf(w, "          %d created for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
-			t.SessionsCreated, t.UsersLoggedIn, fig(t.DuplicateRatio), t.SilentReauths)
+			t.SessionsCreated, t.UsersLoggedIn, reports.Fig(t.DuplicateRatio), t.SilentReauths)
 	}
 	if ws := r.WebSocket; ws != nil {
 		fmt.Fprintf(w, "websocket %d connections, %d errors, state lost on %d of %d reconnects (rate %s)\n",
-			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, fig(ws.StateLossRate))
+			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, reports.Fig(ws.StateLossRate))
 	}
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "replica\trequests\tshare\tusers\t")
 	for _, rep := range r.Replicas {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", rep.Name, rep.Requests, fig(rep.Share), rep.Users)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", rep.Name, rep.Requests, reports.Fig(rep.Share), rep.Users)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "skew: max/mean %s  cov %s  jain %s\n", fig(r.Skew.MaxOverMean), fig(r.Skew.CoV), fig(r.Skew.Jain))
+	fmt.Fprintf(w, "skew: max/mean %s  cov %s  jain %s\n", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.CoV), reports.Fig(r.Skew.Jain))
 	if err := renderPhases(w, r.Phases, r.Faults); err != nil {
 		return err
 	}
 	if len(r.Diagnosis) > 0 {
 		fmt.Fprintln(w, "\ndiagnosis")
 		for _, f := range r.Diagnosis {
-			fmt.Fprintf(w, "  %s\n", DiagnosisLine(f))
+			fmt.Fprintf(w, "  %s\n", f.Line())
 		}
 	}
 	return renderExpectations(w, r.Expectations)
 }
 
-// DiagnosisLine is a finding as one sentence with its fixes: "… Fixes: a; b."
-func DiagnosisLine(f Finding) string {
-	if len(f.Fixes) == 0 {
-		return f.Text
-	}
-	return f.Text + " Fixes: " + strings.Join(f.Fixes, "; ") + "."
-}
-
 // renderPhases writes the phase table and one line per fault; nothing for a run without faults.
-func renderPhases(w io.Writer, phases []Phase, faults []FaultResult) error {
+func renderPhases(w io.Writer, phases []reports.Phase, faults []reports.FaultResult) error {
 	if len(phases) == 0 && len(faults) == 0 {
 		return nil
 	}
@@ -151,7 +154,7 @@ func renderPhases(w io.Writer, phases []Phase, faults []FaultResult) error {
 			perReplica[i] = strconv.Itoa(rep.Requests)
 		}
 		fmt.Fprintf(tw, "  %s\t%d–%d\t%d\t%d %s\t%d %s\t%d\t%d\t%s\n", p.Name, p.FromMs, p.ToMs, p.Requests,
-			p.LoginFailures, fig(p.LoginFailRate), p.SessionLosses, fig(p.SessionLoss), p.UsersWithLoss, p.Errors,
+			p.LoginFailures, reports.Fig(p.LoginFailRate), p.SessionLosses, reports.Fig(p.SessionLoss), p.UsersWithLoss, p.Errors,
 			strings.Join(perReplica, "/"))
 	}
 	if err := tw.Flush(); err != nil {
@@ -167,8 +170,8 @@ func renderPhases(w io.Writer, phases []Phase, faults []FaultResult) error {
 
 // faultLine is e.g. "fault 1: kill replica-2 at 1500 requests (812–815 ms): 300 users across, 98 moved (0.327); 98 on
 // replica-2 of whom 97 lost their session, 0 lost elsewhere".
-func faultLine(f FaultResult) string {
-	head := fmt.Sprintf("fault %d: %s at %s", f.Index+1, faultLabel(f.Action, f.Target), f.At)
+func faultLine(f reports.FaultResult) string {
+	head := fmt.Sprintf("fault %d: %s at %s", f.Index+1, f.Label(), f.At)
 	var line string
 	switch {
 	case f.StartMs == nil:
@@ -177,7 +180,7 @@ func faultLine(f FaultResult) string {
 		line = fmt.Sprintf("%s (%d ms–): did not finish", head, *f.StartMs)
 	default:
 		line = fmt.Sprintf("%s (%d–%d ms): %d users across, %d moved (%s); ", head, *f.StartMs, *f.EndMs,
-			*f.UsersAcross, *f.MovedUsers, fig(f.MovedShare))
+			*f.UsersAcross, *f.MovedUsers, reports.Fig(f.MovedShare))
 		if f.UsersOnTarget != nil {
 			line += fmt.Sprintf("%d on %s of whom %d lost their session, %d lost elsewhere",
 				*f.UsersOnTarget, f.Target, *f.LostOnTarget, *f.LostElsewhere)
@@ -191,13 +194,13 @@ func faultLine(f FaultResult) string {
 	return line
 }
 
-func renderExpectations(w io.Writer, exps []Expectation) error {
+func renderExpectations(w io.Writer, exps []reports.Expectation) error {
 	if len(exps) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nexpectations")
 	for _, e := range exps {
-		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, fig(e.Got)); err != nil {
+		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, reports.Fig(e.Got)); err != nil {
 			return err
 		}
 	}
@@ -205,7 +208,7 @@ func renderExpectations(w io.Writer, exps []Expectation) error {
 }
 
 // textMark is an expectation's mark in the text report, both marks the same width.
-func textMark(e Expectation) string {
+func textMark(e reports.Expectation) string {
 	if e.OK {
 		return "ok  "
 	}
@@ -213,7 +216,7 @@ func textMark(e Expectation) string {
 }
 
 // RenderCompareText writes one row per report, side by side, for runs of one scenario under different strategies.
-func RenderCompareText(w io.Writer, rs []*Report) error {
+func CompareText(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -241,8 +244,8 @@ func RenderCompareText(w io.Writer, rs []*Report) error {
 			perReplica[i] = strconv.Itoa(rep.Requests)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Balancer.Kind, r.Balancer.Strategy, t.Requests,
-			fig(t.LoginFailRate), causes(r.FailureCauses), fig(t.SessionLoss), fig(t.DuplicateRatio),
-			fig(r.Skew.MaxOverMean), fig(r.Skew.CoV), fig(r.Skew.Jain), strings.Join(perReplica, "/"))
+			reports.Fig(t.LoginFailRate), causes(r.FailureCauses), reports.Fig(t.SessionLoss), reports.Fig(t.DuplicateRatio),
+			reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.CoV), reports.Fig(r.Skew.Jain), strings.Join(perReplica, "/"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -253,28 +256,20 @@ func RenderCompareText(w io.Writer, rs []*Report) error {
 		}
 		fmt.Fprintf(w, "\n%s %s\n", r.Balancer.Kind, r.Balancer.Strategy)
 		for _, f := range r.Diagnosis {
-			fmt.Fprintf(w, "  %s\n", DiagnosisLine(f))
+			fmt.Fprintf(w, "  %s\n", f.Line())
 		}
 	}
 	for _, r := range rs {
 		for _, e := range r.Expectations {
-			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig(e.Got))
+			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, reports.Fig(e.Got))
 		}
 	}
 	return nil
 }
 
-// fig prints a figure with three decimals, or "n/a" when it could not be computed.
-func fig(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return strconv.FormatFloat(*v, 'f', 3, 64)
-}
-
 func causes(m map[string]int) string {
 	var parts []string
-	for _, c := range sortedKeys(m) {
+	for _, c := range slices.Sorted(maps.Keys(m)) {
 		if m[c] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", c, m[c]))
 		}
@@ -285,17 +280,8 @@ func causes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // RenderJSONList writes several reports (a comparison) as one indented JSON array.
-func RenderJSONList(w io.Writer, rs []*Report) error {
+func JSONList(w io.Writer, rs []*reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rs)

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports"
 )
 
 // Colours are attributes, not CSS classes, so that a plot copied out of the page keeps them. In the outcome stack
@@ -205,7 +207,7 @@ func (c *canvas) valueLabel(cx, y, barW float64, s string) {
 }
 
 // replicasSVG is a bar per replica of the requests it served, with a dashed line at the mean: the even share.
-func replicasSVG(reps []Replica) string {
+func replicasSVG(reps []reports.Replica) string {
 	n := len(reps)
 	f := frame{w: min(max(200+float64(n)*56, 520), 1040), h: 320, left: 64, right: 20, bottom: 48}
 	slot := (f.w - f.left - f.right) / float64(max(n, 1))
@@ -273,19 +275,19 @@ func replicasSVG(reps []Replica) string {
 // outcomeSeries are the layers of the outcome plot, bottom first.
 var outcomeSeries = []struct {
 	label, fill string
-	count       func(Bucket) int
+	count       func(reports.Bucket) int
 }{
-	{"ok", colOK, func(b Bucket) int { return b.OK }},
-	{"silent re-auth (ok)", colReauth, func(b Bucket) int { return b.Reauth }},
-	{"refused (csrf + rejected)", colRefused, func(b Bucket) int { return b.CSRF + b.Rejected }},
-	{"session loss", colLoss, func(b Bucket) int { return b.Loss }},
-	{"login loop", colLoop, func(b Bucket) int { return b.Loop }},
-	{"error", colError, func(b Bucket) int { return b.Error }},
+	{"ok", colOK, func(b reports.Bucket) int { return b.OK }},
+	{"silent re-auth (ok)", colReauth, func(b reports.Bucket) int { return b.Reauth }},
+	{"refused (csrf + rejected)", colRefused, func(b reports.Bucket) int { return b.CSRF + b.Rejected }},
+	{"session loss", colLoss, func(b reports.Bucket) int { return b.Loss }},
+	{"login loop", colLoop, func(b reports.Bucket) int { return b.Loop }},
+	{"error", colError, func(b reports.Bucket) int { return b.Error }},
 }
 
 // overTimeSVG stacks the exchanges per second of each outcome over the run and shades every fault's window, so a
 // jump in losses can be read against the fault that caused it.
-func overTimeSVG(ot OverTime, faults []FaultResult) string {
+func overTimeSVG(ot reports.OverTime, faults []reports.FaultResult) string {
 	f := frame{w: 1040, h: 340, left: 64, right: 20, bottom: 48}
 	items := make([]legendItem, 0, len(outcomeSeries)+1)
 	for _, s := range outcomeSeries {
@@ -343,7 +345,7 @@ func overTimeSVG(ot OverTime, faults []FaultResult) string {
 
 // stack draws each outcome as a step-shaped band on top of the ones below it; a series with no exchange draws
 // nothing, though it stays in the legend so that every plot has the same key.
-func (c *canvas) stack(f frame, buckets []Bucket, width int64, yTop float64, x func(int64) float64) {
+func (c *canvas) stack(f frame, buckets []reports.Bucket, width int64, yTop float64, x func(int64) float64) {
 	lower := make([]float64, len(buckets))
 	for _, s := range outcomeSeries {
 		var pts []string
@@ -370,7 +372,7 @@ func (c *canvas) stack(f frame, buckets []Bucket, width int64, yTop float64, x f
 
 // faults shades each started fault from its start to its end, or to the plot's right edge while it never ended.
 // A label that would run into an earlier one drops to the next of three rows.
-func (c *canvas) faults(f frame, faults []FaultResult, x func(int64) float64) {
+func (c *canvas) faults(f frame, faults []reports.FaultResult, x func(int64) float64) {
 	var rowEnds [3]float64
 	for _, fr := range faults {
 		if fr.StartMs == nil {
@@ -383,7 +385,7 @@ func (c *canvas) faults(f frame, faults []FaultResult, x func(int64) float64) {
 			span = fmt.Sprintf("%d–%d ms", *fr.StartMs, *fr.EndMs)
 		}
 		x1 = max(x1, x0+2) // an instant fault still shows
-		label := fmt.Sprintf("fault %d: %s", fr.Index+1, faultLabel(fr.Action, fr.Target))
+		label := fmt.Sprintf("fault %d: %s", fr.Index+1, fr.Label())
 		c.printf(`<rect class="fault" data-fault="%d" x="%s" y="%s" width="%s" height="%s" fill="#000" fill-opacity="0.08" stroke="#555" stroke-dasharray="3 2"><title>%s (%s)</title></rect>`+"\n",
 			fr.Index+1, num(x0), num(f.top), num(x1-x0), num(f.plotH()), esc(label), esc(span))
 		lx, anchor := x0+3, "start"
@@ -404,7 +406,7 @@ func (c *canvas) faults(f frame, faults []FaultResult, x func(int64) float64) {
 
 // compareSVG groups, per variant, its login failure and session loss rates (left axis, 0..1) with its skew
 // (right axis), so strategies can be told apart at a glance.
-func compareSVG(rs []*Report) string {
+func compareSVG(rs []*reports.Report) string {
 	n := len(rs)
 	f := frame{w: min(max(200+float64(n)*120, 560), 1040), h: 320, left: 56, right: 64, bottom: 56}
 	items := []legendItem{
@@ -464,8 +466,8 @@ func compareSVG(rs []*Report) string {
 				v := min(max(*b.v, 0), b.top)
 				y := f.y(v, b.top)
 				c.printf(`<rect class="bar %s" x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="%s"><title>%s %s: %s</title></rect>`+"\n",
-					b.class, num(bx), num(y), num(barW), num(f.base()-y), b.fill, b.stroke, esc(name), b.class, fig(b.v))
-				c.valueLabel(bx+barW/2, y, barW, fig(b.v))
+					b.class, num(bx), num(y), num(barW), num(f.base()-y), b.fill, b.stroke, esc(name), b.class, reports.Fig(b.v))
+				c.valueLabel(bx+barW/2, y, barW, reports.Fig(b.v))
 			}
 		}
 		// The space between the tspans keeps the label's text "kind strategy" for anything reading it.

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports"
 )
 
 // htmlHead is the whole stylesheet: the page must open offline, so no font, image or sheet is fetched, and fonts
@@ -72,7 +74,7 @@ const htmlRun = `{{template "head" .Title -}}
 <h1>{{.R.Scenario}}</h1>
 <p class="meta">{{.R.Balancer.Kind}} {{.R.Balancer.Strategy}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
 {{- with .R.App.Login}} · login {{.}}{{end}}{{with .R.App.Secret}} · secret {{.}}{{end}}{{with .R.App.CookieName}} · cookie name {{.}}{{end}}</p>
-<h2>Figures</h2>
+<h2>reports.Figures</h2>
 <table class="headline">
 <tr><th>figure</th><th class="n">value</th><th></th></tr>
 {{- range .Headline}}
@@ -140,18 +142,18 @@ const htmlCompare = `{{template "head" .Title -}}
 `
 
 var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
-	"fig":       fig,
+	"fig":       reports.Fig,
 	"causes":    causes,
 	"join":      strings.Join,
 	"faultLine": faultLine,
-	"replicas": func(reps []Replica) string {
+	"replicas": func(reps []reports.Replica) string {
 		parts := make([]string, len(reps))
 		for i, r := range reps {
 			parts[i] = strconv.Itoa(r.Requests)
 		}
 		return strings.Join(parts, "/")
 	},
-	"phaseReplicas": func(reps []PhaseReplica) string {
+	"phaseReplicas": func(reps []reports.PhaseReplica) string {
 		parts := make([]string, len(reps))
 		for i, r := range reps {
 			parts[i] = strconv.Itoa(r.Requests)
@@ -168,13 +170,13 @@ type headRow struct{ Label, Value, Note string }
 // RenderHTML writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
 // outcomes over time with the faults shaded, a plot of the requests per replica, and the phase table. The page
 // loads nothing (styles and plots are inline) and the same report always gives the same bytes.
-func RenderHTML(w io.Writer, r *Report) error {
+func HTML(w io.Writer, r *reports.Report) error {
 	if r == nil {
 		return errors.New("render html: no report")
 	}
 	data := struct {
 		Title              string
-		R                  *Report
+		R                  *reports.Report
 		Headline           []headRow
 		OverTime, Replicas template.HTML
 	}{
@@ -191,8 +193,8 @@ func RenderHTML(w io.Writer, r *Report) error {
 // RenderHTMLCompare writes the reports of one scenario under several balancers and strategies as one
 // self-contained HTML page: a grouped bar chart of login failures, session losses and skew, the comparison table,
 // and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
-func RenderHTMLCompare(w io.Writer, rs []*Report) error {
-	kept := make([]*Report, 0, len(rs))
+func HTMLCompare(w io.Writer, rs []*reports.Report) error {
+	kept := make([]*reports.Report, 0, len(rs))
 	for _, r := range rs {
 		if r != nil {
 			kept = append(kept, r)
@@ -201,7 +203,7 @@ func RenderHTMLCompare(w io.Writer, rs []*Report) error {
 	data := struct {
 		Title, Scenario, Meta string
 		Chart                 template.HTML
-		Reports               []*Report
+		Reports               []*reports.Report
 	}{Title: "sessionlab comparison", Scenario: "comparison", Chart: template.HTML(compareSVG(kept)), Reports: kept}
 	for _, r := range kept {
 		if r.Skipped == "" {
@@ -225,7 +227,7 @@ func execute(w io.Writer, name string, data any) error {
 	return err
 }
 
-func headline(r *Report) []headRow {
+func headline(r *reports.Report) []headRow {
 	t := r.Totals
 	n := strconv.Itoa
 	rows := []headRow{
@@ -234,14 +236,14 @@ func headline(r *Report) []headRow {
 		{"errors", n(t.Errors), "exchanges that ended in an error"},
 		{"login attempts", n(t.LoginAttempts), ""},
 		{"login failures", n(t.LoginFailures), ""},
-		{"login failure rate", fig(t.LoginFailRate), ""},
+		{"login failure rate", reports.Fig(t.LoginFailRate), ""},
 		{"failure causes", causes(r.FailureCauses), ""},
 		{"session losses", n(t.SessionLosses), fmt.Sprintf("of %d protected pages", t.PageRequests)},
-		{"session loss rate", fig(t.SessionLoss), ""},
+		{"session loss rate", reports.Fig(t.SessionLoss), ""},
 		{"users in a login loop", n(t.UsersInLoginLoop), ""},
 		{"affected users", n(t.AffectedUsers), "a failed login, a lost session or an error"},
-		{"stickiness mean", fig(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", fig(r.Stickiness.ShareAtOne))},
-		{"duplicate session ratio", fig(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
+		{"stickiness mean", reports.Fig(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", reports.Fig(r.Stickiness.ShareAtOne))},
+		{"duplicate session ratio", reports.Fig(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
 	}
 	store := headRow{"store sessions", "n/a", fmt.Sprintf("%d sessions created (no store record)", t.SessionsCreated)}
 	if t.StoreSessions != nil {
@@ -256,7 +258,7 @@ func headline(r *Report) []headRow {
 	}
 	rows = append(rows, store, headRow{"silent re-authentications", n(t.SilentReauths), ""})
 	if ws := r.WebSocket; ws != nil {
-		rows = append(rows, headRow{"websocket state loss", fig(ws.StateLossRate),
+		rows = append(rows, headRow{"websocket state loss", reports.Fig(ws.StateLossRate),
 			fmt.Sprintf("%d of %d reconnects lost state; %d connections, %d errors", ws.StateLost, ws.Reconnects, ws.Connections, ws.Errors)})
 	}
 	return append(rows,

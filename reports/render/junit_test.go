@@ -1,4 +1,4 @@
-package reports_test
+package render_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 // The JUnit schema as a CI reader sees it, written apart from the renderer's types so that the test checks the
@@ -87,7 +88,7 @@ func assertTotals(t *testing.T, s xmlSuites) {
 func TestRenderJUnit(t *testing.T) {
 	r := loopingRun()
 	r.Expectations = append(r.Expectations, reports.Expectation{Key: "websocket.state_loss_rate", Want: "== 0", OK: false})
-	got := parseJUnit(t, func(b *bytes.Buffer) error { return reports.Render(b, "junit", r) })
+	got := parseJUnit(t, func(b *bytes.Buffer) error { return render.Report(b, "junit", r) })
 	assertTotals(t, got)
 
 	require.Len(t, got.Suites, 1)
@@ -138,7 +139,7 @@ func TestRenderJUnit(t *testing.T) {
 func TestRenderJUnitWithoutExpectations(t *testing.T) {
 	r := loopingRun()
 	r.Expectations = nil
-	got := parseJUnit(t, func(b *bytes.Buffer) error { return reports.RenderJUnit(b, r) })
+	got := parseJUnit(t, func(b *bytes.Buffer) error { return render.JUnit(b, r) })
 	assertTotals(t, got)
 	require.Len(t, got.Suites, 1)
 	require.Len(t, got.Suites[0].Cases, 1)
@@ -148,7 +149,7 @@ func TestRenderJUnitWithoutExpectations(t *testing.T) {
 
 func TestRenderJUnitCompare(t *testing.T) {
 	rs := loopingVariants()
-	got := parseJUnit(t, func(b *bytes.Buffer) error { return reports.RenderCompare(b, "junit", rs) })
+	got := parseJUnit(t, func(b *bytes.Buffer) error { return render.Compare(b, "junit", rs) })
 	assertTotals(t, got)
 	assert.Equal(t, 6, got.Tests)
 	assert.Equal(t, 2, got.Failures)
@@ -188,7 +189,7 @@ func TestRenderJUnitCompare(t *testing.T) {
 }
 
 func TestRenderJUnitCompareEmpty(t *testing.T) {
-	got := parseJUnit(t, func(b *bytes.Buffer) error { return reports.RenderJUnitCompare(b, nil) })
+	got := parseJUnit(t, func(b *bytes.Buffer) error { return render.JUnitCompare(b, nil) })
 	assert.Empty(t, got.Suites)
 	assert.Zero(t, got.Tests)
 }

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"bufio"
@@ -6,11 +6,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports"
 )
 
 // RenderMarkdown writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
 // headline figures, the diagnosis, the expectations, then the replica, phase and fault details.
-func RenderMarkdown(w io.Writer, r *Report) error {
+func Markdown(w io.Writer, r *reports.Report) error {
 	// Writes go to a buffer so that only the flush can fail; checking every Fprintf would bury the layout.
 	bw := bufio.NewWriter(w)
 	t := r.Totals
@@ -24,14 +26,14 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 
 	rows := [][2]string{
 		{"users / requests / errors", fmt.Sprintf("%d / %d / %d", t.Users, t.Requests, t.Errors)},
-		{"login failure rate", fmt.Sprintf("**%s** (%d of %d attempts)", fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts)},
+		{"login failure rate", fmt.Sprintf("**%s** (%d of %d attempts)", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts)},
 		{"failure causes", causes(r.FailureCauses)},
-		{"session loss rate", fmt.Sprintf("**%s** (%d of %d pages)", fig(t.SessionLoss), t.SessionLosses, t.PageRequests)},
+		{"session loss rate", fmt.Sprintf("**%s** (%d of %d pages)", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests)},
 		{"users in login loop", strconv.Itoa(t.UsersInLoginLoop)},
 		{"affected users", fmt.Sprintf("%d of %d", t.AffectedUsers, t.Users)},
-		{"duplicate session ratio", fmt.Sprintf("%s (%d silent re-authentications)", fig(t.DuplicateRatio), t.SilentReauths)},
-		{"skew", fmt.Sprintf("max/mean %s · jain %s", fig(r.Skew.MaxOverMean), fig(r.Skew.Jain))},
-		{"stickiness mean", fmt.Sprintf("%s (%s of users at 1.0)", fig(r.Stickiness.Mean), fig(r.Stickiness.ShareAtOne))},
+		{"duplicate session ratio", fmt.Sprintf("%s (%d silent re-authentications)", reports.Fig(t.DuplicateRatio), t.SilentReauths)},
+		{"skew", fmt.Sprintf("max/mean %s · jain %s", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain))},
+		{"stickiness mean", fmt.Sprintf("%s (%s of users at 1.0)", reports.Fig(r.Stickiness.Mean), reports.Fig(r.Stickiness.ShareAtOne))},
 	}
 	if st := r.Store; st != nil {
 		v := fmt.Sprintf("%s: %d held for %d users logged in, %d issued, %d csrf refusals, %d bad cookies",
@@ -43,7 +45,7 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 	}
 	if ws := r.WebSocket; ws != nil {
 		rows = append(rows, [2]string{"websocket", fmt.Sprintf("%d connections, %d errors, state lost on %d of %d reconnects (%s)",
-			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, fig(ws.StateLossRate))})
+			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, reports.Fig(ws.StateLossRate))})
 	}
 	mdTable(bw, []string{"figure", "value"}, "---", func(row func(cells ...string)) {
 		for _, kv := range rows {
@@ -66,7 +68,7 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintln(bw)
 		mdTable(bw, []string{"replica", "requests", "share", "users"}, "--:", func(row func(cells ...string)) {
 			for _, rep := range r.Replicas {
-				row(rep.Name, strconv.Itoa(rep.Requests), fig(rep.Share), strconv.Itoa(rep.Users))
+				row(rep.Name, strconv.Itoa(rep.Requests), reports.Fig(rep.Share), strconv.Itoa(rep.Users))
 			}
 		})
 	}
@@ -82,8 +84,8 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 						perReplica[i] = strconv.Itoa(rep.Requests)
 					}
 					row(p.Name, fmt.Sprintf("%d–%d", p.FromMs, p.ToMs), strconv.Itoa(p.Requests),
-						fmt.Sprintf("%d (%s)", p.LoginFailures, fig(p.LoginFailRate)),
-						fmt.Sprintf("%d (%s)", p.SessionLosses, fig(p.SessionLoss)),
+						fmt.Sprintf("%d (%s)", p.LoginFailures, reports.Fig(p.LoginFailRate)),
+						fmt.Sprintf("%d (%s)", p.SessionLosses, reports.Fig(p.SessionLoss)),
 						strconv.Itoa(p.UsersWithLoss), strconv.Itoa(p.Errors), strings.Join(perReplica, "/"))
 				}
 			})
@@ -100,7 +102,7 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 // RenderMarkdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
 // Markdown table, a row per variant (a skipped variant says why), followed by each variant's diagnosis and
 // expectations.
-func RenderMarkdownCompare(w io.Writer, rs []*Report) error {
+func MarkdownCompare(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -126,9 +128,9 @@ func RenderMarkdownCompare(w io.Writer, rs []*Report) error {
 				perReplica[i] = strconv.Itoa(rep.Requests)
 			}
 			row(r.Balancer.Kind, r.Balancer.Strategy, strconv.Itoa(t.Requests),
-				fmt.Sprintf("%s (%d/%d)", fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts), causes(r.FailureCauses),
-				fmt.Sprintf("%s (%d/%d)", fig(t.SessionLoss), t.SessionLosses, t.PageRequests), fig(t.DuplicateRatio),
-				fig(r.Skew.MaxOverMean), fig(r.Skew.Jain), strings.Join(perReplica, "/"))
+				fmt.Sprintf("%s (%d/%d)", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts), causes(r.FailureCauses),
+				fmt.Sprintf("%s (%d/%d)", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests), reports.Fig(t.DuplicateRatio),
+				reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain), strings.Join(perReplica, "/"))
 		}
 	})
 
@@ -169,7 +171,7 @@ func RenderMarkdownCompare(w io.Writer, rs []*Report) error {
 }
 
 // firstRun is the first report that was run, the one a comparison's heading describes; nil when all were skipped.
-func firstRun(rs []*Report) *Report {
+func firstRun(rs []*reports.Report) *reports.Report {
 	for _, r := range rs {
 		if r.Skipped == "" {
 			return r
@@ -178,7 +180,7 @@ func firstRun(rs []*Report) *Report {
 	return nil
 }
 
-func metCount(exps []Expectation) int {
+func metCount(exps []reports.Expectation) int {
 	n := 0
 	for _, e := range exps {
 		if e.OK {
@@ -190,16 +192,16 @@ func metCount(exps []Expectation) int {
 
 // mdExpectation is e.g. "❌ `login_failure_rate < 0.01` got 0.670". The bound sits in a code span so that a want
 // such as "> 0.5" cannot turn into Markdown.
-func mdExpectation(e Expectation) string {
+func mdExpectation(e reports.Expectation) string {
 	mark := "✅"
 	if !e.OK {
 		mark = "❌"
 	}
-	return fmt.Sprintf("%s `%s %s` got %s", mark, e.Key, e.Want, fig(e.Got))
+	return fmt.Sprintf("%s `%s %s` got %s", mark, e.Key, e.Want, reports.Fig(e.Got))
 }
 
 // mdFindings joins the findings into one paragraph, each followed by the fixes that fit it.
-func mdFindings(fs []Finding) string {
+func mdFindings(fs []reports.Finding) string {
 	parts := make([]string, 0, len(fs))
 	for _, f := range fs {
 		s := mdLine(f.Text)

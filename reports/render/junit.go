@@ -1,10 +1,12 @@
-package reports
+package render
 
 import (
 	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports"
 )
 
 // The JUnit XML that Jenkins, GitLab and GitHub's test reporters all read. Bodies go out as CDATA so that the
@@ -53,7 +55,7 @@ type junitSkipped struct {
 
 // RenderJUnit writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
 // finished, and a case per expectation that fails when the expectation is unmet.
-func RenderJUnit(w io.Writer, r *Report) error {
+func JUnit(w io.Writer, r *reports.Report) error {
 	class := "sessionlab." + r.Scenario
 	run := junitCase{Classname: class, Name: "run", Time: "0", SystemOut: &junitText{junitHeadline(r)}}
 	suite := junitSuiteOf(runName(r.Scenario, r), append([]junitCase{run}, junitExpectations(class, r)...))
@@ -63,7 +65,7 @@ func RenderJUnit(w io.Writer, r *Report) error {
 // RenderJUnitCompare writes a comparison as a JUnit report with one suite per variant. Each suite has a case for
 // the variant, failing when any of its expectations is unmet, and a case per expectation; a skipped variant is a
 // suite with one skipped case saying why.
-func RenderJUnitCompare(w io.Writer, rs []*Report) error {
+func JUnitCompare(w io.Writer, rs []*reports.Report) error {
 	// A skipped variant carries no scenario name; the ones that ran say which scenario it was.
 	scenario := ""
 	if first := firstRun(rs); first != nil {
@@ -85,7 +87,7 @@ func RenderJUnitCompare(w io.Writer, rs []*Report) error {
 		var unmet []string
 		for _, e := range r.Expectations {
 			if !e.OK {
-				unmet = append(unmet, fmt.Sprintf("%s = %s (want %s)", e.Key, fig(e.Got), e.Want))
+				unmet = append(unmet, fmt.Sprintf("%s = %s (want %s)", e.Key, reports.Fig(e.Got), e.Want))
 			}
 		}
 		if len(unmet) > 0 {
@@ -98,18 +100,18 @@ func RenderJUnitCompare(w io.Writer, rs []*Report) error {
 }
 
 // runName is "scenario kind strategy", the name both a suite and a comparison's variant case go by.
-func runName(scenario string, r *Report) string {
+func runName(scenario string, r *reports.Report) string {
 	return strings.TrimSpace(scenario + " " + r.Balancer.Kind + " " + r.Balancer.Strategy)
 }
 
 // junitExpectations is a case per expectation, named by the figure and its bound so that a CI history of the case
 // follows the same bound across runs.
-func junitExpectations(class string, r *Report) []junitCase {
+func junitExpectations(class string, r *reports.Report) []junitCase {
 	cases := make([]junitCase, 0, len(r.Expectations))
 	for _, e := range r.Expectations {
 		c := junitCase{Classname: class, Name: e.Key + " " + e.Want, Time: "0"}
 		if !e.OK {
-			msg := fmt.Sprintf("%s = %s, want %s", e.Key, fig(e.Got), e.Want)
+			msg := fmt.Sprintf("%s = %s, want %s", e.Key, reports.Fig(e.Got), e.Want)
 			text := msg + "\n"
 			if e.Got == nil {
 				text += "The figure could not be computed: its denominator is zero, so the run had nothing to measure it on.\n"
@@ -123,25 +125,25 @@ func junitExpectations(class string, r *Report) []junitCase {
 
 // junitDiagnosis is the diagnosis as lines, for a failure's body: the reader of a red CI case wants the why next
 // to the what.
-func junitDiagnosis(r *Report) string {
+func junitDiagnosis(r *reports.Report) string {
 	var b strings.Builder
 	for _, f := range r.Diagnosis {
-		b.WriteString(DiagnosisLine(f) + "\n")
+		b.WriteString(f.Line() + "\n")
 	}
 	return b.String()
 }
 
 // junitHeadline is the run's headline figures, for the passing case's output.
-func junitHeadline(r *Report) string {
+func junitHeadline(r *reports.Report) string {
 	t := r.Totals
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s seed %d runtime %s %s %s, %d replicas, sessions %s\n", r.Scenario, r.Seed, r.Runtime,
 		r.Balancer.Kind, r.Balancer.Strategy, r.App.Replicas, r.App.Sessions)
 	fmt.Fprintf(&b, "users %d requests %d errors %d\n", t.Users, t.Requests, t.Errors)
-	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
-	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", fig(t.SessionLoss), t.SessionLosses, t.PageRequests)
-	fmt.Fprintf(&b, "users_in_login_loop %d affected_users %d duplicate_session_ratio %s\n", t.UsersInLoginLoop, t.AffectedUsers, fig(t.DuplicateRatio))
-	fmt.Fprintf(&b, "skew max_over_mean %s jain %s, stickiness mean %s\n", fig(r.Skew.MaxOverMean), fig(r.Skew.Jain), fig(r.Stickiness.Mean))
+	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
+	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests)
+	fmt.Fprintf(&b, "users_in_login_loop %d affected_users %d duplicate_session_ratio %s\n", t.UsersInLoginLoop, t.AffectedUsers, reports.Fig(t.DuplicateRatio))
+	fmt.Fprintf(&b, "skew max_over_mean %s jain %s, stickiness mean %s\n", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain), reports.Fig(r.Stickiness.Mean))
 	b.WriteString(junitDiagnosis(r))
 	return b.String()
 }

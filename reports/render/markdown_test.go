@@ -1,4 +1,4 @@
-package reports_test
+package render_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render"
 )
 
 // refOf points at a copy of v, for the report's nullable figures.
@@ -83,7 +84,7 @@ func TestRenderMarkdown(t *testing.T) {
 	r := loopingRun()
 	r.Expectations = append(r.Expectations, reports.Expectation{Key: "websocket.state_loss_rate", Want: "== 0", OK: false})
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderMarkdown(&buf, r))
+	require.NoError(t, render.Markdown(&buf, r))
 	out := buf.String()
 
 	for _, want := range []struct{ text, why string }{
@@ -121,7 +122,7 @@ func TestRenderMarkdown(t *testing.T) {
 	}
 
 	var again bytes.Buffer
-	require.NoError(t, reports.Render(&again, "markdown", r))
+	require.NoError(t, render.Report(&again, "markdown", r))
 	assert.Equal(t, out, again.String(), "the same report renders byte for byte the same")
 }
 
@@ -129,7 +130,7 @@ func TestRenderMarkdownOmitsEmptySections(t *testing.T) {
 	r := loopingRun()
 	r.Diagnosis, r.Expectations, r.Phases, r.Faults, r.Store, r.WebSocket = nil, nil, nil, nil, nil, nil
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderMarkdown(&buf, r))
+	require.NoError(t, render.Markdown(&buf, r))
 	out := buf.String()
 	for _, absent := range []string{"Diagnosis", "Expectations", "Phases", "fault 1", "| store |", "| websocket |"} {
 		assert.NotContains(t, out, absent)
@@ -140,7 +141,7 @@ func TestRenderMarkdownOmitsEmptySections(t *testing.T) {
 func TestRenderMarkdownCompare(t *testing.T) {
 	rs := loopingVariants()
 	var buf bytes.Buffer
-	require.NoError(t, reports.RenderMarkdownCompare(&buf, rs))
+	require.NoError(t, render.MarkdownCompare(&buf, rs))
 	out := buf.String()
 
 	var rows []string
@@ -165,7 +166,7 @@ func TestRenderMarkdownCompare(t *testing.T) {
 	assert.Contains(t, out, "\n2 of 3 expectations met\n")
 
 	var again bytes.Buffer
-	require.NoError(t, reports.RenderCompare(&again, "markdown", rs))
+	require.NoError(t, render.Compare(&again, "markdown", rs))
 	assert.Equal(t, out, again.String(), "the same reports render byte for byte the same")
 }
 
@@ -183,7 +184,7 @@ func TestRenderMarkdownCompareEdges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			require.NoError(t, reports.RenderMarkdownCompare(&buf, tt.rs))
+			require.NoError(t, render.MarkdownCompare(&buf, tt.rs))
 			for _, s := range tt.want {
 				assert.Contains(t, buf.String(), s)
 			}
