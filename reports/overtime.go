@@ -19,18 +19,31 @@ const maxSlices = 24 * 3600 * 1000 / sliceMs
 // bucketWidths are the widths OverTime may use, narrowest first, so that axis ticks fall on round numbers.
 var bucketWidths = []int64{100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000}
 
-// series counts exchanges by outcome in slices of sliceMs.
+// series counts exchanges by outcome in slices of sliceMs. It keeps only the slices that count something, so that a
+// stray huge t_ms in a damaged log costs one slice, not a day of them.
 type series struct {
-	slices []Bucket
+	slices map[int64]*Bucket
+	last   int64 // the highest slice index counted
+}
+
+// sliceOf is the slice an exchange's answer arrived in, clamped to the series' span; negative times are 0.
+func sliceOf(e events.Event) int64 {
+	const span = maxSlices * sliceMs
+	t := min(max(e.TMs, 0), span) + min(max(e.LatencyUS/1000, 0), span)
+	return min(t/sliceMs, maxSlices-1)
 }
 
 func (s *series) add(e events.Event) {
-	i := (e.TMs + e.LatencyUS/1000) / sliceMs
-	i = min(max(i, 0), maxSlices-1)
-	for int64(len(s.slices)) <= i {
-		s.slices = append(s.slices, Bucket{FromMs: int64(len(s.slices)) * sliceMs})
+	i := sliceOf(e)
+	if s.slices == nil {
+		s.slices = map[int64]*Bucket{}
 	}
-	b := &s.slices[i]
+	b := s.slices[i]
+	if b == nil {
+		b = &Bucket{}
+		s.slices[i] = b
+		s.last = max(s.last, i)
+	}
 	switch e.Outcome {
 	case events.OutcomeOK:
 		b.OK++
@@ -49,23 +62,28 @@ func (s *series) add(e events.Event) {
 	}
 }
 
-// overTime merges the slices into the narrowest bucket width that gives at most MaxBuckets buckets.
+// overTime merges the slices into the narrowest bucket width that gives at most MaxBuckets buckets; every bucket
+// from the run's start to its last answer is there, empty or not.
 func (s *series) overTime() OverTime {
-	width := bucketWidths[len(bucketWidths)-1]
+	out := OverTime{BucketMs: bucketWidths[0], Buckets: []Bucket{}}
+	if len(s.slices) == 0 {
+		return out
+	}
+	n := s.last + 1
+	out.BucketMs = bucketWidths[len(bucketWidths)-1]
 	for _, w := range bucketWidths {
-		if int64(len(s.slices))*sliceMs <= w*MaxBuckets {
-			width = w
+		if n*sliceMs <= w*MaxBuckets {
+			out.BucketMs = w
 			break
 		}
 	}
-	per := width / sliceMs
-	out := OverTime{BucketMs: width, Buckets: []Bucket{}}
+	per := out.BucketMs / sliceMs
+	out.Buckets = make([]Bucket, s.last/per+1)
+	for j := range out.Buckets {
+		out.Buckets[j].FromMs = int64(j) * out.BucketMs
+	}
 	for i, sl := range s.slices {
-		j := int64(i) / per
-		if int64(len(out.Buckets)) <= j {
-			out.Buckets = append(out.Buckets, Bucket{FromMs: j * width})
-		}
-		b := &out.Buckets[j]
+		b := &out.Buckets[i/per]
 		b.OK += sl.OK
 		b.Reauth += sl.Reauth
 		b.Loss += sl.Loss

@@ -63,11 +63,15 @@ type faultTrack struct {
 	lost     bool
 }
 
+// maxDenseUsers bounds the users tracked in a slice by id (twice the most users a scenario may have); ids past it,
+// which only a damaged log holds, are tracked in a map rather than growing the slice to them.
+const maxDenseUsers = 2 << 20
+
 func newTimeline(meta events.Meta) timeline {
 	tl := timeline{
 		segs:   []segment{{}},
 		faults: make(map[int]*faultState, len(meta.Faults)),
-		dense:  max(2*meta.Users, 1<<16),
+		dense:  min(max(2*meta.Users, 1<<16), maxDenseUsers),
 		sparse: make(map[int]*userTrack),
 	}
 	for i, plan := range meta.Faults {

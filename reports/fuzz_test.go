@@ -1,0 +1,86 @@
+package reports_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+// FuzzReadLog feeds the report logs, whole, cut and corrupted. It never panics, and a report it computes holds
+// together: no more failures than attempts, losses than pages, replica requests than requests, and shares and rates
+// between 0 and 1.
+func FuzzReadLog(f *testing.F) {
+	for _, seed := range []struct {
+		meta events.Meta
+		evs  []events.Event
+	}{{meta("replica-1", "replica-2", "replica-3"), runEvents()}, {faultMeta(killR2, scaleOut), withMarks()}} {
+		var buf bytes.Buffer
+		w, err := events.NewWriter(&buf, events.Header{Meta: seed.meta, Expect: map[string]string{"login_failure_rate": "< 0.5"}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range seed.evs {
+			w.Record(e)
+		}
+		if err := w.Close(); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+		f.Add(buf.Bytes()[:buf.Len()*2/3])
+	}
+	f.Fuzz(func(t *testing.T, log []byte) {
+		rep, err := reports.ReadLog(bytes.NewReader(log))
+		if err != nil {
+			return
+		}
+		checkConsistent(t, rep)
+	})
+}
+
+func checkConsistent(t *testing.T, rep *reports.Report) {
+	t.Helper()
+	tot := rep.Totals
+	unit := func(name string, v *float64) {
+		if v != nil && (*v < 0 || *v > 1) {
+			t.Fatalf("%s %g is not between 0 and 1", name, *v)
+		}
+	}
+	if tot.LoginFailures > tot.LoginAttempts {
+		t.Fatalf("%d login failures of %d attempts", tot.LoginFailures, tot.LoginAttempts)
+	}
+	if tot.SessionLosses > tot.PageRequests {
+		t.Fatalf("%d session losses of %d protected pages", tot.SessionLosses, tot.PageRequests)
+	}
+	if tot.Errors > tot.Requests {
+		t.Fatalf("%d errors of %d requests", tot.Errors, tot.Requests)
+	}
+	unit("login_failure_rate", tot.LoginFailRate)
+	unit("session_loss_rate", tot.SessionLoss)
+	served := 0
+	for _, r := range rep.Replicas {
+		if r.Requests < 0 {
+			t.Fatalf("replica %s served %d requests", r.Name, r.Requests)
+		}
+		served += r.Requests
+		unit("share of "+r.Name, r.Share)
+	}
+	if served > tot.Requests {
+		t.Fatalf("replicas served %d requests of %d", served, tot.Requests)
+	}
+	phased := 0
+	for _, p := range rep.Phases {
+		phased += p.Requests
+		if p.LoginFailures > p.LoginAttempts || p.SessionLosses > p.PageRequests {
+			t.Fatalf("phase %q: %d of %d logins failed, %d of %d pages lost", p.Name, p.LoginFailures, p.LoginAttempts, p.SessionLosses, p.PageRequests)
+		}
+	}
+	if len(rep.Phases) > 0 && phased != tot.Requests {
+		t.Fatalf("the phases hold %d requests, the run %d", phased, tot.Requests)
+	}
+	unit("stickiness mean", rep.Stickiness.Mean)
+	if j := rep.Skew.Jain; j != nil && (*j <= 0 || *j > 1.0000001) {
+		t.Fatalf("jain %g", *j)
+	}
+}
