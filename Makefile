@@ -103,21 +103,23 @@ SESSIONLAB_IMAGE_NGINX   ?= sessionlab/nginx:bookworm
 SESSIONLAB_IMAGE_HAPROXY ?= sessionlab/haproxy:bookworm
 SESSIONLAB_IMAGE_REDIS   ?= sessionlab/redis:bookworm
 SESSIONLAB_IMAGE_FAKEAPP ?= sessionlab/fakeapp:dev
-export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP
+SESSIONLAB_IMAGE_SESSIONLAB ?= sessionlab/sessionlab:dev
+export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP SESSIONLAB_IMAGE_SESSIONLAB
 
 .PHONY: images clean-images clean-docker
 
 images:
 	IMAGE_DEBIAN='$(SESSIONLAB_IMAGE_DEBIAN)' IMAGE_NGINX='$(SESSIONLAB_IMAGE_NGINX)' IMAGE_HAPROXY='$(SESSIONLAB_IMAGE_HAPROXY)' \
-	IMAGE_REDIS='$(SESSIONLAB_IMAGE_REDIS)' IMAGE_FAKEAPP='$(SESSIONLAB_IMAGE_FAKEAPP)' GO='$(GO)' bash docker/build-images.sh
+	IMAGE_REDIS='$(SESSIONLAB_IMAGE_REDIS)' IMAGE_FAKEAPP='$(SESSIONLAB_IMAGE_FAKEAPP)' IMAGE_SESSIONLAB='$(SESSIONLAB_IMAGE_SESSIONLAB)' \
+	GO='$(GO)' bash docker/build-images.sh
 
 # Derived images first, the base last; images that are not there are skipped.
 clean-images:
-	@for img in $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
+	@for img in $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
 	  if docker image inspect $$img >/dev/null 2>&1; then docker image rm $$img >/dev/null && echo "removed $$img"; fi; \
 	done
 	@docker image prune --force --filter label=org.sessionlab.image=1 >/dev/null
-	rm -f docker/fakeapp/fakeapp
+	rm -f docker/fakeapp/fakeapp docker/sessionlab/sessionlab
 
 # Remove every container and network a sessionlab run created, including those of runs that were killed.
 clean-docker:

@@ -33,6 +33,10 @@ type browser struct {
 	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
 	// upstreams names the replica at an upstream address (RunOptions.ReplicaOf); nil: by X-Replica only.
 	upstreams func(string) string
+	// attribution, when set, replaces the upstream address and X-Replica (RunOptions.Attribution).
+	attribution Attribution
+	// forwardedFor sends the user's address in X-Forwarded-For (identity x-forwarded-for).
+	forwardedFor bool
 	// keepText keeps the body of any text/* or JSON answer, not only HTML: the journey looks for a text in it.
 	keepText bool
 	// addr is the address the user connects from now; a roaming user's changes mid-journey, while the transport
@@ -40,10 +44,10 @@ type browser struct {
 	addr atomic.Pointer[netip.Addr]
 }
 
-func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, timeout time.Duration, bind bool) (*browser, error) {
-	base, err := url.Parse("http://" + target)
+func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, timeout time.Duration, identity string) (*browser, error) {
+	base, dialAddr, err := ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", target, err)
+		return nil, err
 	}
 	var jar http.CookieJar
 	if !u.BlockCookies {
@@ -51,12 +55,17 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 			return nil, fmt.Errorf("cookie jar: %w", err)
 		}
 	}
-	b := &browser{user: u, base: base, timeout: timeout, clock: clock, sent: sent, sink: sink}
+	b := &browser{user: u, base: base, timeout: timeout, clock: clock, sent: sent, sink: sink, forwardedFor: identity == IdentityForwardedFor}
 	b.addr.Store(&u.Addr)
 	from := func() netip.Addr { return *b.addr.Load() }
-	dial := proxyProtocolDialer(target, u.ID, from)
-	if bind {
-		dial = bindDialer(target, from)
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	switch identity {
+	case IdentityBind:
+		dial = bindDialer(dialAddr, from)
+	case IdentityForwardedFor, IdentityNone:
+		dial = (&net.Dialer{}).DialContext
+	default:
+		dial = proxyProtocolDialer(dialAddr, u.ID, from)
 	}
 	transport := &http.Transport{
 		DialContext:         dial,
@@ -71,6 +80,31 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return b, nil
+}
+
+// ParseTarget reads where the users go: host:port (the balancer the harness started) or an http(s) URL (a live
+// deployment). It returns the base URL paths resolve against and the host:port to connect to.
+func ParseTarget(target string) (base *url.URL, dialAddr string, err error) {
+	raw := target
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	base, err = url.Parse(raw)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, "", fmt.Errorf("target %q is not host:port or an http(s) URL", target)
+	}
+	if strings.Trim(base.Path, "/") != "" || base.RawQuery != "" {
+		return nil, "", fmt.Errorf("target %q has a path: give the host only, and the journey's paths whole (journey.login.path: /app/login)", target)
+	}
+	dialAddr = base.Host
+	if base.Port() == "" {
+		port := "80"
+		if base.Scheme == "https" {
+			port = "443"
+		}
+		dialAddr = net.JoinHostPort(base.Hostname(), port)
+	}
+	return &url.URL{Scheme: base.Scheme, Host: base.Host}, dialAddr, nil
 }
 
 // roam moves the user to addr: the connections it holds are closed, so that the next request arrives from there,
@@ -145,6 +179,8 @@ type exchange struct {
 	Cleared []string
 	Err     error
 	Outcome string
+	// sentCookie is the value of the attribution cookie the request carried.
+	sentCookie string
 }
 
 // maxBody bounds what is kept of an answer's body.
@@ -175,7 +211,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 		}
 		if err == nil {
 			x.Status = resp.StatusCode
-			x.Replica = b.replicaOf(resp.Header)
+			x.Replica = b.replicaOf(resp, x.sentCookie)
 			if loc, err := resp.Location(); err == nil {
 				x.Next = loc
 				x.Location = loc.Path
@@ -255,6 +291,10 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	if b.forwardedFor && !external {
+		req.Header.Set("X-Forwarded-For", b.currentAddr())
+	}
+	x.sentCookie = b.affinityCookie(u)
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, external, err
@@ -274,10 +314,56 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 	return resp, external, nil
 }
 
-// replicaOf names the replica that answered: by the address the balancer reported in UpstreamHeader (the last one,
-// when it tried several), mapped to a name; else by the app's own X-Replica header. An address the harness does
-// not know is kept as it is, so that no answer drops out of the per-replica figures.
-func (b *browser) replicaOf(h http.Header) string {
+// Attribution says how an answer is attributed to the replica that gave it, where the balancer's upstream address
+// (RunOptions.ReplicaOf) and the app's X-Replica header are not what tells: a live target. Each distinct value names
+// a replica.
+type Attribution struct {
+	// Header names a response header whose value names the replica (a pod name the ingress adds, an upstream
+	// address: the last of a comma-separated list).
+	Header string
+	// Cookie names an affinity cookie whose value names the replica: the value the answer sets, else the one the
+	// request carried.
+	Cookie string
+	// None attributes no answer: the per-replica figures are absent.
+	None bool
+}
+
+// affinityCookie is the value of the attribution cookie the jar holds for u, before the request is sent.
+func (b *browser) affinityCookie(u *url.URL) string {
+	if b.attribution.Cookie == "" || b.client.Jar == nil {
+		return ""
+	}
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == b.attribution.Cookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// replicaOf names the replica that answered resp. With an Attribution, by its header or cookie. Else by the address
+// the balancer reported in UpstreamHeader (the last one, when it tried several), mapped to a name; else by the app's
+// own X-Replica header. An address the harness does not know is kept as it is, so that no answer drops out of the
+// per-replica figures.
+func (b *browser) replicaOf(resp *http.Response, sent string) string {
+	h := resp.Header
+	switch a := b.attribution; {
+	case a.None:
+		return ""
+	case a.Header != "":
+		v := h.Get(a.Header)
+		if i := strings.LastIndex(v, ","); i >= 0 {
+			v = v[i+1:]
+		}
+		return strings.TrimSpace(v)
+	case a.Cookie != "":
+		for _, c := range resp.Cookies() {
+			if c.Name == a.Cookie && c.MaxAge >= 0 && c.Value != "" {
+				sent = c.Value
+			}
+		}
+		return sent
+	}
 	if up := h.Get(UpstreamHeader); up != "" && b.upstreams != nil {
 		if i := strings.LastIndex(up, ","); i >= 0 {
 			up = up[i+1:]

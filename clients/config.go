@@ -22,7 +22,8 @@ type Config struct {
 	Arrival        Arrival   `yaml:"arrival"` // when users start: all at once (default), at a fixed rate, or Poisson
 	Think          Think     `yaml:"think"`   // the pause before each protected page; none by default
 	Logout         float64   `yaml:"logout"`  // fraction of users who log out (POST /logout) at the end of their journey
-	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default) or IdentityBind.
+	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default), IdentityBind,
+	// IdentityForwardedFor or IdentityNone.
 	Identity string `yaml:"identity"`
 }
 
@@ -33,6 +34,11 @@ const (
 	// IdentityBind connects from a real loopback source address instead: 127.x.y.z, one 127.x.y network per
 	// /24 of the population (an address already in 127.0.0.0/8 is used as it is). IPv4 users only.
 	IdentityBind = "bind"
+	// IdentityForwardedFor sends the address in an X-Forwarded-For header, for a balancer told to trust it (a live
+	// target behind an ingress, say); the connection comes from this machine.
+	IdentityForwardedFor = "x-forwarded-for"
+	// IdentityNone sends no address: the balancer sees this machine's, for every user.
+	IdentityNone = "none"
 )
 
 // Network says where users connect from.
@@ -107,7 +113,7 @@ func (c Config) Validate() []error {
 	}
 	errs = append(errs, c.Network.validate(c.Users)...)
 	switch c.Identity {
-	case IdentityProxyProtocol:
+	case IdentityProxyProtocol, IdentityForwardedFor, IdentityNone:
 	case IdentityBind:
 		for i, p := range c.Network.Pools {
 			if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Addr().Is6() {
@@ -115,7 +121,7 @@ func (c Config) Validate() []error {
 			}
 		}
 	default:
-		errs = append(errs, keyErr("clients.identity", "%q is not allowed (allowed: %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind))
+		errs = append(errs, keyErr("clients.identity", "%q is not allowed (allowed: %s, %s, %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind, IdentityForwardedFor, IdentityNone))
 	}
 	if c.Network.Roam > 0 && c.Pages.Min < 1 {
 		errs = append(errs, keyErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))

@@ -22,9 +22,12 @@ type RunOptions struct {
 	Concurrency int           // users active at once; default 1
 	Timeout     time.Duration // per request; default 30s
 	Start       time.Time     // the run's time zero for events; default: when Run is called
-	// Bind connects from each user's address as a real source address (users from Population with
-	// IdentityBind) instead of announcing it in a PROXY header.
-	Bind bool
+	// Identity is how each user's address reaches the target (Config.Identity); default IdentityProxyProtocol.
+	// IdentityBind needs users from Population with IdentityBind.
+	Identity string
+	// Attribution, when set, names the replica that answered by a header or a cookie instead of ReplicaOf and
+	// X-Replica.
+	Attribution Attribution
 	// UserDone, when set, is called (from the user's goroutine) after each user finished the journey: a progress
 	// display counts users with it.
 	UserDone func()
@@ -37,7 +40,7 @@ type RunOptions struct {
 // $upstream_addr: "a:1, b:2" when it tried more than one, the last answered).
 const UpstreamHeader = "X-Sessionlab-Upstream"
 
-// Run walks every user through the journey against the balancer at target (host:port), at most
+// Run walks every user through the journey against the balancer at target (host:port, or an http(s) URL), at most
 // opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns
 // an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
 // and in-flight requests are cancelled (and recorded as errors).
@@ -64,12 +67,12 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink event
 		go func() {
 			defer wg.Done()
 			for u := range next {
-				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout, opts.Bind)
+				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout, opts.Identity)
 				if err != nil {
 					errs <- err
 					return
 				}
-				b.upstreams = opts.ReplicaOf
+				b.upstreams, b.attribution = opts.ReplicaOf, opts.Attribution
 				started.Add(1)
 				j.run(ctx, b)
 				b.close()

@@ -47,6 +47,9 @@ var errStateLost = errors.New("the replica did not have the WebSocket state")
 func (b *browser) websocket(ctx context.Context, path string, messages int) (status int, replica string, err error) {
 	u := b.base.JoinPath(path)
 	u.Scheme = "ws"
+	if b.base.Scheme == "https" {
+		u.Scheme = "wss"
+	}
 	u.RawQuery = url.Values{"client": {b.user.Name()}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
@@ -55,7 +58,7 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	hc := &http.Client{Transport: b.client.Transport, Jar: b.client.Jar, CheckRedirect: b.client.CheckRedirect}
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: hc})
 	if resp != nil {
-		status, replica = resp.StatusCode, b.replicaOf(resp.Header)
+		status, replica = resp.StatusCode, b.replicaOf(resp, b.affinityCookie(b.base.JoinPath(path)))
 	}
 	if err != nil {
 		return status, replica, fmt.Errorf("websocket: %w", err)

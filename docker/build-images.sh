@@ -8,6 +8,7 @@
 #                     tiny Dockerfiles FROM IMAGE_DEBIAN (docker/<name>/Dockerfile): a default CMD and EXPOSE.
 #   3. IMAGE_FAKEAPP  FROM scratch + the static fakeapp binary, rebuilt every run (a layer-cache hit when the
 #                     binary did not change: go builds it byte-identically).
+#   4. IMAGE_SESSIONLAB  FROM IMAGE_DEBIAN + the static sessionlab binary: the runner of `sessionlab k8s`'s Job.
 #
 # Image names come from the environment (the Makefile passes its IMAGE_* variables). Every image carries the label
 # org.sessionlab.image=1. Safe to run again: a second run does no real work.
@@ -18,6 +19,7 @@ IMAGE_NGINX=${IMAGE_NGINX:-sessionlab/nginx:bookworm}
 IMAGE_HAPROXY=${IMAGE_HAPROXY:-sessionlab/haproxy:bookworm}
 IMAGE_REDIS=${IMAGE_REDIS:-sessionlab/redis:bookworm}
 IMAGE_FAKEAPP=${IMAGE_FAKEAPP:-sessionlab/fakeapp:dev}
+IMAGE_SESSIONLAB=${IMAGE_SESSIONLAB:-sessionlab/sessionlab:dev}
 GO=${GO:-go}
 
 LABEL=org.sessionlab.image=1
@@ -225,8 +227,13 @@ docker_build() {
 # -buildvcs=false keep it independent of the checkout's path and git state (and of git's ownership checks);
 # go builds it byte-identically from the same sources, so docker's cache is hit when nothing changed.
 build_fakeapp_binary() {
+	build_static fakeapp
+}
+
+# build_static builds cmd/NAME into docker/NAME/NAME (git-ignored), as build_fakeapp_binary says.
+build_static() {
 	(cd "$REPO_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
-		-o docker/fakeapp/fakeapp ./cmd/fakeapp) || die "go build ./cmd/fakeapp failed"
+		-o "docker/$1/$1" "./cmd/$1") || die "go build ./cmd/$1 failed"
 }
 
 main() {
@@ -240,6 +247,8 @@ main() {
 
 	build_fakeapp_binary
 	docker_build "$IMAGE_FAKEAPP" fakeapp
+	build_static sessionlab
+	docker_build "$IMAGE_SESSIONLAB" sessionlab
 	# A changed binary leaves the previous fakeapp image untagged: drop such leftovers (ours only, by label).
 	docker image prune --force --filter "label=$LABEL" >/dev/null
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/runtime/target"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -77,10 +78,15 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.runtime == nil {
+	t := p.Topology
+	switch {
+	case t.Target != nil && cfg.runtime == nil:
+		cfg.runtime = target.New()
+	case t.Target != nil && cfg.runtime.Name() != target.Name:
+		return nil, fmt.Errorf("target.url %s: a live target starts nothing, so the %s runtime does not apply", t.Target.URL, cfg.runtime.Name())
+	case cfg.runtime == nil:
 		cfg.runtime = local.New()
 	}
-	t := p.Topology
 	cfg.log.Info("starting", "scenario", t.Name, "runtime", cfg.runtime.Name(), "replicas", len(t.Replicas), "strategy", t.Balancer.Strategy)
 	dep, err := runtime.New(cfg.runtime.Name(), t)
 	if err != nil {
@@ -117,7 +123,10 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	nem := nemesis.New(dep, p.Faults, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.Start(ctx, usersCtx)
-	runOpts := clients.RunOptions{Concurrency: p.Concurrency, Start: start, Bind: t.BindIdentity, ReplicaOf: dep.ReplicaOf}
+	runOpts := clients.RunOptions{Concurrency: p.Concurrency, Start: start, Identity: t.Identity, ReplicaOf: dep.ReplicaOf}
+	if t.Target != nil {
+		runOpts.Attribution = t.Target.Attribution
+	}
 	userSink := events.Tee(sink, nem)
 	for _, w := range cfg.watchers {
 		w.Start(len(p.Users))
@@ -134,8 +143,8 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	usersDone()
 	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
-	// app has no /metrics the harness could read: its figures are the clients' view.
-	if t.Own == nil {
+	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view.
+	if t.Own == nil && t.Target == nil {
 		if st, err := dep.StoreStats(ctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {

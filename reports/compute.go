@@ -206,7 +206,7 @@ func (a *Accumulator) Report() *Report {
 	defer a.mu.Unlock()
 	r := &Report{
 		Schema: Schema, Scenario: a.meta.Scenario, Seed: a.meta.Seed, Runtime: a.meta.Runtime,
-		Balancer: a.meta.Balancer, App: a.meta.App,
+		Balancer: a.meta.Balancer, App: a.meta.App, Target: a.meta.Target, Attribution: a.meta.Attribution,
 		Totals:        a.t,
 		FailureCauses: make(map[string]int, len(Causes)),
 		Replicas:      []Replica{},
@@ -245,6 +245,9 @@ func (a *Accumulator) Report() *Report {
 
 	order := a.replicaOrder()
 	r.Replicas, r.Skew = a.replicaFigures(order)
+	if len(a.meta.Replicas) == 0 { // a live target's replicas are the ones its answers named
+		r.App.Replicas = len(r.Replicas)
+	}
 	r.Phases = a.phases(order)
 	r.Faults = a.tl.results(a.meta, a.ids)
 	r.Network = a.addrs.network()

@@ -57,6 +57,7 @@ func Diagnose(r *Report) []Finding {
 		return []Finding{}
 	}
 	d := diagnosis{r: r, findings: []Finding{}}
+	d.unattributed()
 	d.localSessions()
 	d.affinityBroken()
 	d.perReplicaKey()
@@ -355,4 +356,14 @@ func (d *diagnosis) sharedStore() {
 	d.add("shared-store", "Sessions live in one shared Redis, so any replica can serve any user; that store is now "+
 		"what every login depends on: restarted without persistence it logs every user out.",
 		FixStorePersist, FixStoreReplicas)
+}
+
+// unattributed says why a live target's report has no per-replica figures.
+func (d *diagnosis) unattributed() {
+	if d.r.Attribution != "none" {
+		return
+	}
+	d.add("unattributed", "Which replica answered each request is unknown: the target was driven without a response header "+
+		"or an affinity cookie that names it (target.replica_header, target.affinity_cookie), so the report has no "+
+		"per-replica figures, skew or stickiness; the login and session figures stand.")
 }

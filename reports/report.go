@@ -19,10 +19,14 @@ type Report struct {
 	Schema string `json:"schema"`
 	// Skipped says why this variant of a comparison was not run (a strategy its balancer does not have); such a
 	// report carries no figures.
-	Skipped       string         `json:"skipped,omitempty"`
-	Scenario      string         `json:"scenario"`
-	Seed          uint64         `json:"seed"`
-	Runtime       string         `json:"runtime"`
+	Skipped  string `json:"skipped,omitempty"`
+	Scenario string `json:"scenario"`
+	Seed     uint64 `json:"seed"`
+	Runtime  string `json:"runtime"`
+	// Target is the live URL a target run drove; Attribution how its answers named the replica that gave them
+	// ("header NAME", "cookie NAME", or "none": then there are no per-replica figures).
+	Target        string         `json:"target,omitempty"`
+	Attribution   string         `json:"attribution,omitempty"`
 	Balancer      Balancer       `json:"balancer"`
 	App           App            `json:"app"`
 	Totals        Totals         `json:"totals"`

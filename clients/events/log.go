@@ -31,6 +31,18 @@ type Meta struct {
 	Replicas []string    `json:"replicas"` // every replica's name, in order, including ones that served nothing
 	Users    int         `json:"users"`
 	Faults   []FaultPlan `json:"faults"` // the scenario's faults, in order; a fault mark's Index points into it
+	// Target is the live URL the users drove (runtime target); Attribution how its answers named their replica:
+	// "header NAME", "cookie NAME" or "none". Both are empty for a topology the harness started.
+	Target      string `json:"target,omitempty"`
+	Attribution string `json:"attribution,omitempty"`
+	// Shard is the share of the users this log holds, when the run was one of several (--shard i/N).
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard is the i-th (from 0) of Count disjoint shares of a population.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Balancer says what sat in front of the replicas.

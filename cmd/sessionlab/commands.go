@@ -13,10 +13,12 @@ import (
 
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/k8s"
 	"github.com/sessionlab/sessionlab/harness/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/runtime/target"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/spf13/cobra"
@@ -31,6 +33,7 @@ type common struct {
 	fakeApp  string
 	verbose  bool
 	progress *progress
+	target   string // run: a live URL instead of a topology
 }
 
 func (c *common) register(cmd *cobra.Command) {
@@ -65,6 +68,9 @@ func (c *common) finish() {
 }
 
 func (c *common) newRuntime(ctx context.Context) (runtime.Runtime, func(), error) {
+	if c.target != "" {
+		return target.New(), func() {}, nil
+	}
 	switch c.runtime {
 	case "local":
 		if len(c.images) > 0 {
@@ -116,14 +122,14 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd())
 	return root
 }
 
 func newRunCmd() *cobra.Command {
 	var c common
 	var out output
-	var eventsPath string
+	var eventsPath, shard string
 	cmd := &cobra.Command{
 		Use:   "run [flags] FILE.yaml",
 		Short: "Run one scenario and print its report; exit 1 when an expectation is not met",
@@ -132,9 +138,16 @@ func newRunCmd() *cobra.Command {
 			if _, err := out.list(); err != nil {
 				return err
 			}
-			s, err := scenario.Load(args[0], c.sets...)
+			sets := c.sets
+			if c.target != "" {
+				sets = append(slices.Clone(sets), "target.url="+c.target)
+			}
+			s, err := scenario.Load(args[0], sets...)
 			if err != nil {
 				return err
+			}
+			if c.target = s.Target.URL; c.target != "" && (cmd.Flags().Changed("runtime") || cmd.Flags().Changed("image") || cmd.Flags().Changed("fakeapp")) {
+				return fmt.Errorf("target %s is a live deployment and nothing is started: --runtime, --image and --fakeapp do not apply", c.target)
 			}
 			opts, cleanup, err := c.options(cmd.Context(), out.quiet)
 			defer cleanup()
@@ -149,7 +162,20 @@ func newRunCmd() *cobra.Command {
 				defer f.Close()
 				opts = append(opts, harness.WithEvents(f))
 			}
-			rep, err := harness.Run(cmd.Context(), s, opts...)
+			p, err := scenario.Compile(s)
+			if err != nil {
+				return err
+			}
+			if shard != "" {
+				i, n, err := plan.ParseShard(shard)
+				if err == nil {
+					p, err = p.Shard(i, n)
+				}
+				if err != nil {
+					return fmt.Errorf("--shard: %w", err)
+				}
+			}
+			rep, err := harness.RunPlan(cmd.Context(), p, opts...)
 			c.finish()
 			if err != nil {
 				return err
@@ -157,11 +183,16 @@ func newRunCmd() *cobra.Command {
 			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), []*reports.Report{rep}, false); err != nil {
 				return err
 			}
+			if shard != "" {
+				return nil // a shard's figures are not the run's: report --merge checks the expectations
+			}
 			return unmet(rep)
 		},
 	}
 	c.register(cmd)
 	out.register(cmd)
+	cmd.Flags().StringVar(&shard, "shard", "", "run only the i-th (from 0) of N disjoint shares of the users, i/N (e.g. a Kubernetes Indexed Job's pod); `report --merge` joins the shards' logs")
+	cmd.Flags().StringVar(&c.target, "target", "", "drive this live URL (http(s)://host[:port]) instead of starting a topology: the scenario's users and journeys, no faults (the scenario's target.url)")
 	cmd.Flags().StringVar(&eventsPath, "events", "", "write the event log (a header record, then one JSON line per request) to this file; `sessionlab report` renders it again")
 	return cmd
 }
@@ -259,6 +290,7 @@ func runVariant(ctx context.Context, p *plan.Plan, dir string, opts []harness.Op
 
 func newReportCmd() *cobra.Command {
 	var out output
+	var merge bool
 	cmd := &cobra.Command{
 		Use:   "report [--format F,...] [--out DIR] EVENTS.jsonl [MORE.jsonl...]",
 		Short: "Render saved event logs again, without running anything: one log is a run, several a comparison",
@@ -271,12 +303,20 @@ func newReportCmd() *cobra.Command {
 				return err
 			}
 			var reps []*reports.Report
-			for _, path := range args {
-				rep, err := readLog(path)
+			if merge {
+				rep, err := mergeLogs(args)
 				if err != nil {
 					return err
 				}
 				reps = append(reps, rep)
+			} else {
+				for _, path := range args {
+					rep, err := readLog(path)
+					if err != nil {
+						return err
+					}
+					reps = append(reps, rep)
+				}
 			}
 			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), reps, len(reps) > 1); err != nil {
 				return err
@@ -285,7 +325,22 @@ func newReportCmd() *cobra.Command {
 		},
 	}
 	out.register(cmd)
+	cmd.Flags().BoolVar(&merge, "merge", false, "the logs are the shards of one run (run --shard i/N): render the one report they make together")
 	return cmd
+}
+
+// mergeLogs merges the shard logs at paths into one report.
+func mergeLogs(paths []string) (*reports.Report, error) {
+	logs := make([]reports.Log, len(paths))
+	for i, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		logs[i] = reports.Log{Name: path, R: f}
+	}
+	return reports.MergeLogs(logs...)
 }
 
 func readLog(path string) (*reports.Report, error) {
@@ -381,4 +436,53 @@ func newTemplateCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+func newK8sCmd() *cobra.Command {
+	var sets, images []string
+	var o k8s.Options
+	cmd := &cobra.Command{
+		Use:   "k8s [--shards N] [flags] FILE.yaml",
+		Short: "Write the Kubernetes manifests that run the scenario on a cluster: the app, its Ingress, Redis, and an Indexed Job of N shards",
+		Long: "Write to stdout the manifests that run the scenario on a cluster: the replicas (a Deployment of app.image, or " +
+			"of the fakeapp image), a Service, an Ingress whose ingress-nginx annotations express the strategy (or a Service " +
+			"with ClientIP affinity), Redis when sessions: redis, the scenario as a ConfigMap, and an Indexed Job whose pods " +
+			"run `sessionlab run --target … --shard i/N`. Each pod's log is its shard's event log; `sessionlab report " +
+			"--merge` joins them (README, \"Kubernetes\"). A strategy with no Kubernetes form is refused by name.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := scenario.Load(args[0], sets...)
+			if err != nil {
+				return err
+			}
+			p, err := scenario.Compile(s)
+			if err != nil {
+				return err
+			}
+			if o.Scenario, err = os.ReadFile(args[0]); err != nil {
+				return err
+			}
+			for _, im := range images {
+				part, image, ok := strings.Cut(im, "=")
+				dst := map[string]*string{"fakeapp": &o.AppImage, "redis": &o.RedisImage, "sessionlab": &o.RunnerImage}[part]
+				if !ok || image == "" || dst == nil {
+					return fmt.Errorf("--image %s: want PART=IMAGE with PART one of fakeapp, redis, sessionlab", im)
+				}
+				*dst = image
+			}
+			o.Sets = sets
+			text, err := k8s.Manifests(p, o)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(text)
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&o.Shards, "shards", 1, "pods of the Job, each running one shard of the users")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable); the Job's pods get them too")
+	cmd.Flags().StringArrayVar(&images, "image", nil, "the image for a part, PART=IMAGE (parts: fakeapp, redis, sessionlab)")
+	cmd.Flags().StringVar(&o.IngressURL, "ingress-url", "", "where the Job's pods reach the ingress controller (default: ingress-nginx's Service in the ingress-nginx namespace)")
+	cmd.Flags().StringVar(&o.Identity, "identity", "", "how users' addresses reach the ingress: x-forwarded-for (default; the controller's use-forwarded-headers), proxy-protocol, none")
+	return cmd
 }

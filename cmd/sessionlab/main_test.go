@@ -152,6 +152,11 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 		{[]string{"run", "--format", "yaml", rrMemory}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
 		{[]string{"run", "--runtime", "k8s", rrMemory}, []string{`--runtime "k8s" is not known`}},
 		{[]string{"run"}, []string{"accepts 1 arg(s)"}},
+		{[]string{"run", "--target", "http://127.0.0.1:9", "--runtime", "docker", rrMemory}, []string{"is a live deployment and nothing is started: --runtime, --image and --fakeapp do not apply"}},
+		{[]string{"run", "--target", "http://127.0.0.1:9", "--set", "faults=[{at: 1s, action: kill, target: replica-1}]", rrMemory}, []string{"faults: a live target starts nothing the harness could fault"}},
+		{[]string{"run", "--shard", "4/4", rrMemory}, []string{"--shard: shard 4/4: the index is out of range (allowed 0..3)"}},
+		{[]string{"run", "--shard", "half", rrMemory}, []string{`--shard: shard "half" is not i/N`}},
+		{[]string{"report", "--merge", rrMemory}, []string{"not a run header record"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

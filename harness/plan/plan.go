@@ -95,3 +95,36 @@ func (t Trigger) String() string {
 	}
 	return t.After.String()
 }
+
+// Shard is the plan of the index-th (from 0) of count disjoint shares of the users: every count-th user of the
+// population, starting at the index-th, with their addresses, journeys and arrival times unchanged. The union of
+// the count shards is exactly the population, and each is computed from the plan (the seed) and (index, count)
+// alone. A plan with faults has no shards: one place decides faults, not each shard.
+func (p *Plan) Shard(index, count int) (*Plan, error) {
+	switch {
+	case count < 1 || count > len(p.Users):
+		return nil, fmt.Errorf("shard %d/%d: the count is out of range (allowed 1..%d, the number of users)", index, count, len(p.Users))
+	case index < 0 || index >= count:
+		return nil, fmt.Errorf("shard %d/%d: the index is out of range (allowed 0..%d)", index, count, count-1)
+	case len(p.Faults) > 0:
+		return nil, fmt.Errorf("shard %d/%d: a scenario with faults cannot be sharded (each shard would inject them)", index, count)
+	}
+	shard := *p
+	shard.Users = nil
+	for i := index; i < len(p.Users); i += count {
+		shard.Users = append(shard.Users, p.Users[i])
+	}
+	shard.Meta.Shard = &events.Shard{Index: index, Count: count}
+	return &shard, nil
+}
+
+// ParseShard reads "i/N" (--shard): the i-th, from 0, of N shards.
+func ParseShard(s string) (index, count int, err error) {
+	i, n, ok := strings.Cut(s, "/")
+	index, errI := strconv.Atoi(strings.TrimSpace(i))
+	count, errN := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || errI != nil || errN != nil {
+		return 0, 0, fmt.Errorf("shard %q is not i/N, such as 0/4 (the first of four)", s)
+	}
+	return index, count, nil
+}

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 )
 
@@ -19,8 +20,11 @@ type Topology struct {
 	Replicas []ReplicaSpec // replica-1 .. replica-N, in order
 	Balancer BalancerSpec
 
-	// BindIdentity: clients connect from real loopback source addresses, without a PROXY header.
-	BindIdentity bool
+	// Identity is how users' addresses reach the balancer (clients.identity): with a PROXY header, or from real
+	// loopback source addresses (bind).
+	Identity string
+	// Target, when set, is a live deployment the users drive: nothing is started (the target runtime).
+	Target *TargetSpec
 	// Own is the user's app (app.command, app.image) run as the replicas; nil runs the built-in fakeapp.
 	Own *OwnApp
 
@@ -28,6 +32,15 @@ type Topology struct {
 	CookiePerReplica bool   // app.cookie_name: per-replica
 	SecretPerReplica bool   // app.secret: per-replica
 	SessionCookie    string // the user's app's session cookie (app.session_cookie), which hash-cookie hashes
+}
+
+// Bind reports whether clients connect from real loopback source addresses, without a PROXY header.
+func (t Topology) Bind() bool { return t.Identity == clients.IdentityBind }
+
+// TargetSpec is a live deployment: where it is, and how an answer names the replica that gave it.
+type TargetSpec struct {
+	URL         string
+	Attribution clients.Attribution
 }
 
 // ReplicaSpec is one replica's configuration.
@@ -95,7 +108,7 @@ func (t Topology) ReplicaNames() []string {
 func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer.Config {
 	c := balancer.Config{
 		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
-		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.BindIdentity,
+		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.Bind(),
 		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas,
 	}
 	if len(t.Replicas) > 0 {

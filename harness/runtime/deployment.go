@@ -121,6 +121,13 @@ func (d *Deployment) SetBalancer(b BalancerPart, endpoint string) {
 	d.balancer, d.Endpoint = b, endpoint
 }
 
+// SetEndpoint records where clients connect when no balancer part was started (a live target).
+func (d *Deployment) SetEndpoint(endpoint string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Endpoint = endpoint
+}
+
 // RenderBalancer renders the balancer's next config for the replicas recorded now.
 func (d *Deployment) RenderBalancer() (text []byte, gen int, err error) {
 	d.mu.Lock()

@@ -27,6 +27,9 @@ func Compile(s *Scenario) (*plan.Plan, error) {
 	}
 	t := s.topology()
 	t.Own = c.own
+	if s.Target.URL != "" {
+		t.Target = &plan.TargetSpec{URL: s.Target.URL, Attribution: s.attribution()}
+	}
 	if t.Own != nil {
 		t.Own.BaseDir = s.dir()
 	}
@@ -84,7 +87,7 @@ func (s *Scenario) topology() plan.Topology {
 		App: plan.AppSpec{Sessions: s.App.Sessions, Login: s.App.Login, SessionTTL: time.Duration(s.App.SessionTTL),
 			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
 		CookiePerReplica: s.App.CookieName == "per-replica", SecretPerReplica: s.App.Secret == "per-replica",
-		SessionCookie: s.App.SessionCookie, BindIdentity: s.Clients.Identity == clients.IdentityBind,
+		SessionCookie: s.App.SessionCookie, Identity: s.Clients.Identity,
 		Balancer: plan.BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
 			Settings: s.Balancer.settings()},
 	}
@@ -163,11 +166,21 @@ func (s *Scenario) faultTarget(f Fault) string {
 	return f.Target
 }
 
-// meta is what the report and the event log's header say of the run (the runtime is Run's to fill in).
+// attribution is how a live target's answers name their replica.
+func (s *Scenario) attribution() clients.Attribution {
+	return clients.Attribution{Header: s.Target.ReplicaHeader, Cookie: s.Target.AffinityCookie,
+		None: s.Target.ReplicaHeader == "" && s.Target.AffinityCookie == ""}
+}
+
+// meta is what the report and the event log's header say of the run (the runtime is Run's to fill in). A live
+// target's replicas are not known before its answers name them.
 func (s *Scenario) meta() events.Meta {
-	names := make([]string, s.replicasMade())
-	for i := range names {
-		names[i] = plan.ReplicaName(i + 1)
+	var names []string
+	if s.Target.URL == "" {
+		names = make([]string, s.replicasMade())
+		for i := range names {
+			names[i] = plan.ReplicaName(i + 1)
+		}
 	}
 	plans := make([]events.FaultPlan, len(s.Faults))
 	for i, f := range s.Faults {
@@ -177,7 +190,7 @@ func (s *Scenario) meta() events.Meta {
 		Scenario: s.Name, Seed: s.Seed,
 		Balancer: events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
 		App:      events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName},
-		Replicas: names, Users: s.Clients.Users, Faults: plans,
+		Replicas: names, Users: s.Clients.Users, Faults: plans, Target: s.Target.URL, Attribution: s.attributionText(),
 	}
 }
 
@@ -233,4 +246,19 @@ func seconds(d Duration, def time.Duration) string {
 		v = def
 	}
 	return strconv.FormatInt(int64((v+time.Second-1)/time.Second), 10) + "s"
+}
+
+// attributionText says in the log's header how answers were attributed to replicas, when not by the balancer the
+// harness started: "header X", "cookie Y", or "none".
+func (s *Scenario) attributionText() string {
+	a := s.attribution()
+	switch {
+	case s.Target.URL == "":
+		return ""
+	case a.Header != "":
+		return "header " + a.Header
+	case a.Cookie != "":
+		return "cookie " + a.Cookie
+	}
+	return "none"
 }

@@ -37,7 +37,7 @@ func Parse(name string, data []byte, overrides ...string) (*Scenario, error) {
 		root = doc.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: a scenario is a mapping of keys (name, seed, app, balancer, clients, faults, expect, journey)", name, root.Line)
+		return nil, fmt.Errorf("%s:%d: a scenario is a mapping of keys (name, seed, app, balancer, clients, faults, expect, journey, target)", name, root.Line)
 	}
 	return decode(name, root, Default(), overrides, false)
 }

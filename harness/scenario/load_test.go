@@ -55,7 +55,7 @@ func TestParseErrors(t *testing.T) {
 		want      []string // every one must appear in the error
 	}{
 		{"unknown top-level key", "name: t\ncolour: red\n", nil,
-			[]string{"bad.yaml:2: colour: unknown key (allowed under the top level: name, seed, app, balancer, clients, faults, expect, journey)"}},
+			[]string{"bad.yaml:2: colour: unknown key (allowed under the top level: name, seed, app, balancer, clients, faults, expect, journey, target)"}},
 		{"unknown nested key", "name: t\napp:\n  replica: 3\n", nil,
 			[]string{"bad.yaml:3: app.replica: unknown key (allowed under app: replicas,"}},
 		{"replicas zero", "name: t\napp:\n  replicas: 0\n", nil,
@@ -85,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 		{"sessions not allowed", "name: t\napp:\n  sessions: disk\n", nil, []string{"bad.yaml:3: app.sessions: \"disk\" is not allowed (allowed: memory, redis, cookie)"}},
 		{"login not allowed", "name: t\napp:\n  login: saml\n", nil, []string{"bad.yaml:3: app.login: \"saml\" is not allowed (allowed: form, form-csrf, sso)"}},
 		{"idle timeout without a unit", "name: t\napp:\n  idle_timeout: 30\n", nil, []string{"bad.yaml:3: app.idle_timeout"}},
-		{"identity not allowed", "name: t\nclients:\n  identity: spoof\n", nil, []string{"clients.identity: \"spoof\" is not allowed (allowed: proxy-protocol, bind)"}},
+		{"identity not allowed", "name: t\nclients:\n  identity: spoof\n", nil, []string{"clients.identity: \"spoof\" is not allowed (allowed: proxy-protocol, bind, x-forwarded-for, none)"}},
 		{"bind with an IPv6 pool", "name: t\nclients:\n  identity: bind\n  network:\n    pools: [\"2001:db8::/48\"]\n", nil, []string{"clients.network.pools[0]: 2001:db8::/48: identity bind connects from 127.0.0.0/8"}},
 		{"websocket without messages", "name: t\nclients:\n  websocket: {connections: 2, messages: 0}\n", nil, []string{"clients.websocket.messages: 0 is out of range"}},
 		{"store target without a store", "name: t\nfaults:\n  - {at: 1s, action: kill, target: store}\n", nil, []string{"faults[0].target: \"store\" is not a part of this scenario (allowed: replica-1..replica-3, balancer)"}},

@@ -23,6 +23,8 @@ type Scenario struct {
 	Expect   map[string]string `yaml:"expect"`
 	// Journey describes the app's login and pages; left out, it is the built-in app's.
 	Journey clients.JourneySpec `yaml:"journey"`
+	// Target is a live deployment to drive instead of a topology the harness starts.
+	Target Target `yaml:"target"`
 
 	// where records the file and line each key was written on (Parse sets it), so that messages point at them
 	// and a key written with its zero value still counts as given. A Scenario built in Go has none.
@@ -93,6 +95,16 @@ type HealthCheck struct {
 	Interval Duration `yaml:"interval"` // default 2s
 	Fall     int      `yaml:"fall"`     // failed checks before a server is down; default 3
 	Rise     int      `yaml:"rise"`     // passed checks before it is up again; default 2
+}
+
+// Target is a live deployment (sessionlab run --target URL): nothing is started, the users go to URL.
+type Target struct {
+	URL string `yaml:"url"` // http(s)://host[:port]
+	// ReplicaHeader names a response header whose value names the replica that answered (a pod-name or upstream
+	// header the ingress adds). AffinityCookie names an affinity cookie whose value does (INGRESSCOOKIE in
+	// ingress-nginx's persistent mode, Caddy's lb, HAProxy's own). Neither: which replica answered is unknown.
+	ReplicaHeader  string `yaml:"replica_header"`
+	AffinityCookie string `yaml:"affinity_cookie"`
 }
 
 // Fault is one nemesis action (Jepsen's nemesis): what happens to which part, and when.

@@ -56,6 +56,7 @@ func (s *Scenario) check() (checked, []error) {
 	c.journey, more = s.Journey.Compile(s.Clients.Pages.Min, s.Clients.Relogin)
 	errs = append(errs, more...)
 	errs = append(errs, s.validateFaults()...)
+	errs = append(errs, s.validateTarget()...)
 	return c, append(errs, s.validateExpect()...)
 }
 
@@ -291,4 +292,37 @@ func (s *Scenario) replicasMade() int {
 		}
 	}
 	return n
+}
+
+// validateTarget checks the target section, and what a live target rules out: faults (nothing is started to
+// fault), your own app (the target is the app), and the identities that only a started balancer can read.
+func (s *Scenario) validateTarget() []error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
+	tg := s.Target
+	if tg.URL == "" {
+		if tg.ReplicaHeader != "" || tg.AffinityCookie != "" {
+			add("target", "replica_header and affinity_cookie apply to a live target only: set target.url (or run with --target URL)")
+		}
+		if id := s.Clients.Identity; id == clients.IdentityForwardedFor || id == clients.IdentityNone {
+			add("clients.identity", "%s applies to a live target only (target.url): the balancers sessionlab starts read the address from the PROXY header (proxy-protocol) or the connection (bind)", id)
+		}
+		return errs
+	}
+	if _, _, err := clients.ParseTarget(tg.URL); err != nil {
+		add("target.url", "%v", err)
+	}
+	if tg.ReplicaHeader != "" && tg.AffinityCookie != "" {
+		add("target.affinity_cookie", "give replica_header or affinity_cookie, not both: each is a way of naming the replica that answered")
+	}
+	if len(s.Faults) > 0 {
+		add("faults", "a live target starts nothing the harness could fault (kill, stop, scale, reload): remove faults, or run without a target")
+	}
+	if s.App.Own() {
+		add("app", "a live target is the app: app.command and app.image apply to a topology the harness starts")
+	}
+	if s.Clients.Identity == clients.IdentityBind {
+		add("clients.identity", "bind connects from loopback addresses, which a live target does not see as users' (allowed with a target: proxy-protocol, x-forwarded-for, none)")
+	}
+	return errs
 }

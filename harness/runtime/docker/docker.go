@@ -156,7 +156,7 @@ func checkReaper(ctx context.Context, cli client.APIClient) error {
 
 // Check says why t cannot start here: no engine, the reaper, or an image that is not here.
 func (rt *Docker) Check(ctx context.Context, t plan.Topology) error {
-	if t.BindIdentity {
+	if t.Bind() {
 		return errBind
 	}
 	cli, done, err := dockerClient(ctx)
@@ -200,7 +200,7 @@ func (rt *Docker) balancerImage(kind string) string {
 // Start creates the network, starts the replicas side by side, then the balancer, and waits until each answers.
 func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
 	t := d.Topology()
-	if t.BindIdentity {
+	if t.Bind() {
 		return errBind
 	}
 	if t.Own != nil && t.Own.Image == nil {

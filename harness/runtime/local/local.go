@@ -322,7 +322,7 @@ func (r *localRun) startBalancer(ctx context.Context, bin string) (err error) {
 		name: kind.Name, bin: bin, logPath: filepath.Join(d.Dir, kind.Name+".out"), logs: []string{r.errLog()},
 		args: kind.LocalArgs(d.Dir, confPath, r.errLog()),
 		ready: func(ctx context.Context) error {
-			return runtime.BalancerProbe(r.listen, b.Want(), !d.Topology().BindIdentity)(ctx)
+			return runtime.BalancerProbe(r.listen, b.Want(), !d.Topology().Bind())(ctx)
 		},
 		timeout: r.l.startTimeout, stopSig: kind.StopSignal,
 	}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionlab/sessionlab/harness/k8s"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/reports"
+)
+
+// The command line the Job's pods run (k8s.ShardArgs), run here for each of four shards against one deployment,
+// gives logs that `report --merge` joins into the single run's report. The deployment stands in for the cluster's
+// ingress: started by the local runtime, reached as a live target with the PROXY protocol it listens with.
+func TestShardCommandLinesMergeToTheSingleRun(t *testing.T) {
+	skipShort(t)
+	sets := []string{"balancer.strategy=ip-hash", "clients.users=60"}
+	s, err := scenario.Load(rrMemory, sets...)
+	require.NoError(t, err)
+	p, err := scenario.Compile(s)
+	require.NoError(t, err)
+	url := "http://" + runtime.StartT(t, local.New(), p.Topology).Endpoint
+
+	dir := t.TempDir()
+	var logs []string
+	for i := range 4 {
+		logs = append(logs, filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i)))
+		args := k8s.ShardArgs(url, strconv.Itoa(i), 4, rrMemory, logs[i], filepath.Join(dir, "report-"+strconv.Itoa(i)),
+			"proxy-protocol", "target.replica_header=X-Replica", sets)
+		out, err := execute(t, args...)
+		require.NoError(t, err, "shard %d", i)
+		assert.Empty(t, out, "a shard writes nothing to stdout but its event log")
+		assert.FileExists(t, filepath.Join(dir, "report-"+strconv.Itoa(i), "report.json"))
+	}
+	out, err := execute(t, append([]string{"report", "--merge", "--format", "json"}, logs...)...)
+	require.NoError(t, err)
+	var merged reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &merged))
+
+	out, err = execute(t, "run", "--target", url, "--format", "json", "--set", "clients.identity=proxy-protocol",
+		"--set", "target.replica_header=X-Replica", "--set", sets[0], "--set", sets[1], rrMemory)
+	require.NoError(t, err)
+	var single reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &single))
+	assert.Equal(t, "target", single.Runtime)
+	assert.Equal(t, single.Replicas, merged.Replicas, "per-replica counts, shares and users")
+	assert.Equal(t, single.Totals, merged.Totals)
+	require.Len(t, merged.Replicas, 3)
+
+	_, err = execute(t, append([]string{"report", "--merge"}, logs[:3]...)...)
+	assert.ErrorContains(t, err, "shard 3/4 is missing")
+}

@@ -1,0 +1,173 @@
+// Package k8s writes the Kubernetes manifests that run a scenario on a cluster: the app's replicas (a Deployment of
+// app.image, or of the fakeapp image), a Service, an Ingress whose ingress-nginx annotations express the strategy
+// (or a Service with ClientIP affinity), Redis when sessions live there, the scenario as a ConfigMap, and an
+// Indexed Job whose pods run sessionlab in target mode, each on its own shard of the users. It starts nothing and
+// needs no cluster: the manifests are YAML the user applies.
+package k8s
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness/plan"
+)
+
+// Options are what the manifests need besides the plan.
+type Options struct {
+	Shards       int    // pods of the Job, each running one shard; default 1
+	Scenario     []byte // the scenario file, as the Job's pods read it
+	Sets         []string
+	AppImage     string // the fakeapp image, for the built-in app; default sessionlab/fakeapp:dev
+	RedisImage   string // default sessionlab/redis:bookworm
+	RunnerImage  string // the sessionlab image the Job runs; default sessionlab/sessionlab:dev
+	IngressURL   string // where the Job's pods reach the ingress controller; default ingress-nginx's Service
+	Identity     string // how users' addresses reach the ingress; default x-forwarded-for
+	IngressClass string // default nginx
+}
+
+func (o *Options) defaults() {
+	o.Shards = max(o.Shards, 1)
+	o.AppImage = or(o.AppImage, "sessionlab/fakeapp:dev")
+	o.RedisImage = or(o.RedisImage, "sessionlab/redis:bookworm")
+	o.RunnerImage = or(o.RunnerImage, "sessionlab/sessionlab:dev")
+	o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
+	o.Identity = or(o.Identity, clients.IdentityForwardedFor)
+	o.IngressClass = or(o.IngressClass, "nginx")
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+const (
+	// ScenarioPath is where the Job's pods find the scenario (the ConfigMap).
+	ScenarioPath = "/sessionlab/scenario.yaml"
+	// ShardIndex is the Job's completion index, as the pod's command line reads it.
+	ShardIndex = "$(JOB_COMPLETION_INDEX)"
+)
+
+// ShardArgs is the command line (after the program's name) that runs shard index of count against target: a
+// target-mode run of the scenario at scenario, writing its event log to events and its report, as JSON, to dir, and
+// nothing else to stdout. The Job's pods run it with index ShardIndex, events /dev/stdout (so that a pod's log is
+// its shard's log: `kubectl logs`) and dir /tmp/report.
+func ShardArgs(target, index string, count int, scenario, events, dir, identity, attribution string, sets []string) []string {
+	args := []string{"run", "--target", target, "--shard", index + "/" + strconv.Itoa(count), "--quiet",
+		"--events", events, "--format", "json", "--out", dir, "--set", "clients.identity=" + identity}
+	if attribution != "" {
+		args = append(args, "--set", attribution)
+	}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	return append(args, scenario)
+}
+
+// Manifests writes every manifest of p, as one YAML stream.
+func Manifests(p *plan.Plan, o Options) ([]byte, error) {
+	o.defaults()
+	t := p.Topology
+	if t.Target != nil {
+		return nil, fmt.Errorf("the scenario names a live target (%s): the manifests start the app themselves", t.Target.URL)
+	}
+	if len(p.Faults) > 0 {
+		return nil, fmt.Errorf("faults: the Job's pods drive the app in target mode, which has no faults; remove them")
+	}
+	if t.Bind() {
+		return nil, fmt.Errorf("clients.identity bind: the Job's pods cannot connect from the users' addresses; use x-forwarded-for or proxy-protocol")
+	}
+	route, err := routing(t)
+	if err != nil {
+		return nil, err
+	}
+	app, err := appContainer(t, o)
+	if err != nil {
+		return nil, err
+	}
+	name := t.Name
+	var docs []any
+	docs = append(docs, configMap(name+"-scenario", map[string]string{"scenario.yaml": string(o.Scenario)}))
+	docs = append(docs, secret(name+"-secret", map[string]string{"secret": plan.DerivedSecret(t.Seed, "shared")}))
+	if t.App.NeedsStore() {
+		docs = append(docs, deployment(name+"-redis", 1, container{name: "redis", image: o.RedisImage, port: 6379,
+			args: append([]string{"redis-server"}, "--protected-mode", "no", "--save", "", "--appendonly", "no")}),
+			service(name+"-redis", name+"-redis", 6379, 6379, nil))
+	}
+	docs = append(docs, deployment(name+"-app", len(t.Replicas), app), service(name+"-app", name+"-app", 80, app.port, route.service))
+	target := o.IngressURL
+	if route.annotations != nil {
+		docs = append(docs, ingress(name+"-app", o.IngressClass, name+"-app", route.annotations))
+	} else {
+		target = "http://" + name + "-app" // ClientIP affinity holds only for traffic that reaches the Service itself
+	}
+	attribution := ""
+	switch {
+	case route.cookie != "":
+		attribution = "target.affinity_cookie=" + route.cookie
+	case t.Own == nil:
+		attribution = "target.replica_header=X-Replica" // the fakeapp names its pod
+	}
+	docs = append(docs, job(name+"-users", o, ShardArgs(target, ShardIndex, o.Shards, ScenarioPath, "/dev/stdout", "/tmp/report", o.Identity, attribution, o.Sets), name+"-scenario"))
+	var buf bytes.Buffer
+	for _, d := range docs {
+		buf.WriteString("---\n")
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(d); err != nil {
+			return nil, err
+		}
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// route is how the strategy is expressed: ingress-nginx annotations, or the Service's ClientIP affinity.
+type route struct {
+	annotations map[string]string // nil: no Ingress, the Job drives the Service
+	service     map[string]any    // added to the Service's spec
+	cookie      string            // the affinity cookie, which names the replica (persistent mode)
+}
+
+const ann = "nginx.ingress.kubernetes.io/"
+
+// routing maps a strategy to its Kubernetes form, or refuses it by name.
+func routing(t plan.Topology) (route, error) {
+	s := t.Balancer.Settings
+	switch t.Balancer.Strategy {
+	case "round-robin":
+		return route{annotations: map[string]string{ann + "load-balance": "round_robin"}}, nil
+	case "ip-hash":
+		if s.HashType != "consistent" {
+			return route{}, fmt.Errorf("strategy ip-hash (map-based) has no Kubernetes form: ingress-nginx hashes the whole address consistently (upstream-hash-by: $remote_addr), not its /24; set balancer.hash_type: consistent")
+		}
+		return route{annotations: map[string]string{ann + "upstream-hash-by": "$remote_addr"}}, nil
+	case "hash-cookie":
+		cookie := "sid"
+		if len(t.Replicas) > 0 {
+			cookie = t.Replicas[0].CookieName
+		}
+		return route{annotations: map[string]string{ann + "upstream-hash-by": "$cookie_" + cookie}}, nil
+	case "cookie-insert":
+		a := map[string]string{ann + "affinity": "cookie", ann + "affinity-mode": "persistent", ann + "session-cookie-name": s.CookieName}
+		if s.CookieMaxAge > 0 {
+			a[ann+"session-cookie-max-age"] = strconv.Itoa(s.CookieMaxAge)
+		}
+		return route{annotations: a, cookie: s.CookieName}, nil
+	case "client-ip-sticky":
+		timeout, _ := strconv.Atoi(strings.TrimSuffix(s.StickExpire, "s"))
+		return route{service: map[string]any{"sessionAffinity": "ClientIP",
+			"sessionAffinityConfig": map[string]any{"clientIP": map[string]any{"timeoutSeconds": timeout}}}}, nil
+	case "least-conn":
+		return route{}, fmt.Errorf("strategy least-conn has no Kubernetes form: ingress-nginx balances round_robin or ewma, never by connection count")
+	}
+	return route{}, fmt.Errorf("strategy %s has no Kubernetes form", t.Balancer.Strategy)
+}

@@ -1,0 +1,161 @@
+package k8s_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sessionlab/sessionlab/harness/k8s"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+)
+
+// objects are the manifests, each decoded strictly (an unknown or misspelt field is an error) into its API type.
+type objects struct {
+	configMaps  []corev1.ConfigMap
+	secrets     []corev1.Secret
+	deployments map[string]appsv1.Deployment
+	services    map[string]corev1.Service
+	ingresses   []networkingv1.Ingress
+	jobs        []batchv1.Job
+}
+
+func manifests(t *testing.T, sets ...string) (objects, error) {
+	t.Helper()
+	s, err := scenario.Load("../../scenarios/rr-memory.yaml", sets...)
+	require.NoError(t, err)
+	p, err := scenario.Compile(s)
+	require.NoError(t, err)
+	text, err := k8s.Manifests(p, k8s.Options{Shards: 4, Scenario: []byte("name: rr-memory\n"), Sets: sets})
+	if err != nil {
+		return objects{}, err
+	}
+	o := objects{deployments: map[string]appsv1.Deployment{}, services: map[string]corev1.Service{}}
+	for _, doc := range bytes.Split(text, []byte("---\n")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		var head struct{ Kind string }
+		require.NoError(t, yaml.Unmarshal(doc, &head))
+		strict := func(v any) { require.NoError(t, yaml.UnmarshalStrict(doc, v), "%s:\n%s", head.Kind, doc) }
+		switch head.Kind {
+		case "ConfigMap":
+			var v corev1.ConfigMap
+			strict(&v)
+			o.configMaps = append(o.configMaps, v)
+		case "Secret":
+			var v corev1.Secret
+			strict(&v)
+			o.secrets = append(o.secrets, v)
+		case "Deployment":
+			var v appsv1.Deployment
+			strict(&v)
+			o.deployments[v.Name] = v
+		case "Service":
+			var v corev1.Service
+			strict(&v)
+			o.services[v.Name] = v
+		case "Ingress":
+			var v networkingv1.Ingress
+			strict(&v)
+			o.ingresses = append(o.ingresses, v)
+		case "Job":
+			var v batchv1.Job
+			strict(&v)
+			o.jobs = append(o.jobs, v)
+		default:
+			t.Fatalf("unexpected kind %q", head.Kind)
+		}
+	}
+	return o, nil
+}
+
+func TestManifestsPerStrategy(t *testing.T) {
+	const a = "nginx.ingress.kubernetes.io/"
+	cases := []struct {
+		sets        []string
+		annotations map[string]string
+		attribution string
+	}{
+		{[]string{"balancer.strategy=round-robin"}, map[string]string{a + "load-balance": "round_robin"}, "target.replica_header=X-Replica"},
+		{[]string{"balancer.strategy=ip-hash", "balancer.hash_type=consistent"}, map[string]string{a + "upstream-hash-by": "$remote_addr"}, "target.replica_header=X-Replica"},
+		{[]string{"balancer.strategy=hash-cookie"}, map[string]string{a + "upstream-hash-by": "$cookie_sid"}, "target.replica_header=X-Replica"},
+		{[]string{"balancer.strategy=cookie-insert", "balancer.cookie={name: INGRESSCOOKIE, max_age: 1h}"}, map[string]string{a + "affinity": "cookie",
+			a + "affinity-mode": "persistent", a + "session-cookie-name": "INGRESSCOOKIE", a + "session-cookie-max-age": "3600"}, "target.affinity_cookie=INGRESSCOOKIE"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.sets, " "), func(t *testing.T) {
+			o, err := manifests(t, c.sets...)
+			require.NoError(t, err)
+			require.Len(t, o.ingresses, 1)
+			assert.Equal(t, c.annotations, o.ingresses[0].Annotations)
+			assert.Equal(t, "rr-memory-app", o.ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name)
+			app := o.deployments["rr-memory-app"]
+			assert.Equal(t, int32(3), *app.Spec.Replicas)
+			ctr := app.Spec.Template.Spec.Containers[0]
+			assert.Contains(t, strings.Join(ctr.Args, " "), "-name $(POD_NAME)", "each pod names itself")
+			assert.Contains(t, strings.Join(ctr.Args, " "), "-secret $(SESSIONLAB_SECRET)")
+			assert.Empty(t, o.services["rr-memory-app"].Spec.SessionAffinity)
+			require.Len(t, o.jobs, 1)
+			job := o.jobs[0]
+			assert.Equal(t, batchv1.IndexedCompletion, *job.Spec.CompletionMode)
+			assert.Equal(t, int32(4), *job.Spec.Parallelism)
+			assert.Equal(t, int32(4), *job.Spec.Completions)
+			args := k8s.ShardArgs("http://ingress-nginx-controller.ingress-nginx.svc.cluster.local", k8s.ShardIndex, 4, k8s.ScenarioPath,
+				"/dev/stdout", "/tmp/report", "x-forwarded-for", c.attribution, c.sets)
+			assert.Equal(t, args, job.Spec.Template.Spec.Containers[0].Args, "the Job's pods run the shard command line")
+			assert.Empty(t, o.deployments["rr-memory-redis"].Name, "no Redis for memory sessions")
+		})
+	}
+	t.Run("client-ip-sticky", func(t *testing.T) {
+		o, err := manifests(t, "balancer.kind=haproxy", "balancer.strategy=client-ip-sticky", "balancer.stick_expire=10m")
+		require.NoError(t, err)
+		assert.Empty(t, o.ingresses, "ClientIP affinity holds only for traffic that reaches the Service itself")
+		svc := o.services["rr-memory-app"]
+		assert.Equal(t, corev1.ServiceAffinityClientIP, svc.Spec.SessionAffinity)
+		assert.Equal(t, int32(600), *svc.Spec.SessionAffinityConfig.ClientIP.TimeoutSeconds)
+		assert.Equal(t, "http://rr-memory-app", o.jobs[0].Spec.Template.Spec.Containers[0].Args[2], "the Job drives the Service")
+	})
+	t.Run("redis", func(t *testing.T) {
+		o, err := manifests(t, "app.sessions=redis")
+		require.NoError(t, err)
+		assert.Equal(t, "sessionlab/redis:bookworm", o.deployments["rr-memory-redis"].Spec.Template.Spec.Containers[0].Image)
+		assert.Contains(t, o.services, "rr-memory-redis")
+		assert.Contains(t, strings.Join(o.deployments["rr-memory-app"].Spec.Template.Spec.Containers[0].Args, " "), "-redis rr-memory-redis:6379")
+	})
+	t.Run("your own image", func(t *testing.T) {
+		o, err := manifests(t, `app.image={name: wakapi:local, port: 3000, env: {WAKAPI_COOKIE_KEY: "{{.Secret}}", WAKAPI_PORT: "{{.Port}}"}}`,
+			"app.health={path: /api/health}")
+		require.NoError(t, err)
+		ctr := o.deployments["rr-memory-app"].Spec.Template.Spec.Containers[0]
+		assert.Equal(t, "wakapi:local", ctr.Image)
+		assert.Equal(t, "/api/health", ctr.ReadinessProbe.HTTPGet.Path)
+		env := map[string]string{}
+		for _, e := range ctr.Env {
+			env[e.Name] = e.Value
+		}
+		assert.Equal(t, "$(SESSIONLAB_SECRET)", env["WAKAPI_COOKIE_KEY"], "one key for every pod, from the Secret")
+		assert.Equal(t, "3000", env["WAKAPI_PORT"])
+	})
+}
+
+// A strategy with no Kubernetes form, and what a Deployment cannot express, are refused by name.
+func TestManifestsRefuse(t *testing.T) {
+	for sets, want := range map[string]string{
+		"balancer.strategy=least-conn":                       "strategy least-conn has no Kubernetes form",
+		"balancer.strategy=ip-hash":                          "strategy ip-hash (map-based) has no Kubernetes form",
+		"app.secret=per-replica":                             "app.secret per-replica: a Deployment's pods share one environment",
+		"faults=[{at: 1s, action: kill, target: replica-1}]": "faults: the Job's pods drive the app in target mode",
+		"target.url=http://staging.example":                  "the scenario names a live target",
+	} {
+		_, err := manifests(t, sets)
+		assert.ErrorContains(t, err, want, sets)
+	}
+}
