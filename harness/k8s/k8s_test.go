@@ -44,37 +44,34 @@ func manifests(t *testing.T, sets ...string) (objects, error) {
 		}
 		var head struct{ Kind string }
 		require.NoError(t, yaml.Unmarshal(doc, &head))
-		strict := func(v any) { require.NoError(t, yaml.UnmarshalStrict(doc, v), "%s:\n%s", head.Kind, doc) }
 		switch head.Kind {
 		case "ConfigMap":
-			var v corev1.ConfigMap
-			strict(&v)
-			o.configMaps = append(o.configMaps, v)
+			o.configMaps = append(o.configMaps, strict[corev1.ConfigMap](t, doc))
 		case "Secret":
-			var v corev1.Secret
-			strict(&v)
-			o.secrets = append(o.secrets, v)
+			o.secrets = append(o.secrets, strict[corev1.Secret](t, doc))
 		case "Deployment":
-			var v appsv1.Deployment
-			strict(&v)
-			o.deployments[v.Name] = v
+			d := strict[appsv1.Deployment](t, doc)
+			o.deployments[d.Name] = d
 		case "Service":
-			var v corev1.Service
-			strict(&v)
-			o.services[v.Name] = v
+			svc := strict[corev1.Service](t, doc)
+			o.services[svc.Name] = svc
 		case "Ingress":
-			var v networkingv1.Ingress
-			strict(&v)
-			o.ingresses = append(o.ingresses, v)
+			o.ingresses = append(o.ingresses, strict[networkingv1.Ingress](t, doc))
 		case "Job":
-			var v batchv1.Job
-			strict(&v)
-			o.jobs = append(o.jobs, v)
+			o.jobs = append(o.jobs, strict[batchv1.Job](t, doc))
 		default:
 			t.Fatalf("unexpected kind %q", head.Kind)
 		}
 	}
 	return o, nil
+}
+
+// strict decodes doc into its API type, refusing unknown fields.
+func strict[T any](t *testing.T, doc []byte) T {
+	t.Helper()
+	var v T
+	require.NoError(t, yaml.UnmarshalStrict(doc, &v), "%s", doc)
+	return v
 }
 
 func TestManifestsPerStrategy(t *testing.T) {
