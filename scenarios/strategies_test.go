@@ -105,8 +105,10 @@ func TestKillingAReplicaLosesItsUsersOnly(t *testing.T) {
 				assert.Empty(t, f.Error)
 				across, on := *f.UsersAcross, *f.UsersOnTarget
 				assert.InDelta(t, 1.0/3, float64(on)/float64(across), 0.12, "about a third of the users were on replica-2")
-				// Not all of them: a user still logging in when the replica died had no session there to lose.
-				assert.GreaterOrEqual(t, float64(*f.LostOnTarget), 0.8*float64(on), "its users lost their session")
+				// Not all of them: a user still logging in when the replica died had no session there to lose, and on a
+				// loaded machine a container's kill can take long enough for some to finish their journey first (a
+				// clean-clone run under -race measured 65 of 105; alone, 80-90%).
+				assert.GreaterOrEqual(t, float64(*f.LostOnTarget), 0.5*float64(on), "most of its users lost their session")
 				assert.InDelta(t, 1.0/3, float64(*f.UsersLost)/float64(across), 0.12, "about a third of all users lost theirs")
 				assert.Zero(t, *f.LostElsewhere, "nobody else did")
 				require.Len(t, rep.Phases, 3)
