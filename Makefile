@@ -8,7 +8,7 @@ DEB_REDIS   ?= redis-server
 # Headless Chromium opens the HTML report in the tests (it must fetch nothing) and takes the picture under docs/.
 DEB_CHROMIUM ?= chromium
 # The strategies `make demo` compares, on both balancers.
-DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,cookie-insert,client-ip-sticky
+DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,client-ip-sticky
 
 .PHONY: all build deps test test-images test-short fuzz vet bench scale demo screenshot clean
 

@@ -45,7 +45,7 @@ const (
 )
 
 // affinityStrategies keep a user on one replica by something the user sends (address or cookie).
-var affinityStrategies = []string{"ip-hash", "hash-cookie", "cookie-insert", "client-ip-sticky"}
+var affinityStrategies = []string{"ip-hash", "hash-cookie", "learn-cookie", "cookie-insert", "client-ip-sticky"}
 
 // replicaFaults are the faults that take a replica's memory away or move users between replicas.
 var replicaFaults = []string{"kill", "stop", "restart", "rolling-restart", "scale-in", "scale-out"}
@@ -138,6 +138,10 @@ func (d *diagnosis) affinityBroken() {
 	if r.Balancer.Strategy == "hash-cookie" {
 		why = "the session cookie it hashes does not exist until the login's answer sets it: every login hashes the " +
 			"empty string onto one replica, and the next page, now carrying the cookie, hashes to another"
+		if r.Balancer.Kind == "haproxy" {
+			why = "the session cookie it hashes does not exist until the login's answer sets it: a request without it " +
+				"(the login) is balanced round-robin, and the next page, now carrying the cookie, hashes to another"
+		}
 		fixes = []string{FixCookieAffinity, FixSharedStore}
 	}
 	d.add("affinity-broken", fmt.Sprintf("%s of logins failed (%d bounced straight back to the login page) although %s "+

@@ -42,19 +42,30 @@ func TestCookieInsertKeepsEveryoneLoggedInWhateverTheirAddresses(t *testing.T) {
 	}
 }
 
-// nginx's `hash $cookie_sid consistent` hashes the empty key of the cookie-less login round-robin, and the new
-// cookie then to any replica; HAProxy's stick table learns the cookie from the login's answer instead.
-func TestHashCookie(t *testing.T) {
-	t.Run("nginx loses most logins", func(t *testing.T) {
-		rep, _ := run(t, "rr-memory.yaml", "balancer.strategy=hash-cookie")
-		require.NotNil(t, rep.Totals.LoginFailRate)
-		assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
-		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["loop"])
-	})
-	t.Run("haproxy learns the cookie", func(t *testing.T) {
-		rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=hash-cookie")
+// hash-cookie hashes the app's cookie on both balancers (nginx `hash $cookie_sid consistent`, HAProxy `balance hash
+// req.cook(sid)`): the cookie-less login is hashed on an empty key (HAProxy: round-robin), and the new cookie then
+// to any replica, so most logins loop on both. learn-cookie, HAProxy's stick table learning the cookie from the
+// login's answer, keeps the login's replica; nginx has no such table and refuses it by name.
+func TestHashCookieHashesOnBothBalancers(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind+" hash-cookie loses most logins", func(t *testing.T) {
+			rep, _ := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=hash-cookie")
+			require.NotNil(t, rep.Totals.LoginFailRate)
+			assert.Greater(t, *rep.Totals.LoginFailRate, 0.5)
+			assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["loop"], "every failure a loop")
+			require.NotEmpty(t, rep.Diagnosis)
+			assert.Contains(t, rep.Diagnosis[0].Text, map[string]string{"nginx": "every login hashes the empty string",
+				"haproxy": "a request without it (the login) is balanced round-robin"}[kind])
+		})
+	}
+	t.Run("haproxy learn-cookie loses none", func(t *testing.T) {
+		rep, _ := run(t, "rr-memory.yaml", "balancer.kind=haproxy", "balancer.strategy=learn-cookie")
 		assert.Zero(t, rep.Totals.LoginFailures)
 		assert.Zero(t, rep.Totals.SessionLosses)
+	})
+	t.Run("nginx refuses learn-cookie", func(t *testing.T) {
+		_, err := scenario.Load("rr-memory.yaml", "balancer.strategy=learn-cookie")
+		assert.ErrorContains(t, err, "balancer.strategy: learn-cookie is not supported by nginx: open-source nginx cannot learn a cookie from an answer")
 	})
 }
 

@@ -138,6 +138,27 @@ func TestCompareMatrixOfBalancersAndStrategies(t *testing.T) {
 	assert.Equal(t, 0, rows[1].Totals.LoginFailures)
 }
 
+// The comparison a reader makes to choose a cookie strategy: hash-cookie hashes on both balancers and loses most
+// logins on both; learn-cookie, a table only HAProxy has, loses none there and is a row nginx refuses by name.
+func TestCompareCookieStrategies(t *testing.T) {
+	skipShort(t)
+	out, err := execute(t, "compare", "--balancers", "nginx,haproxy", "--strategies", "hash-cookie,learn-cookie",
+		"--set", "clients.users=60", "--format", "json", rrMemory)
+	require.NoError(t, err)
+	var rows []reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 4)
+	for _, i := range []int{0, 2} {
+		require.NotNil(t, rows[i].Totals.LoginFailRate, "%s %s", rows[i].Balancer.Kind, rows[i].Balancer.Strategy)
+		assert.Greater(t, *rows[i].Totals.LoginFailRate, 0.5, "%s hash-cookie", rows[i].Balancer.Kind)
+	}
+	assert.Equal(t, "nginx", rows[1].Balancer.Kind)
+	assert.Contains(t, rows[1].Skipped, "not supported by nginx: open-source nginx cannot learn a cookie from an answer")
+	assert.Equal(t, "learn-cookie", rows[3].Balancer.Strategy)
+	assert.Empty(t, rows[3].Skipped)
+	assert.Zero(t, rows[3].Totals.LoginFailures, "haproxy learn-cookie")
+}
+
 func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("name: bad\napp:\n  replicas: 0\n  colour: red\nbalancer:\n  strategy: sticky\n"), 0o644))

@@ -19,7 +19,9 @@ import (
 var Kinds = []string{"nginx", "haproxy"}
 
 // Strategies are the balancing strategies a scenario may name.
-var Strategies = []string{"round-robin", "least-conn", "ip-hash", "hash-cookie", "cookie-insert", "client-ip-sticky"}
+// hash-cookie hashes the app's session cookie on every balancer; learn-cookie is a table that learns it from the
+// login's answer, which only HAProxy has.
+var Strategies = []string{"round-robin", "least-conn", "ip-hash", "hash-cookie", "learn-cookie", "cookie-insert", "client-ip-sticky"}
 
 // Kind is what differs between the real balancers: the binary, the config file and the signals that drive it.
 type Kind struct {
@@ -65,6 +67,7 @@ var kinds = map[string]*Kind{
 		Name: "nginx", Package: "nginx", ConfFile: "nginx.conf", template: builtIn("nginx.conf"),
 		unsupported: map[string]string{
 			"client-ip-sticky": "open-source nginx has no client-IP stick table; use ip-hash (it keys on the /24), or kind: haproxy",
+			"learn-cookie":     "open-source nginx cannot learn a cookie from an answer (no stick table); hash-cookie hashes it, cookie-insert sets its own, or kind: haproxy",
 		},
 		ReloadSignal: syscall.SIGHUP, StopSignal: syscall.SIGQUIT,
 		// -e sends start-up errors to the run directory instead of the package's /var/log/nginx.

@@ -56,7 +56,8 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"haproxy", "strategy: ip-hash", []string{"balance source", "hash-type map-based"}},
 		{"haproxy", "strategy: ip-hash\n  hash_type: consistent\n  health_check: {interval: 500ms, fall: 1}\n  redispatch: true\n  retries: 1",
 			[]string{"hash-type consistent", "option httpchk GET /healthz", "check inter 500ms fall 1 rise 2", "option redispatch", "retries 1"}},
-		{"haproxy", "strategy: hash-cookie", []string{"stick on req.cook(sid)", "stick store-response res.cook(sid)"}},
+		{"haproxy", "strategy: hash-cookie", []string{"balance hash req.cook(sid)", "hash-type consistent"}},
+		{"haproxy", "strategy: learn-cookie\n  stick_expire: 5m", []string{"balance roundrobin", "stick-table type string len 128 size 1m expire 300s", "stick on req.cook(sid)", "stick store-response res.cook(sid)"}},
 		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie route insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
 		{"haproxy", "strategy: client-ip-sticky", []string{"stick-table type ipv6 size 1m expire 1800s", "stick on src"}},
 		{"haproxy", "strategy: client-ip-sticky\n  stick_table: ip\n  stick_expire: 10m", []string{"stick-table type ip size 1m expire 600s"}},
@@ -120,6 +121,10 @@ func TestSupports(t *testing.T) {
 			err := balancer.Supports(kind, strategy)
 			if kind == "nginx" && strategy == "client-ip-sticky" {
 				assert.ErrorContains(t, err, "not supported by nginx: open-source nginx has no client-IP stick table")
+				continue
+			}
+			if kind == "nginx" && strategy == "learn-cookie" {
+				assert.ErrorContains(t, err, "not supported by nginx: open-source nginx cannot learn a cookie from an answer")
 				continue
 			}
 			assert.NoError(t, err, "%s %s", kind, strategy)

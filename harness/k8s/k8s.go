@@ -166,6 +166,8 @@ func routing(t plan.Topology) (route, error) {
 		timeout, _ := strconv.Atoi(strings.TrimSuffix(s.StickExpire, "s"))
 		return route{service: map[string]any{"sessionAffinity": "ClientIP",
 			"sessionAffinityConfig": map[string]any{"clientIP": map[string]any{"timeoutSeconds": timeout}}}}, nil
+	case "learn-cookie":
+		return route{}, fmt.Errorf("strategy learn-cookie has no Kubernetes form: ingress-nginx cannot learn the app's cookie from an answer; hash-cookie (upstream-hash-by) or cookie-insert (affinity: cookie)")
 	case "least-conn":
 		return route{}, fmt.Errorf("strategy least-conn has no Kubernetes form: ingress-nginx balances round_robin or ewma, never by connection count")
 	}

@@ -62,7 +62,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"bad.yaml:3: app.replicas: 0 is out of range (allowed 1..64)"}},
 		{"replicas too many", "name: t\napp:\n  replicas: 65\n", nil, []string{"app.replicas: 65 is out of range"}},
 		{"unknown strategy", "name: t\nbalancer:\n  strategy: sticky\n", nil,
-			[]string{"bad.yaml:3: balancer.strategy: \"sticky\" is not allowed (allowed: round-robin, least-conn, ip-hash, hash-cookie, cookie-insert, client-ip-sticky)"}},
+			[]string{"bad.yaml:3: balancer.strategy: \"sticky\" is not allowed (allowed: round-robin, least-conn, ip-hash, hash-cookie, learn-cookie, cookie-insert, client-ip-sticky)"}},
 		{"strategy the kind cannot do", "name: t\nbalancer:\n  kind: nginx\n  strategy: client-ip-sticky\n", nil,
 			[]string{"bad.yaml:4: balancer.strategy: client-ip-sticky is not supported by nginx: open-source nginx has no client-IP stick table"}},
 		{"setting of the other kind", "name: t\nbalancer:\n  kind: haproxy\n  max_fails: 2\n", nil,

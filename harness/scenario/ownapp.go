@@ -105,8 +105,8 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 		setting{"app.login", a.Login != "form"}, setting{"app.cookie_name", a.CookieName != "shared"},
 		setting{"app.session_ttl", a.SessionTTL != 0}, setting{"app.idle_timeout", a.IdleTimeout != 0},
 		setting{"app.clear_bad_cookie", a.ClearBadCookie})
-	if strategy == "hash-cookie" && a.SessionCookie == "" {
-		add(keyErr("app.session_cookie", "is required with strategy hash-cookie and your own app: the name of the cookie the balancer hashes"))
+	if (strategy == "hash-cookie" || strategy == "learn-cookie") && a.SessionCookie == "" {
+		add(keyErr("app.session_cookie", "is required with strategy %s and your own app: the name of the cookie the balancer keys on", strategy))
 	}
 	if a.Sessions == "cookie" {
 		add(keyErr("app.sessions", `"cookie" applies to the built-in app only; with your own app, "redis" starts a Redis ({{.Store}}) and "memory" starts none`))

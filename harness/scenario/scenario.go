@@ -80,7 +80,7 @@ type Balancer struct {
 	Redispatch  bool         `yaml:"redispatch"`   // option redispatch: a persisted client may go to another server when its own is down
 	Retries     *int         `yaml:"retries"`      // connection retries; default 3
 	StickTable  string       `yaml:"stick_table"`  // client-ip-sticky: ipv6 (default, sticks both families) | ip (IPv4 only)
-	StickExpire Duration     `yaml:"stick_expire"` // client-ip-sticky, hash-cookie: how long an idle entry is kept; default 30m
+	StickExpire Duration     `yaml:"stick_expire"` // client-ip-sticky, learn-cookie: how long an idle entry is kept; default 30m
 }
 
 // RouteCookie is the balancer-inserted affinity cookie.

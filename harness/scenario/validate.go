@@ -124,8 +124,8 @@ func (s *Scenario) validateBalancer() []error {
 	if b.Cookie.Name != "" && slices.Contains(s.appCookies(), b.Cookie.Name) {
 		add("balancer.cookie.name", "%q is the app's own session cookie; the balancer's cookie needs another name", b.Cookie.Name)
 	}
-	if b.Strategy == "hash-cookie" && s.App.CookieName != "shared" {
-		add("balancer.strategy", "hash-cookie keys on the app's session cookie, so it needs app.cookie_name: shared (not %s)", s.App.CookieName)
+	if (b.Strategy == "hash-cookie" || b.Strategy == "learn-cookie") && s.App.CookieName != "shared" {
+		add("balancer.strategy", "%s keys on the app's session cookie, so it needs app.cookie_name: shared (not %s)", b.Strategy, s.App.CookieName)
 	}
 	if b.MaxFails != nil && *b.MaxFails < 0 {
 		add("balancer.max_fails", "%d is out of range (allowed 0 and up; 0 never marks a server failed)", *b.MaxFails)
@@ -153,8 +153,8 @@ func (s *Scenario) validateBalancer() []error {
 			add("balancer.stick_table", "applies to strategy client-ip-sticky only (this scenario's is %s)", b.Strategy)
 		}
 	}
-	if b.StickExpire != 0 && b.Strategy != "client-ip-sticky" && b.Strategy != "hash-cookie" {
-		add("balancer.stick_expire", "applies to strategies client-ip-sticky and hash-cookie only (this scenario's is %s)", b.Strategy)
+	if b.StickExpire != 0 && b.Strategy != "client-ip-sticky" && b.Strategy != "learn-cookie" {
+		add("balancer.stick_expire", "applies to strategies client-ip-sticky and learn-cookie only (this scenario's is %s)", b.Strategy)
 	}
 	return errs
 }
