@@ -58,7 +58,8 @@ func NewAccumulator(meta events.Meta) *Accumulator {
 		ids:      make(map[string]int, len(meta.Replicas)),
 		loggedIn: make(map[int]struct{}),
 		users:    make(map[int]*userRecord),
-		outcomes: []string{events.OutcomeOK},
+		// error is interned from the start: outcomeCode falls back to it once a damaged log has filled the table.
+		outcomes: []string{events.OutcomeOK, events.OutcomeError},
 		addrs:    make(addresses),
 	}
 	for _, name := range meta.Replicas {
@@ -108,10 +109,10 @@ func (a *Accumulator) Record(e events.Event) {
 		l.requests++
 		l.served[e.User] = struct{}{}
 	}
-	if isSessionLoss(e) {
+	seg, loss := a.tl.exchange(e, rep)
+	if loss {
 		a.t.SessionLosses++
 	}
-	seg := a.tl.exchange(e, rep)
 	a.trackUser(e, rep)
 	switch e.Step {
 	case events.StepLogin:
@@ -128,7 +129,8 @@ func (a *Accumulator) Record(e events.Event) {
 
 // isSessionLoss reports an exchange that shows an authenticated user's session lost: a protected page answered
 // with the login, or a re-authentication the identity provider prompted for, the app sent to log in, or refused at
-// its callback (csrf). The totals, the phases and the fault results all count losses by it.
+// its callback (csrf). A re-authentication's loss is the loss of the page that went to the identity provider: the
+// timeline counts it once, against that page (a loss with no such page, which no client writes, is none).
 func isSessionLoss(e events.Event) bool {
 	switch e.Step {
 	case events.StepPage:

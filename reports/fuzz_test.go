@@ -15,7 +15,14 @@ func FuzzReadLog(f *testing.F) {
 	for _, seed := range []struct {
 		meta events.Meta
 		evs  []events.Event
-	}{{meta("replica-1", "replica-2", "replica-3"), runEvents()}, {faultMeta(killR2, scaleOut), withMarks()}} {
+	}{{meta("replica-1", "replica-2", "replica-3"), runEvents()}, {faultMeta(killR2, scaleOut), withMarks()},
+		// The records FuzzReadLog did not start from at first, which hid a reauth loss counted with no page.
+		{faultMeta(killR2), []events.Event{
+			{TMs: 1, User: 1, Step: events.StepPage, Outcome: events.OutcomeReauth, Replica: "replica-1"},
+			{TMs: 2, User: 1, Step: events.StepReauth, Outcome: events.OutcomeLoss, Replica: "replica-2"},
+			{TMs: 3, User: 1, Step: events.StepWS, Attempt: 2, Outcome: events.OutcomeOK, Replica: "replica-1"},
+			{TMs: 4, User: -1, Step: events.StepStore, Store: &events.StoreStats{Kind: "memory", Sessions: 1}},
+		}}} {
 		var buf bytes.Buffer
 		w, err := events.NewWriter(&buf, events.Header{Meta: seed.meta, Expect: map[string]string{"login_failure_rate": "< 0.5"}})
 		if err != nil {

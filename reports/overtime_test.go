@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 
@@ -73,4 +74,42 @@ func TestHugeUserIDsAreCounted(t *testing.T) {
 	checkConsistent(t, rep)
 	assert.Equal(t, 5, rep.Totals.Requests)
 	assert.Equal(t, 4, rep.Replicas[0].Users, "four distinct users on replica-1")
+}
+
+// A damaged log whose logins carry hundreds of outcome names no client writes: past the 256 the accumulator
+// interns, the rest count as errors (they recursed without end, a stack overflow, when "error" was never seen).
+func TestHundredsOfOutcomeNamesCountAsErrors(t *testing.T) {
+	var evs []events.Event
+	for i := range 300 {
+		evs = append(evs, events.Event{TMs: int64(i), User: i + 1, Step: events.StepLogin, Attempt: 1, Outcome: fmt.Sprintf("odd-%d", i), Replica: "replica-1"})
+	}
+	rep := reports.Compute(faultMeta(), evs)
+	assert.Equal(t, 300, rep.Totals.LoginFailures)
+	assert.Equal(t, 300, rep.Totals.LoginAttempts)
+}
+
+// A re-authentication's loss counts against the page that went to the identity provider, once: a loss with no such
+// page (only a damaged log has one) is none, and a fault between the page and its loss leaves no phase with more
+// losses than pages (FuzzReadLog found "1 session loss of 0 protected pages").
+func TestReauthLossCountsAgainstItsPage(t *testing.T) {
+	reauth := func(tms int64, user int, outcome string) events.Event {
+		return events.Event{TMs: tms, User: user, Step: events.StepReauth, Outcome: outcome, Replica: "replica-1"}
+	}
+	page := func(tms int64, user int, outcome string) events.Event {
+		return events.Event{TMs: tms, User: user, Step: events.StepPage, Outcome: outcome, Replica: "replica-1"}
+	}
+	mark := func(tms int64, phase string) events.Event {
+		return events.Event{TMs: tms, User: -1, Step: events.StepFault, Fault: &events.FaultMark{Index: 0, Action: "kill", Target: "replica-2", Phase: phase}}
+	}
+	rep := reports.Compute(faultMeta(killR2), []events.Event{
+		reauth(1, 1, events.OutcomeLoss), // no page went to the identity provider: not a loss
+		page(2, 2, events.OutcomeReauth), mark(3, events.FaultStart), reauth(4, 2, events.OutcomeLoss),
+		reauth(5, 2, events.OutcomeLoss), // the page's loss is counted once
+		mark(6, events.FaultEnd),
+	})
+	checkConsistent(t, rep)
+	assert.Equal(t, 1, rep.Totals.SessionLosses)
+	assert.Equal(t, 1, rep.Totals.PageRequests)
+	require.NotEmpty(t, rep.Phases)
+	assert.Equal(t, 1, rep.Phases[0].SessionLosses, "in the phase of the page, before the fault")
 }

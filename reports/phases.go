@@ -52,6 +52,9 @@ type userTrack struct {
 	seg, lossSeg int32 // the last segment the user was counted in as a user, as a user with a loss
 	last         int32 // the replica that answered the user last
 	ft           int32 // the user's faultTracks in timeline.tracks; none until the user meets a started fault
+	// reauthSeg is 1 + the segment of the user's page that went to the identity provider and whose
+	// re-authentication has not ended in a loss yet; 0 for none.
+	reauthSeg int32
 }
 
 // faultTrack is one user around one fault. pre and post are 1 + a replica id, 0 for none.
@@ -147,8 +150,9 @@ func (tl *timeline) segmentAt(t int64) int32 {
 
 // exchange counts e (answered by replica rep, -1 for none) in its segment and returns the segment. An exchange
 // belongs where its answer arrived, not where it was sent: a request in flight when a replica is killed is
-// answered (by another replica, or with an error) under the fault, and says where the user went then.
-func (tl *timeline) exchange(e events.Event, rep int) int32 {
+// answered (by another replica, or with an error) under the fault, and says where the user went then. It returns
+// the exchange's segment and whether it is a session loss (see isSessionLoss).
+func (tl *timeline) exchange(e events.Event, rep int) (int32, bool) {
 	at := answeredAt(e)
 	seg := tl.segmentAt(at)
 	s := &tl.segs[seg]
@@ -162,26 +166,41 @@ func (tl *timeline) exchange(e events.Event, rep int) int32 {
 		}
 		s.replicas[rep]++
 	}
+	u := tl.user(e.User)
 	loss := isSessionLoss(e)
-	if e.Step == events.StepPage {
+	lossSeg := seg
+	switch e.Step {
+	case events.StepPage:
 		s.pages++
+		u.reauthSeg = 0
+		if e.Outcome == events.OutcomeReauth {
+			u.reauthSeg = seg + 1
+		}
+	case events.StepReauth:
+		// Counted against the page that went to the identity provider, once, so that no phase has more losses
+		// than pages.
+		if loss && u.reauthSeg == 0 {
+			loss = false
+		} else if loss {
+			lossSeg = u.reauthSeg - 1
+			u.reauthSeg = 0
+		}
 	}
 	if loss {
-		s.losses++
+		tl.segs[lossSeg].losses++
 	}
 	if !tl.seen || at > tl.lastT {
 		tl.lastT, tl.seen = at, true
 	}
 	// A user is sequential and marks only add later segments, so the user's segments only move forward: comparing
 	// with the last one counts each (user, segment) once.
-	u := tl.user(e.User)
 	if u.seg != seg+1 {
 		u.seg = seg + 1
 		s.users++
 	}
-	if loss && u.lossSeg != seg+1 {
-		u.lossSeg = seg + 1
-		s.usersWithLoss++
+	if loss && u.lossSeg != lossSeg+1 {
+		u.lossSeg = lossSeg + 1
+		tl.segs[lossSeg].usersWithLoss++
 	}
 	if len(tl.planned) > 0 {
 		tl.follow(u, at, int32(rep+1), loss)
@@ -189,7 +208,7 @@ func (tl *timeline) exchange(e events.Event, rep int) int32 {
 	if rep >= 0 {
 		u.last = int32(rep + 1)
 	}
-	return seg
+	return seg, loss
 }
 
 // follow updates the user's view of every fault that has started by t. The user's first exchange answered at or

@@ -167,7 +167,7 @@ var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
 // headRow is one line of the headline table.
 type headRow struct{ Label, Value, Note string }
 
-// RenderHTML writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
+// HTML writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
 // outcomes over time with the faults shaded, a plot of the requests per replica, and the phase table. The page
 // loads nothing (styles and plots are inline) and the same report always gives the same bytes.
 func HTML(w io.Writer, r *reports.Report) error {
@@ -190,7 +190,7 @@ func HTML(w io.Writer, r *reports.Report) error {
 	return execute(w, "run", data)
 }
 
-// RenderHTMLCompare writes the reports of one scenario under several balancers and strategies as one
+// HTMLCompare writes the reports of one scenario under several balancers and strategies as one
 // self-contained HTML page: a grouped bar chart of login failures, session losses and skew, the comparison table,
 // and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
 func HTMLCompare(w io.Writer, rs []*reports.Report) error {

@@ -53,7 +53,7 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// RenderJUnit writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
+// JUnit writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
 // finished, and a case per expectation that fails when the expectation is unmet.
 func JUnit(w io.Writer, r *reports.Report) error {
 	class := "sessionlab." + r.Scenario
@@ -62,7 +62,7 @@ func JUnit(w io.Writer, r *reports.Report) error {
 	return writeJUnit(w, junitSuitesOf("sessionlab "+r.Scenario, []junitSuite{suite}))
 }
 
-// RenderJUnitCompare writes a comparison as a JUnit report with one suite per variant. Each suite has a case for
+// JUnitCompare writes a comparison as a JUnit report with one suite per variant. Each suite has a case for
 // the variant, failing when any of its expectations is unmet, and a case per expectation; a skipped variant is a
 // suite with one skipped case saying why.
 func JUnitCompare(w io.Writer, rs []*reports.Report) error {

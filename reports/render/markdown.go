@@ -10,7 +10,7 @@ import (
 	"github.com/sessionlab/sessionlab/reports"
 )
 
-// RenderMarkdown writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
+// Markdown writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
 // headline figures, the diagnosis, the expectations, then the replica, phase and fault details.
 func Markdown(w io.Writer, r *reports.Report) error {
 	// Writes go to a buffer so that only the flush can fail; checking every Fprintf would bury the layout.
@@ -99,7 +99,7 @@ func Markdown(w io.Writer, r *reports.Report) error {
 	return bw.Flush()
 }
 
-// RenderMarkdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
+// MarkdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
 // Markdown table, a row per variant (a skipped variant says why), followed by each variant's diagnosis and
 // expectations.
 func MarkdownCompare(w io.Writer, rs []*reports.Report) error {

@@ -75,14 +75,14 @@ func Compare(w io.Writer, name string, rs []*reports.Report) error {
 	return f.compare(w, rs)
 }
 
-// RenderJSON writes the v1 report JSON, indented.
+// JSON writes the v1 report JSON, indented.
 func JSON(w io.Writer, r *reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-// RenderText writes the report as a short summary and a table per replica.
+// Text writes the report as a short summary and a table per replica.
 func Text(w io.Writer, r *reports.Report) error {
 	t := r.Totals
 	config := ""
@@ -215,7 +215,7 @@ func textMark(e reports.Expectation) string {
 	return "FAIL"
 }
 
-// RenderCompareText writes one row per report, side by side, for runs of one scenario under different strategies.
+// CompareText writes one row per report, side by side, for runs of one scenario under different strategies.
 func CompareText(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
@@ -280,7 +280,7 @@ func causes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// RenderJSONList writes several reports (a comparison) as one indented JSON array.
+// JSONList writes several reports (a comparison) as one indented JSON array.
 func JSONList(w io.Writer, rs []*reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
