@@ -34,6 +34,10 @@ type Topology struct {
 	SessionCookie    string // the user's app's session cookie (app.session_cookie), which hash-cookie hashes
 }
 
+// NeedsFakeApp reports whether the topology runs the fakeapp: as the replicas (the built-in app), or as the identity
+// provider.
+func (t Topology) NeedsFakeApp() bool { return t.Own == nil || t.App.NeedsIdP() }
+
 // Bind reports whether clients connect from real loopback source addresses, without a PROXY header.
 func (t Topology) Bind() bool { return t.Identity == clients.IdentityBind }
 

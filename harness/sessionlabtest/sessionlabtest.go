@@ -140,7 +140,7 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 	}
 	rt := c.runtime
 	if rt == nil {
-		if p.Topology.Own == nil || p.Topology.App.NeedsIdP() {
+		if p.Topology.NeedsFakeApp() {
 			bin, err := FakeApp()
 			if err != nil {
 				t.Fatalf("sessionlab: %v", err)

@@ -177,8 +177,7 @@ var errBind = errors.New("clients.identity: bind works on the local runtime only
 // imagesFor lists the images t runs.
 func (rt *Docker) imagesFor(t plan.Topology) []string {
 	images := []string{rt.balancerImage(t.Balancer.Kind)}
-	switch {
-	case t.Own == nil || t.App.NeedsIdP():
+	if t.NeedsFakeApp() {
 		images = append(images, rt.images.FakeApp)
 	}
 	if t.Own != nil && t.Own.Image != nil {

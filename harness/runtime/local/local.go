@@ -109,7 +109,7 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 	switch {
 	case t.Own != nil && len(t.Own.Command) == 0:
 		return errNoCommand
-	case t.Own == nil || t.App.NeedsIdP():
+	case t.NeedsFakeApp():
 		if r.appBin, err = l.fakeAppBinary(ctx, dir); err != nil {
 			return err
 		}
