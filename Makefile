@@ -7,10 +7,14 @@ DEB_HAPROXY ?= haproxy
 DEB_REDIS   ?= redis-server
 # Headless Chromium opens the HTML report in the tests (it must fetch nothing) and takes the picture under docs/.
 DEB_CHROMIUM ?= chromium
+# Caddy is no Debian package new enough (bookworm's 2.6.2 has no PROXY-protocol listener): `make deps` builds this
+# version from the Go module proxy into $(TOOLS), once; the runtimes find it as .tools/bin/caddy or $SESSIONLAB_CADDY.
+CADDY_VERSION ?= v2.11.9
+TOOLS       ?= $(CURDIR)/.tools
 # The strategies `make demo` compares, on both balancers.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,client-ip-sticky
 
-.PHONY: all build deps test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build deps deps-debian deps-caddy test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -19,7 +23,18 @@ build:
 
 # deps installs Debian packages whose binaries are missing, without starting their system services
 # (policy-rc.d answers 101 while apt runs). A second run finds everything and does nothing.
-deps:
+deps: deps-debian deps-caddy
+
+# The versioned directory makes a second run a no-op and a version change a new build; bin/caddy points at the one
+# in use. CGO_ENABLED=0: one static binary, which the caddy image copies as it is.
+deps-caddy:
+	@if [ ! -x $(TOOLS)/caddy-$(CADDY_VERSION)/caddy ]; then \
+	  echo "deps: building caddy $(CADDY_VERSION) from the Go module proxy (about two minutes)"; \
+	  GOFLAGS= CGO_ENABLED=0 GOBIN=$(TOOLS)/caddy-$(CADDY_VERSION) $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION) || exit 1; \
+	fi
+	@mkdir -p $(TOOLS)/bin && ln -sfn ../caddy-$(CADDY_VERSION)/caddy $(TOOLS)/bin/caddy
+
+deps-debian:
 	@missing=""; \
 	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS) chromium:$(DEB_CHROMIUM); do \
 	  bin=$${pair%%:*}; pkg=$${pair#*:}; \
@@ -104,22 +119,24 @@ SESSIONLAB_IMAGE_HAPROXY ?= sessionlab/haproxy:bookworm
 SESSIONLAB_IMAGE_REDIS   ?= sessionlab/redis:bookworm
 SESSIONLAB_IMAGE_FAKEAPP ?= sessionlab/fakeapp:dev
 SESSIONLAB_IMAGE_SESSIONLAB ?= sessionlab/sessionlab:dev
-export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP SESSIONLAB_IMAGE_SESSIONLAB
+SESSIONLAB_IMAGE_CADDY   ?= sessionlab/caddy:$(CADDY_VERSION)
+export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP SESSIONLAB_IMAGE_SESSIONLAB SESSIONLAB_IMAGE_CADDY
 
 .PHONY: images clean-images clean-docker
 
-images:
+images: deps-caddy
 	IMAGE_DEBIAN='$(SESSIONLAB_IMAGE_DEBIAN)' IMAGE_NGINX='$(SESSIONLAB_IMAGE_NGINX)' IMAGE_HAPROXY='$(SESSIONLAB_IMAGE_HAPROXY)' \
 	IMAGE_REDIS='$(SESSIONLAB_IMAGE_REDIS)' IMAGE_FAKEAPP='$(SESSIONLAB_IMAGE_FAKEAPP)' IMAGE_SESSIONLAB='$(SESSIONLAB_IMAGE_SESSIONLAB)' \
+	IMAGE_CADDY='$(SESSIONLAB_IMAGE_CADDY)' CADDY_BIN='$(TOOLS)/bin/caddy' \
 	GO='$(GO)' bash docker/build-images.sh
 
 # Derived images first, the base last; images that are not there are skipped.
 clean-images:
-	@for img in $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
+	@for img in $(SESSIONLAB_IMAGE_CADDY) $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
 	  if docker image inspect $$img >/dev/null 2>&1; then docker image rm $$img >/dev/null && echo "removed $$img"; fi; \
 	done
 	@docker image prune --force --filter label=org.sessionlab.image=1 >/dev/null
-	rm -f docker/fakeapp/fakeapp docker/sessionlab/sessionlab
+	rm -f docker/fakeapp/fakeapp docker/sessionlab/sessionlab docker/caddy/caddy
 
 # Remove every container and network a sessionlab run created, including those of runs that were killed.
 clean-docker:

@@ -9,6 +9,7 @@
 #   3. IMAGE_FAKEAPP  FROM scratch + the static fakeapp binary, rebuilt every run (a layer-cache hit when the
 #                     binary did not change: go builds it byte-identically).
 #   4. IMAGE_SESSIONLAB  FROM IMAGE_DEBIAN + the static sessionlab binary: the runner of `sessionlab k8s`'s Job.
+#   5. IMAGE_CADDY    FROM IMAGE_DEBIAN + the static caddy `make deps` built from the Go module proxy (CADDY_BIN).
 #
 # Image names come from the environment (the Makefile passes its IMAGE_* variables). Every image carries the label
 # org.sessionlab.image=1. Safe to run again: a second run does no real work.
@@ -20,6 +21,7 @@ IMAGE_HAPROXY=${IMAGE_HAPROXY:-sessionlab/haproxy:bookworm}
 IMAGE_REDIS=${IMAGE_REDIS:-sessionlab/redis:bookworm}
 IMAGE_FAKEAPP=${IMAGE_FAKEAPP:-sessionlab/fakeapp:dev}
 IMAGE_SESSIONLAB=${IMAGE_SESSIONLAB:-sessionlab/sessionlab:dev}
+IMAGE_CADDY=${IMAGE_CADDY:-sessionlab/caddy:v2.11.9}
 GO=${GO:-go}
 
 LABEL=org.sessionlab.image=1
@@ -236,6 +238,13 @@ build_static() {
 		-o "docker/$1/$1" "./cmd/$1") || die "go build ./cmd/$1 failed"
 }
 
+# copy_caddy puts the caddy binary `make deps` built beside its Dockerfile (git-ignored).
+copy_caddy() {
+	local bin=${CADDY_BIN:-$REPO_DIR/.tools/bin/caddy}
+	[ -x "$bin" ] || die "no caddy binary at $bin: run \`make deps\` first (it builds one from the Go module proxy)"
+	cp -L "$bin" "$DOCKER_DIR/caddy/caddy"
+}
+
 main() {
 	command -v docker >/dev/null 2>&1 || die "docker is not installed"
 	docker info >/dev/null 2>&1 || die "cannot reach the Docker daemon (is it running, may this user use it?)"
@@ -249,6 +258,8 @@ main() {
 	docker_build "$IMAGE_FAKEAPP" fakeapp
 	build_static sessionlab
 	docker_build "$IMAGE_SESSIONLAB" sessionlab
+	copy_caddy
+	docker_build "$IMAGE_CADDY" caddy
 	# A changed binary leaves the previous fakeapp image untagged: drop such leftovers (ours only, by label).
 	docker image prune --force --filter "label=$LABEL" >/dev/null
 }

@@ -18,6 +18,9 @@ import (
 
 var kinds = []string{"nginx", "haproxy"}
 
+// allKinds adds Caddy, for the tests of strategies and faults it runs too.
+var allKinds = []string{"nginx", "haproxy", "caddy"}
+
 // Cookie affinity keeps every login and spreads by browser, so it does not care how users share addresses.
 func TestCookieInsertKeepsEveryoneLoggedInWhateverTheirAddresses(t *testing.T) {
 	populations := []struct {
@@ -28,7 +31,7 @@ func TestCookieInsertKeepsEveryoneLoggedInWhateverTheirAddresses(t *testing.T) {
 		{"one /24", []string{`clients.network.pools=["203.0.113.0/24"]`, "clients.users=250"}},
 		{"behind nat", []string{"clients.network.nat=25"}},
 	}
-	for _, kind := range kinds {
+	for _, kind := range allKinds {
 		for _, p := range populations {
 			t.Run(kind+" "+p.name, func(t *testing.T) {
 				rep, _ := run(t, "rr-memory.yaml", append([]string{"balancer.kind=" + kind, "balancer.strategy=cookie-insert"}, p.sets...)...)
@@ -104,9 +107,10 @@ func TestKillingAReplicaLosesItsUsersOnly(t *testing.T) {
 	variants := map[string][]string{
 		"nginx":   nil,
 		"haproxy": {"balancer.kind=haproxy", "balancer.hash_type=consistent", "balancer.health_check={interval: 500ms, fall: 1}", "balancer.redispatch=true"},
+		"caddy":   {"balancer.kind=caddy"},
 	}
 	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
-		for _, kind := range kinds {
+		for _, kind := range allKinds {
 			t.Run(kind, func(t *testing.T) {
 				// Long journeys, so that most users are still browsing when a slow engine has finished the kill.
 				rep, _ := runOn(t, rt, "kill-replica.yaml", append([]string{"clients.pages=60"}, variants[kind]...)...)
@@ -140,6 +144,7 @@ func TestScaleOutMovesUsers(t *testing.T) {
 		{"haproxy map-based", []string{"balancer.kind=haproxy"}, 0.6, 0.9},
 		{"nginx hash consistent", []string{"balancer.hash_type=consistent"}, 0.1, 0.45},
 		{"haproxy hash-type consistent", []string{"balancer.kind=haproxy", "balancer.hash_type=consistent"}, 0.1, 0.45},
+		{"caddy client_ip_hash (rendezvous)", []string{"balancer.kind=caddy"}, 0.1, 0.45},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +173,7 @@ func TestOwnTemplateReproducesTheLoop(t *testing.T) {
 	assert.False(t, rep.Expectations[0].OK)
 }
 
-// Every fault action runs on both runtimes and both balancers, and a run with faults leaves no process or
+// Every fault action runs on both runtimes and every balancer, and a run with faults leaves no process or
 // container behind, replicas a scale-out started included.
 func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 	faults := `[
@@ -181,7 +186,7 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 	  {at: 4200 requests, action: start, target: replica-5},
 	  {at: 4800 requests, action: kill, target: balancer, for: 200ms}]`
 	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
-		for _, kind := range kinds {
+		for _, kind := range allKinds {
 			t.Run(kind, func(t *testing.T) {
 				name := "leftovers-" + kind
 				rep, _ := runOn(t, rt, "rr-memory.yaml", "name="+name, "balancer.kind="+kind, "balancer.strategy=ip-hash",

@@ -48,9 +48,15 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"nginx", "strategy: ip-hash", []string{"ip_hash;"}},
 		{"nginx", "strategy: ip-hash\n  hash_type: consistent", []string{"hash $remote_addr consistent;"}},
 		{"nginx", "strategy: hash-cookie", []string{"hash $cookie_sid consistent;"}},
-		{"nginx", "strategy: cookie-insert\n  cookie: {name: lb, max_age: 1h}\n  max_fails: 3\n  fail_timeout: 5s\n  next_upstream: [error, timeout, http_502]",
+		{"nginx", "strategy: cookie-insert\n  cookie: {name: lb, max_age: 1h}\n  max_fails: 3\n  fail_timeout: 5s",
 			[]string{"map $cookie_lb $route_pool", "replica-2 route_2;", "server 127.0.0.1:18081 max_fails=3 fail_timeout=5s backup;",
-				`"~(^|, )127\.0\.0\.1:18082$" "lb=replica-2; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600";`, "proxy_pass http://$route_pool;", "proxy_next_upstream error timeout http_502;"}},
+				`"~(^|, )127\.0\.0\.1:18082$" "lb=replica-2; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600";`, "proxy_pass http://$route_pool;",
+				"if ($route_pool != app) {\n                return 418;", "location @pinned {", "proxy_next_upstream off;"}},
+		{"nginx", "strategy: cookie-insert\n  cookie: {change_on_failure: true}", []string{"map $cookie_INGRESSCOOKIE $route_pool", "proxy_next_upstream error timeout;"}},
+		{"nginx", "strategy: cookie-balanced", []string{"hash $affinity_key consistent;", "map $cookie_INGRESSCOOKIE $affinity_key {\n        \"\"      $request_id;",
+			`"INGRESSCOOKIE=$request_id; Path=/; HttpOnly; SameSite=Lax";`, "if ($cookie_INGRESSCOOKIE) {", "location @pinned {", "proxy_next_upstream off;"}},
+		{"nginx", "strategy: cookie-balanced\n  cookie: {change_on_failure: true, max_age: 1h}", []string{"add_header Set-Cookie $affinity_repin;",
+			`"~, 127\.0\.0\.1:18082$" "INGRESSCOOKIE=replica-2-`, "proxy_next_upstream error timeout;"}},
 		{"haproxy", "strategy: round-robin", []string{"balance roundrobin", "bind 127.0.0.1:18080 accept-proxy", "hdr X-Sessionlab-Config 7"}},
 		{"haproxy", "strategy: least-conn", []string{"balance leastconn"}},
 		{"haproxy", "strategy: ip-hash", []string{"balance source", "hash-type map-based"}},
@@ -58,7 +64,15 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 			[]string{"hash-type consistent", "option httpchk GET /healthz", "check inter 500ms fall 1 rise 2", "option redispatch", "retries 1"}},
 		{"haproxy", "strategy: hash-cookie", []string{"balance hash req.cook(sid)", "hash-type consistent"}},
 		{"haproxy", "strategy: learn-cookie\n  stick_expire: 5m", []string{"balance roundrobin", "stick-table type string len 128 size 1m expire 300s", "stick on req.cook(sid)", "stick store-response res.cook(sid)"}},
-		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie route insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
+		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie SERVERID insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
+		{"haproxy", "strategy: cookie-insert\n  cookie: {change_on_failure: true}", []string{"option redispatch"}},
+		{"caddy", "strategy: round-robin", []string{"lb_policy round_robin", "lb_retries 2", "proxy_protocol {", "allow 127.0.0.1/32", "bind 127.0.0.1",
+			"http://:18080 {", "reverse_proxy 127.0.0.1:18081 127.0.0.1:18082 127.0.0.1:18083 {", "fail_duration 10s", "header X-Sessionlab-Config 7"}},
+		{"caddy", "strategy: least-conn\n  max_fails: 0", []string{"lb_policy least_conn"}},
+		{"caddy", "strategy: ip-hash", []string{"lb_policy client_ip_hash"}},
+		{"caddy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{"lb_policy cookie lb {\n\t\t\t\tfallback round_robin\n\t\t\t\tmax_age 1800s"}},
+		{"caddy", "strategy: cookie-insert\n  cookie: {name: route, change_on_failure: true}", []string{"lb_policy cookie route {", "lb_retries 2"}},
+		{"caddy", "strategy: round-robin\nclients:\n  identity: bind", []string{"http://:18080 {"}},
 		{"haproxy", "strategy: client-ip-sticky", []string{"stick-table type ipv6 size 1m expire 1800s", "stick on src"}},
 		{"haproxy", "strategy: client-ip-sticky\n  stick_table: ip\n  stick_expire: 10m", []string{"stick-table type ip size 1m expire 600s"}},
 		// Users connecting from real source addresses send no PROXY header.
@@ -73,6 +87,9 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 				assert.Contains(t, string(text), w)
 			}
 			bin, err := local.FindBinary(tt.kind, tt.kind)
+			if tt.kind == "caddy" {
+				bin, err = local.FindCaddy()
+			}
 			if err != nil {
 				t.Skipf("not checked by the real binary: %v", err)
 			}
@@ -81,8 +98,11 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 			conf := filepath.Join(dir, kind.ConfFile)
 			require.NoError(t, os.WriteFile(conf, text, 0o644))
 			args := []string{"-c", "-f", conf}
-			if tt.kind == "nginx" {
+			switch tt.kind {
+			case "nginx":
 				args = []string{"-t", "-p", dir + "/", "-c", conf, "-e", filepath.Join(dir, "error.log")}
+			case "caddy":
+				args = []string{"validate", "--config", conf, "--adapter", "caddyfile"}
 			}
 			out, err := exec.Command(bin, args...).CombinedOutput()
 			require.NoError(t, err, "%s refuses the rendered config:\n%s\n%s", tt.kind, out, text)
@@ -106,6 +126,7 @@ func TestAttributionHeaderInBuiltInConfigs(t *testing.T) {
 	for kind, want := range map[string]string{
 		"nginx":   "add_header X-Sessionlab-Upstream $upstream_addr always;",
 		"haproxy": "http-response set-header X-Sessionlab-Upstream %si:%sp",
+		"caddy":   "header_down X-Sessionlab-Upstream {http.reverse_proxy.upstream.hostport}",
 	} {
 		for _, strategy := range []string{"round-robin", "ip-hash", "cookie-insert"} {
 			text := renderFor(t, "name: r\nbalancer: {kind: "+kind+", strategy: "+strategy+"}\n", t.TempDir())
@@ -116,21 +137,26 @@ func TestAttributionHeaderInBuiltInConfigs(t *testing.T) {
 
 // Every pair of kind and strategy is either run or refused by name; unknown names list the allowed ones.
 func TestSupports(t *testing.T) {
+	refused := map[string]string{
+		"nginx client-ip-sticky":  "not supported by nginx: open-source nginx has no client-IP stick table",
+		"nginx learn-cookie":      "not supported by nginx: open-source nginx cannot learn a cookie from an answer",
+		"haproxy cookie-balanced": "not supported by haproxy: HAProxy's cookie names a server",
+		"caddy hash-cookie":       "not supported by caddy: Caddy has no policy that hashes one cookie",
+		"caddy learn-cookie":      "not supported by caddy: Caddy cannot learn a cookie",
+		"caddy cookie-balanced":   "not supported by caddy: Caddy's cookie names the upstream",
+		"caddy client-ip-sticky":  "not supported by caddy: Caddy has no client-IP stick table",
+	}
 	for _, kind := range balancer.Kinds {
 		for _, strategy := range balancer.Strategies {
 			err := balancer.Supports(kind, strategy)
-			if kind == "nginx" && strategy == "client-ip-sticky" {
-				assert.ErrorContains(t, err, "not supported by nginx: open-source nginx has no client-IP stick table")
-				continue
-			}
-			if kind == "nginx" && strategy == "learn-cookie" {
-				assert.ErrorContains(t, err, "not supported by nginx: open-source nginx cannot learn a cookie from an answer")
+			if want, ok := refused[kind+" "+strategy]; ok {
+				assert.ErrorContains(t, err, want)
 				continue
 			}
 			assert.NoError(t, err, "%s %s", kind, strategy)
 		}
 	}
-	assert.ErrorContains(t, balancer.Supports("caddy", "round-robin"), `balancer kind "caddy" is not known (allowed: nginx, haproxy)`)
+	assert.ErrorContains(t, balancer.Supports("traefik", "round-robin"), `balancer kind "traefik" is not known (allowed: nginx, haproxy, caddy)`)
 	assert.ErrorContains(t, balancer.Supports("nginx", "random"), `strategy "random" is not known (allowed: round-robin,`)
 }
 

@@ -15,7 +15,7 @@ import (
 // through `balancer.config`. Fields are only ever added.
 type Config struct {
 	Scenario string
-	Kind     string // nginx | haproxy
+	Kind     string // nginx | haproxy | caddy
 	Strategy string
 	Listen   string // where clients connect, host:port (local) or a port (container)
 	// ProxyProtocol: clients open each connection with a PROXY v1 header carrying the simulated address. False
@@ -44,25 +44,32 @@ type Upstream struct {
 	Addr  string // host:port
 	Host  string
 	Port  string
+	// RingKey is a key nginx's `hash … consistent` places on this replica while every replica is up: what
+	// cookie-balanced writes when it re-pins a user to the replica that answered (change_on_failure).
+	RingKey string
 }
 
 // Settings are the scenario's balancer settings with every default filled in.
 type Settings struct {
 	HashType     string // map-based | consistent
-	CookieName   string // cookie-insert's cookie
+	CookieName   string // the balancer's own cookie (cookie-insert, cookie-balanced)
 	CookieMaxAge int    // seconds; 0: a session cookie
-	MaxFails     int
-	FailTimeout  string // nginx time, e.g. 10s
-	NextUpstream string // nginx proxy_next_upstream arguments
-	HealthCheck  bool
-	CheckPath    string
-	CheckInter   string // HAProxy time, e.g. 2000ms
-	CheckFall    int
-	CheckRise    int
-	Redispatch   bool
-	Retries      int
-	StickTable   string // ip | ipv6
-	StickExpire  string // HAProxy time, e.g. 1800s
+	// ChangeOnFailure: a request whose cookie's replica fails is retried on another, which the cookie then names
+	// (ingress-nginx's session-cookie-change-on-failure). Without it that request fails, and only later requests
+	// go elsewhere once the balancer has marked the replica failed.
+	ChangeOnFailure bool
+	MaxFails        int
+	FailTimeout     string // nginx time, e.g. 10s
+	NextUpstream    string // nginx proxy_next_upstream arguments
+	HealthCheck     bool
+	CheckPath       string
+	CheckInter      string // HAProxy time, e.g. 2000ms
+	CheckFall       int
+	CheckRise       int
+	Redispatch      bool
+	Retries         int
+	StickTable      string // ip | ipv6
+	StickExpire     string // HAProxy time, e.g. 1800s
 }
 
 const (
@@ -95,7 +102,7 @@ func ParseTemplate(name, text string, sample Config) (*template.Template, error)
 	return t, nil
 }
 
-var confLineRef = regexp.MustCompile(`(?:nginx\.conf|haproxy\.cfg)\]?:(\d+)`)
+var confLineRef = regexp.MustCompile(`(?:nginx\.conf|haproxy\.cfg|Caddyfile)\]?:(\d+)`)
 
 // WithConfigLine adds the rendered config's line a balancer complained about, since the run directory (and the
 // rendered file with it) is gone by the time anyone reads the error.

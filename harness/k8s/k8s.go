@@ -156,8 +156,10 @@ func routing(t plan.Topology) (route, error) {
 			cookie = t.Replicas[0].CookieName
 		}
 		return route{annotations: map[string]string{ann + "upstream-hash-by": "$cookie_" + cookie}}, nil
-	case "cookie-insert":
-		a := map[string]string{ann + "affinity": "cookie", ann + "affinity-mode": "persistent", ann + "session-cookie-name": s.CookieName}
+	case "cookie-insert", "cookie-balanced":
+		mode := map[string]string{"cookie-insert": "persistent", "cookie-balanced": "balanced"}[t.Balancer.Strategy]
+		a := map[string]string{ann + "affinity": "cookie", ann + "affinity-mode": mode, ann + "session-cookie-name": s.CookieName,
+			ann + "session-cookie-change-on-failure": strconv.FormatBool(s.ChangeOnFailure)}
 		if s.CookieMaxAge > 0 {
 			a[ann+"session-cookie-max-age"] = strconv.Itoa(s.CookieMaxAge)
 		}

@@ -85,7 +85,11 @@ func TestManifestsPerStrategy(t *testing.T) {
 		{[]string{"balancer.strategy=ip-hash", "balancer.hash_type=consistent"}, map[string]string{a + "upstream-hash-by": "$remote_addr"}, "target.replica_header=X-Replica"},
 		{[]string{"balancer.strategy=hash-cookie"}, map[string]string{a + "upstream-hash-by": "$cookie_sid"}, "target.replica_header=X-Replica"},
 		{[]string{"balancer.strategy=cookie-insert", "balancer.cookie={name: INGRESSCOOKIE, max_age: 1h}"}, map[string]string{a + "affinity": "cookie",
-			a + "affinity-mode": "persistent", a + "session-cookie-name": "INGRESSCOOKIE", a + "session-cookie-max-age": "3600"}, "target.affinity_cookie=INGRESSCOOKIE"},
+			a + "affinity-mode": "persistent", a + "session-cookie-name": "INGRESSCOOKIE", a + "session-cookie-max-age": "3600",
+			a + "session-cookie-change-on-failure": "false"}, "target.affinity_cookie=INGRESSCOOKIE"},
+		{[]string{"balancer.strategy=cookie-balanced", "balancer.cookie={change_on_failure: true}"}, map[string]string{a + "affinity": "cookie",
+			a + "affinity-mode": "balanced", a + "session-cookie-name": "INGRESSCOOKIE", a + "session-cookie-change-on-failure": "true"},
+			"target.affinity_cookie=INGRESSCOOKIE"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.sets, " "), func(t *testing.T) {

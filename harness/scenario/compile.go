@@ -197,9 +197,9 @@ func (s *Scenario) meta() events.Meta {
 // settings fills the scenario's balancer settings with their defaults.
 func (b Balancer) settings() balancer.Settings {
 	st := balancer.Settings{
-		HashType: or(b.HashType, "map-based"), CookieName: or(b.Cookie.Name, "route"),
-		CookieMaxAge: int(time.Duration(b.Cookie.MaxAge) / time.Second),
-		MaxFails:     1, FailTimeout: seconds(b.FailTimeout, 10*time.Second), NextUpstream: "error timeout",
+		HashType: or(b.HashType, "map-based"), CookieName: or(b.Cookie.Name, defaultCookie(b.Kind)),
+		CookieMaxAge: int(time.Duration(b.Cookie.MaxAge) / time.Second), ChangeOnFailure: b.Cookie.ChangeOnFailure,
+		MaxFails: 1, FailTimeout: seconds(b.FailTimeout, 10*time.Second), NextUpstream: "error timeout",
 		Redispatch: b.Redispatch, Retries: 3,
 		StickTable: or(b.StickTable, "ipv6"), StickExpire: seconds(b.StickExpire, 30*time.Minute),
 	}
@@ -223,6 +223,13 @@ func (b Balancer) settings() balancer.Settings {
 		st.CheckFall, st.CheckRise = orInt(hc.Fall, 3), orInt(hc.Rise, 2)
 	}
 	return st
+}
+
+func defaultCookie(kind string) string {
+	if k, err := balancer.Lookup(kind); err == nil {
+		return k.DefaultCookie
+	}
+	return "route"
 }
 
 func or(v, def string) string {

@@ -68,11 +68,13 @@ type Balancer struct {
 	Config   string      `yaml:"config"`
 	Workers  int         `yaml:"workers"`   // nginx worker_processes, HAProxy nbthread
 	HashType string      `yaml:"hash_type"` // ip-hash: map-based (modulo) | consistent
-	Cookie   RouteCookie `yaml:"cookie"`    // cookie-insert: the balancer's own cookie
+	Cookie   RouteCookie `yaml:"cookie"`    // cookie-insert, cookie-balanced: the balancer's own cookie
+
+	// nginx and Caddy
+	MaxFails    *int     `yaml:"max_fails"`    // failed attempts before a server is skipped for fail_timeout
+	FailTimeout Duration `yaml:"fail_timeout"` // default 10s; Caddy's fail_duration
 
 	// nginx
-	MaxFails     *int     `yaml:"max_fails"`     // failed attempts before a server is skipped for fail_timeout
-	FailTimeout  Duration `yaml:"fail_timeout"`  // default 10s
 	NextUpstream []string `yaml:"next_upstream"` // proxy_next_upstream; default [error, timeout]
 
 	// HAProxy
@@ -85,8 +87,11 @@ type Balancer struct {
 
 // RouteCookie is the balancer-inserted affinity cookie.
 type RouteCookie struct {
-	Name   string   `yaml:"name"`    // default "route"
+	Name   string   `yaml:"name"`    // default: the balancer's own (nginx INGRESSCOOKIE, haproxy SERVERID, caddy lb)
 	MaxAge Duration `yaml:"max_age"` // 0: a session cookie
+	// ChangeOnFailure: a request whose cookie's replica fails is retried elsewhere and re-pinned (ingress-nginx's
+	// session-cookie-change-on-failure; HAProxy's option redispatch; Caddy's lb_retries). Default false, as there.
+	ChangeOnFailure bool `yaml:"change_on_failure"`
 }
 
 // HealthCheck configures HAProxy's active health checks.

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,15 +94,17 @@ func (s *Scenario) validateBalancer() []error {
 		if err := balancer.Supports(b.Kind, b.Strategy); err != nil {
 			add("balancer.strategy", "%s is %v", b.Strategy, err)
 		}
+		kind, _ := balancer.Lookup(b.Kind)
+		readers := map[string][]string{} // key -> the kinds that read it
 		for _, name := range balancer.Kinds {
 			other, _ := balancer.Lookup(name)
-			if name == b.Kind {
-				continue
+			for _, key := range other.Keys {
+				readers[key] = append(readers[key], name)
 			}
-			for _, key := range other.OnlyKeys {
-				if s.given("balancer."+key, b.nonZero(key)) {
-					add("balancer."+key, "applies to kind %s only (this scenario's balancer.kind is %s)", name, b.Kind)
-				}
+		}
+		for _, key := range slices.Sorted(maps.Keys(readers)) {
+			if !slices.Contains(kind.Keys, key) && s.given("balancer."+key, b.nonZero(key)) {
+				add("balancer."+key, "applies to kind %s only (this scenario's balancer.kind is %s)", strings.Join(readers[key], " and "), b.Kind)
 			}
 		}
 	}
@@ -111,12 +114,18 @@ func (s *Scenario) validateBalancer() []error {
 	if b.HashType != "" {
 		if err := hashTypeChoice.check(b.HashType); err != nil {
 			errs = append(errs, err)
+		} else if b.Kind == "caddy" {
+			add("balancer.hash_type", "does not apply to kind caddy: its client_ip_hash is rendezvous hashing, neither map-based nor a ring")
 		} else if b.Strategy != "ip-hash" {
 			add("balancer.hash_type", "applies to strategy ip-hash only (this scenario's is %s)", b.Strategy)
 		}
 	}
-	if s.given("balancer.cookie", b.Cookie != RouteCookie{}) && b.Strategy != "cookie-insert" {
-		add("balancer.cookie", "applies to strategy cookie-insert only (this scenario's is %s)", b.Strategy)
+	cookieStrategy := b.Strategy == "cookie-insert" || b.Strategy == "cookie-balanced"
+	if s.given("balancer.cookie", b.Cookie != RouteCookie{}) && !cookieStrategy {
+		add("balancer.cookie", "applies to strategies cookie-insert and cookie-balanced only (this scenario's is %s)", b.Strategy)
+	}
+	if cookieStrategy && b.Kind == "nginx" && len(b.NextUpstream) > 0 {
+		add("balancer.next_upstream", "does not apply to strategy %s: balancer.cookie.change_on_failure says whether a request whose replica fails is retried elsewhere", b.Strategy)
 	}
 	if b.Cookie.Name != "" && !cookieNamePattern.MatchString(b.Cookie.Name) {
 		add("balancer.cookie.name", "%q is not a cookie name (allowed: 1 to 64 of A-Z, a-z, 0-9 and _)", b.Cookie.Name)

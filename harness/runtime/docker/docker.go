@@ -40,6 +40,7 @@ type Images struct {
 	FakeApp string
 	Nginx   string
 	HAProxy string
+	Caddy   string
 	Redis   string
 }
 
@@ -49,6 +50,7 @@ func DefaultImages() Images {
 		FakeApp: envOr("SESSIONLAB_IMAGE_FAKEAPP", "sessionlab/fakeapp:dev"),
 		Nginx:   envOr("SESSIONLAB_IMAGE_NGINX", "sessionlab/nginx:bookworm"),
 		HAProxy: envOr("SESSIONLAB_IMAGE_HAPROXY", "sessionlab/haproxy:bookworm"),
+		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+balancer.CaddyVersion),
 		Redis:   envOr("SESSIONLAB_IMAGE_REDIS", "sessionlab/redis:bookworm"),
 	}
 }
@@ -87,7 +89,7 @@ type Option func(*Docker)
 // WithImages replaces the default images; empty fields keep theirs.
 func WithImages(im Images) Option {
 	return func(d *Docker) {
-		for dst, src := range map[*string]string{&d.images.FakeApp: im.FakeApp, &d.images.Nginx: im.Nginx, &d.images.HAProxy: im.HAProxy, &d.images.Redis: im.Redis} {
+		for dst, src := range map[*string]string{&d.images.FakeApp: im.FakeApp, &d.images.Nginx: im.Nginx, &d.images.HAProxy: im.HAProxy, &d.images.Caddy: im.Caddy, &d.images.Redis: im.Redis} {
 			if src != "" {
 				*dst = src
 			}
@@ -190,8 +192,11 @@ func (rt *Docker) imagesFor(t plan.Topology) []string {
 }
 
 func (rt *Docker) balancerImage(kind string) string {
-	if kind == "haproxy" {
+	switch kind {
+	case "haproxy":
 		return rt.images.HAProxy
+	case "caddy":
+		return rt.images.Caddy
 	}
 	return rt.images.Nginx
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 )
 
@@ -68,6 +69,34 @@ func FindBinary(name, debianPackage string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found in PATH or /usr/sbin: install the Debian package %q (apt-get install %s, or `make deps`)", name, debianPackage, debianPackage)
+}
+
+// FindCaddy finds the Caddy to run: $SESSIONLAB_CADDY, else .tools/bin/caddy in the working directory or the
+// nearest parent that has one (where `make deps` builds it), else caddy in PATH. Debian bookworm's caddy (2.6.2) is
+// too old: it lacks the proxy_protocol listener wrapper and client_ip_hash.
+func FindCaddy() (string, error) {
+	if p := os.Getenv("SESSIONLAB_CADDY"); p != "" {
+		if !isExecutable(p) {
+			return "", fmt.Errorf("SESSIONLAB_CADDY=%s is not an executable file", p)
+		}
+		return p, nil
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if p := filepath.Join(dir, ".tools", "bin", "caddy"); isExecutable(p) {
+				return p, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	if p, err := exec.LookPath("caddy"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("caddy not found in $SESSIONLAB_CADDY, .tools/bin or PATH: build it with `make deps` (go install github.com/caddyserver/caddy/v2/cmd/caddy@%s), or set SESSIONLAB_CADDY", balancer.CaddyVersion)
 }
 
 func isExecutable(p string) bool {

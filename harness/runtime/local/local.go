@@ -24,6 +24,7 @@ type Local struct {
 	fakeApp      string
 	nginx        string
 	haproxy      string
+	caddy        string
 	startTimeout time.Duration
 }
 
@@ -44,6 +45,9 @@ func WithNginxBinary(path string) Option { return func(l *Local) { l.nginx = pat
 
 // WithHAProxyBinary runs this haproxy instead of the one found in PATH or /usr/sbin.
 func WithHAProxyBinary(path string) Option { return func(l *Local) { l.haproxy = path } }
+
+// WithCaddyBinary runs this caddy instead of $SESSIONLAB_CADDY, the project's .tools/bin/caddy or one in PATH.
+func WithCaddyBinary(path string) Option { return func(l *Local) { l.caddy = path } }
 
 // WithStartTimeout bounds how long each part may take to become ready. Default: 15s.
 func WithStartTimeout(d time.Duration) Option { return func(l *Local) { l.startTimeout = d } }
@@ -131,12 +135,12 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 }
 
 func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
-	bin := l.nginx
-	if kind.Name == "haproxy" {
-		bin = l.haproxy
-	}
-	if bin == "" {
-		return FindBinary(kind.Name, kind.Package)
+	bin := map[string]string{"nginx": l.nginx, "haproxy": l.haproxy, "caddy": l.caddy}[kind.Name]
+	switch {
+	case bin == "" && kind.Name == "caddy":
+		return FindCaddy()
+	case bin == "":
+		return FindBinary(kind.Name, kind.Name)
 	}
 	if !isExecutable(bin) {
 		return "", fmt.Errorf("%s binary %s is not an executable file", kind.Name, bin)
