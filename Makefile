@@ -11,8 +11,9 @@ DEB_CHROMIUM ?= chromium
 # version from the Go module proxy into $(TOOLS), once; the runtimes find it as .tools/bin/caddy or $SESSIONLAB_CADDY.
 CADDY_VERSION ?= v2.11.9
 TOOLS       ?= $(CURDIR)/.tools
-# The strategies `make demo` compares, on both balancers.
-DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,client-ip-sticky
+# The strategies and balancers `make demo` compares; a pair a balancer cannot run is a row that says why.
+DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
+DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
 .PHONY: all build deps deps-debian deps-caddy test test-images test-short fuzz vet bench scale demo screenshot clean
 
@@ -95,7 +96,7 @@ scale: deps
 # format goes to $(DEMO_OUT) (report.html is the one to open), and each variant's event log to $(DEMO_OUT)/events.
 DEMO_OUT ?= out
 demo: deps
-	$(GO) run ./cmd/sessionlab compare --balancers nginx,haproxy --strategies $(DEMO_STRATEGIES) \
+	$(GO) run ./cmd/sessionlab compare --balancers $(DEMO_BALANCERS) --strategies $(DEMO_STRATEGIES) \
 	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
 
 # The picture of the demo's HTML report in README, taken by Debian's headless Chromium.

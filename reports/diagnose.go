@@ -24,15 +24,16 @@ func (f Finding) Line() string {
 // The fixes a diagnosis names, worded as design.md's table of real reports words them, with the scenario key that
 // tries each one.
 const (
-	FixCookieAffinity  = "cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie)"
-	FixSharedStore     = "a shared session store (app.sessions: redis)"
-	FixSameKey         = "the same crypto key on every replica (app.secret: shared)"
-	FixSameSecretName  = "the same cookie secret and cookie name on every instance (app.secret: shared, app.cookie_name: shared)"
-	FixIPHashStopGap   = "nginx ip_hash as a stop-gap (strategy: ip-hash)"
-	FixStorePersist    = "persistence for the store (Redis RDB or AOF; restart-store persist: true shows it)"
-	FixStoreReplicas   = "replicas of the store (Redis replication with failover)"
-	FixSharedState     = "shared state: keep what the replicas remember per client in a store they all read"
-	FixCookieBalancing = "cookie affinity (strategy: cookie-insert), which balances per browser instead of per address"
+	FixCookieAffinity   = "cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie with affinity-mode: persistent)"
+	FixSharedStore      = "a shared session store (app.sessions: redis)"
+	FixSameKey          = "the same crypto key on every replica (app.secret: shared)"
+	FixSameSecretName   = "the same cookie secret and cookie name on every instance (app.secret: shared, app.cookie_name: shared)"
+	FixIPHashStopGap    = "nginx ip_hash as a stop-gap (strategy: ip-hash)"
+	FixStorePersist     = "persistence for the store (Redis RDB or AOF; restart-store persist: true shows it)"
+	FixStoreReplicas    = "replicas of the store (Redis replication with failover)"
+	FixSharedState      = "shared state: keep what the replicas remember per client in a store they all read"
+	FixCookieBalancing  = "cookie affinity (strategy: cookie-insert), which balances per browser instead of per address"
+	FixPersistentCookie = "a cookie that names the replica (strategy: cookie-insert; on ingress-nginx, affinity-mode: persistent)"
 )
 
 // Thresholds below which a figure is noise rather than a finding.
@@ -45,7 +46,7 @@ const (
 )
 
 // affinityStrategies keep a user on one replica by something the user sends (address or cookie).
-var affinityStrategies = []string{"ip-hash", "hash-cookie", "learn-cookie", "cookie-insert", "client-ip-sticky"}
+var affinityStrategies = []string{"ip-hash", "hash-cookie", "learn-cookie", "cookie-insert", "cookie-balanced", "client-ip-sticky"}
 
 // replicaFaults are the faults that take a replica's memory away or move users between replicas.
 var replicaFaults = []string{"kill", "stop", "restart", "rolling-restart", "scale-in", "scale-out"}
@@ -229,7 +230,14 @@ func (d *diagnosis) faultLosses() {
 			text += fmt.Sprintf("; %d users were moved to another replica", *f.MovedUsers)
 		}
 		text += ": their sessions lived only in the memory of the replica they were on."
-		d.add("replica-fault-lost-sessions", text, FixSharedStore)
+		fixes := []string{FixSharedStore}
+		if r.Balancer.Strategy == "cookie-balanced" && (f.Action == "scale-out" || f.Action == "scale-in") {
+			// ingress-nginx's balanced mode: the cookie holds a key, not a replica (its issue 4475).
+			text += " cookie-balanced keeps a random key in its cookie and places it on a consistent-hash ring of the " +
+				"replicas in service: changing their number moved the keys whose arc changed hands, and nothing rewrote the cookie."
+			fixes = append(fixes, FixPersistentCookie)
+		}
+		d.add("replica-fault-lost-sessions", text, fixes...)
 	}
 }
 

@@ -202,7 +202,7 @@ func newCompareCmd() *cobra.Command {
 	var out output
 	var strategies, balancers, eventsDir string
 	cmd := &cobra.Command{
-		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy] [flags] FILE.yaml",
+		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy,caddy] [flags] FILE.yaml",
 		Short: "Run one scenario under several strategies (and balancers) and print them side by side",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -269,7 +269,7 @@ func newCompareCmd() *cobra.Command {
 	c.register(cmd)
 	out.register(cmd)
 	cmd.Flags().StringVar(&strategies, "strategies", "round-robin,ip-hash", "comma-separated strategies (allowed: "+strings.Join(balancer.Strategies, ", ")+")")
-	cmd.Flags().StringVar(&balancers, "balancers", "", "comma-separated balancer kinds (allowed: nginx, haproxy; default: the scenario's balancer.kind)")
+	cmd.Flags().StringVar(&balancers, "balancers", "", "comma-separated balancer kinds (allowed: "+strings.Join(balancer.Kinds, ", ")+"; default: the scenario's balancer.kind)")
 	cmd.Flags().StringVar(&eventsDir, "events", "", "write each variant's event log to this directory, as KIND-STRATEGY.jsonl; `sessionlab report` renders them again")
 	return cmd
 }

@@ -11,7 +11,7 @@ import (
 	"text/template"
 )
 
-// Config is what a balancer config template receives: the built-in nginx and HAProxy templates, and a user's own
+// Config is what a balancer config template receives: the built-in nginx, HAProxy and Caddy templates, and a user's own
 // through `balancer.config`. Fields are only ever added.
 type Config struct {
 	Scenario string

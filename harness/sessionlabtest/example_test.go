@@ -30,6 +30,6 @@ func ExampleRun() {
 	}
 	// Output:
 	// test error: sessionlab: rr-memory: login_failure_rate is 1, want < 0.01
-	// 	100% of logins failed (24 bounced straight back to the login page) and 0% of protected pages were lost: each replica keeps its sessions in its own memory and round-robin keeps no affinity, so most requests reach a replica that never saw the user's session. Fixes: cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie); a shared session store (app.sessions: redis).
+	// 	100% of logins failed (24 bounced straight back to the login page) and 0% of protected pages were lost: each replica keeps its sessions in its own memory and round-robin keeps no affinity, so most requests reach a replica that never saw the user's session. Fixes: cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie with affinity-mode: persistent); a shared session store (app.sessions: redis).
 	// logins failed: 24 of 24
 }

@@ -38,7 +38,7 @@ func ExampleReport() {
 	// skew: max/mean 1.333  cov 0.333  jain 0.900
 	//
 	// diagnosis
-	//   100% of logins failed (1 bounced straight back to the login page) and 0% of protected pages were lost: each replica keeps its sessions in its own memory and round-robin keeps no affinity, so most requests reach a replica that never saw the user's session. Fixes: cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie); a shared session store (app.sessions: redis).
+	//   100% of logins failed (1 bounced straight back to the login page) and 0% of protected pages were lost: each replica keeps its sessions in its own memory and round-robin keeps no affinity, so most requests reach a replica that never saw the user's session. Fixes: cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie with affinity-mode: persistent); a shared session store (app.sessions: redis).
 	//
 	// expectations
 	//   FAIL  login_failure_rate < 0.01  (got 1.000)
