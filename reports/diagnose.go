@@ -280,16 +280,17 @@ func (d *diagnosis) fewHashKeys() {
 	r := d.r
 	s := r.Balancer.Strategy
 	n := r.Network
-	keys := n.HashKeys
-	if s == "client-ip-sticky" {
-		keys = n.Addresses // a stick table keys on the whole address
-	}
+	keys := addressKeys(r)
 	// With many keys per replica an address hash spreads evenly; uneven load then has another cause (a fault).
 	if (s != "ip-hash" && s != "client-ip-sticky") || value(r.Skew.MaxOverMean) < notableSkew || keys > fewKeysPerReplica*r.App.Replicas {
 		return
 	}
 	why := fmt.Sprintf("ip-hash keys an IPv4 client on its /24 and the users came from only %d such networks (%d addresses), "+
 		"so each office lands whole on one replica", n.HashKeys, n.Addresses)
+	if s == "ip-hash" && r.Balancer.Kind != "nginx" {
+		why = fmt.Sprintf("%s's ip-hash hashes the whole address and the users came from only %d addresses, "+
+			"so everyone behind one NAT lands on one replica", r.Balancer.Kind, n.Addresses)
+	}
 	if s == "client-ip-sticky" {
 		why = fmt.Sprintf("client-IP stickiness keys on the address and the users came from only %d addresses, "+
 			"so everyone behind one NAT lands on one replica", n.Addresses)
@@ -348,15 +349,20 @@ func (d *diagnosis) addressAffinity() {
 	if (s != "ip-hash" && s != "client-ip-sticky") || r.App.Sessions == "redis" && r.WebSocket == nil || d.fired("few-hash-keys") {
 		return
 	}
-	keys := r.Network.HashKeys // nginx ip_hash: an IPv4 address's /24
-	if s == "client-ip-sticky" {
-		keys = r.Network.Addresses // HAProxy sticks on the whole source address
-	}
 	d.add("address-affinity", fmt.Sprintf(
 		"%s holds users to replicas by address (%d keys for %d addresses): a replica that dies takes its users' "+
 			"state with it, a user who changes network moves, and an office behind NAT or a proxy in front lands on "+
-			"one replica.", s, keys, r.Network.Addresses),
+			"one replica.", s, addressKeys(r), r.Network.Addresses),
 		FixCookieBalancing, FixSharedState)
+}
+
+// addressKeys counts the keys an address strategy had: nginx's ip_hash keys an IPv4 address on its /24; HAProxy's
+// balance source, Caddy's client_ip_hash and every stick table key on the whole address.
+func addressKeys(r *Report) int {
+	if r.Balancer.Strategy == "ip-hash" && (r.Balancer.Kind == "nginx" || r.Balancer.Kind == "") {
+		return r.Network.HashKeys
+	}
+	return r.Network.Addresses
 }
 
 // sharedStore: sessions in one shared store make every replica equal, and the store the thing to keep alive.

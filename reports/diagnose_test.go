@@ -62,6 +62,7 @@ func diagBuild(mods ...diagMod) *reports.Report {
 }
 
 func diagStrategy(s string) diagMod { return func(r *reports.Report) { r.Balancer.Strategy = s } }
+func diagKind(k string) diagMod     { return func(r *reports.Report) { r.Balancer.Kind = k } }
 
 func diagSessions(s string) diagMod {
 	return func(r *reports.Report) {
@@ -461,6 +462,11 @@ func TestDiagnoseText(t *testing.T) {
 		)}, "errors", []string{"60 of 3900 requests"}, []string{"while a fault"}},
 		{"address affinity ip-hash", []diagMod{diagStrategy("ip-hash")}, "address-affinity",
 			[]string{"ip-hash holds users", "(120 keys for 300 addresses)"}, nil},
+		{"address affinity caddy ip-hash", []diagMod{diagStrategy("ip-hash"), diagKind("caddy")}, "address-affinity",
+			// Caddy's client_ip_hash, like HAProxy's balance source, hashes the whole address.
+			[]string{"ip-hash holds users", "(300 keys for 300 addresses)"}, nil},
+		{"few hash keys haproxy ip-hash", []diagMod{diagStrategy("ip-hash"), diagKind("haproxy"), diagSkew(1.8), diagNetwork(4, 2)},
+			"few-hash-keys", []string{"haproxy's ip-hash hashes the whole address", "only 4 addresses"}, []string{"/24"}},
 		{"address affinity client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky")}, "address-affinity",
 			// HAProxy sticks on the whole source address: the keys are the addresses, not nginx's /24s.
 			[]string{"client-ip-sticky holds users", "(300 keys for 300 addresses)"}, nil},

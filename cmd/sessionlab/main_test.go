@@ -159,6 +159,31 @@ func TestCompareCookieStrategies(t *testing.T) {
 	assert.Zero(t, rows[3].Totals.LoginFailures, "haproxy learn-cookie")
 }
 
+// The demo's three balancers: a pair a balancer cannot run is a row that names why, the others run for real.
+func TestCompareThreeBalancers(t *testing.T) {
+	skipShort(t)
+	out, err := execute(t, "compare", "--balancers", "nginx,haproxy,caddy", "--strategies", "round-robin,cookie-insert,cookie-balanced",
+		"--set", "clients.users=60", "--format", "json", rrMemory)
+	require.NoError(t, err)
+	var rows []reports.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 9)
+	for _, r := range rows {
+		name := r.Balancer.Kind + " " + r.Balancer.Strategy
+		switch {
+		case r.Balancer.Strategy == "cookie-balanced" && r.Balancer.Kind != "nginx":
+			assert.Contains(t, r.Skipped, "not supported by "+r.Balancer.Kind, name)
+		case r.Balancer.Strategy == "round-robin":
+			require.NotNil(t, r.Totals.LoginFailRate, name)
+			assert.Greater(t, *r.Totals.LoginFailRate, 0.3, name)
+		default:
+			assert.Empty(t, r.Skipped, name)
+			assert.Equal(t, 60, r.Totals.LoginAttempts, name)
+			assert.Zero(t, r.Totals.LoginFailures, name)
+		}
+	}
+}
+
 func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("name: bad\napp:\n  replicas: 0\n  colour: red\nbalancer:\n  strategy: sticky\n"), 0o644))
@@ -168,7 +193,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	}{
 		{[]string{"run", bad}, []string{bad + ":4: app.colour: unknown key", bad + ":3: app.replicas: 0 is out of range (allowed 1..64)", "balancer.strategy: \"sticky\" is not allowed"}},
 		{[]string{"compare", "--strategies", "round-robin,magic", rrMemory}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
-		{[]string{"compare", "--balancers", "traefik", rrMemory}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy)`}},
+		{[]string{"compare", "--balancers", "traefik", rrMemory}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy, caddy)`}},
 		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", rrMemory}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
 		{[]string{"run", "--format", "yaml", rrMemory}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
 		{[]string{"run", "--runtime", "k8s", rrMemory}, []string{`--runtime "k8s" is not known`}},

@@ -417,6 +417,12 @@ func compareSVG(rs []*reports.Report) string {
 	pos, rows := legendRows(items, f.left, f.plotW())
 	slot := f.plotW() / float64(max(n, 1))
 	barW := slot * 0.24
+	// Too many variants for two upright lines each (three balancers by every strategy): slanted one-line labels.
+	slanted := slot < textWidth("client-ip-sticky")+8
+	if slanted {
+		f.bottom += 110
+		f.h += 110
+	}
 	f.top = legendTop + float64(rows)*legendRow + 14
 	if barW < textWidth("0.000")*0.85 {
 		f.top += 30 // upright value labels above a full bar
@@ -471,8 +477,13 @@ func compareSVG(rs []*reports.Report) string {
 			}
 		}
 		// The space between the tspans keeps the label's text "kind strategy" for anything reading it.
-		c.printf(`<text class="tick variant" x="%s" y="%s" text-anchor="middle"><tspan>%s</tspan> <tspan x="%s" dy="13">%s</tspan></text>`+"\n",
-			num(cx), num(f.base()+16), esc(r.Balancer.Kind), num(cx), esc(r.Balancer.Strategy))
+		if slanted {
+			c.printf(`<text class="tick variant" x="%s" y="%s" text-anchor="end" transform="rotate(-45 %s %s)"><tspan>%s</tspan> <tspan>%s</tspan></text>`+"\n",
+				num(cx), num(f.base()+12), num(cx), num(f.base()+12), esc(r.Balancer.Kind), esc(r.Balancer.Strategy))
+		} else {
+			c.printf(`<text class="tick variant" x="%s" y="%s" text-anchor="middle"><tspan>%s</tspan> <tspan x="%s" dy="13">%s</tspan></text>`+"\n",
+				num(cx), num(f.base()+16), esc(r.Balancer.Kind), num(cx), esc(r.Balancer.Strategy))
+		}
 		c.printf("</g>\n")
 	}
 	c.yAxis(f, 1, rateTicks, "rate", false)
