@@ -15,7 +15,7 @@ TOOLS       ?= $(CURDIR)/.tools
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
 DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
-.PHONY: all build deps deps-debian deps-caddy test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build deps deps-debian deps-caddy wakapi-check test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -98,6 +98,20 @@ DEMO_OUT ?= out
 demo: deps
 	$(GO) run ./cmd/sessionlab compare --balancers $(DEMO_BALANCERS) --strategies $(DEMO_STRATEGIES) \
 	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
+
+# The Wakapi recipe (README, scenarios/recipes/wakapi.yaml) against your own Wakapi build, which no module proxy
+# serves: a cookie key per process must loop (sessionlab exits 1 on the unmet expectation), one WAKAPI_COOKIE_KEY on
+# every replica must not (exit 0).
+WAKAPI ?=
+wakapi-check: deps build
+	@[ -n "$(WAKAPI)" ] && [ -x "$(WAKAPI)" ] || { echo "wakapi-check: set WAKAPI=/path/to/your/wakapi (go build in its checkout)"; exit 2; }
+	@echo "wakapi-check 1/2: a cookie key per process: the login loop, expectation unmet (want exit 1)"; \
+	$(BIN)/sessionlab run --set 'app.command=["$(abspath $(WAKAPI))"]' scenarios/recipes/wakapi.yaml; rc=$$?; \
+	[ $$rc -eq 1 ] || { echo "wakapi-check: want exit 1 (the loop), got $$rc"; exit 1; }; \
+	echo "wakapi-check 2/2: one WAKAPI_COOKIE_KEY on every replica: no failure (want exit 0)"; \
+	$(BIN)/sessionlab run --set 'app.command=["$(abspath $(WAKAPI))"]' --set 'app.env.WAKAPI_COOKIE_KEY="{{.Secret}}"' \
+	  scenarios/recipes/wakapi.yaml || { echo "wakapi-check: the fix did not hold"; exit 1; }; \
+	echo "wakapi-check: the loop and its fix reproduced"
 
 # The picture of the demo's HTML report in README, taken by Debian's headless Chromium.
 SCREENSHOT ?= docs/report.png

@@ -221,6 +221,9 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 			}
 			x.Cleared = clearedCookies(resp.Cookies(), time.Now())
 			x.Outcome = classify(x)
+			if rateLimited(resp) {
+				x.Outcome = events.OutcomeRateLimited
+			}
 		}
 	}
 	if err != nil {
@@ -244,6 +247,12 @@ func (b *browser) fail(step string, attempt int, method, path string, err error)
 	b.sink.Record(events.Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
 		Method: method, Path: path, Outcome: events.OutcomeError, Error: err.Error()})
 	return &exchange{Step: step, Err: err, Outcome: events.OutcomeError}
+}
+
+// rateLimited reports an answer that refuses for rate: 429 Too Many Requests, or 503 with a Retry-After.
+func rateLimited(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusTooManyRequests ||
+		resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 }
 
 // clearedCookies names the cookies that cookies (an answer's Set-Cookie headers, in order) expire: the last

@@ -65,6 +65,8 @@ type Config struct {
 	// IdPURL is the identity provider's base URL as browsers reach it; IdPKey the key it seals its codes with.
 	IdPURL string
 	IdPKey []byte
+	// LoginRate limits login submissions per client address (Wakapi's); zero Count: no limit.
+	LoginRate RateLimit
 	// Log receives the replica's errors. Default: discarded.
 	Log *slog.Logger
 }
@@ -111,12 +113,13 @@ type App struct {
 	keep    keeper
 	m       *metrics
 	ws      wsCounters
+	limit   *limiter // nil: no login limit
 }
 
 // New returns the app for one replica; cfg's zero fields take their defaults.
 func New(cfg Config) *App {
 	cfg.init()
-	a := &App{cfg: cfg, mux: http.NewServeMux()}
+	a := &App{cfg: cfg, mux: http.NewServeMux(), limit: newLimiter(cfg.LoginRate)}
 	a.seal, _ = NewSealer(cfg.Secret) // init made the secret non-empty
 	if len(cfg.IdPKey) > 0 {
 		a.idpSeal, _ = NewSealer(cfg.IdPKey)
@@ -212,6 +215,11 @@ func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := a.limit.allow(r, time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		http.Error(w, "too many login attempts from this address", http.StatusTooManyRequests)
+		return
+	}
 	cur, err := a.keep.read(r.Context(), r)
 	if err != nil {
 		a.serverError(w, "read session", err)

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,8 +42,23 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Login, "login", LoginForm, "login flow: form, form-csrf or sso")
 	fs.StringVar(&cfg.IdPURL, "idp-url", "", "identity provider base URL as browsers reach it (-login sso)")
 	idpKey := fs.String("idp-key", "", "key the identity provider seals its codes with (-login sso)")
+	loginRate := fs.String("login-max-rate", "", "at most COUNT/WINDOW login submissions per client address, e.g. 10/1m (Wakapi's limit); default none")
+	trustProxies := fs.String("trust-proxies", "", "comma-separated CIDRs whose X-Forwarded-For names the client for -login-max-rate (Wakapi's WAKAPI_TRUST_REVERSE_PROXY_IPS)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *loginRate != "" {
+		var err error
+		if cfg.LoginRate.Count, cfg.LoginRate.Window, err = ParseRate(*loginRate); err != nil {
+			return fmt.Errorf("-login-max-rate: %w", err)
+		}
+	}
+	for _, c := range strings.FieldsFunc(*trustProxies, func(r rune) bool { return r == ',' }) {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("-trust-proxies: %q is not a CIDR", c)
+		}
+		cfg.LoginRate.TrustProxies = append(cfg.LoginRate.TrustProxies, p)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())

@@ -99,8 +99,11 @@ func (a *Accumulator) Record(e events.Event) {
 	if e.Addr != "" && e.Host == "" {
 		a.addrs[e.Addr] = struct{}{}
 	}
-	if e.Outcome == events.OutcomeError {
+	switch e.Outcome {
+	case events.OutcomeError:
 		a.t.Errors++
+	case events.OutcomeRateLimited:
+		a.t.RateLimited++
 	}
 	rep := -1
 	if e.Replica != "" {

@@ -34,6 +34,9 @@ const (
 	FixSharedState      = "shared state: keep what the replicas remember per client in a store they all read"
 	FixCookieBalancing  = "cookie affinity (strategy: cookie-insert), which balances per browser instead of per address"
 	FixPersistentCookie = "a cookie that names the replica (strategy: cookie-insert; on ingress-nginx, affinity-mode: persistent)"
+	FixSameKeyOwn       = "the same session key or secret on every replica (for Wakapi, one WAKAPI_COOKIE_KEY)"
+	FixTrustForwarded   = "have the app take the client address from the balancer's X-Forwarded-For or X-Real-IP, which every built-in config sets, by trusting the balancer's address (Wakapi: WAKAPI_TRUST_REVERSE_PROXY_IPS)"
+	FixRaiseLimit       = "or raise the app's limit for the test (Wakapi: WAKAPI_LOGIN_MAX_RATE)"
 )
 
 // Thresholds below which a figure is noise rather than a finding.
@@ -60,6 +63,7 @@ func Diagnose(r *Report) []Finding {
 	d := diagnosis{r: r, findings: []Finding{}}
 	d.unattributed()
 	d.localSessions()
+	d.notAcceptedElsewhere()
 	d.affinityBroken()
 	d.perReplicaKey()
 	d.formState()
@@ -68,6 +72,7 @@ func Diagnose(r *Report) []Finding {
 	d.storeRestart()
 	d.webSocketState()
 	d.fewHashKeys()
+	d.rateLimited()
 	d.errors()
 	d.healthy()
 	d.addressAffinity()
@@ -115,7 +120,7 @@ func (d *diagnosis) loopsOrLosses() bool {
 // the Wakapi report.
 func (d *diagnosis) localSessions() {
 	r, t := d.r, d.r.Totals
-	if r.App.Sessions != "memory" || d.hasAffinity() || !d.loopsOrLosses() {
+	if r.App.Own || r.App.Sessions != "memory" || d.hasAffinity() || !d.loopsOrLosses() {
 		return
 	}
 	d.add("local-sessions-no-affinity", fmt.Sprintf(
@@ -322,6 +327,43 @@ func (d *diagnosis) errors() {
 	d.add("errors", text+".")
 }
 
+// notAcceptedElsewhere: the user's own app, whose sessions sessionlab cannot see, bounced logins or lost pages
+// behind a strategy without affinity. Say what was seen, and the two mechanisms that produce it.
+func (d *diagnosis) notAcceptedElsewhere() {
+	r, t := d.r, d.r.Totals
+	if !r.App.Own || d.hasAffinity() || !d.loopsOrLosses() {
+		return
+	}
+	d.add("session-not-accepted-elsewhere", fmt.Sprintf(
+		"%s of logins failed (%d bounced straight back to the login page: the answer after the login did not accept "+
+			"the session the login had just created) and %s of protected pages were lost: %s spread each user over "+
+			"the replicas (stickiness mean %s), and a replica other than the one that created a session did not accept "+
+			"it. Two mechanisms do this: sessions kept in one process's memory, or a key or secret that differs per "+
+			"process, so that a cookie one replica sealed another cannot open.",
+		pct(t.LoginFailRate), r.FailureCauses["loop"], pct(t.SessionLoss), r.Balancer.Strategy, Fig(r.Stickiness.Mean)),
+		FixCookieAffinity, FixSharedStore, FixSameKeyOwn)
+}
+
+// rateLimited: answers refused for rate. A limit per client address behind a balancer sees the balancer's address
+// for every user unless the app trusts the address the balancer forwards.
+func (d *diagnosis) rateLimited() {
+	r, t := d.r, d.r.Totals
+	if t.RateLimited == 0 {
+		return
+	}
+	text := fmt.Sprintf("%d of %d requests were refused for rate (429, or 503 with Retry-After)", t.RateLimited, t.Requests)
+	if n := r.FailureCauses["rate_limited"]; n > 0 {
+		text += fmt.Sprintf(", failing %d of %d logins", n, t.LoginAttempts)
+	}
+	if r.Network.Addresses > 1 {
+		text += fmt.Sprintf(": the users came from %d addresses, but a limit per client address that sees the "+
+			"balancer's address for all of them counts them as one client and refuses them together.", r.Network.Addresses)
+	} else {
+		text += ": every user came from one address, which a limit per client address counts as one client."
+	}
+	d.add("rate-limited", text, FixTrustForwarded, FixRaiseLimit)
+}
+
 // healthy: nothing went wrong; say what kept it so.
 func (d *diagnosis) healthy() {
 	r, t := d.r, d.r.Totals
@@ -332,6 +374,12 @@ func (d *diagnosis) healthy() {
 	switch {
 	case r.App.Replicas == 1:
 		why = "there is one replica"
+	case r.App.Own && value(r.Stickiness.Mean) < 1:
+		// What was seen: sessionlab cannot see where the app keeps sessions, only that every replica took them.
+		why = fmt.Sprintf("%s spread each user over the replicas (stickiness mean %s) and every replica accepted "+
+			"every session", r.Balancer.Strategy, Fig(r.Stickiness.Mean))
+	case r.App.Own:
+		why = fmt.Sprintf("each user stayed on one replica (stickiness %s)", Fig(r.Stickiness.Mean))
 	case r.App.Sessions == "redis":
 		why = "every replica reads sessions from the same store"
 	case r.App.Sessions == "cookie" && r.App.Secret != "per-replica":

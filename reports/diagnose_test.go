@@ -172,6 +172,23 @@ func diagNetwork(addresses, hashKeys int) diagMod {
 
 func diagErrors(n int) diagMod { return func(r *reports.Report) { r.Totals.Errors = n } }
 
+// diagOwn makes the replicas the user's own app, whose sessions sessionlab does not see.
+func diagOwn() diagMod { return func(r *reports.Report) { r.App.Own = true } }
+
+// diagRateLimited has n requests refused for rate, logins of them failing.
+func diagRateLimited(n, logins int) diagMod {
+	return func(r *reports.Report) {
+		r.Totals.RateLimited = n
+		if logins > 0 {
+			diagFailures(logins, 0, "rate_limited")(r)
+		}
+	}
+}
+
+func diagStickiness(mean float64) diagMod {
+	return func(r *reports.Report) { r.Stickiness.Mean = diagF(mean) }
+}
+
 func diagPhases(ps ...reports.Phase) diagMod { return func(r *reports.Report) { r.Phases = ps } }
 
 // diagDiagnose runs Diagnose and checks what holds for every finding: a rule, a text and a non-nil list of fixes
@@ -238,6 +255,16 @@ func TestDiagnoseRules(t *testing.T) {
 			"local-sessions-no-affinity", false, nil},
 		{"redis round-robin loops", []diagMod{diagSessions("redis"), diagLoops(0.70), diagLosses(0.67)},
 			"local-sessions-no-affinity", false, nil},
+		// Your own app: sessionlab does not see where sessions live, so the finding names both mechanisms.
+		{"own app round-robin loops", []diagMod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere", true,
+			[]string{reports.FixCookieAffinity, reports.FixSharedStore, reports.FixSameKeyOwn}},
+		{"own app: not the built-in app's sentence", []diagMod{diagOwn(), diagLoops(0.70)}, "local-sessions-no-affinity", false, nil},
+		{"own app cookie-insert loops", []diagMod{diagOwn(), diagStrategy("cookie-insert"), diagLoops(0.70)},
+			"session-not-accepted-elsewhere", false, nil},
+		// rate-limited: a per-address limit behind the balancer (Wakapi's login limit).
+		{"logins refused for rate", []diagMod{diagRateLimited(70, 70)}, "rate-limited", true,
+			[]string{reports.FixTrustForwarded, reports.FixRaiseLimit}},
+		{"no refusal for rate", nil, "rate-limited", false, nil},
 		{"memory round-robin failure rate 0.01", []diagMod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},
 		{"memory round-robin failures mostly not loops", []diagMod{diagFailures(210, 100, "rejected")},
 			"local-sessions-no-affinity", false, nil},
@@ -447,6 +474,13 @@ func TestDiagnoseText(t *testing.T) {
 		{"few hash keys client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 2)},
 			"few-hash-keys", []string{"1.80× the mean", "client-IP stickiness keys on the address", "only 4 addresses"},
 			[]string{"/24"}},
+		{"own app loops", []diagMod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere",
+			[]string{"70% of logins failed", "did not accept the session the login had just created", "stickiness mean 0.400",
+				"sessions kept in one process's memory", "a key or secret that differs per process"},
+			[]string{"each replica keeps its sessions"}},
+		{"rate limited", []diagMod{diagRateLimited(70, 70), diagNetwork(300, 120)}, "rate-limited",
+			[]string{"70 of 3900 requests were refused for rate (429, or 503 with Retry-After)", "failing 70 of 300 logins",
+				"came from 300 addresses", "balancer's address for all of them"}, nil},
 		{"errors without phases", []diagMod{diagErrors(39)}, "errors", []string{"39 of 3900 requests"},
 			[]string{"while a fault"}},
 		{"errors during faults", []diagMod{diagErrors(60), diagPhases(
@@ -513,6 +547,13 @@ func TestDiagnoseHealthy(t *testing.T) {
 			r.Stickiness = reports.Stickiness{}
 		}}, "cookie-insert kept every user on the replica that created the session (stickiness n/a)", []string{"healthy"}},
 		{"memory round-robin", nil, "every user stayed on the replica that knew the session", []string{"healthy"}},
+		// Your own app: what held, as seen.
+		{"own app spread over replicas", []diagMod{diagOwn(), diagStickiness(0.35)},
+			"round-robin spread each user over the replicas (stickiness mean 0.350) and every replica accepted every session", []string{"healthy"}},
+		{"own app one replica per user", []diagMod{diagOwn()}, "each user stayed on one replica (stickiness 1.000)", []string{"healthy"}},
+		{"own app with a store", []diagMod{diagOwn(), diagSessions("redis"), diagStickiness(0.35)},
+			"round-robin spread each user over the replicas (stickiness mean 0.350) and every replica accepted every session",
+			[]string{"healthy", "shared-store"}},
 		{"duplicates with everything shared", []diagMod{diagSessions("redis"), diagDuplicates(2)},
 			"every replica reads sessions from the same store", []string{"healthy", "shared-store"}},
 	}

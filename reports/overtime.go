@@ -57,6 +57,8 @@ func (s *series) add(e events.Event) {
 		b.CSRF++
 	case events.OutcomeRejected:
 		b.Rejected++
+	case events.OutcomeRateLimited:
+		b.RateLimited++
 	default:
 		b.Error++
 	}
@@ -90,13 +92,16 @@ func (s *series) overTime() OverTime {
 		b.Loop += sl.Loop
 		b.CSRF += sl.CSRF
 		b.Rejected += sl.Rejected
+		b.RateLimited += sl.RateLimited
 		b.Error += sl.Error
 	}
 	return out
 }
 
 // Total is the number of exchanges the bucket counts.
-func (b Bucket) Total() int { return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.Error }
+func (b Bucket) Total() int {
+	return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.RateLimited + b.Error
+}
 
 // addresses collects the distinct client addresses for Report.Network.
 type addresses map[string]struct{}

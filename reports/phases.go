@@ -34,8 +34,8 @@ type boundary struct {
 }
 
 type segment struct {
-	requests, errors, pages, losses, users, usersWithLoss int
-	replicas                                              []int // requests by replica id
+	requests, errors, rateLimited, pages, losses, users, usersWithLoss int
+	replicas                                                           []int // requests by replica id
 }
 
 type faultState struct {
@@ -157,8 +157,11 @@ func (tl *timeline) exchange(e events.Event, rep int) (int32, bool) {
 	seg := tl.segmentAt(at)
 	s := &tl.segs[seg]
 	s.requests++
-	if e.Outcome == events.OutcomeError {
+	switch e.Outcome {
+	case events.OutcomeError:
 		s.errors++
+	case events.OutcomeRateLimited:
+		s.rateLimited++
 	}
 	if rep >= 0 {
 		if rep >= len(s.replicas) {
@@ -337,7 +340,7 @@ func (a *Accumulator) phases(order []int) []Phase {
 		s := tl.segs[sp.seg]
 		p := Phase{
 			Name: sp.name, FromMs: sp.from, ToMs: sp.to,
-			Figures: Figures{Requests: s.requests, Errors: s.errors, LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg],
+			Figures: Figures{Requests: s.requests, Errors: s.errors, RateLimited: s.rateLimited, LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg],
 				PageRequests: s.pages, SessionLosses: s.losses},
 			Users: s.users, UsersWithLoss: s.usersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
 		}

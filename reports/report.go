@@ -78,13 +78,16 @@ type Bucket struct {
 	Loop     int   `json:"loop"`
 	CSRF     int   `json:"csrf"`
 	Rejected int   `json:"rejected"`
-	Error    int   `json:"error"` // errors, and any outcome a client did not write
+	// RateLimited answers refused for rate (429, or 503 with Retry-After).
+	RateLimited int `json:"rate_limited"`
+	Error       int `json:"error"` // errors, and any outcome a client did not write
 }
 
 // Figures are what a whole run (Totals) and each phase of it (Phase) count: requests, logins and lost sessions.
 type Figures struct {
 	Requests      int      `json:"requests"`
-	Errors        int      `json:"errors"` // exchanges with outcome "error"
+	Errors        int      `json:"errors"`       // exchanges with outcome "error"
+	RateLimited   int      `json:"rate_limited"` // exchanges refused for rate: 429, or 503 with Retry-After
 	LoginAttempts int      `json:"login_attempts"`
 	LoginFailures int      `json:"login_failures"`
 	LoginFailRate *float64 `json:"login_failure_rate"`
@@ -198,7 +201,7 @@ type FaultResult struct {
 }
 
 // Causes lists every failure cause a login attempt can have; the report always names all of them.
-var Causes = []string{"loop", "csrf", "rejected", "error"}
+var Causes = []string{"loop", "csrf", "rejected", "rate_limited", "error"}
 
 func ratio(num, den int) *float64 {
 	if den == 0 {

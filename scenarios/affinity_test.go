@@ -90,7 +90,8 @@ func assertChangeOnFailureErrors(t *testing.T, change bool, errors, users int) {
 		assert.LessOrEqual(t, errors, 2, "every failed attempt but a POST in flight was retried on another replica")
 		return
 	}
-	// Those of its users whose request reached it before the balancer marked it failed: measured 21 to 78 of about 100.
-	assert.GreaterOrEqual(t, errors, 5, "the killed replica's users saw errors")
+	// Those of its users whose request reached it before the balancer marked it failed: measured 21 to 78 of about
+	// 100 with local processes, 2 with Caddy in containers, where the killed container's address stops answering.
+	assert.Positive(t, errors, "the killed replica's users saw errors")
 	assert.LessOrEqual(t, errors, 3*users, "a few per user of the killed replica, not a stream")
 }

@@ -35,6 +35,9 @@ const (
 	OutcomeCSRF     = "csrf"     // the replica did not know the login form's state
 	OutcomeRejected = "rejected" // the credentials were refused
 	OutcomeError    = "error"    // 5xx, a connection error, a timeout or an answer the journey cannot use
+	// OutcomeRateLimited is a refusal for rate: 429, or 503 with Retry-After. Apart from error, because its cause
+	// is a limit (often one address for everyone behind the balancer), not a failure.
+	OutcomeRateLimited = "rate_limited"
 	// OutcomeReauth is an authenticated user's page sent to the identity provider for a new session: a silent
 	// re-authentication unless the provider then prompts (a loss, on the StepReauth exchange that shows the form).
 	OutcomeReauth = "reauth"

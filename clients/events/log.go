@@ -59,6 +59,9 @@ type App struct {
 	Login      string `json:"login,omitempty"`
 	Secret     string `json:"secret,omitempty"`      // shared | per-replica
 	CookieName string `json:"cookie_name,omitempty"` // shared | per-replica
+	// Own: the replicas are the user's own app (app.command, app.image) or a live deployment, whose sessions
+	// sessionlab cannot see: a diagnosis then speaks of what the users saw, not of where sessions live.
+	Own bool `json:"own,omitempty"`
 }
 
 // FaultPlan is one fault as the scenario wrote it.

@@ -43,7 +43,8 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		kind, extra string
 		want        []string
 	}{
-		{"nginx", "strategy: round-robin", []string{"zone app 64k;", "server 127.0.0.1:18081 max_fails=1 fail_timeout=10s;", "proxy_next_upstream error timeout;"}},
+		{"nginx", "strategy: round-robin", []string{"zone app 64k;", "server 127.0.0.1:18081 max_fails=1 fail_timeout=10s;", "proxy_next_upstream error timeout;",
+			"proxy_set_header X-Real-IP $remote_addr;", "proxy_set_header X-Forwarded-For $remote_addr;"}},
 		{"nginx", "strategy: least-conn\n  workers: 4", []string{"least_conn;", "worker_processes 4;"}},
 		{"nginx", "strategy: ip-hash", []string{"ip_hash;"}},
 		{"nginx", "strategy: ip-hash\n  hash_type: consistent", []string{"hash $remote_addr consistent;"}},
@@ -57,7 +58,8 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 			`"INGRESSCOOKIE=$request_id; Path=/; HttpOnly; SameSite=Lax";`, "if ($cookie_INGRESSCOOKIE) {", "location @pinned {", "proxy_next_upstream off;"}},
 		{"nginx", "strategy: cookie-balanced\n  cookie: {change_on_failure: true, max_age: 1h}", []string{"add_header Set-Cookie $affinity_repin;",
 			`"~, 127\.0\.0\.1:18082$" "INGRESSCOOKIE=replica-2-`, "proxy_next_upstream error timeout;"}},
-		{"haproxy", "strategy: round-robin", []string{"balance roundrobin", "bind 127.0.0.1:18080 accept-proxy", "hdr X-Sessionlab-Config 7"}},
+		{"haproxy", "strategy: round-robin", []string{"balance roundrobin", "bind 127.0.0.1:18080 accept-proxy", "hdr X-Sessionlab-Config 7",
+			"option forwardfor", "http-request set-header X-Real-IP %[src]"}},
 		{"haproxy", "strategy: least-conn", []string{"balance leastconn"}},
 		{"haproxy", "strategy: ip-hash", []string{"balance source", "hash-type map-based"}},
 		{"haproxy", "strategy: ip-hash\n  hash_type: consistent\n  health_check: {interval: 500ms, fall: 1}\n  redispatch: true\n  retries: 1",
@@ -67,7 +69,8 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"haproxy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{`cookie SERVERID insert indirect nocache httponly attr "Max-Age=1800"`, "server replica-3 127.0.0.1:18083 cookie replica-3"}},
 		{"haproxy", "strategy: cookie-insert\n  cookie: {change_on_failure: true}", []string{"option redispatch"}},
 		{"caddy", "strategy: round-robin", []string{"lb_policy round_robin", "lb_retries 2", "proxy_protocol {", "allow 127.0.0.1/32", "bind 127.0.0.1",
-			"http://:18080 {", "reverse_proxy 127.0.0.1:18081 127.0.0.1:18082 127.0.0.1:18083 {", "fail_duration 10s", "header X-Sessionlab-Config 7"}},
+			"http://:18080 {", "reverse_proxy 127.0.0.1:18081 127.0.0.1:18082 127.0.0.1:18083 {", "fail_duration 10s", "header X-Sessionlab-Config 7",
+			"header_up X-Real-IP {remote_host}"}},
 		{"caddy", "strategy: least-conn\n  max_fails: 0", []string{"lb_policy least_conn"}},
 		{"caddy", "strategy: ip-hash", []string{"lb_policy client_ip_hash"}},
 		{"caddy", "strategy: cookie-insert\n  cookie: {max_age: 30m}", []string{"lb_policy cookie lb {\n\t\t\t\tfallback round_robin\n\t\t\t\tmax_age 1800s"}},

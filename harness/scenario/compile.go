@@ -189,7 +189,8 @@ func (s *Scenario) meta() events.Meta {
 	return events.Meta{
 		Scenario: s.Name, Seed: s.Seed,
 		Balancer: events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
-		App:      events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName},
+		App: events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName,
+			Own: s.App.Own() || s.Target.URL != ""},
 		Replicas: names, Users: s.Clients.Users, Faults: plans, Target: s.Target.URL, Attribution: s.attributionText(),
 	}
 }

@@ -279,7 +279,7 @@ var outcomeSeries = []struct {
 }{
 	{"ok", colOK, func(b reports.Bucket) int { return b.OK }},
 	{"silent re-auth (ok)", colReauth, func(b reports.Bucket) int { return b.Reauth }},
-	{"refused (csrf + rejected)", colRefused, func(b reports.Bucket) int { return b.CSRF + b.Rejected }},
+	{"refused (csrf, rejected, rate limited)", colRefused, func(b reports.Bucket) int { return b.CSRF + b.Rejected + b.RateLimited }},
 	{"session loss", colLoss, func(b reports.Bucket) int { return b.Loss }},
 	{"login loop", colLoop, func(b reports.Bucket) int { return b.Loop }},
 	{"error", colError, func(b reports.Bucket) int { return b.Error }},
