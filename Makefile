@@ -15,7 +15,7 @@ TOOLS       ?= $(CURDIR)/.tools
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
 DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
-.PHONY: all build deps deps-debian deps-caddy wakapi-check test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -24,7 +24,7 @@ build:
 
 # deps installs Debian packages whose binaries are missing, without starting their system services
 # (policy-rc.d answers 101 while apt runs). A second run finds everything and does nothing.
-deps: deps-debian deps-caddy
+deps: deps-debian deps-caddy deps-oauth2-proxy
 
 # The versioned directory makes a second run a no-op and a version change a new build; bin/caddy points at the one
 # in use. CGO_ENABLED=0: one static binary, which the caddy image copies as it is.
@@ -34,6 +34,16 @@ deps-caddy:
 	  GOFLAGS= CGO_ENABLED=0 GOBIN=$(TOOLS)/caddy-$(CADDY_VERSION) $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION) || exit 1; \
 	fi
 	@mkdir -p $(TOOLS)/bin && ln -sfn ../caddy-$(CADDY_VERSION)/caddy $(TOOLS)/bin/caddy
+
+# The real OAuth2-Proxy of the 15,000-users report (scenarios/oauth2-proxy-real.yaml runs it as the replicas), built
+# once from the Go module proxy like Caddy.
+OAUTH2_PROXY_VERSION ?= v7.15.6
+deps-oauth2-proxy:
+	@if [ ! -x $(TOOLS)/oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy ]; then \
+	  echo "deps: building oauth2-proxy $(OAUTH2_PROXY_VERSION) from the Go module proxy (about a minute and a half)"; \
+	  GOFLAGS= CGO_ENABLED=0 GOBIN=$(TOOLS)/oauth2-proxy-$(OAUTH2_PROXY_VERSION) $(GO) install github.com/oauth2-proxy/oauth2-proxy/v7@$(OAUTH2_PROXY_VERSION) || exit 1; \
+	fi
+	@mkdir -p $(TOOLS)/bin && ln -sfn ../oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy $(TOOLS)/bin/oauth2-proxy
 
 deps-debian:
 	@missing=""; \

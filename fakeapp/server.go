@@ -17,12 +17,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Main runs one replica as a process, or with the first argument "idp" the identity provider: it parses args
+// Main runs one replica as a process, with the first argument "idp" the identity provider, or with "oidc" an
+// OpenID Connect provider that approves every login (for your own app's SSO): it parses args
 // (without the program name), serves until ctx ends, then drains in-flight requests before returning. cmd/fakeapp
 // calls it with a context that SIGTERM and SIGINT cancel.
 func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "idp" {
 		return mainIdP(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "oidc" {
+		return mainOIDC(ctx, args[1:], stderr)
 	}
 	fs := flag.NewFlagSet("fakeapp", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -144,8 +144,15 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
 	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view.
-	if t.Own == nil && t.Target == nil {
+	switch {
+	case t.Own == nil && t.Target == nil:
 		if st, err := dep.StoreStats(ctx); err != nil {
+			runErr = errors.Join(runErr, err)
+		} else {
+			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
+		}
+	case t.Own != nil && t.Own.StoreKeys != "":
+		if st, err := dep.OwnStoreStats(ctx, t.Own.StoreKeys); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {
 			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})

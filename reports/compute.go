@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -231,7 +232,14 @@ func (a *Accumulator) Report() *Report {
 		}
 	}
 	t.setRates()
-	t.UsersLoggedIn = len(a.loggedIn)
+	// Logged in: an accepted submission, or a login that succeeded without one (single sign-on).
+	loggedIn := maps.Clone(a.loggedIn)
+	for k, at := range a.attempts {
+		if at.outcome == okCode {
+			loggedIn[k.user] = struct{}{}
+		}
+	}
+	t.UsersLoggedIn = len(loggedIn)
 	t.UsersInLoginLoop, t.AffectedUsers, r.Stickiness = a.userFigures()
 	t.SilentReauths = a.reauths
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
@@ -239,8 +247,13 @@ func (a *Accumulator) Report() *Report {
 		// The app's side is the authority on what it holds: the real Redis's keys, the replicas' own counts.
 		r.Store = &Store{StoreStats: *st, Source: storeSource(st.Kind)}
 		t.StoreSessions = &st.Sessions
-		t.SilentReauths = st.SilentReauths
 		t.DuplicateRatio = ratio(st.Sessions, t.UsersLoggedIn)
+		if st.Keys != "" {
+			// Your own app's records, counted in Redis; its counters are not there to read.
+			r.Store.Source = "keys matching " + st.Keys + " in Redis (SCAN); the app's own counters are not read"
+		} else {
+			t.SilentReauths = st.SilentReauths
+		}
 	}
 	if a.ws.Connections > 0 {
 		w := a.ws

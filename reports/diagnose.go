@@ -191,6 +191,16 @@ func (d *diagnosis) formState() {
 	if r.App.Sessions == "redis" {
 		fixes = []string{FixCookieAffinity, FixSameKey}
 	}
+	if r.App.Own {
+		// What was seen, and both ways an app gets there.
+		d.add("login-state-elsewhere", fmt.Sprintf(
+			"%d of %d logins were refused with 403 at their submission or their single sign-on callback: the replica "+
+				"that got that step did not accept the state the login started with on another (a CSRF token or "+
+				"cookie), either because that state lived in the other replica's memory or because it was signed "+
+				"with a key that differs per replica.", csrf, t.LoginAttempts),
+			FixCookieAffinity, FixSharedStore, FixSameKeyOwn)
+		return
+	}
 	d.add("login-state-elsewhere", fmt.Sprintf(
 		"%d of %d login submissions were refused as forged: %s lived on the replica that started the login and "+
 			"the submission reached another.", csrf, t.LoginAttempts, what), fixes...)
@@ -334,13 +344,19 @@ func (d *diagnosis) notAcceptedElsewhere() {
 	if !r.App.Own || d.hasAffinity() || !d.loopsOrLosses() {
 		return
 	}
+	seen := fmt.Sprintf("%s of protected pages were lost", pct(t.SessionLoss))
+	if loops := r.FailureCauses["loop"]; loops > 0 {
+		seen = fmt.Sprintf("%s of logins failed (%d bounced straight back to the login page: the answer after the "+
+			"login did not accept the session the login had just created) and ", pct(t.LoginFailRate), loops) + seen
+	}
+	spread := r.Balancer.Strategy + " spread each user over the replicas"
+	if r.Stickiness.Mean != nil {
+		spread += fmt.Sprintf(" (stickiness mean %s)", Fig(r.Stickiness.Mean))
+	}
 	d.add("session-not-accepted-elsewhere", fmt.Sprintf(
-		"%s of logins failed (%d bounced straight back to the login page: the answer after the login did not accept "+
-			"the session the login had just created) and %s of protected pages were lost: %s spread each user over "+
-			"the replicas (stickiness mean %s), and a replica other than the one that created a session did not accept "+
-			"it. Two mechanisms do this: sessions kept in one process's memory, or a key or secret that differs per "+
-			"process, so that a cookie one replica sealed another cannot open.",
-		pct(t.LoginFailRate), r.FailureCauses["loop"], pct(t.SessionLoss), r.Balancer.Strategy, Fig(r.Stickiness.Mean)),
+		"%s: %s, and a replica other than the one that created a session did not accept it. Two mechanisms do "+
+			"this: sessions kept in one process's memory, or a key or secret that differs per process, so that a "+
+			"cookie one replica sealed another cannot open.", seen, spread),
 		FixCookieAffinity, FixSharedStore, FixSameKeyOwn)
 }
 
@@ -374,6 +390,9 @@ func (d *diagnosis) healthy() {
 	switch {
 	case r.App.Replicas == 1:
 		why = "there is one replica"
+	case r.App.Own && r.Stickiness.Mean == nil:
+		// No login created a session at one replica the clients could see (single sign-on): say only what held.
+		why = fmt.Sprintf("under %s every replica a user reached accepted the user's session", r.Balancer.Strategy)
 	case r.App.Own && value(r.Stickiness.Mean) < 1:
 		// What was seen: sessionlab cannot see where the app keeps sessions, only that every replica took them.
 		why = fmt.Sprintf("%s spread each user over the replicas (stickiness mean %s) and every replica accepted "+

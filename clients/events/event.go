@@ -96,6 +96,9 @@ type StoreStats struct {
 	BadCookies      int `json:"bad_cookies"` // session cookies a replica could not open
 	// Unread names the replicas whose metrics could not be read (down at the end): their counts are missing.
 	Unread []string `json:"unread,omitempty"`
+	// Keys is the SCAN pattern counted for your own app (app.store_keys): Sessions is then that count, and the
+	// counters are not read (the app has no /metrics for sessionlab).
+	Keys string `json:"keys,omitempty"`
 }
 
 // Fault phases a FaultMark records.

@@ -26,6 +26,8 @@ type OwnApp struct {
 	Health   Health
 	Stagger  time.Duration // wait this long after a replica is ready before starting the next
 	BaseDir  string        // the scenario file's directory: a relative program path is its
+	// StoreKeys is the Redis SCAN MATCH pattern of the app's session records, counted after the run; "" counts none.
+	StoreKeys string
 }
 
 // OwnImage is the user's app as a container image.
@@ -55,12 +57,18 @@ type AppVars struct {
 	Store     string // host:port of the run's Redis (app.sessions: redis), else ""
 	Users     int    // how many simulated users there are: user1..userN
 	Seed      uint64
+	// With app.idp: oidc, the OpenID Connect provider: its issuer URL (as browsers and the app reach it), and the
+	// app's client id and secret there.
+	IdP             string
+	IdPClientID     string
+	IdPClientSecret string
 }
 
 // AppVarNames lists the template values, for messages.
-const AppVarNames = "{{.Name}} {{.Index}} {{.Host}} {{.Port}} {{.Addr}} {{.DataDir}} {{.SharedDir}} {{.Secret}} {{.Store}} {{.Users}} {{.Seed}}"
+const AppVarNames = "{{.Name}} {{.Index}} {{.Host}} {{.Port}} {{.Addr}} {{.DataDir}} {{.SharedDir}} {{.Secret}} {{.Store}} {{.Users}} {{.Seed}} {{.IdP}} {{.IdPClientID}} {{.IdPClientSecret}}"
 
-var sampleVars = AppVars{Name: "replica-1", Index: 1, Host: "127.0.0.1", Port: 8080, Addr: "127.0.0.1:8080", DataDir: "/d", SharedDir: "/s", Secret: "x", Users: 1}
+var sampleVars = AppVars{Name: "replica-1", Index: 1, Host: "127.0.0.1", Port: 8080, Addr: "127.0.0.1:8080", DataDir: "/d", SharedDir: "/s",
+	Secret: DerivedSecret(0, "sample"), Users: 1, IdP: "http://127.0.0.1:8090/oidc", IdPClientID: OIDCClientID, IdPClientSecret: "s"}
 
 // ParseAppTemplate parses one templated value of the user's app (name is its key) and executes it on sample values,
 // so that a misspelt {{.Prot}} is an error now, not when a replica starts.
@@ -77,7 +85,7 @@ func ParseAppTemplate(name, text string) (*template.Template, error) {
 
 // AppVars are the template values of replica r listening on listen (host:port), in a run whose directory is
 // runDir: its data directory and the shared one are made under it.
-func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr string) (AppVars, error) {
+func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL string) (AppVars, error) {
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
 		return AppVars{}, err
@@ -85,6 +93,9 @@ func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr string) (AppV
 	port, _ := strconv.Atoi(portText)
 	v := AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
 		Users: t.Users, Seed: t.Seed, DataDir: filepath.Join(runDir, "data", r.Name), SharedDir: filepath.Join(runDir, "shared")}
+	if t.App.IdP == "oidc" {
+		v.IdP, v.IdPClientID, v.IdPClientSecret = idpURL+OIDCIssuerPath, OIDCClientID, t.App.IdPKey
+	}
 	for _, dir := range []string{v.DataDir, v.SharedDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return AppVars{}, err

@@ -62,14 +62,25 @@ type AppSpec struct {
 	SessionTTL     time.Duration
 	IdleTimeout    time.Duration
 	ClearBadCookie bool
-	IdPKey         string // sso: the key the identity provider and every replica share
+	IdPKey         string // sso: the key the identity provider and every replica share; oidc: the client secret
+	// IdP is "oidc" when the user's own app logs in through an OpenID Connect provider sessionlab starts (fakeapp
+	// oidc: mockoidc, approving every login).
+	IdP string
 }
+
+// The OpenID Connect provider sessionlab starts for your own app (fakeapp oidc, mockoidc): the client id it
+// knows, where its issuer lives on its address, and the discovery document that answers once it serves.
+const (
+	OIDCClientID   = "sessionlab"
+	OIDCIssuerPath = "/oidc"
+	OIDCReadyPath  = OIDCIssuerPath + "/.well-known/openid-configuration"
+)
 
 // NeedsStore reports whether the topology has a shared Redis.
 func (a AppSpec) NeedsStore() bool { return a.Sessions == "redis" }
 
 // NeedsIdP reports whether the topology has an identity provider.
-func (a AppSpec) NeedsIdP() bool { return a.Login == "sso" }
+func (a AppSpec) NeedsIdP() bool { return a.Login == "sso" || a.IdP == "oidc" }
 
 // BalancerSpec is the balancer's configuration.
 type BalancerSpec struct {
@@ -154,5 +165,16 @@ func (t Topology) FakeAppArgs(r ReplicaSpec, listen, storeAddr, idpURL string) [
 
 // IdPArgs is the identity provider's command line.
 func (t Topology) IdPArgs(listen string) []string {
+	if t.App.IdP == "oidc" {
+		return []string{"oidc", "-listen", listen, "-client-id", OIDCClientID, "-client-secret", t.App.IdPKey}
+	}
 	return []string{"idp", "-listen", listen, "-key", t.App.IdPKey, "-users", strconv.Itoa(t.Users)}
+}
+
+// IdPReadyPath answers 2xx once the identity provider serves.
+func (t Topology) IdPReadyPath() string {
+	if t.App.IdP == "oidc" {
+		return OIDCReadyPath
+	}
+	return "/healthz"
 }

@@ -61,6 +61,28 @@ func (d *Deployment) RestartStore(ctx context.Context, persist bool) error {
 
 // StoreStats reads what the app's side holds and counted: every replica's /metrics and, with a shared store, the
 // session keys in Redis. A replica that cannot be read (down at the end) is named in Unread.
+// OwnStoreStats counts the keys matching pattern in the run's Redis: the user's own app's session records, whose
+// counters sessionlab cannot read.
+func (d *Deployment) OwnStoreStats(ctx context.Context, pattern string) (events.StoreStats, error) {
+	d.mu.Lock()
+	store := d.store
+	d.mu.Unlock()
+	st := events.StoreStats{Kind: "redis", Keys: pattern}
+	if store == nil {
+		return st, errors.New("read the store: no store was started")
+	}
+	addr, err := store.HostAddr(ctx)
+	if err != nil {
+		return st, fmt.Errorf("read the store: %w", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	if st.Sessions, err = fakeapp.CountRedisKeys(ctx, rdb, pattern); err != nil {
+		return st, fmt.Errorf("read the store: %w", err)
+	}
+	return st, nil
+}
+
 func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) {
 	d.mu.Lock()
 	store := d.store

@@ -91,6 +91,9 @@ func (s *Scenario) topology() plan.Topology {
 		Balancer: plan.BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
 			Settings: s.Balancer.settings()},
 	}
+	if s.App.Own() {
+		t.App.IdP = s.App.IdP
+	}
 	if t.App.NeedsIdP() {
 		t.App.IdPKey = plan.DerivedSecret(s.Seed, plan.PartIdP)
 	}

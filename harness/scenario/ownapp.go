@@ -44,7 +44,7 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 		}
 		return t
 	}
-	o := &plan.OwnApp{EmptyEnv: a.EmptyEnv, Stagger: time.Duration(a.Stagger),
+	o := &plan.OwnApp{EmptyEnv: a.EmptyEnv, Stagger: time.Duration(a.Stagger), StoreKeys: a.StoreKeys,
 		Health: plan.Health{Path: a.Health.Path, Timeout: time.Duration(a.Health.Timeout)}}
 	if o.Health.Path == "" {
 		o.Health.Path = "/healthz"
@@ -98,7 +98,8 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 	if !a.Own() {
 		refuse("applies to your own app only (app.command or app.image)",
 			setting{"app.env", len(a.Env) > 0}, setting{"app.empty_env", a.EmptyEnv}, setting{"app.dir", a.Dir != ""},
-			setting{"app.session_cookie", a.SessionCookie != ""}, setting{"app.stagger", a.Stagger != 0})
+			setting{"app.session_cookie", a.SessionCookie != ""}, setting{"app.stagger", a.Stagger != 0},
+			setting{"app.idp", a.IdP != ""}, setting{"app.store_keys", a.StoreKeys != ""})
 		return nil, errs
 	}
 	refuse("applies to the built-in app only; with app.command or app.image, configure your app through app.env or its command line",
@@ -107,6 +108,15 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 		setting{"app.clear_bad_cookie", a.ClearBadCookie})
 	if (strategy == "hash-cookie" || strategy == "learn-cookie") && a.SessionCookie == "" {
 		add(keyErr("app.session_cookie", "is required with strategy %s and your own app: the name of the cookie the balancer keys on", strategy))
+	}
+	if a.IdP != "" && a.IdP != "oidc" {
+		add(keyErr("app.idp", "%q is not allowed (allowed: oidc, an OpenID Connect provider approving every login)", a.IdP))
+	}
+	if a.IdP != "" && a.Image != nil {
+		add(keyErr("app.idp", "runs with app.command on the local runtime only: its issuer must be one address for browsers and replicas alike"))
+	}
+	if a.StoreKeys != "" && a.Sessions != "redis" {
+		add(keyErr("app.store_keys", "counts keys in the run's Redis, which needs app.sessions: redis (this scenario's sessions are %s)", a.Sessions))
 	}
 	if a.Sessions == "cookie" {
 		add(keyErr("app.sessions", `"cookie" applies to the built-in app only; with your own app, "redis" starts a Redis ({{.Store}}) and "memory" starts none`))

@@ -41,7 +41,7 @@ func TestOwnAppCommandIsTemplatedPerReplica(t *testing.T) {
 			keys := map[string]bool{}
 			for i, r := range topo.Replicas {
 				listen := fmt.Sprintf("127.0.0.1:%d", 19000+i)
-				v, err := topo.AppVars(r, listen, runDir, "")
+				v, err := topo.AppVars(r, listen, runDir, "", "")
 				require.NoError(t, err)
 				c, err := topo.Own.LocalCommand(v)
 				require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestOwnAppKeepsTheEnvironmentUnlessEmpty(t *testing.T) {
 	s, err := Parse("own.yaml", []byte("name: own\napp:\n  command: [app]\n  env: {A: b}\n"))
 	require.NoError(t, err)
 	topo := compile(t, s).Topology
-	v, err := topo.AppVars(topo.Replicas[0], "127.0.0.1:1", t.TempDir(), "")
+	v, err := topo.AppVars(topo.Replicas[0], "127.0.0.1:1", t.TempDir(), "", "")
 	require.NoError(t, err)
 	c, err := topo.Own.LocalCommand(v)
 	require.NoError(t, err)

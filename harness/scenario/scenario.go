@@ -56,6 +56,12 @@ type App struct {
 	Image    *AppImage         `yaml:"image"`
 	// SessionCookie names the user's app's session cookie, which hash-cookie hashes (the built-in app's is sid).
 	SessionCookie string `yaml:"session_cookie"`
+	// IdP "oidc" starts an OpenID Connect provider approving every login for the user's app (local runtime):
+	// {{.IdP}} is its issuer, {{.IdPClientID}} and {{.IdPClientSecret}} the app's client there.
+	IdP string `yaml:"idp"`
+	// StoreKeys is a Redis SCAN MATCH pattern (e.g. "_oauth2_proxy-*"): with sessions: redis, the keys of the
+	// user's app's session records, counted after the run as store.sessions.
+	StoreKeys string `yaml:"store_keys"`
 }
 
 // Balancer describes what sits in front of the replicas: which real balancer, how it picks a replica, and the

@@ -90,7 +90,10 @@ func Text(w io.Writer, r *reports.Report) error {
 		config = " (config " + r.Balancer.Config + ")"
 	}
 	app := ""
-	if r.App.Login != "" {
+	switch {
+	case r.App.Own:
+		app = fmt.Sprintf("  your app  secret %s", r.App.Secret)
+	case r.App.Login != "":
 		app = fmt.Sprintf("  login %s  secret %s  cookie name %s", r.App.Login, r.App.Secret, r.App.CookieName)
 	}
 	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s%s\n\n",
@@ -103,8 +106,12 @@ func Text(w io.Writer, r *reports.Report) error {
 	if st := r.Store; st != nil {
 		fmt.Fprintf(w, "          %d held by the %s store for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
 			st.Sessions, st.Kind, t.UsersLoggedIn, reports.Fig(t.DuplicateRatio), t.SilentReauths)
-		fmt.Fprintf(w, "store     %d sessions issued, %d after a password, %d csrf refusals, %d cookies a replica could not open",
-			st.SessionsCreated, st.Logins, st.CSRFRefusals, st.BadCookies)
+		if st.Keys != "" {
+			fmt.Fprintf(w, "store     %d keys matching %s in Redis (your app's counters are not read)", st.Sessions, st.Keys)
+		} else {
+			fmt.Fprintf(w, "store     %d sessions issued, %d after a password, %d csrf refusals, %d cookies a replica could not open",
+				st.SessionsCreated, st.Logins, st.CSRFRefusals, st.BadCookies)
+		}
 		if len(st.Unread) > 0 {
 			fmt.Fprintf(w, " (unread: %s)", strings.Join(st.Unread, ", "))
 		}

@@ -192,7 +192,7 @@ func (r *localRun) newReplica(spec plan.ReplicaSpec) (*localPart, error) {
 		p.bindTo = func(addr string) {
 			p.ready = runtime.HTTPProbe("http://" + addr + own.Health.Path)
 			d.SetReplica(runtime.Endpoint{Name: spec.Name, Index: spec.Index, Addr: addr})
-			v, err := t.AppVars(spec, addr, d.Dir, d.StoreAddr())
+			v, err := t.AppVars(spec, addr, d.Dir, d.StoreAddr(), d.IdPURL())
 			if err != nil {
 				p.bindErr = err
 				return
@@ -297,7 +297,7 @@ func (r *localRun) startIdP(ctx context.Context) error {
 	d := r.d
 	p := &localPart{name: plan.PartIdP, bin: r.appBin, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
 	p.bindTo = func(a string) {
-		p.args, p.ready = d.Topology().IdPArgs(a), runtime.HTTPProbe("http://"+a+"/healthz")
+		p.args, p.ready = d.Topology().IdPArgs(a), runtime.HTTPProbe("http://"+a+d.Topology().IdPReadyPath())
 		r.hostAddrs[plan.PartIdP] = a
 		d.SetIdPURL("http://" + a)
 	}

@@ -1,0 +1,71 @@
+package scenarios_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
+	"github.com/sessionlab/sessionlab/reports"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// realOAuth2Proxy is where `make deps` builds OAuth2-Proxy (scenarios/oauth2-proxy-real.yaml runs it from there).
+const realOAuth2Proxy = "../.tools/bin/oauth2-proxy"
+
+// The OAuth2-Proxy report with the real OAuth2-Proxy v7.15.6: two instances behind nginx, a real Redis, an OpenID
+// Connect provider approving every login (mockoidc). Redis's records are counted in the real Redis after each run
+// (app.store_keys). Where the fake app's oauth2-proxy-redis scenario differs, these are what the real one does.
+func TestRealOAuth2ProxyRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real OAuth2-Proxy, nginx and Redis processes; skipped with -short")
+	}
+	if _, err := os.Stat(realOAuth2Proxy); err != nil {
+		msg := "no OAuth2-Proxy at " + realOAuth2Proxy + ": `make deps` builds it from the Go module proxy"
+		if os.Getenv(sessionlabtest.RequireEnv) != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	records := func(t *testing.T, rep *reports.Report) float64 {
+		t.Helper()
+		require.NotNil(t, rep.Store, "the run counted OAuth2-Proxy's keys in Redis")
+		assert.Equal(t, "_oauth2_proxy*", rep.Store.Keys)
+		require.NotNil(t, rep.Totals.DuplicateRatio)
+		return *rep.Totals.DuplicateRatio
+	}
+	t.Run("different cookie secrets under round-robin", func(t *testing.T) {
+		rep, _ := run(t, "oauth2-proxy-real.yaml")
+		// A login whose callback lands on the other instance is refused: its CSRF cookie is signed with the
+		// first instance's secret (measured: 0.64 to 0.69 of 400 attempts).
+		assert.Greater(t, failRate(t, rep), 0.4)
+		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["csrf"], "every failure a refused callback: %v", rep.FailureCauses)
+		// A page on the other instance cannot validate the session cookie: the provider is asked again and a new
+		// record written, the old one left behind (measured: 5.1 to 6.1 records per user logged in).
+		assert.Greater(t, records(t, rep), 3.0)
+		assert.Greater(t, rep.Totals.SilentReauths, rep.Totals.Users)
+		assertNamesFixes(t, rep, reports.FixCookieAffinity, reports.FixSameKeyOwn)
+	})
+	t.Run("one cookie secret", func(t *testing.T) {
+		rep, _ := run(t, "oauth2-proxy-real.yaml", "app.secret=shared")
+		assert.Zero(t, rep.Totals.LoginFailures)
+		assert.Zero(t, rep.Totals.SessionLosses)
+		assert.Equal(t, rep.Totals.Users, *rep.Totals.StoreSessions, "one record per user")
+		assert.InDelta(t, 1.0, records(t, rep), 1e-9)
+	})
+	t.Run("different cookie secrets under ip-hash", func(t *testing.T) {
+		rep, _ := run(t, "oauth2-proxy-real.yaml", "balancer.strategy=ip-hash")
+		assert.Zero(t, rep.Totals.LoginFailures)
+		assert.Zero(t, rep.Totals.Errors)
+		assert.InDelta(t, 1.0, records(t, rep), 1e-9, "each user on one instance: one record")
+	})
+	t.Run("a cookie name per instance", func(t *testing.T) {
+		// The mechanism that doubles exactly in the fake app: each browser holds one session per instance. The
+		// real proxy also names its CSRF cookie after the cookie name, so a callback on the other instance finds
+		// none and is refused: the real one fails logins where the fake one does not.
+		rep, _ := run(t, "oauth2-proxy-real.yaml", "app.secret=shared", `app.env.OAUTH2_PROXY_COOKIE_NAME="_oauth2_proxy_{{.Index}}"`)
+		assert.Greater(t, failRate(t, rep), 0.4)
+		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["csrf"])
+		assert.InDelta(t, 2.0, records(t, rep), 0.3, "one record per instance per user (measured 2.02 to 2.08)")
+	})
+}
