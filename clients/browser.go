@@ -212,6 +212,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 		if err == nil {
 			x.Status = resp.StatusCode
 			x.Replica = b.replicaOf(resp, x.sentCookie)
+			ev.Failover = b.failoverOf(resp)
 			if loc, err := resp.Location(); err == nil {
 				x.Next = loc
 				x.Location = loc.Path
@@ -354,6 +355,21 @@ func (b *browser) affinityCookie(u *url.URL) string {
 // the balancer reported in UpstreamHeader (the last one, when it tried several), mapped to a name; else by the app's
 // own X-Replica header. An address the harness does not know is kept as it is, so that no answer drops out of the
 // per-replica figures.
+// failoverOf names the replica the balancer picked first when the upstream header lists several tried addresses
+// ("a:1, b:2": nginx moved on after a:1 failed), or "".
+func (b *browser) failoverOf(resp *http.Response) string {
+	up := resp.Header.Get(UpstreamHeader)
+	first, _, several := strings.Cut(up, ",")
+	if !several || b.upstreams == nil || b.attribution.Header != "" || b.attribution.Cookie != "" || b.attribution.None {
+		return ""
+	}
+	first = strings.TrimSpace(first)
+	if name := b.upstreams(first); name != "" {
+		return name
+	}
+	return first
+}
+
 func (b *browser) replicaOf(resp *http.Response, sent string) string {
 	h := resp.Header
 	switch a := b.attribution; {

@@ -44,9 +44,10 @@ type attempt struct {
 const okCode = 0
 
 type replicaLoad struct {
-	name     string
-	requests int
-	served   map[int]struct{}
+	name       string
+	requests   int
+	served     map[int]struct{}
+	failedOver int // answers another replica gave after the balancer could not use this one
 }
 
 var _ events.Sink = (*Accumulator)(nil)
@@ -105,6 +106,9 @@ func (a *Accumulator) Record(e events.Event) {
 		a.t.Errors++
 	case events.OutcomeRateLimited:
 		a.t.RateLimited++
+	}
+	if e.Failover != "" {
+		a.loads[a.replicaID(e.Failover)].failedOver++
 	}
 	rep := -1
 	if e.Replica != "" {
@@ -283,7 +287,8 @@ func (a *Accumulator) replicaFigures(order []int) ([]Replica, Skew) {
 	counts := make([]float64, 0, len(order))
 	for _, id := range order {
 		l := a.loads[id]
-		reps = append(reps, Replica{Name: l.name, Requests: l.requests, Share: ratio(l.requests, attributed), Users: len(l.served)})
+		reps = append(reps, Replica{Name: l.name, Requests: l.requests, Share: ratio(l.requests, attributed), Users: len(l.served),
+			FailedOver: l.failedOver})
 		counts = append(counts, float64(l.requests))
 	}
 	return reps, skew(counts)

@@ -62,6 +62,7 @@ func Diagnose(r *Report) []Finding {
 	}
 	d := diagnosis{r: r, findings: []Finding{}}
 	d.unattributed()
+	d.unreachable()
 	d.localSessions()
 	d.notAcceptedElsewhere()
 	d.affinityBroken()
@@ -335,6 +336,38 @@ func (d *diagnosis) errors() {
 		text += fmt.Sprintf(", %d of them while a fault was under way", during)
 	}
 	d.add("errors", text+".")
+}
+
+// unreachable: the balancer tried a replica it could not use and another answered (a failover) without any fault
+// of the scenario taking that replica down: the figures describe fewer replicas than the scenario's.
+func (d *diagnosis) unreachable() {
+	r := d.r
+	faulted := map[string]bool{}
+	for _, f := range r.Faults {
+		if f.Action == "rolling-restart" || f.Action == "scale-in" {
+			return // every replica, or the last ones, go down on purpose
+		}
+		faulted[f.Target] = true
+	}
+	var names []string
+	failovers, answering := 0, 0
+	for _, rep := range r.Replicas {
+		if rep.Requests > 0 {
+			answering++
+		}
+		if rep.FailedOver > 0 && !faulted[rep.Name] {
+			names = append(names, fmt.Sprintf("%s %d", rep.Name, rep.FailedOver))
+			failovers += rep.FailedOver
+		}
+	}
+	if failovers == 0 {
+		return
+	}
+	d.add("topology-differs", fmt.Sprintf(
+		"The balancer could not use every replica: %d answers came from another replica than the one it picked first "+
+			"(%s), with no fault of the scenario's, and %d of its %d replicas answered anything. These figures describe "+
+			"the replicas the balancer could reach, not the scenario's topology: check that every replica listens where "+
+			"the balancer sends.", failovers, strings.Join(names, ", "), answering, r.App.Replicas))
 }
 
 // notAcceptedElsewhere: the user's own app, whose sessions sessionlab cannot see, bounced logins or lost pages

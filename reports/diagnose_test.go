@@ -172,6 +172,17 @@ func diagNetwork(addresses, hashKeys int) diagMod {
 
 func diagErrors(n int) diagMod { return func(r *reports.Report) { r.Totals.Errors = n } }
 
+// diagUnreachable has the balancer fail over from replica name n times, which then answered nothing.
+func diagUnreachable(name string, n int) diagMod {
+	return func(r *reports.Report) {
+		for i := range r.Replicas {
+			if r.Replicas[i].Name == name {
+				r.Replicas[i].Requests, r.Replicas[i].FailedOver = 0, n
+			}
+		}
+	}
+}
+
 // diagOwn makes the replicas the user's own app, whose sessions sessionlab does not see.
 func diagOwn() diagMod { return func(r *reports.Report) { r.App.Own = true } }
 
@@ -265,6 +276,10 @@ func TestDiagnoseRules(t *testing.T) {
 		{"logins refused for rate", []diagMod{diagRateLimited(70, 70)}, "rate-limited", true,
 			[]string{reports.FixTrustForwarded, reports.FixRaiseLimit}},
 		{"no refusal for rate", nil, "rate-limited", false, nil},
+		// topology-differs: the balancer failed over from a replica no fault took down.
+		{"failovers from an unreachable replica", []diagMod{diagUnreachable("replica-1", 12)}, "topology-differs", true, nil},
+		{"failovers from a killed replica", []diagMod{diagUnreachable("replica-1", 12), diagFault(diagLost("kill", "replica-1", 90, 280))},
+			"topology-differs", false, nil},
 		{"memory round-robin failure rate 0.01", []diagMod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},
 		{"memory round-robin failures mostly not loops", []diagMod{diagFailures(210, 100, "rejected")},
 			"local-sessions-no-affinity", false, nil},
@@ -478,6 +493,9 @@ func TestDiagnoseText(t *testing.T) {
 			[]string{"70% of logins failed", "did not accept the session the login had just created", "stickiness mean 0.400",
 				"sessions kept in one process's memory", "a key or secret that differs per process"},
 			[]string{"each replica keeps its sessions"}},
+		{"unreachable replica", []diagMod{diagUnreachable("replica-1", 12)}, "topology-differs",
+			[]string{"12 answers came from another replica than the one it picked first (replica-1 12)",
+				"2 of its 3 replicas answered anything", "not the scenario's topology"}, nil},
 		{"own app csrf", []diagMod{diagOwn(), diagCSRF(45)}, "login-state-elsewhere",
 			[]string{"45 of 300 logins were refused with 403", "single sign-on callback", "lived in the other replica's memory",
 				"signed with a key that differs per replica"}, []string{"forged"}},

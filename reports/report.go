@@ -147,6 +147,9 @@ type Replica struct {
 	Requests int      `json:"requests"`
 	Share    *float64 `json:"share"`
 	Users    int      `json:"users"` // distinct users it served at least once
+	// FailedOver counts the answers another replica gave after the balancer had picked this one first and could
+	// not use it (a failover the balancer reported in its upstream header).
+	FailedOver int `json:"failed_over"`
 }
 
 // Skew summarises how unevenly requests spread over the replicas.

@@ -46,17 +46,20 @@ const (
 // Event is one record of the log: an HTTP exchange (one JSON line each), or a fault mark, the store record or the
 // end record, told apart by Step.
 type Event struct {
-	TMs       int64  `json:"t_ms"` // since the run started
-	User      int    `json:"user"`
-	Addr      string `json:"addr"`
-	Step      string `json:"step"`
-	Attempt   int    `json:"attempt,omitempty"` // login and reauth: the user's login attempt (1-based); ws: the connection (1-based)
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Host      string `json:"host,omitempty"` // set when the request went to another host than the balancer (the identity provider)
-	Status    int    `json:"status"`         // 0 when no answer came
-	Location  string `json:"location,omitempty"`
-	Replica   string `json:"replica"` // "" when no replica answered
+	TMs      int64  `json:"t_ms"` // since the run started
+	User     int    `json:"user"`
+	Addr     string `json:"addr"`
+	Step     string `json:"step"`
+	Attempt  int    `json:"attempt,omitempty"` // login and reauth: the user's login attempt (1-based); ws: the connection (1-based)
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	Host     string `json:"host,omitempty"` // set when the request went to another host than the balancer (the identity provider)
+	Status   int    `json:"status"`         // 0 when no answer came
+	Location string `json:"location,omitempty"`
+	Replica  string `json:"replica"` // "" when no replica answered
+	// Failover names the replica the balancer tried first when another answered (nginx lists every upstream it
+	// tried in its upstream header): a replica it could not reach.
+	Failover  string `json:"failover,omitempty"`
 	Outcome   string `json:"outcome"`
 	LatencyUS int64  `json:"latency_us"`
 	Error     string `json:"error,omitempty"`

@@ -127,8 +127,18 @@ func Text(w io.Writer, r *reports.Report) error {
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "replica\trequests\tshare\tusers\t")
+	failovers := slices.ContainsFunc(r.Replicas, func(rep reports.Replica) bool { return rep.FailedOver > 0 })
+	if failovers {
+		// Only when the balancer reported any: the column says which replicas it could not use.
+		fmt.Fprintln(tw, "replica\trequests\tshare\tusers\tfailed over\t")
+	} else {
+		fmt.Fprintln(tw, "replica\trequests\tshare\tusers\t")
+	}
 	for _, rep := range r.Replicas {
+		if failovers {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t\n", rep.Name, rep.Requests, reports.Fig(rep.Share), rep.Users, rep.FailedOver)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", rep.Name, rep.Requests, reports.Fig(rep.Share), rep.Users)
 	}
 	if err := tw.Flush(); err != nil {

@@ -1,0 +1,62 @@
+package scenarios_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stopBeforeUsers stops one replica's process once the deployment is up and before the first user starts: its
+// listener is gone, the balancer's config still names it.
+type stopBeforeUsers struct {
+	t       *testing.T
+	dep     *runtime.Deployment
+	replica string
+}
+
+func (s *stopBeforeUsers) Start(int) {
+	p, err := s.dep.Part(s.replica)
+	require.NoError(s.t, err)
+	require.NoError(s.t, p.Stop(context.Background()))
+}
+func (s *stopBeforeUsers) Record(events.Event) {}
+func (s *stopBeforeUsers) UserDone()           {}
+
+// A replica the balancer cannot reach, with no fault of the scenario's: nginx fails over to the next one and the run
+// would otherwise describe three replicas as if they were the scenario's four. The report counts the failovers
+// against the replica the balancer picked first, and says the figures describe another topology.
+func TestAnUnreachableReplicaIsNotSilent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
+	}
+	s, err := scenario.Load("rr-memory.yaml", "app.replicas=4", "balancer.strategy=ip-hash", "clients.users=200", "clients.pages=4")
+	require.NoError(t, err)
+	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
+	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
+		harness.WithWatcher(stop))
+	require.NoError(t, err)
+	require.Len(t, rep.Replicas, 4)
+	r1 := rep.Replicas[0]
+	assert.Equal(t, "replica-1", r1.Name)
+	assert.Zero(t, r1.Requests, "replica-1 answered nothing")
+	assert.Positive(t, r1.FailedOver, "nginx's failovers away from replica-1 are counted")
+	for _, r := range rep.Replicas[1:] {
+		assert.Zero(t, r.FailedOver, r.Name)
+	}
+	require.NotEmpty(t, rep.Diagnosis)
+	found := false
+	for _, f := range rep.Diagnosis {
+		if f.Rule == "topology-differs" {
+			found = true
+			assert.Contains(t, f.Text, "3 of its 4 replicas answered anything")
+			assert.Contains(t, f.Text, "(replica-1 ")
+		}
+	}
+	assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+}
