@@ -87,6 +87,9 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	case cfg.runtime == nil:
 		cfg.runtime = local.New()
 	}
+	if err := prepareLimits(p); err != nil {
+		return nil, err
+	}
 	cfg.log.Info("starting", "scenario", t.Name, "runtime", cfg.runtime.Name(), "replicas", len(t.Replicas), "strategy", t.Balancer.Strategy)
 	dep, err := runtime.New(cfg.runtime.Name(), t)
 	if err != nil {

@@ -78,6 +78,11 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"caddy", "strategy: round-robin\nclients:\n  identity: bind", []string{"http://:18080 {"}},
 		{"haproxy", "strategy: client-ip-sticky", []string{"stick-table type ipv6 size 1m expire 1800s", "stick on src"}},
 		{"haproxy", "strategy: client-ip-sticky\n  stick_table: ip\n  stick_expire: 10m", []string{"stick-table type ip size 1m expire 600s"}},
+		// Connection limits follow the users at once (two connections each), never below the defaults.
+		{"nginx", "strategy: round-robin", []string{"worker_connections 8192;", "worker_rlimit_nofile 9216;"}},
+		{"nginx", "strategy: round-robin\nclients:\n  users: 20000\n  concurrency: 10000", []string{"worker_connections 40512;", "worker_rlimit_nofile 41536;"}},
+		{"haproxy", "strategy: round-robin", []string{"maxconn 4096"}},
+		{"haproxy", "strategy: round-robin\nclients:\n  users: 20000\n  concurrency: 10000", []string{"maxconn 20256"}},
 		// Users connecting from real source addresses send no PROXY header.
 		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080;\n", "ip_hash;"}},
 		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},

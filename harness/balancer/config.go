@@ -35,6 +35,22 @@ type Config struct {
 	// attribute every answer to a replica without the app's X-Replica header.
 	UpstreamHeader string
 	Settings       Settings
+	// MaxConns is how many client connections the balancer accepts at once (HAProxy maxconn); WorkerConnections
+	// nginx's per worker (each client connection and its upstream connection); NoFile the open files nginx asks
+	// for (worker_rlimit_nofile). SizeFor sets them from the scenario's users at once, never below the defaults.
+	MaxConns          int
+	WorkerConnections int
+	NoFile            int
+}
+
+// defaultMaxConns is the connection limit of the built-in configs for a small scenario.
+const defaultMaxConns = 4096
+
+// SizeFor sizes the connection limits for conns client connections at once.
+func (c *Config) SizeFor(conns int) {
+	c.MaxConns = max(defaultMaxConns, conns+256)
+	c.WorkerConnections = 2 * c.MaxConns
+	c.NoFile = c.WorkerConnections + 1024
 }
 
 // Upstream is one replica as a balancer config names it.

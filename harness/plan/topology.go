@@ -23,6 +23,8 @@ type Topology struct {
 	// Identity is how users' addresses reach the balancer (clients.identity): with a PROXY header, or from real
 	// loopback source addresses (bind).
 	Identity string
+	// Concurrency is how many users are active at once: it sizes the balancer's connection limits.
+	Concurrency int
 	// Target, when set, is a live deployment the users drive: nothing is started (the target runtime).
 	Target *TargetSpec
 	// Own is the user's app (app.command, app.image) run as the replicas; nil runs the built-in fakeapp.
@@ -126,11 +128,16 @@ func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer
 		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.Bind(),
 		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas,
 	}
+	c.SizeFor(t.Connections())
 	if len(t.Replicas) > 0 {
 		c.AppCookie = t.Replicas[0].CookieName
 	}
 	return c
 }
+
+// Connections is how many client connections the balancer must hold at once: two per active user (its kept-alive
+// connection, and a WebSocket or a login's second request in flight).
+func (t Topology) Connections() int { return 2 * t.Concurrency }
 
 // DerivedSecret is a secret derived from the scenario's seed, so that a run is reproducible and "per-replica" gives
 // every replica its own, as processes that each make up a random key do.

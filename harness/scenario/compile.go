@@ -46,6 +46,7 @@ func Compile(s *Scenario) (*plan.Plan, error) {
 	}
 	journey := c.journey
 	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
+	t.Concurrency = min(s.Clients.Concurrency, s.Clients.Users)
 	return &plan.Plan{
 		Topology: t, Faults: s.faults(), Users: users, Journey: journey, Concurrency: s.Clients.Concurrency,
 		Meta: s.meta(), Expect: s.Expect,

@@ -1,0 +1,95 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/clients"
+	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A scenario with more users at once than the machine has ephemeral ports toward one balancer address is refused
+// before anything starts, naming the key, the limit and the number; identity: bind is not held by it.
+func TestTooManyUsersAtOnceForThePortsIsRefused(t *testing.T) {
+	ports := filepath.Join(t.TempDir(), "ip_local_port_range")
+	require.NoError(t, os.WriteFile(ports, []byte("50000\t59999\n"), 0o644)) // 10,000 ports
+	defer func(old string) { portRangeFile = old }(portRangeFile)
+	portRangeFile = ports
+
+	tests := []struct {
+		name     string
+		users    int
+		identity string
+		want     string
+	}{
+		{"within the ports", 8000, clients.IdentityProxyProtocol, ""},
+		{"beyond them", 9000, clients.IdentityProxyProtocol,
+			"clients.concurrency: 9000 users at once each hold a connection from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
+		{"users with addresses of their own", 9000, clients.IdentityBind, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &plan.Plan{Topology: plan.Topology{Concurrency: tt.users, Identity: tt.identity}}
+			err := prepareLimits(p)
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.want)
+			assert.ErrorContains(t, err, "lower clients.concurrency to 8976, or set clients.identity: bind")
+		})
+	}
+}
+
+// Run refuses such a scenario before the runtime starts anything: the error is the limit, not a half-run.
+func TestRunRefusesAScenarioTheMachineCannotHold(t *testing.T) {
+	ports := filepath.Join(t.TempDir(), "ip_local_port_range")
+	require.NoError(t, os.WriteFile(ports, []byte("60000 60999\n"), 0o644)) // 1,000 ports
+	defer func(old string) { portRangeFile = old }(portRangeFile)
+	portRangeFile = ports
+	s, err := scenario.Load("../scenarios/rr-memory.yaml", "clients.users=500", "clients.concurrency=500")
+	require.NoError(t, err)
+	var started bool
+	_, err = Run(context.Background(), s, WithDeployment(func(*runtime.Deployment) { started = true }))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "clients.concurrency: 500 users at once")
+	assert.False(t, started, "nothing was started")
+}
+
+// The open-file limit is raised to what the users at once need, within the hard limit.
+func TestRaiseNoFile(t *testing.T) {
+	var lim syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	want := min(lim.Max, lim.Cur+10)
+	require.NoError(t, raiseNoFile(want))
+	var now syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now))
+	assert.GreaterOrEqual(t, now.Cur, want)
+}
+
+// Users at once beyond the hard open-file limit: a process that may raise it does; one that may not is refused
+// before anything starts, with the number and the limit.
+func TestUsersBeyondTheFileLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	users := int(lim.Max) // two connections each: beyond the hard limit
+	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: clients.IdentityBind}}
+	err := prepareLimits(p)
+	var now syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now))
+	if now.Max > lim.Max {
+		assert.NoError(t, err, "the hard limit was raised")
+		assert.GreaterOrEqual(t, now.Cur, uint64(2*users))
+		return
+	}
+	assert.ErrorContains(t, err, "users at once need about")
+	assert.ErrorContains(t, err, "the hard limit is")
+	assert.ErrorContains(t, err, "(ulimit -Hn) and this process may not raise it")
+}
