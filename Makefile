@@ -15,7 +15,7 @@ TOOLS       ?= $(CURDIR)/.tools
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
 DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
-.PHONY: all build deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -54,7 +54,7 @@ deps-oauth2-proxy:
 
 deps-debian:
 	@missing=""; \
-	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS) chromium:$(DEB_CHROMIUM); do \
+	for pair in nginx:$(DEB_NGINX) haproxy:$(DEB_HAPROXY) redis-server:$(DEB_REDIS) chromium:$(DEB_CHROMIUM) $(DEB_EXTRA); do \
 	  bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
@@ -104,6 +104,15 @@ test-short: vet
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# What the simulated users cost the machine: one stack (nginx, one worker, 3 fakeapp replicas with sealed-cookie
+# sessions) driven in turn by wrk, a naive net/http client and sessionlab in target mode; CPU per request, req/s and
+# peak memory side by side, with the ratios to wrk. wrk comes from Debian's packages.
+BENCH_USERS ?= 2000
+bench-clients: build
+	@$(MAKE) --no-print-directory deps-debian DEB_EXTRA=wrk:wrk
+	$(GO) build -o $(BIN)/benchclients ./cmd/benchclients
+	$(BIN)/benchclients -users $(BENCH_USERS) -sessionlab $(BIN)/sessionlab
 
 # The scale run: 100,000 users against real nginx and fakeapp processes (about two minutes).
 scale: deps
