@@ -146,16 +146,17 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 	usersDone()
 	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
-	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view.
+	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view, but for
+	// the records app.store_keys names in the run's Redis.
+	var readStore func(context.Context) (events.StoreStats, error)
 	switch {
 	case t.Own == nil && t.Target == nil:
-		if st, err := dep.StoreStats(ctx); err != nil {
-			runErr = errors.Join(runErr, err)
-		} else {
-			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
-		}
+		readStore = dep.StoreStats
 	case t.Own != nil && t.Own.StoreKeys != "":
-		if st, err := dep.OwnStoreStats(ctx, t.Own.StoreKeys); err != nil {
+		readStore = func(ctx context.Context) (events.StoreStats, error) { return dep.OwnStoreStats(ctx, t.Own.StoreKeys) }
+	}
+	if readStore != nil {
+		if st, err := readStore(ctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {
 			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})

@@ -33,15 +33,8 @@ func TestCaddyKillUnderCookieAffinityMovesOnlyItsUsers(t *testing.T) {
 			t.Run(fmt.Sprintf("change_on_failure=%v", change), func(t *testing.T) {
 				rep, _ := runOn(t, rt, "kill-replica.yaml", "balancer.kind=caddy", "balancer.strategy=cookie-insert", "clients.pages=60",
 					fmt.Sprintf("balancer.cookie.change_on_failure=%v", change))
-				require.Len(t, rep.Faults, 1)
-				f := rep.Faults[0]
-				require.NotNil(t, f.UsersAcross, "the fault ran: %+v", f)
-				assert.Empty(t, f.Error)
-				across, on := *f.UsersAcross, *f.UsersOnTarget
-				assert.InDelta(t, 1.0/3, float64(on)/float64(across), 0.12, "about a third of the users were on replica-2")
-				assert.GreaterOrEqual(t, float64(*f.LostOnTarget), 0.5*float64(on), "most of its users lost their session")
-				assert.Zero(t, *f.LostElsewhere, "nobody else did")
-				assert.LessOrEqual(t, *f.MovedUsers, on, "only replica-2's users moved")
+				on := assertKillTookItsUsersOnly(t, rep)
+				assert.LessOrEqual(t, *rep.Faults[0].MovedUsers, on, "only replica-2's users moved")
 				// Counted over the run: a container's kill can take long enough for the errors to fall in its phase.
 				assertChangeOnFailureErrors(t, change, rep.Totals.Errors, on)
 			})

@@ -120,7 +120,7 @@ func bench(args []string) error {
 		return err
 	}
 	results = append(results, sl)
-	print(os.Stdout, results, *atOnce)
+	printResults(os.Stdout, results, *atOnce)
 	return nil
 }
 
@@ -192,13 +192,13 @@ func run(ctx context.Context, name string, atOnce int, bin string, args ...strin
 			r.maxRSSKB = ru.Maxrss
 		}
 	}
-	if err != nil && !(name != "wrk" && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 1) {
+	if err != nil {
 		return r, out.String(), fmt.Errorf("%s: %w", name, err)
 	}
 	return r, out.String(), nil
 }
 
-func print(w io.Writer, rs []result, atOnce int) {
+func printResults(w io.Writer, rs []result, atOnce int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "client\trequests\tCPU µs/request\t× wrk\treq/s\t÷ wrk\tpeak RSS MB\tKB per user at once\t")
 	perReq := func(r result) float64 { return float64(r.cpu.Microseconds()) / float64(max(r.requests, 1)) }

@@ -59,34 +59,39 @@ func (d *Deployment) RestartStore(ctx context.Context, persist bool) error {
 	return st.Start(ctx)
 }
 
-// StoreStats reads what the app's side holds and counted: every replica's /metrics and, with a shared store, the
-// session keys in Redis. A replica that cannot be read (down at the end) is named in Unread.
 // OwnStoreStats counts the keys matching pattern in the run's Redis: the user's own app's session records, whose
 // counters sessionlab cannot read.
 func (d *Deployment) OwnStoreStats(ctx context.Context, pattern string) (events.StoreStats, error) {
+	st := events.StoreStats{Kind: "redis", Keys: pattern}
+	var err error
+	st.Sessions, err = d.countStoreKeys(ctx, pattern)
+	return st, err
+}
+
+// countStoreKeys counts the keys matching pattern in the run's Redis.
+func (d *Deployment) countStoreKeys(ctx context.Context, pattern string) (int, error) {
 	d.mu.Lock()
 	store := d.store
 	d.mu.Unlock()
-	st := events.StoreStats{Kind: "redis", Keys: pattern}
 	if store == nil {
-		return st, errors.New("read the store: no store was started")
+		return 0, errors.New("read the store: no store was started")
 	}
 	addr, err := store.HostAddr(ctx)
 	if err != nil {
-		return st, fmt.Errorf("read the store: %w", err)
+		return 0, fmt.Errorf("read the store: %w", err)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
-	if st.Sessions, err = fakeapp.CountRedisKeys(ctx, rdb, pattern); err != nil {
-		return st, fmt.Errorf("read the store: %w", err)
+	n, err := fakeapp.CountRedisKeys(ctx, rdb, pattern)
+	if err != nil {
+		return 0, fmt.Errorf("read the store: %w", err)
 	}
-	return st, nil
+	return n, nil
 }
 
+// StoreStats reads what the app's side holds and counted: every replica's /metrics and, with a shared store, the
+// session keys in Redis. A replica that cannot be read (down at the end) is named in Unread.
 func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) {
-	d.mu.Lock()
-	store := d.store
-	d.mu.Unlock()
 	st := events.StoreStats{Kind: d.topology.App.Sessions}
 	active := 0
 	for _, r := range d.Replicas() {
@@ -108,17 +113,9 @@ func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) 
 	}
 	switch st.Kind {
 	case "redis":
-		if store == nil {
-			return st, errors.New("read the store: no store was started")
-		}
-		addr, err := store.HostAddr(ctx)
-		if err != nil {
-			return st, fmt.Errorf("read the store: %w", err)
-		}
-		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		defer rdb.Close()
-		if st.Sessions, err = fakeapp.CountRedisKeys(ctx, rdb, fakeapp.RedisKeyPrefix+"session:*"); err != nil {
-			return st, fmt.Errorf("read the store: %w", err)
+		var err error
+		if st.Sessions, err = d.countStoreKeys(ctx, fakeapp.RedisKeyPrefix+"session:*"); err != nil {
+			return st, err
 		}
 	case "cookie":
 		st.Sessions = st.SessionsCreated
