@@ -116,7 +116,7 @@ bench-clients: build
 
 # The scale run: 100,000 users against real nginx and fakeapp processes (about two minutes).
 scale: deps
-	SESSIONLAB_SCALE=1 $(GO) test -count=1 -timeout 20m -run TestHundredThousandUsers -v ./scenarios
+	SESSIONLAB_SCALE=1 $(GO) test -count=1 -timeout 20m -run "TestHundredThousandUsers|TestFiftyThousandAtOnce" -v ./scenarios
 
 # The main job: every strategy on both balancers, on the default scenario. The text table goes to stdout; every
 # format goes to $(DEMO_OUT) (report.html is the one to open), and each variant's event log to $(DEMO_OUT)/events.

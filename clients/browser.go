@@ -2,11 +2,10 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -16,16 +15,18 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"golang.org/x/net/publicsuffix"
+	"github.com/sessionlab/sessionlab/clients/jar"
+	"github.com/sessionlab/sessionlab/clients/wire"
 )
 
-// browser is one user's HTTP client: its own cookie jar, its own connections, each opened with a PROXY protocol v1
-// header carrying the user's address, and no automatic redirects, so that every exchange is seen and logged.
+// browser is one user's HTTP client: its own cookie jar, its own connection, opened with a PROXY protocol v1
+// header carrying the user's address (sent with the first request), and no automatic redirects, so that every
+// exchange is seen and logged. The exchanges go through the lean engine of clients/wire; a WebSocket goes through
+// net/http, which the WebSocket library needs, with the same jar and the same way of connecting.
 type browser struct {
 	user    User
 	base    *url.URL
-	client  *http.Client
-	direct  *http.Client // to other hosts (an identity provider), made on first use
+	https   bool
 	timeout time.Duration
 	clock   func() time.Duration
 	sent    *atomic.Int64
@@ -39,47 +40,62 @@ type browser struct {
 	forwardedFor bool
 	// keepText keeps the body of any text/* or JSON answer, not only HTML: the journey looks for a text in it.
 	keepText bool
-	// addr is the address the user connects from now; a roaming user's changes mid-journey, while the transport
-	// dials from its own goroutines.
-	addr atomic.Pointer[netip.Addr]
+	// addr is the address the user connects from now; a roaming user's changes mid-journey, and a WebSocket's
+	// transport dials from its own goroutines. addrText is its text, for the events.
+	addr     atomic.Pointer[netip.Addr]
+	addrText string
+
+	jar    *jar.Jar     // nil: the user refuses cookies
+	conn   *wire.Client // to the balancer
+	direct *wire.Client // to another host (an identity provider), made on first use
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	ws     *http.Client // for WebSocket upgrades, made on first use
+	resp   wire.Response
+	header []byte                        // the request's extra header lines, rebuilt for each request
+	keep   func(contentType string) bool // keepBody, bound once
 }
+
+// Capture indexes: the response headers the browser reads besides the ones wire always reads.
+const (
+	capUpstream = iota
+	capReplica
+	capAttribution
+)
 
 func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, timeout time.Duration, identity string) (*browser, error) {
 	base, dialAddr, err := ParseTarget(target)
 	if err != nil {
 		return nil, err
 	}
-	var jar http.CookieJar
+	b := &browser{user: u, base: base, https: base.Scheme == "https", timeout: timeout, clock: clock, sent: sent, sink: sink,
+		forwardedFor: identity == IdentityForwardedFor}
 	if !u.BlockCookies {
-		if jar, err = cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List}); err != nil {
-			return nil, fmt.Errorf("cookie jar: %w", err)
-		}
+		b.jar = jar.New()
 	}
-	b := &browser{user: u, base: base, timeout: timeout, clock: clock, sent: sent, sink: sink, forwardedFor: identity == IdentityForwardedFor}
-	b.addr.Store(&u.Addr)
+	b.setAddr(u.Addr)
+	b.keep = b.keepBody
+	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{UpstreamHeader, "X-Replica", ""}}
+	if b.https {
+		b.conn.TLS = &tls.Config{ServerName: base.Hostname()}
+	}
 	from := func() netip.Addr { return *b.addr.Load() }
-	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	switch identity {
 	case IdentityBind:
-		dial = bindDialer(dialAddr, from)
+		b.dial = bindDialer(dialAddr, from)
+		b.conn.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return b.dial(ctx, "tcp", addr) }
 	case IdentityForwardedFor, IdentityNone:
-		dial = (&net.Dialer{}).DialContext
+		b.dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	default:
-		dial = proxyProtocolDialer(dialAddr, u.ID, from)
-	}
-	transport := &http.Transport{
-		DialContext:         dial,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	b.client = &http.Client{
-		Transport:     transport,
-		Jar:           jar,
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		b.dial = proxyProtocolDialer(dialAddr, u.ID, from)
+		b.conn.Preamble = func(_, remote net.Addr) ([]byte, error) { return proxyHeader(u.ID, from(), remote) }
 	}
 	return b, nil
+}
+
+// setAttribution reads the answers' replica as a says.
+func (b *browser) setAttribution(a Attribution) {
+	b.attribution = a
+	b.conn.Capture[capAttribution] = a.Header
 }
 
 // ParseTarget reads where the users go: host:port (the balancer the harness started) or an http(s) URL (a live
@@ -110,42 +126,83 @@ func ParseTarget(target string) (base *url.URL, dialAddr string, err error) {
 // roam moves the user to addr: the connections it holds are closed, so that the next request arrives from there,
 // as a phone that leaves Wi-Fi for mobile data opens new connections from a new address.
 func (b *browser) roam(addr netip.Addr) {
+	b.setAddr(addr)
+	b.conn.Close()
+	if b.ws != nil {
+		b.ws.CloseIdleConnections()
+	}
+}
+
+func (b *browser) setAddr(addr netip.Addr) {
 	b.addr.Store(&addr)
-	b.client.CloseIdleConnections()
+	b.addrText = addr.String()
 }
 
 // currentAddr is the address the user connects from now.
-func (b *browser) currentAddr() string { return b.addr.Load().String() }
+func (b *browser) currentAddr() string { return b.addrText }
 
-// clientFor is the client for u: through the balancer for its host, directly (with the same jar, without a PROXY
-// header) for any other, as a browser following an SSO redirect to its identity provider does.
-func (b *browser) clientFor(u *url.URL) (c *http.Client, external bool) {
+// clientFor is the connection for u: through the balancer for its host, directly (with the same jar, without a
+// PROXY header) for any other, as a browser following an SSO redirect to its identity provider does.
+func (b *browser) clientFor(u *url.URL) (c *wire.Client, external bool) {
 	if u.Host == b.base.Host {
-		return b.client, false
+		return b.conn, false
 	}
-	if b.direct == nil {
-		b.direct = &http.Client{
-			Transport:     &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: 30 * time.Second, DisableCompression: true},
-			Jar:           b.client.Jar,
-			Timeout:       b.timeout,
-			CheckRedirect: b.client.CheckRedirect,
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	if b.direct == nil || b.direct.Addr != addr {
+		if b.direct != nil {
+			b.direct.Close()
+		}
+		b.direct = &wire.Client{Addr: addr, Timeout: b.timeout}
+		if u.Scheme == "https" {
+			b.direct.TLS = &tls.Config{ServerName: u.Hostname()}
 		}
 	}
 	return b.direct, true
 }
 
-// proxyProtocolDialer connects to the balancer and announces the user's address in a PROXY protocol v1 header, so
-// that the real balancer hashes, logs and sticks on the simulated address instead of 127.0.0.1.
+// httpClient is a net/http client sharing the user's jar and way of connecting, for the WebSocket library.
+func (b *browser) httpClient() *http.Client {
+	if b.ws == nil {
+		b.ws = &http.Client{
+			Transport:     &http.Transport{DialContext: b.dial, MaxIdleConnsPerHost: 1, IdleConnTimeout: 30 * time.Second, DisableCompression: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		if b.jar != nil {
+			b.ws.Jar = b.jar
+		}
+	}
+	return b.ws
+}
+
+// proxyHeader is the PROXY protocol v1 header announcing from as the user's address: the real balancer hashes,
+// logs and sticks on the simulated address instead of 127.0.0.1.
+func proxyHeader(id int, from netip.Addr, remote net.Addr) ([]byte, error) {
+	src := &net.TCPAddr{IP: from.AsSlice(), Port: 1024 + id%64000}
+	dst, _ := remote.(*net.TCPAddr)
+	return proxyproto.HeaderProxyFromAddrs(1, src, dst).Format()
+}
+
+// proxyProtocolDialer connects to the balancer and announces the user's address in a PROXY protocol v1 header
+// of its own, for net/http's connections (a WebSocket's); the user's exchanges send it with their first request.
 func proxyProtocolDialer(target string, id int, from func() netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	d := net.Dialer{KeepAlive: -1}
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
-		src := &net.TCPAddr{IP: from().AsSlice(), Port: 1024 + id%64000}
 		conn, err := d.DialContext(ctx, network, target)
 		if err != nil {
 			return nil, err
 		}
-		dst, _ := conn.RemoteAddr().(*net.TCPAddr)
-		if _, err := proxyproto.HeaderProxyFromAddrs(1, src, dst).WriteTo(conn); err != nil {
+		header, err := proxyHeader(id, from(), conn.RemoteAddr())
+		if err == nil {
+			_, err = conn.Write(header)
+		}
+		if err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("write PROXY header: %w", err)
 		}
@@ -157,7 +214,7 @@ func proxyProtocolDialer(target string, id int, from func() netip.Addr) func(ctx
 // source address is what the balancer sees.
 func bindDialer(target string, from func() netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from().AsSlice()}}
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from().AsSlice()}, KeepAlive: -1}
 		return d.DialContext(ctx, network, target)
 	}
 }
@@ -181,6 +238,19 @@ type exchange struct {
 	Outcome string
 	// sentCookie is the value of the attribution cookie the request carried.
 	sentCookie string
+	// form is the body's login form, read once (formRead) for the classifier and the login alike.
+	form      loginForm
+	formFound bool
+	formRead  bool
+}
+
+// loginForm is the login form of the answer's body, if it has one.
+func (x *exchange) loginForm() (loginForm, bool) {
+	if !x.formRead {
+		x.form, x.formFound = findLoginForm(x.Body)
+		x.formRead = true
+	}
+	return x.form, x.formFound
 }
 
 // maxBody bounds what is kept of an answer's body.
@@ -204,23 +274,26 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 			x.URL.RawQuery, form = q.Encode(), nil
 		}
 		ev.Path = x.URL.Path
-		var resp *http.Response
-		resp, x.External, err = b.send(ctx, method, x.URL, form, x)
+		x.External, err = b.send(ctx, method, x.URL, form, x)
 		if x.External {
 			ev.Host = x.URL.Host
 		}
 		if err == nil {
-			x.Status = resp.StatusCode
-			x.Replica = b.replicaOf(resp, x.sentCookie)
-			ev.Failover = b.failoverOf(resp)
-			if loc, err := resp.Location(); err == nil {
-				x.Next = loc
-				x.Location = loc.Path
-				if loc.Host != b.base.Host {
-					x.Location = "//" + loc.Host + loc.Path
+			resp := &b.resp
+			x.Status = resp.Status
+			a := b.answerOf(resp)
+			x.Replica = b.replicaOf(a, x.sentCookie)
+			ev.Failover = b.failoverOf(a)
+			if resp.Location != "" {
+				if loc, err := x.URL.Parse(resp.Location); err == nil {
+					x.Next = loc
+					x.Location = loc.Path
+					if loc.Host != b.base.Host {
+						x.Location = "//" + loc.Host + loc.Path
+					}
 				}
 			}
-			x.Cleared = clearedCookies(resp.Cookies(), time.Now())
+			x.Cleared = clearedCookies(resp.SetCookie, time.Now())
 			x.Outcome = classify(x)
 			if rateLimited(resp) {
 				x.Outcome = events.OutcomeRateLimited
@@ -251,22 +324,27 @@ func (b *browser) fail(step string, attempt int, method, path string, err error)
 }
 
 // rateLimited reports an answer that refuses for rate: 429 Too Many Requests, or 503 with a Retry-After.
-func rateLimited(resp *http.Response) bool {
-	return resp.StatusCode == http.StatusTooManyRequests ||
-		resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+func rateLimited(resp *wire.Response) bool {
+	return resp.Status == http.StatusTooManyRequests ||
+		resp.Status == http.StatusServiceUnavailable && resp.RetryAfter != ""
 }
 
-// clearedCookies names the cookies that cookies (an answer's Set-Cookie headers, in order) expire: the last
-// Set-Cookie of a name decides, as it does in the jar. Max-Age wins over Expires.
-func clearedCookies(cookies []*http.Cookie, now time.Time) []string {
+// clearedCookies names the cookies that an answer's Set-Cookie lines, in order, expire: the last Set-Cookie of a
+// name decides, as it does in the jar. Max-Age wins over Expires.
+func clearedCookies(lines []string, now time.Time) []string {
 	var names []string
-	for i, c := range cookies {
-		expired := c.MaxAge < 0 || (c.MaxAge == 0 && !c.Expires.IsZero() && !c.Expires.After(now))
-		later := false
-		for _, d := range cookies[i+1:] {
-			later = later || d.Name == c.Name
+	for i, line := range lines {
+		c, ok := jar.Parse(line)
+		if !ok || !c.Expired(now) || slices.Contains(names, c.Name) {
+			continue
 		}
-		if expired && !later && !slices.Contains(names, c.Name) {
+		later := false
+		for _, next := range lines[i+1:] {
+			if d, ok := jar.Parse(next); ok && d.Name == c.Name {
+				later = true
+			}
+		}
+		if !later {
 			names = append(names, c.Name)
 		}
 	}
@@ -276,52 +354,60 @@ func clearedCookies(cookies []*http.Cookie, now time.Time) []string {
 // keepBody reports whether an answer of this Content-Type is kept: HTML always, other text and JSON when the
 // browser keeps text.
 func (b *browser) keepBody(contentType string) bool {
-	ct := strings.ToLower(contentType)
-	if strings.HasPrefix(ct, "text/html") {
+	media, _, _ := strings.Cut(contentType, ";")
+	media = strings.TrimSpace(media)
+	if hasPrefixFold(media, "text/html") {
 		return true
 	}
 	if !b.keepText {
 		return false
 	}
-	media, _, _ := strings.Cut(ct, ";")
-	media = strings.TrimSpace(media)
-	return strings.HasPrefix(media, "text/") || media == "application/json" || strings.HasSuffix(media, "+json")
+	return hasPrefixFold(media, "text/") || strings.EqualFold(media, "application/json") ||
+		(len(media) >= 5 && strings.EqualFold(media[len(media)-5:], "+json"))
 }
 
-func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange) (*http.Response, bool, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	client, external := b.clientFor(u)
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, external, err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if b.forwardedFor && !external {
-		req.Header.Set("X-Forwarded-For", b.currentAddr())
-	}
-	x.sentCookie = b.affinityCookie(u)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, external, err
-	}
-	defer resp.Body.Close()
-	// Keep HTML (a form the journey must read), and text when the journey looks for some; drain the rest so the
-	// connection is reused: a new connection per request would still carry the same address, but would cost the
-	// balancer a handshake per exchange.
-	if b.keepBody(resp.Header.Get("Content-Type")) {
-		if x.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
-			return nil, external, fmt.Errorf("read body: %w", err)
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// send makes the exchange for u through the user's connection to its host, with the jar's cookies, and stores the
+// cookies the answer sets; the answer is in b.resp.
+func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange) (external bool, err error) {
+	c, external := b.clientFor(u)
+	https := u.Scheme == "https"
+	h := b.header[:0]
+	if b.jar != nil {
+		n := len(h)
+		h = append(h, "Cookie: "...)
+		if with := b.jar.AppendHeader(h, time.Now(), https, u.Host, u.Path); len(with) > len(h) {
+			h = append(with, "\r\n"...)
+		} else {
+			h = h[:n]
 		}
 	}
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return nil, external, fmt.Errorf("read body: %w", err)
+	req := wire.Request{Method: method, Host: u.Host, Target: u.RequestURI(), Keep: b.keep}
+	if form != nil {
+		h = append(h, "Content-Type: application/x-www-form-urlencoded\r\n"...)
+		req.Body = []byte(form.Encode())
 	}
-	return resp, external, nil
+	if b.forwardedFor && !external {
+		h = append(h, "X-Forwarded-For: "...)
+		h = append(h, b.addrText...)
+		h = append(h, "\r\n"...)
+	}
+	b.header, req.Header = h, h
+	x.sentCookie = b.affinityCookie(u)
+	if err := c.Do(ctx, &req, &b.resp); err != nil {
+		return external, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+	}
+	if b.jar != nil && len(b.resp.SetCookie) > 0 {
+		now := time.Now()
+		for _, line := range b.resp.SetCookie {
+			b.jar.SetCookie(now, https, u.Host, u.Path, line)
+		}
+	}
+	x.Body = b.resp.Body
+	return external, nil
 }
 
 // Attribution says how an answer is attributed to the replica that gave it, where the balancer's upstream address
@@ -340,15 +426,30 @@ type Attribution struct {
 
 // affinityCookie is the value of the attribution cookie the jar holds for u, before the request is sent.
 func (b *browser) affinityCookie(u *url.URL) string {
-	if b.attribution.Cookie == "" || b.client.Jar == nil {
+	if b.attribution.Cookie == "" || b.jar == nil {
 		return ""
 	}
-	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == b.attribution.Cookie {
-			return c.Value
-		}
+	v, _ := b.jar.Value(time.Now(), u.Scheme == "https", u.Host, u.Path, b.attribution.Cookie)
+	return v
+}
+
+// answer is what attributes an answer to a replica: the headers that may name it and the cookies it sets.
+type answer struct {
+	upstream, replica, attribution string
+	setCookie                      []string
+}
+
+func (b *browser) answerOf(r *wire.Response) answer {
+	return answer{upstream: r.Header(capUpstream), replica: r.Header(capReplica), attribution: r.Header(capAttribution), setCookie: r.SetCookie}
+}
+
+// answerOfHTTP reads the same from a net/http answer (a WebSocket upgrade's).
+func (b *browser) answerOfHTTP(r *http.Response) answer {
+	a := answer{upstream: r.Header.Get(UpstreamHeader), replica: r.Header.Get("X-Replica"), setCookie: r.Header.Values("Set-Cookie")}
+	if b.attribution.Header != "" {
+		a.attribution = strings.Join(r.Header.Values(b.attribution.Header), ", ")
 	}
-	return ""
+	return a
 }
 
 // replicaOf names the replica that answered resp. With an Attribution, by its header or cookie. Else by the address
@@ -357,8 +458,8 @@ func (b *browser) affinityCookie(u *url.URL) string {
 // per-replica figures.
 // failoverOf names the replica the balancer picked first when the upstream header lists several tried addresses
 // ("a:1, b:2": nginx moved on after a:1 failed), or "".
-func (b *browser) failoverOf(resp *http.Response) string {
-	up := resp.Header.Get(UpstreamHeader)
+func (b *browser) failoverOf(a answer) string {
+	up := a.upstream
 	first, _, several := strings.Cut(up, ",")
 	if !several || b.upstreams == nil || b.attribution.Header != "" || b.attribution.Cookie != "" || b.attribution.None {
 		return ""
@@ -370,26 +471,25 @@ func (b *browser) failoverOf(resp *http.Response) string {
 	return first
 }
 
-func (b *browser) replicaOf(resp *http.Response, sent string) string {
-	h := resp.Header
+func (b *browser) replicaOf(h answer, sent string) string {
 	switch a := b.attribution; {
 	case a.None:
 		return ""
 	case a.Header != "":
-		v := h.Get(a.Header)
+		v := h.attribution
 		if i := strings.LastIndex(v, ","); i >= 0 {
 			v = v[i+1:]
 		}
 		return strings.TrimSpace(v)
 	case a.Cookie != "":
-		for _, c := range resp.Cookies() {
-			if c.Name == a.Cookie && c.MaxAge >= 0 && c.Value != "" {
+		for _, line := range h.setCookie {
+			if c, ok := jar.Parse(line); ok && c.Name == a.Cookie && c.MaxAge >= 0 && c.Value != "" {
 				sent = c.Value
 			}
 		}
 		return sent
 	}
-	if up := h.Get(UpstreamHeader); up != "" && b.upstreams != nil {
+	if up := h.upstream; up != "" && b.upstreams != nil {
 		if i := strings.LastIndex(up, ","); i >= 0 {
 			up = up[i+1:]
 		}
@@ -397,19 +497,33 @@ func (b *browser) replicaOf(resp *http.Response, sent string) string {
 		if name := b.upstreams(up); name != "" {
 			return name
 		}
-		if r := h.Get("X-Replica"); r != "" {
-			return r
+		if h.replica != "" {
+			return h.replica
 		}
 		if up != "" && up != ":" && up != "-" {
 			return up
 		}
 	}
-	return h.Get("X-Replica")
+	return h.replica
+}
+
+// letGo drops the connections before a pause longer than the keep-alive: the next exchange opens a new one.
+func (b *browser) letGo() {
+	b.conn.Drop()
+	if b.direct != nil {
+		b.direct.Drop()
+	}
+	if b.ws != nil {
+		b.ws.CloseIdleConnections()
+	}
 }
 
 func (b *browser) close() {
-	b.client.CloseIdleConnections()
+	b.conn.Close()
 	if b.direct != nil {
-		b.direct.CloseIdleConnections()
+		b.direct.Close()
+	}
+	if b.ws != nil {
+		b.ws.CloseIdleConnections()
 	}
 }

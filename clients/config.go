@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"time"
 )
 
 // Config is the `clients:` section of a scenario.
@@ -21,7 +22,10 @@ type Config struct {
 	WebSocket      WebSocket `yaml:"websocket"`
 	Arrival        Arrival   `yaml:"arrival"` // when users start: all at once (default), at a fixed rate, or Poisson
 	Think          Think     `yaml:"think"`   // the pause before each protected page; none by default
-	Logout         float64   `yaml:"logout"`  // fraction of users who log out (POST /logout) at the end of their journey
+	// KeepAlive is how long a user's browser keeps an idle connection open (default 30s): before a longer pause
+	// it lets the connection go, so a user thinking holds none, as behind a server's keep-alive timeout.
+	KeepAlive Duration `yaml:"keep_alive"`
+	Logout    float64  `yaml:"logout"` // fraction of users who log out (POST /logout) at the end of their journey
 	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default), IdentityBind,
 	// IdentityForwardedFor or IdentityNone.
 	Identity string `yaml:"identity"`
@@ -62,14 +66,20 @@ func DefaultConfig() Config {
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
 		WebSocket:   WebSocket{Messages: 3},
 		Identity:    IdentityProxyProtocol,
+		KeepAlive:   Duration(DefaultKeepAlive),
 	}
 }
+
+// DefaultKeepAlive is how long a browser keeps an idle connection unless the scenario says otherwise.
+const DefaultKeepAlive = 30 * time.Second
 
 // Limits on what a run may ask for.
 const (
 	MaxUsers   = 1_000_000
 	MaxPages   = 10_000
 	MaxRelogin = 100
+	// MaxConcurrency bounds users at once; what the machine can hold is checked before a run starts.
+	MaxConcurrency = 200_000
 )
 
 // KeyError is a problem with one key of a scenario, named by its dotted path: the one error type of every key's
@@ -92,8 +102,11 @@ func (c Config) Validate() []error {
 	if c.Users < 1 || c.Users > MaxUsers {
 		errs = append(errs, keyErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, MaxUsers))
 	}
-	if c.Concurrency < 1 || c.Concurrency > 10_000 {
-		errs = append(errs, keyErr("clients.concurrency", "%d is out of range (allowed 1..10000)", c.Concurrency))
+	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
+		errs = append(errs, keyErr("clients.concurrency", "%d is out of range (allowed 1..%d)", c.Concurrency, MaxConcurrency))
+	}
+	if k := time.Duration(c.KeepAlive); k < 100*time.Millisecond || k > time.Hour {
+		errs = append(errs, keyErr("clients.keep_alive", "%s is out of range (allowed 100ms..1h)", k))
 	}
 	if c.Pages.Min < 0 || c.Pages.Max > MaxPages || c.Pages.Min > c.Pages.Max {
 		errs = append(errs, keyErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, MaxPages))
@@ -182,4 +195,14 @@ func (n Network) validate(users int) []error {
 		}
 	}
 	return errs
+}
+
+// ConnectionsAtOnce estimates the connections the users hold at once: a user whose pauses last no longer than
+// keep_alive keeps its connection through them; the others hold one only while their exchanges are in flight — a
+// tenth of them, and 256 more, is the margin for a system slow enough to have that many waiting.
+func (c Config) ConnectionsAtOnce() int {
+	n := min(c.Concurrency, c.Users)
+	held := float64(n) * c.Think.heldShare(time.Duration(c.KeepAlive))
+	inFlight := n/10 + 256
+	return min(n, int(math.Ceil(held))+inFlight)
 }

@@ -22,7 +22,10 @@ type Journey struct {
 	WSPath       string // the WebSocket endpoint; the user's name is sent as ?client=
 	WebSocket    WebSocket
 	Think        Think // the pause before each protected page
-	flow         *flow // the login, the pages and what a logged-out answer looks like, from a JourneySpec
+	// KeepAlive is how long the browser keeps an idle connection (zero: DefaultKeepAlive): a longer pause starts
+	// with the connections let go.
+	KeepAlive time.Duration
+	flow      *flow // the login, the pages and what a logged-out answer looks like, from a JourneySpec
 }
 
 // FakeAppJourney is the journey through cmd/fakeapp: the zero JourneySpec's.
@@ -83,8 +86,14 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		}
 	}
 	for p := 1; p <= pages && ctx.Err() == nil; p++ {
-		if think != nil && !Sleep(ctx, j.Think.pause(think)) {
-			break
+		if think != nil {
+			d := j.Think.pause(think)
+			if keep := j.KeepAlive; d > keep && (keep > 0 || d > DefaultKeepAlive) {
+				b.letGo()
+			}
+			if !Sleep(ctx, d) {
+				break
+			}
 		}
 		if b.user.RoamAddr.IsValid() && p == b.user.RoamAt {
 			b.roam(b.user.RoamAddr)
@@ -193,7 +202,7 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 		if x.Outcome != events.OutcomeOK {
 			return false
 		}
-		form, found := findLoginForm(x.Body)
+		form, found := x.loginForm()
 		if !found && f.successful(x) {
 			return true // classifyToForm accepts a page without a form as the end of a login: already logged in
 		}
@@ -341,7 +350,7 @@ func (f *flow) successful(x *exchange) bool {
 }
 
 func hasLoginForm(x *exchange) bool {
-	_, ok := findLoginForm(x.Body)
+	_, ok := x.loginForm()
 	return ok
 }
 

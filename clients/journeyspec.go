@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // JourneySpec is a scenario's `journey:` block (yaml tags are the scenario keys): how to log in to any app, which
@@ -146,11 +148,91 @@ func (s JourneySpec) Compile(pages, relogin int) (Journey, []error) {
 type tmpl struct {
 	text string
 	t    *template.Template
+	// parts is the template as text and plain field references ({{.Page}}), when it is no more than that: the
+	// common page path is put together without executing the template for every request.
+	parts []tmplPart
+}
+
+type tmplPart struct {
+	text  string
+	field string // ID, User, Password or Page; "": text only
+}
+
+// plainParts reads t's parse tree into parts, or nil when it holds anything but text and {{.Field}} actions.
+func plainParts(t *template.Template) []tmplPart {
+	if t.Tree == nil || t.Tree.Root == nil {
+		return nil
+	}
+	var parts []tmplPart
+	for _, n := range t.Tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			parts = append(parts, tmplPart{text: string(n.Text)})
+		case *parse.ActionNode:
+			p := n.Pipe
+			if p == nil || len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+				return nil
+			}
+			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+			if !ok || len(f.Ident) != 1 {
+				return nil
+			}
+			switch f.Ident[0] {
+			case "ID", "User", "Password", "Page":
+				parts = append(parts, tmplPart{field: f.Ident[0]})
+			default:
+				return nil
+			}
+		default:
+			return nil
+		}
+	}
+	return parts
+}
+
+// renderParts puts the parts together for the data, or reports that it cannot (a field the data lacks), so that the
+// template itself runs and gives its own error.
+func (t tmpl) renderParts(data any) (string, bool) {
+	var id, page int
+	var user, password string
+	hasPage := false
+	switch d := data.(type) {
+	case pageData:
+		id, user, password, page, hasPage = d.ID, d.User, d.Password, d.Page, true
+	case userData:
+		id, user, password = d.ID, d.User, d.Password
+	default:
+		return "", false
+	}
+	b := make([]byte, 0, 2*len(t.text))
+	for _, p := range t.parts {
+		switch p.field {
+		case "":
+			b = append(b, p.text...)
+		case "ID":
+			b = strconv.AppendInt(b, int64(id), 10)
+		case "User":
+			b = append(b, user...)
+		case "Password":
+			b = append(b, password...)
+		case "Page":
+			if !hasPage {
+				return "", false
+			}
+			b = strconv.AppendInt(b, int64(page), 10)
+		}
+	}
+	return string(b), true
 }
 
 func (t tmpl) render(data any) (string, error) {
 	if t.t == nil {
 		return t.text, nil
+	}
+	if t.parts != nil {
+		if out, ok := t.renderParts(data); ok {
+			return out, nil
+		}
 	}
 	var sb strings.Builder
 	if err := t.t.Execute(&sb, data); err != nil {
@@ -271,7 +353,7 @@ func (c *compiler) template(key, text string, sample any, allowed string) (tmpl,
 		c.errf(key, "%q is not a template: %v (fields allowed here: %s)", text, err, allowed)
 		return tmpl{}, "", false
 	}
-	out := tmpl{text: text, t: t}
+	out := tmpl{text: text, t: t, parts: plainParts(t)}
 	got, err := out.render(sample)
 	if err != nil {
 		if _, rest, ok := strings.Cut(err.Error(), "can't evaluate field "); ok {

@@ -116,6 +116,36 @@ type Think struct {
 }
 
 // pause draws one pause.
+// heldShare is the share of pauses no longer than keep: those a user keeps its connection through.
+func (t Think) heldShare(keep time.Duration) float64 {
+	switch t.Kind {
+	case ThinkConstant:
+		if time.Duration(t.Mean) <= keep {
+			return 1
+		}
+		return 0
+	case ThinkUniform:
+		lo, hi := float64(t.Min), float64(t.Max)
+		if hi <= lo {
+			return t.heldShareAt(lo, keep)
+		}
+		return min(1, max(0, (float64(keep)-lo)/(hi-lo)))
+	case ThinkExponential:
+		if t.Mean <= 0 {
+			return 1
+		}
+		return 1 - math.Exp(-float64(keep)/float64(t.Mean))
+	}
+	return 1 // no pauses: the connection is always in use
+}
+
+func (t Think) heldShareAt(d float64, keep time.Duration) float64 {
+	if d <= float64(keep) {
+		return 1
+	}
+	return 0
+}
+
 func (t Think) pause(rng *rand.Rand) time.Duration {
 	switch t.Kind {
 	case ThinkConstant:

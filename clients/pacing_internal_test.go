@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -34,4 +35,33 @@ func TestThinkPauses(t *testing.T) {
 			assert.InDelta(t, tt.mean.Seconds(), (sum / n).Seconds(), 0.03*tt.mean.Seconds()+1e-9)
 		})
 	}
+}
+
+// The connections users hold at once follow how many of their pauses last no longer than keep_alive.
+func TestConnectionsAtOnce(t *testing.T) {
+	cfg := func(think Think, keep time.Duration) Config {
+		c := DefaultConfig()
+		c.Users, c.Concurrency, c.Think, c.KeepAlive = 50000, 50000, think, Duration(keep)
+		return c
+	}
+	inFlight := 50000/10 + 256
+	cases := []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"no pauses: every user holds one", cfg(Think{Kind: ThinkNone}, 30*time.Second), 50000},
+		{"pauses shorter than keep_alive", cfg(Think{Kind: ThinkConstant, Mean: Duration(time.Second)}, 30*time.Second), 50000},
+		{"pauses longer than keep_alive", cfg(Think{Kind: ThinkConstant, Mean: Duration(10 * time.Second)}, 5*time.Second), inFlight},
+		{"uniform, half of them longer", cfg(Think{Kind: ThinkUniform, Min: 0, Max: Duration(10 * time.Second)}, 5*time.Second), 25000 + inFlight},
+		{"exponential", cfg(Think{Kind: ThinkExponential, Mean: Duration(10 * time.Second)}, 5*time.Second), int(math.Ceil(50000*(1-math.Exp(-0.5)))) + inFlight},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, c.cfg.ConnectionsAtOnce())
+		})
+	}
+	small := DefaultConfig()
+	small.Users, small.Concurrency = 10, 10
+	assert.Equal(t, 10, small.ConnectionsAtOnce(), "never more than the users at once")
 }

@@ -72,7 +72,8 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink event
 					errs <- err
 					return
 				}
-				b.upstreams, b.attribution = opts.ReplicaOf, opts.Attribution
+				b.upstreams = opts.ReplicaOf
+				b.setAttribution(opts.Attribution)
 				started.Add(1)
 				j.run(ctx, b)
 				b.close()

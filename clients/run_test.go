@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type proxyServer struct {
 	mu       sync.Mutex
 	seen     map[netip.Addr]int
 	requests int
+	conns    atomic.Int64 // connections accepted
 }
 
 func startProxyServer(t testing.TB, h http.Handler) *proxyServer {
@@ -33,7 +35,11 @@ func startProxyServer(t testing.TB, h http.Handler) *proxyServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	s := &proxyServer{addr: ln.Addr().String(), seen: make(map[netip.Addr]int)}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		s.mu.Lock()
 		s.requests++
@@ -241,4 +247,37 @@ func TestRunBlockedCookiesLoop(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 5, blocked)
+}
+
+// A user whose pause is longer than the keep-alive lets its connection go before it and opens a new one for the
+// next page; a shorter pause keeps it.
+func TestKeepAliveLetsIdleConnectionsGo(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		keep  time.Duration
+		conns int64
+	}{
+		{"pause longer than keep_alive", 20 * time.Millisecond, 2 * (1 + 3)},
+		{"pause shorter than keep_alive", time.Second, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
+			cfg := clients.DefaultConfig()
+			cfg.Users = 2
+			users, err := clients.Population(1, cfg)
+			require.NoError(t, err)
+			j := clients.FakeAppJourney(3, 0)
+			j.Think = clients.Think{Kind: clients.ThinkConstant, Mean: clients.Duration(60 * time.Millisecond)}
+			j.KeepAlive = c.keep
+			var failed atomic.Int64
+			_, err = clients.Run(context.Background(), srv.addr, users, j, events.SinkFunc(func(e events.Event) {
+				if e.Outcome != events.OutcomeOK {
+					failed.Add(1)
+				}
+			}), clients.RunOptions{Concurrency: 2})
+			require.NoError(t, err)
+			assert.Zero(t, failed.Load())
+			assert.Equal(t, c.conns, srv.conns.Load(), "one connection for the login, then one per page after a long pause")
+		})
+	}
 }

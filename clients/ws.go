@@ -55,10 +55,9 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	defer cancel()
 	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses
 	// in favour of the context.
-	hc := &http.Client{Transport: b.client.Transport, Jar: b.client.Jar, CheckRedirect: b.client.CheckRedirect}
-	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: hc})
+	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: b.httpClient()})
 	if resp != nil {
-		status, replica = resp.StatusCode, b.replicaOf(resp, b.affinityCookie(b.base.JoinPath(path)))
+		status, replica = resp.StatusCode, b.replicaOf(b.answerOfHTTP(resp), b.affinityCookie(b.base.JoinPath(path)))
 	}
 	if err != nil {
 		return status, replica, fmt.Errorf("websocket: %w", err)

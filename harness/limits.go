@@ -37,11 +37,16 @@ func prepareLimits(p *plan.Plan) error {
 	if err != nil {
 		return nil // not Linux, or not readable: nothing known to refuse on
 	}
-	if ports := hi - lo + 1; users > ports-filesPerProcess {
-		return fmt.Errorf("clients.concurrency: %d users at once each hold a connection from one address to the balancer; "+
+	conns := users
+	if p.Topology.ClientConns > 0 {
+		conns = p.Topology.ClientConns
+	}
+	if ports := hi - lo + 1; conns > ports-filesPerProcess {
+		return fmt.Errorf("clients.concurrency: %d users at once hold about %d connections from one address to the balancer; "+
 			"this machine's ephemeral ports (net.ipv4.ip_local_port_range %d-%d) give %d per destination, and the "+
-			"harness keeps %d of them for everything else: lower clients.concurrency to %d, or set clients.identity: bind "+
-			"(users connect from loopback addresses of their own)", users, lo, hi, ports, filesPerProcess, ports-filesPerProcess)
+			"harness keeps %d of them for everything else: lower clients.concurrency, shorten clients.keep_alive below "+
+			"the think time (users thinking hold no connection), or set clients.identity: bind "+
+			"(users connect from loopback addresses of their own)", users, conns, lo, hi, ports, filesPerProcess)
 	}
 	return nil
 }
@@ -53,9 +58,6 @@ func raiseNoFile(need uint64) error {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil // nothing to read: nothing to raise
 	}
-	if lim.Cur >= need {
-		return nil
-	}
 	if lim.Max < need {
 		want := syscall.Rlimit{Cur: need, Max: need}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
@@ -63,9 +65,14 @@ func raiseNoFile(need uint64) error {
 		}
 		return nil
 	}
-	lim.Cur = need
+	// Up to the hard limit, not just to need: need is an estimate, and a system slower than it assumed has more
+	// exchanges in flight, each a file.
+	if lim.Cur >= lim.Max {
+		return nil
+	}
+	lim.Cur = lim.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raising the soft limit to %d: %w", need, err)
+		return fmt.Errorf("raising the soft limit to %d: %w", lim.Max, err)
 	}
 	return nil
 }

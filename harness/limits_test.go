@@ -26,24 +26,27 @@ func TestTooManyUsersAtOnceForThePortsIsRefused(t *testing.T) {
 	tests := []struct {
 		name     string
 		users    int
+		conns    int // connections they hold at once; 0: one each
 		identity string
 		want     string
 	}{
-		{"within the ports", 8000, clients.IdentityProxyProtocol, ""},
-		{"beyond them", 9000, clients.IdentityProxyProtocol,
-			"clients.concurrency: 9000 users at once each hold a connection from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
-		{"users with addresses of their own", 9000, clients.IdentityBind, ""},
+		{"within the ports", 8000, 0, clients.IdentityProxyProtocol, ""},
+		{"beyond them", 9000, 0, clients.IdentityProxyProtocol,
+			"clients.concurrency: 9000 users at once hold about 9000 connections from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
+		{"users with addresses of their own", 9000, 0, clients.IdentityBind, ""},
+		{"users thinking longer than the keep-alive", 50000, 5256, clients.IdentityProxyProtocol, ""},
+		{"and holding more than the ports", 50000, 9200, clients.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &plan.Plan{Topology: plan.Topology{Concurrency: tt.users, Identity: tt.identity}}
+			p := &plan.Plan{Topology: plan.Topology{Concurrency: tt.users, ClientConns: tt.conns, Identity: tt.identity}}
 			err := prepareLimits(p)
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
 			}
 			assert.ErrorContains(t, err, tt.want)
-			assert.ErrorContains(t, err, "lower clients.concurrency to 8976, or set clients.identity: bind")
+			assert.ErrorContains(t, err, "lower clients.concurrency, shorten clients.keep_alive below the think time")
 		})
 	}
 }

@@ -162,6 +162,12 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
 		}
 	}
+	// And what the balancer itself said of its upstreams: a failover it made, or a replica it marked failed, shows
+	// in no answer, and would leave the figures describing a topology other than the scenario's without a word.
+	if t.Target == nil {
+		st := dep.BalancerStats(ctx)
+		sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
+	}
 	if log != nil {
 		runErr = errors.Join(runErr, log.Close())
 	}

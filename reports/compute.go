@@ -26,6 +26,7 @@ type Accumulator struct {
 	users    map[int]*userRecord
 	tl       timeline
 	store    *events.StoreStats
+	balancer *events.BalancerStats
 	reauths  int // pages sent to the identity provider, as the clients saw them
 	ws       WebSocket
 	series   series
@@ -91,6 +92,10 @@ func (a *Accumulator) Record(e events.Event) {
 	}
 	if e.Step == events.StepStore {
 		a.store = e.Store
+		return
+	}
+	if e.Step == events.StepBalancer {
+		a.balancer = e.Balancer
 		return
 	}
 	if e.Step == events.StepRun {
@@ -245,6 +250,7 @@ func (a *Accumulator) Report() *Report {
 	}
 	t.UsersLoggedIn = len(loggedIn)
 	t.UsersInLoginLoop, t.AffectedUsers, r.Stickiness = a.userFigures()
+	t.PeakUsersAtOnce = a.peakAtOnce()
 	t.SilentReauths = a.reauths
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
 	if st := a.store; st != nil {
@@ -267,6 +273,7 @@ func (a *Accumulator) Report() *Report {
 
 	order := a.replicaOrder()
 	r.Replicas, r.Skew = a.replicaFigures(order)
+	a.addBalancerFigures(r.Replicas)
 	if len(a.meta.Replicas) == 0 { // a live target's replicas are the ones its answers named
 		r.App.Replicas = len(r.Replicas)
 	}
@@ -276,6 +283,23 @@ func (a *Accumulator) Report() *Report {
 	r.OverTime = a.series.overTime()
 	r.Diagnosis = Diagnose(r)
 	return r
+}
+
+// addBalancerFigures adds what the balancer said of each replica: its marks, and the failovers it counted itself
+// where the answers did not report them.
+func (a *Accumulator) addBalancerFigures(reps []Replica) {
+	if a.balancer == nil {
+		return
+	}
+	for _, u := range a.balancer.Upstreams {
+		for i := range reps {
+			if reps[i].Name != u.Name || u.Name == "" {
+				continue
+			}
+			reps[i].MarkedFailed += u.MarkedFailed
+			reps[i].FailedOver = max(reps[i].FailedOver, u.FailedOver)
+		}
+	}
 }
 
 func (a *Accumulator) replicaFigures(order []int) ([]Replica, Skew) {

@@ -231,3 +231,28 @@ func TestAccumulatorMatchesCompute(t *testing.T) {
 	}
 	assert.Equal(t, reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents()), acc.Report())
 }
+
+// The users at once are the most users whose spans (first exchange's start to last exchange's end) overlap.
+func TestPeakUsersAtOnce(t *testing.T) {
+	page := func(user int, tms, latencyMS int64) events.Event {
+		return events.Event{TMs: tms, LatencyUS: latencyMS * 1000, User: user, Step: events.StepPage, Method: "GET",
+			Path: "/page/1", Status: 200, Replica: "replica-1", Outcome: events.OutcomeOK}
+	}
+	cases := []struct {
+		name string
+		evs  []events.Event
+		want int
+	}{
+		{"one user", []events.Event{page(1, 0, 5), page(1, 100, 5)}, 1},
+		{"two overlap, a third after", []events.Event{page(1, 0, 1), page(2, 50, 1), page(1, 100, 1), page(2, 150, 1), page(3, 200, 1), page(3, 250, 1)}, 2},
+		{"one's end is the next's start", []events.Event{page(1, 0, 10), page(2, 11, 1)}, 1},
+		{"a long exchange keeps the user there", []events.Event{page(1, 0, 500), page(2, 300, 150), page(3, 400, 1)}, 3},
+		{"a short one does not", []events.Event{page(1, 0, 500), page(2, 300, 1), page(3, 400, 1)}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := reports.Compute(meta("replica-1"), c.evs)
+			assert.Equal(t, c.want, r.Totals.PeakUsersAtOnce)
+		})
+	}
+}

@@ -349,25 +349,40 @@ func (d *diagnosis) unreachable() {
 		}
 		faulted[f.Target] = true
 	}
-	var names []string
-	failovers, answering := 0, 0
+	var names, marked []string
+	failovers, marks, answering := 0, 0, 0
 	for _, rep := range r.Replicas {
 		if rep.Requests > 0 {
 			answering++
 		}
-		if rep.FailedOver > 0 && !faulted[rep.Name] {
+		if faulted[rep.Name] {
+			continue
+		}
+		if rep.FailedOver > 0 {
 			names = append(names, fmt.Sprintf("%s %d", rep.Name, rep.FailedOver))
 			failovers += rep.FailedOver
 		}
+		if rep.MarkedFailed > 0 {
+			marked = append(marked, fmt.Sprintf("%s %d", rep.Name, rep.MarkedFailed))
+			marks += rep.MarkedFailed
+		}
 	}
-	if failovers == 0 {
+	if failovers == 0 && marks == 0 {
 		return
 	}
+	var said []string
+	if failovers > 0 {
+		said = append(said, fmt.Sprintf("%d answers came from another replica than the one it picked first (%s)",
+			failovers, strings.Join(names, ", ")))
+	}
+	if marks > 0 {
+		said = append(said, fmt.Sprintf("it marked replicas failed %d times (%s)", marks, strings.Join(marked, ", ")))
+	}
 	d.add("topology-differs", fmt.Sprintf(
-		"The balancer could not use every replica: %d answers came from another replica than the one it picked first "+
-			"(%s), with no fault of the scenario's, and %d of its %d replicas answered anything. These figures describe "+
-			"the replicas the balancer could reach, not the scenario's topology: check that every replica listens where "+
-			"the balancer sends.", failovers, strings.Join(names, ", "), answering, r.App.Replicas))
+		"The balancer could not use every replica: %s, with no fault of the scenario's, and %d of its %d replicas "+
+			"answered anything. These figures describe the replicas the balancer could reach, not the scenario's "+
+			"topology: check that every replica listens where the balancer sends.",
+		strings.Join(said, "; "), answering, r.App.Replicas))
 }
 
 // notAcceptedElsewhere: the user's own app, whose sessions sessionlab cannot see, bounced logins or lost pages

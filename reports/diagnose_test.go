@@ -183,6 +183,18 @@ func diagUnreachable(name string, n int) diagMod {
 	}
 }
 
+// diagMarked has the balancer mark name failed n times, with no failover seen (HAProxy's health check took it
+// out, and the hash then sent nobody there).
+func diagMarked(name string, n int) diagMod {
+	return func(r *reports.Report) {
+		for i := range r.Replicas {
+			if r.Replicas[i].Name == name {
+				r.Replicas[i].Requests, r.Replicas[i].MarkedFailed = 0, n
+			}
+		}
+	}
+}
+
 // diagOwn makes the replicas the user's own app, whose sessions sessionlab does not see.
 func diagOwn() diagMod { return func(r *reports.Report) { r.App.Own = true } }
 
@@ -278,6 +290,7 @@ func TestDiagnoseRules(t *testing.T) {
 		{"no refusal for rate", nil, "rate-limited", false, nil},
 		// topology-differs: the balancer failed over from a replica no fault took down.
 		{"failovers from an unreachable replica", []diagMod{diagUnreachable("replica-1", 12)}, "topology-differs", true, nil},
+		{"a replica the balancer marked failed", []diagMod{diagMarked("replica-1", 2)}, "topology-differs", true, nil},
 		{"failovers from a killed replica", []diagMod{diagUnreachable("replica-1", 12), diagFault(diagLost("kill", "replica-1", 90, 280))},
 			"topology-differs", false, nil},
 		{"memory round-robin failure rate 0.01", []diagMod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},

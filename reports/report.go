@@ -105,6 +105,9 @@ func (f *Figures) setRates() {
 // Totals are the run's headline figures (design.md, "Figures").
 type Totals struct {
 	Users int `json:"users"`
+	// PeakUsersAtOnce is the most users between their first exchange's start and their last one's end at one
+	// moment.
+	PeakUsersAtOnce int `json:"peak_users_at_once"`
 	Figures
 	// UsersInLoginLoop had two logins in a row bounced back to log in: a loop on the login itself, or a loss on
 	// the very next protected page.
@@ -148,8 +151,12 @@ type Replica struct {
 	Share    *float64 `json:"share"`
 	Users    int      `json:"users"` // distinct users it served at least once
 	// FailedOver counts the answers another replica gave after the balancer had picked this one first and could
-	// not use it (a failover the balancer reported in its upstream header).
+	// not use it: a failover the balancer reported in its upstream header (nginx) or counted itself (HAProxy's
+	// redispatches).
 	FailedOver int `json:"failed_over"`
+	// MarkedFailed counts the times the balancer marked this replica failed or down, as its own log or statistics
+	// said (the balancer record of the event log).
+	MarkedFailed int `json:"marked_failed"`
 }
 
 // Skew summarises how unevenly requests spread over the replicas.

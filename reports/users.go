@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
 	"slices"
@@ -20,15 +21,19 @@ type userRecord struct {
 	creator   int // the replica that created the current session, -1 unknown
 	pages     int // protected pages answered by a replica while the creator was known
 	onCreator int
+	// from and to span the user's exchanges: the first one's start, the last one's end (ms into the run).
+	from, to int64
 }
 
 // trackUser updates the user's figures with e; rep is e's replica id (-1: none).
 func (a *Accumulator) trackUser(e events.Event, rep int) {
 	u := a.users[e.User]
 	if u == nil {
-		u = &userRecord{creator: -1}
+		u = &userRecord{creator: -1, from: e.TMs}
 		a.users[e.User] = u
 	}
+	u.from = min(u.from, e.TMs)
+	u.to = max(u.to, e.TMs+e.LatencyUS/1000)
 	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth {
 		u.affected = true
 	}
@@ -119,4 +124,29 @@ func (a *Accumulator) userFigures() (loop, affected int, st Stickiness) {
 	}
 	st.ShareAtOne = ratio(st.UsersAtOne, st.Users)
 	return loop, affected, st
+}
+
+// peakAtOnce is the most users whose span of exchanges covered one moment: the users at once the run reached.
+func (a *Accumulator) peakAtOnce() int {
+	type edge struct {
+		t     int64
+		delta int
+	}
+	edges := make([]edge, 0, 2*len(a.users))
+	for _, u := range a.users {
+		edges = append(edges, edge{u.from, 1}, edge{u.to + 1, -1})
+	}
+	// Ends before starts at the same moment: a user whose span ended is no longer there when the next begins.
+	slices.SortFunc(edges, func(x, y edge) int {
+		if x.t != y.t {
+			return cmp.Compare(x.t, y.t)
+		}
+		return cmp.Compare(x.delta, y.delta)
+	})
+	now, peak := 0, 0
+	for _, e := range edges {
+		now += e.delta
+		peak = max(peak, now)
+	}
+	return peak
 }

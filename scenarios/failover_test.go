@@ -46,6 +46,7 @@ func TestAnUnreachableReplicaIsNotSilent(t *testing.T) {
 	assert.Equal(t, "replica-1", r1.Name)
 	assert.Zero(t, r1.Requests, "replica-1 answered nothing")
 	assert.Positive(t, r1.FailedOver, "nginx's failovers away from replica-1 are counted")
+	assert.Positive(t, r1.MarkedFailed, "and the times nginx's error log says it disabled replica-1")
 	for _, r := range rep.Replicas[1:] {
 		assert.Zero(t, r.FailedOver, r.Name)
 	}
@@ -59,4 +60,51 @@ func TestAnUnreachableReplicaIsNotSilent(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+}
+
+// HAProxy says nothing in its answers when it redispatches a request away from a server it cannot reach: the
+// harness reads its statistics after the run, and the report counts the redispatches against the replica HAProxy
+// left and marks the figures. With health checks on, HAProxy also takes the replica down, which is counted too.
+func TestHAProxyFailoversAreCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real haproxy and fakeapp processes; skipped with -short")
+	}
+	cases := []struct {
+		name   string
+		set    []string
+		failed bool // redispatches counted against replica-1
+		marked bool // a health check took replica-1 down
+	}{
+		{"redispatch", []string{"balancer.redispatch=true"}, true, false},
+		{"health check", []string{"balancer.health_check=true", "balancer.redispatch=true"}, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			set := append([]string{"app.replicas=4", "balancer.kind=haproxy", "balancer.strategy=round-robin",
+				"clients.users=120", "clients.pages=4"}, c.set...)
+			s, err := scenario.Load("rr-memory.yaml", set...)
+			require.NoError(t, err)
+			stop := &stopBeforeUsers{t: t, replica: "replica-1"}
+			rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
+				harness.WithWatcher(stop))
+			require.NoError(t, err)
+			require.Len(t, rep.Replicas, 4)
+			r1 := rep.Replicas[0]
+			assert.Zero(t, r1.Requests, "replica-1 answered nothing")
+			if c.failed {
+				assert.Positive(t, r1.FailedOver, "HAProxy's redispatches away from replica-1 are counted")
+			}
+			if c.marked {
+				assert.Positive(t, r1.MarkedFailed, "the health check's down of replica-1 is counted")
+			}
+			for _, r := range rep.Replicas[1:] {
+				assert.Zero(t, r.FailedOver+r.MarkedFailed, r.Name)
+			}
+			found := false
+			for _, f := range rep.Diagnosis {
+				found = found || f.Rule == "topology-differs"
+			}
+			assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+		})
+	}
 }

@@ -21,6 +21,9 @@ const (
 	StepFault = "fault"
 	// StepStore marks the record, written after the users finished, of what the app's side counted (Event.Store).
 	StepStore = "store"
+	// StepBalancer marks the record, written after the users finished, of what the balancer itself said about its
+	// upstreams (Event.Balancer).
+	StepBalancer = "balancer"
 	// StepRun marks the log's first record: the scenario and topology a report needs (Header).
 	StepRun = "run"
 	// StepEnd marks the log's last record (Event.End): without it, a log was cut short.
@@ -67,6 +70,8 @@ type Event struct {
 	Fault *FaultMark `json:"fault,omitempty"`
 	// Store is set on the StepStore record only.
 	Store *StoreStats `json:"store,omitempty"`
+	// Balancer is set on the StepBalancer record only.
+	Balancer *BalancerStats `json:"balancer,omitempty"`
 	// End is set on the StepEnd record only.
 	End *End `json:"end,omitempty"`
 }
@@ -78,7 +83,7 @@ func (e Event) IsFault() bool { return e.Step == StepFault }
 // record, the log's header or its end.
 func (e Event) IsExchange() bool {
 	switch e.Step {
-	case StepFault, StepStore, StepRun, StepEnd:
+	case StepFault, StepStore, StepBalancer, StepRun, StepEnd:
 		return false
 	}
 	return true
@@ -122,4 +127,26 @@ type FaultMark struct {
 // End closes a log: how many records came before it, the header included, so that a reader knows none is missing.
 type End struct {
 	Records int64 `json:"records"`
+}
+
+// BalancerStats is what the balancer said about its upstreams over the run, from its own statistics or log.
+type BalancerStats struct {
+	Kind string `json:"kind"`
+	// Source says where the figures were read: "nginx error log", "haproxy stats", "caddy admin api".
+	Source    string          `json:"source"`
+	Upstreams []UpstreamStats `json:"upstreams"`
+	// Unread names what the balancer could not be asked, and why.
+	Unread []string `json:"unread,omitempty"`
+}
+
+// UpstreamStats is one upstream as the balancer saw it.
+type UpstreamStats struct {
+	Name string `json:"name"` // the replica's name ("" for an address the harness does not know)
+	Addr string `json:"addr"`
+	// FailedOver counts requests the balancer moved away from this upstream to another (HAProxy's redispatches);
+	// -1 when the balancer does not count them (nginx reports them in each answer instead).
+	FailedOver int `json:"failed_over"`
+	// MarkedFailed counts the times the balancer marked this upstream failed or down (nginx: "temporarily
+	// disabled"; HAProxy: a health check took it down; Caddy: its passive health check saw max_fails).
+	MarkedFailed int `json:"marked_failed"`
 }

@@ -84,7 +84,8 @@ type Writer struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
 	enc    *json.Encoder
-	n      int64 // records written after the header
+	line   []byte // a record's line, reused
+	n      int64  // records written after the header
 	err    error
 	closed bool
 }
@@ -115,7 +116,12 @@ func (w *Writer) Record(e Event) {
 		w.err = errors.New("write event: the log is closed")
 		return
 	}
-	if err := w.enc.Encode(e); err != nil {
+	line, err := e.AppendJSON(w.line[:0])
+	if err == nil {
+		_, err = w.w.Write(append(line, '\n'))
+	}
+	w.line = line[:0]
+	if err != nil {
 		w.err = fmt.Errorf("write event: %w", err)
 		return
 	}
@@ -285,6 +291,8 @@ func readRecord(line []byte, before int64, faults int) (Event, error) {
 		return e, fmt.Errorf("a mark of fault %d, but the header plans %d faults", e.Fault.Index, faults)
 	case e.Step == StepStore && e.Store == nil:
 		return e, errors.New(`a store record without its "store" object`)
+	case e.Step == StepBalancer && e.Balancer == nil:
+		return e, errors.New(`a balancer record without its "balancer" object`)
 	}
 	return e, nil
 }

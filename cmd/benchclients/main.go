@@ -54,6 +54,11 @@ type result struct {
 	cpu      time.Duration // user + system time of the client process
 	maxRSSKB int64
 	atOnce   int // users (or connections) at once
+	// memKB is the peak RSS of the memory run, in which memAtOnce users (wrk: connections) are there at once.
+	memKB     int64
+	memAtOnce int
+	// peakAtOnce is the users at once a sessionlab report counted (totals.peak_users_at_once).
+	peakAtOnce int
 }
 
 func bench(args []string) error {
@@ -61,6 +66,9 @@ func bench(args []string) error {
 	users := fs.Int("users", 2000, "users for the naive client and sessionlab")
 	pages := fs.Int("pages", 20, "protected pages each user opens after logging in")
 	atOnce := fs.Int("concurrency", 50, "users (wrk: connections) at once")
+	memUsers := fs.Int("memory-users", 5000, "users (wrk: connections) at once in the memory run")
+	memThink := fs.Duration("memory-think", 3*time.Second, "the pause before each page in the memory run, which keeps its users there at once")
+	memRamp := fs.Duration("memory-ramp", 2*time.Second, "how long the memory run's users take to arrive, evenly spread")
 	wrkTime := fs.Duration("wrk-duration", 10*time.Second, "how long wrk runs")
 	sessionlab := fs.String("sessionlab", "bin/sessionlab", "the sessionlab binary to measure")
 	scenarioFile := fs.String("scenario", "scenarios/rr-memory.yaml", "the scenario whose stack and journey are used")
@@ -73,7 +81,8 @@ func bench(args []string) error {
 	// The stack: sealed-cookie sessions with one key, so wrk's one cookie is good on every replica; clients connect
 	// from their own addresses (no PROXY header), as wrk and a plain Go client do.
 	s, err := scenario.Load(*scenarioFile, "app.sessions=cookie", "app.secret=shared", "balancer.kind=nginx",
-		"balancer.strategy=round-robin", "balancer.workers=1", "clients.identity=bind", "clients.users="+strconv.Itoa(*users))
+		"balancer.strategy=round-robin", "balancer.workers=1", "clients.identity=bind", "clients.users="+strconv.Itoa(max(*users, *memUsers)),
+		"clients.concurrency="+strconv.Itoa(max(*atOnce, *memUsers)))
 	if err != nil {
 		return err
 	}
@@ -96,30 +105,65 @@ func bench(args []string) error {
 		return err
 	}
 
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	naiveArgs := func(users, atOnce, pages int, think, ramp time.Duration) []string {
+		return []string{"naive", "-url", base, "-users", strconv.Itoa(users), "-pages", strconv.Itoa(pages),
+			"-concurrency", strconv.Itoa(atOnce), "-think", think.String(), "-ramp", ramp.String()}
+	}
+	sessionlabArgs := func(users, atOnce, pages int, think, ramp time.Duration) []string {
+		args := []string{"run", "--quiet", "--format", "json", "--target", base, "--set", "clients.users=" + strconv.Itoa(users),
+			"--set", "clients.pages=" + strconv.Itoa(pages), "--set", "clients.concurrency=" + strconv.Itoa(atOnce),
+			"--set", "clients.relogin=0", "--set", "clients.identity=x-forwarded-for", "--set", "expect={}"}
+		if think > 0 {
+			args = append(args, "--set", "clients.think.kind=constant", "--set", "clients.think.mean="+think.String())
+		}
+		if ramp > 0 {
+			rate := float64(users) / ramp.Seconds()
+			args = append(args, "--set", "clients.arrival.kind=fixed", "--set", "clients.arrival.rate="+strconv.FormatFloat(rate, 'f', 1, 64))
+		}
+		return append(args, *scenarioFile)
+	}
+	// The CPU run: the clients as fast as the stack answers, a few users at once.
 	var results []result
 	wrk, err := runWrk(ctx, base, cookie, *atOnce, *wrkTime)
 	if err != nil {
 		return err
 	}
 	results = append(results, wrk)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	n, err := measure(ctx, "naive Go client", *atOnce, self, "naive", "-url", base, "-users", strconv.Itoa(*users),
-		"-pages", strconv.Itoa(*pages), "-concurrency", strconv.Itoa(*atOnce))
+	n, err := measure(ctx, "naive Go client", *atOnce, self, naiveArgs(*users, *atOnce, *pages, 0, 0)...)
 	if err != nil {
 		return err
 	}
 	results = append(results, n)
-	sl, err := measure(ctx, "sessionlab (target mode)", *atOnce, *sessionlab, "run", "--quiet", "--format", "json",
-		"--target", base, "--set", "clients.users="+strconv.Itoa(*users), "--set", "clients.pages="+strconv.Itoa(*pages),
-		"--set", "clients.concurrency="+strconv.Itoa(*atOnce), "--set", "clients.relogin=0", "--set", "clients.identity=x-forwarded-for",
-		"--set", "expect={}", *scenarioFile)
+	sl, err := measure(ctx, "sessionlab (target mode)", *atOnce, *sessionlab, sessionlabArgs(*users, *atOnce, *pages, 0, 0)...)
 	if err != nil {
 		return err
 	}
 	results = append(results, sl)
+	// The memory run: memUsers users arriving over memRamp, each pausing between a few pages, so that all of them
+	// are there at once; wrk holds as many connections. Peak memory over users at once is what one user costs.
+	pagesMem := 4
+	memWrk, err := runWrk(ctx, base, cookie, *memUsers, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	memNaive, err := measure(ctx, "naive Go client", *memUsers, self, naiveArgs(*memUsers, *memUsers, pagesMem, *memThink, *memRamp)...)
+	if err != nil {
+		return err
+	}
+	memSL, err := measure(ctx, "sessionlab", *memUsers, *sessionlab, sessionlabArgs(*memUsers, *memUsers, pagesMem, *memThink, *memRamp)...)
+	if err != nil {
+		return err
+	}
+	for i, m := range []result{memWrk, memNaive, memSL} {
+		results[i].memKB, results[i].memAtOnce = m.maxRSSKB, *memUsers
+		if m.peakAtOnce > 0 { // sessionlab's report says how many were there at once
+			results[i].memAtOnce = m.peakAtOnce
+		}
+	}
 	printResults(os.Stdout, results, *atOnce)
 	return nil
 }
@@ -168,13 +212,15 @@ func measure(ctx context.Context, name string, atOnce int, bin string, args ...s
 	var rep struct {
 		Requests int `json:"requests"`
 		Totals   struct {
-			Requests int `json:"requests"`
+			Requests        int `json:"requests"`
+			PeakUsersAtOnce int `json:"peak_users_at_once"`
 		} `json:"totals"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		return r, fmt.Errorf("%s: read its output: %w\n%s", name, err, out)
 	}
 	r.requests = max(rep.Requests, rep.Totals.Requests)
+	r.peakAtOnce = rep.Totals.PeakUsersAtOnce
 	return r, nil
 }
 
@@ -200,13 +246,16 @@ func run(ctx context.Context, name string, atOnce int, bin string, args ...strin
 
 func printResults(w io.Writer, rs []result, atOnce int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "client\trequests\tCPU µs/request\t× wrk\treq/s\t÷ wrk\tpeak RSS MB\tKB per user at once\t")
+	fmt.Fprintf(tw, "client\trequests\tCPU µs/request\t× wrk\t× naive\treq/s\t÷ wrk\tpeak RSS MB (%d at once)\tKB per user at once (%d at once)\t× wrk\t\n",
+		atOnce, rs[0].memAtOnce)
 	perReq := func(r result) float64 { return float64(r.cpu.Microseconds()) / float64(max(r.requests, 1)) }
 	rate := func(r result) float64 { return float64(r.requests) / r.wall.Seconds() }
-	wrk := rs[0]
+	perUser := func(r result) float64 { return float64(r.memKB) / float64(max(r.memAtOnce, 1)) }
+	wrk, naive := rs[0], rs[1]
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.0f\t%.2f\t%.1f\t%.1f\t\n", r.name, r.requests, perReq(r), perReq(r)/perReq(wrk),
-			rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024, float64(r.maxRSSKB)/float64(max(atOnce, 1)))
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.0f\t%.2f\t%.1f\t%.1f\t%.2f\t\n", r.name, r.requests, perReq(r),
+			perReq(r)/perReq(wrk), perReq(r)/perReq(naive), rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024,
+			perUser(r), perUser(r)/perUser(wrk))
 	}
 	_ = tw.Flush()
 }
@@ -230,6 +279,8 @@ func naive(args []string) error {
 	users := fs.Int("users", 2000, "users")
 	pages := fs.Int("pages", 20, "pages per user")
 	atOnce := fs.Int("concurrency", 50, "users at once")
+	think := fs.Duration("think", 0, "the pause before each page")
+	ramp := fs.Duration("ramp", 0, "how long the users take to arrive, evenly spread")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -253,13 +304,16 @@ func naive(args []string) error {
 				do(c.Get(*base + "/login"))
 				do(c.PostForm(*base+"/login", url.Values{"username": {"user" + strconv.Itoa(id)}, "password": {"secret"}}))
 				for p := 1; p <= *pages; p++ {
+					time.Sleep(*think)
 					do(c.Get(*base + "/page/" + strconv.Itoa(p)))
 				}
 				tr.CloseIdleConnections()
 			}
 		})
 	}
+	start := time.Now()
 	for id := 1; id <= *users; id++ {
+		time.Sleep(time.Until(start.Add(time.Duration(id-1) * *ramp / time.Duration(*users))))
 		next <- id
 	}
 	close(next)

@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
@@ -24,6 +28,42 @@ type unmetError struct{ n int }
 
 func (e unmetError) Error() string { return fmt.Sprintf("%d expectation(s) not met", e.n) }
 
+// startCPUProfile writes a CPU profile of the whole command to $SESSIONLAB_CPUPROFILE when it is set, and a heap
+// profile to $SESSIONLAB_MEMPROFILE: how the client's cost per request and per user was taken apart (make
+// bench-clients measures them, pprof says where they go).
+func startCPUProfile() (stop func()) {
+	if path := os.Getenv("SESSIONLAB_MEMPROFILE"); path != "" {
+		// The heap in use after SESSIONLAB_MEMPROFILE_AFTER (default 5s): users at once are there mid-run, gone at the end.
+		after, err := time.ParseDuration(os.Getenv("SESSIONLAB_MEMPROFILE_AFTER"))
+		if err != nil {
+			after = 5 * time.Second
+		}
+		time.AfterFunc(after, func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		})
+	}
+	path := os.Getenv("SESSIONLAB_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	// %p is the process id: one profile per run when a benchmark starts several.
+	f, err := os.Create(strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid())))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sessionlab: SESSIONLAB_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
 func main() {
 	// testcontainers-go prints a banner and a line per container step; -v turns them back on.
 	tclog.SetDefault(tclog.NewNoopLogger())
@@ -33,7 +73,9 @@ func main() {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile()
 	err := newRootCmd().ExecuteContext(ctx)
+	stopProfile()
 	stop()
 	if err == nil {
 		return

@@ -84,7 +84,7 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"haproxy", "strategy: round-robin", []string{"maxconn 4096"}},
 		{"haproxy", "strategy: round-robin\nclients:\n  users: 20000\n  concurrency: 10000", []string{"maxconn 20256"}},
 		// Users connecting from real source addresses send no PROXY header.
-		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080;\n", "ip_hash;"}},
+		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080 backlog=4096;\n", "ip_hash;"}},
 		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},
 	}
 	for _, tt := range tests {

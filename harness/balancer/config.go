@@ -41,6 +41,10 @@ type Config struct {
 	MaxConns          int
 	WorkerConnections int
 	NoFile            int
+	// Backlog is the listen queue nginx asks for (the kernel caps it at net.core.somaxconn): users arriving by the
+	// thousand a second open connections faster than one worker accepts them, and nginx's default of 511 drops
+	// their SYNs, which come back a second later as a latency no user of the real site would see.
+	Backlog int
 }
 
 // defaultMaxConns is the connection limit of the built-in configs for a small scenario.
@@ -51,6 +55,7 @@ func (c *Config) SizeFor(conns int) {
 	c.MaxConns = max(defaultMaxConns, conns+256)
 	c.WorkerConnections = 2 * c.MaxConns
 	c.NoFile = c.WorkerConnections + 1024
+	c.Backlog = min(max(511, c.MaxConns), 65535)
 }
 
 // Upstream is one replica as a balancer config names it.
@@ -92,6 +97,9 @@ const (
 	// ReadyPath is answered by the balancer itself (never proxied), so that probing it leaves round-robin
 	// positions and connection counts untouched.
 	ReadyPath = "/__sessionlab/ready"
+	// StatsPath is where the built-in HAProxy config answers its statistics (CSV with ";csv"): the harness reads
+	// each server's redispatches and health-check downs there at the end of a run.
+	StatsPath = "/__sessionlab/stats"
 	// ReadyHeader carries the config generation at ReadyPath, so that a reload is known to have taken effect.
 	ReadyHeader = "X-Sessionlab-Config"
 	// UpstreamHeader is Config.UpstreamHeader: the address of the replica that answered ("a:1, b:2" from nginx

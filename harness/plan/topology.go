@@ -23,8 +23,11 @@ type Topology struct {
 	// Identity is how users' addresses reach the balancer (clients.identity): with a PROXY header, or from real
 	// loopback source addresses (bind).
 	Identity string
-	// Concurrency is how many users are active at once: it sizes the balancer's connection limits.
+	// Concurrency is how many users are active at once.
 	Concurrency int
+	// ClientConns is how many connections they hold at once (clients.Config.ConnectionsAtOnce): it sizes the
+	// balancer's connection limits and the harness's files. Zero: one per user at once.
+	ClientConns int
 	// Target, when set, is a live deployment the users drive: nothing is started (the target runtime).
 	Target *TargetSpec
 	// Own is the user's app (app.command, app.image) run as the replicas; nil runs the built-in fakeapp.
@@ -135,9 +138,14 @@ func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer
 	return c
 }
 
-// Connections is how many client connections the balancer must hold at once: two per active user (its kept-alive
-// connection, and a WebSocket or a login's second request in flight).
-func (t Topology) Connections() int { return 2 * t.Concurrency }
+// Connections is how many client connections the balancer must hold at once: two for each the users hold (its
+// kept-alive connection, and a WebSocket or a login's second request in flight).
+func (t Topology) Connections() int {
+	if t.ClientConns > 0 {
+		return 2 * t.ClientConns
+	}
+	return 2 * t.Concurrency
+}
 
 // DerivedSecret is a secret derived from the scenario's seed, so that a run is reproducible and "per-replica" gives
 // every replica its own, as processes that each make up a random key do.

@@ -46,7 +46,9 @@ func Compile(s *Scenario) (*plan.Plan, error) {
 	}
 	journey := c.journey
 	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
+	journey.KeepAlive = time.Duration(s.Clients.KeepAlive)
 	t.Concurrency = min(s.Clients.Concurrency, s.Clients.Users)
+	t.ClientConns = s.Clients.ConnectionsAtOnce()
 	return &plan.Plan{
 		Topology: t, Faults: s.faults(), Users: users, Journey: journey, Concurrency: s.Clients.Concurrency,
 		Meta: s.meta(), Expect: s.Expect,

@@ -1,0 +1,539 @@
+// Package wire is one simulated user's HTTP/1.1 client: one kept-alive connection to one host, each request
+// written whole in a single write (the PROXY header in front of the first one), and of each answer only what a
+// journey reads — the status, the headers it names, the Set-Cookie lines and, when asked, the body. It exists
+// because net/http's Transport costs two goroutines, two buffers and a header map per connection, which tens of
+// thousands of users at once, on the cores the system under test also uses, cannot afford.
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Client is one user's connection to one host: at most one open at a time, reused while the server keeps it, and
+// redialled when the server closed it. It is used by one goroutine at a time.
+type Client struct {
+	// Addr is the host:port to connect to.
+	Addr string
+	// TLS, when set, makes the connection https; its ServerName is the host to verify.
+	TLS *tls.Config
+	// Dial connects to Addr; nil dials plainly. A user bound to its own address dials from it.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// Preamble, when set, gives the bytes sent ahead of everything else on a new connection (a PROXY protocol
+	// header), from the connection's addresses.
+	Preamble func(local, remote net.Addr) ([]byte, error)
+	// Timeout bounds one exchange, the connection's set-up included; zero: none.
+	Timeout time.Duration
+	// Capture names the response headers the caller reads through Response.Header (compared without case).
+	Capture []string
+
+	conn     net.Conn
+	preamble []byte // still to send on conn: it has carried no request yet
+	unwatch  func() bool
+	watching <-chan struct{} // the Done of the context whose end cuts conn
+}
+
+// Request is what one exchange sends.
+type Request struct {
+	Method string
+	Host   string // the Host header
+	Target string // the request target: path and query
+	// Header holds more header lines, each "Name: value\r\n" (Cookie, Content-Type, X-Forwarded-For).
+	Header []byte
+	Body   []byte
+	// Keep says, from the answer's Content-Type, whether its body is kept in Response.Body; nil keeps none.
+	Keep func(contentType string) bool
+	// MaxBody bounds what is kept of a body; the rest is read and dropped. Zero: 64 KiB.
+	MaxBody int
+}
+
+// Response is what the journey reads of an answer. Reuse one between exchanges to save its slices.
+type Response struct {
+	Status      int
+	Location    string
+	ContentType string
+	RetryAfter  string
+	SetCookie   []string
+	Body        []byte
+	captured    []string // values of Client.Capture, in its order
+}
+
+// Header is the value of the idx-th name of Client.Capture ("" when the answer had none); repeated headers are
+// joined with ", ", as net/http's Header.Values would list them.
+func (r *Response) Header(idx int) string {
+	if idx < len(r.captured) {
+		return r.captured[idx]
+	}
+	return ""
+}
+
+func (r *Response) reset(capture int) {
+	r.Status, r.Location, r.ContentType, r.RetryAfter = 0, "", "", ""
+	r.SetCookie, r.Body = r.SetCookie[:0], nil
+	r.captured = r.captured[:0]
+	for range capture {
+		r.captured = append(r.captured, "")
+	}
+}
+
+// bufferSize is the read buffer an exchange borrows: big enough for the usual header line, while longer lines
+// (a large Set-Cookie) are put together from several reads.
+const bufferSize = 2 << 10
+
+// Buffers are borrowed for an exchange and given back when it ends, so that a user thinking between pages holds
+// none: with tens of thousands of users at once the buffers are what the memory would go to.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufferSize) }}
+	writes  = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+)
+
+// errNotWritten marks a request that did not leave: sending it again cannot repeat it.
+var errNotWritten = errors.New("not sent")
+
+func replayable(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+// ErrTimeout is returned when an exchange takes longer than Client.Timeout.
+var ErrTimeout = errors.New("timeout")
+
+// Do sends req and reads its answer into resp. When a connection the server may have closed while it was idle
+// fails before any byte of the answer arrived, the request is sent once more on a new connection, as net/http
+// does — a POST only if it was not written; that is still one request.
+func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.conn != nil && c.watching != ctx.Done() {
+		// Watched for another context: watch this one instead, unless that one ended and its cut may come yet.
+		if c.unwatch() {
+			c.unwatch = nil
+		} else {
+			c.Close()
+		}
+	}
+	reused := c.conn != nil
+	started, err := c.exchange(ctx, req, resp)
+	// As net/http: a request that may have reached the server is sent again only when repeating it is harmless.
+	replay := !started && (errors.Is(err, errNotWritten) || replayable(req.Method))
+	if err != nil && reused && replay && ctx.Err() == nil && !errors.Is(err, ErrTimeout) {
+		c.Close()
+		_, err = c.exchange(ctx, req, resp)
+	}
+	if err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
+// exchange makes one try; started reports whether any byte of the answer came.
+func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (started bool, err error) {
+	var deadline time.Time
+	if c.Timeout > 0 {
+		deadline = time.Now().Add(c.Timeout)
+	}
+	if c.conn == nil {
+		if err := c.connect(ctx, deadline); err != nil {
+			return false, err
+		}
+	}
+	if c.unwatch == nil {
+		// A run that ends cuts the exchanges in flight: the connection's deadline passes at once.
+		conn := c.conn
+		c.unwatch, c.watching = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }), ctx.Done()
+	}
+	if err := c.conn.SetDeadline(deadline); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil { // ended while the deadline was being set: the watch's cut may be undone
+		return false, err
+	}
+	bp := writes.Get().(*[]byte)
+	buf := appendRequest(append((*bp)[:0], c.preamble...), req)
+	_, err = c.conn.Write(buf)
+	*bp = buf[:0]
+	writes.Put(bp)
+	if err != nil {
+		return false, fmt.Errorf("write request: %w: %w", errNotWritten, c.timedOut(err))
+	}
+	c.preamble = nil
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c.conn)
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
+	keep, started, err := readResponse(br, req, resp, c.Capture)
+	if err != nil {
+		return started, fmt.Errorf("read answer: %w", c.timedOut(err))
+	}
+	if !keep || br.Buffered() > 0 {
+		c.Close()
+	}
+	return true, nil
+}
+
+func (c *Client) timedOut(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w after %s", ErrTimeout, c.Timeout)
+	}
+	return err
+}
+
+func (c *Client) connect(ctx context.Context, deadline time.Time) error {
+	dctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	var conn net.Conn
+	var err error
+	if c.Dial != nil {
+		conn, err = c.Dial(dctx, c.Addr)
+	} else {
+		// No TCP keep-alive probes: a user's connection lives for a journey, and the four socket options they
+		// take are a measurable share of opening it.
+		d := net.Dialer{KeepAlive: -1}
+		conn, err = d.DialContext(dctx, "tcp", c.Addr)
+	}
+	if err != nil {
+		if dctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("dial %s: %w after %s", c.Addr, ErrTimeout, c.Timeout)
+		}
+		return fmt.Errorf("dial %s: %w", c.Addr, err)
+	}
+	var preamble []byte
+	if c.Preamble != nil {
+		if preamble, err = c.Preamble(conn.LocalAddr(), conn.RemoteAddr()); err != nil {
+			conn.Close()
+			return fmt.Errorf("PROXY header: %w", err)
+		}
+	}
+	if c.TLS != nil {
+		// TLS starts after the PROXY header, which the balancer reads in the clear.
+		if len(preamble) > 0 {
+			if _, err := conn.Write(preamble); err != nil {
+				conn.Close()
+				return fmt.Errorf("write PROXY header: %w", err)
+			}
+			preamble = nil
+		}
+		conn = tls.Client(conn, c.TLS)
+	}
+	c.conn, c.preamble = conn, preamble
+	return nil
+}
+
+// Drop lets an idle connection go as a keep-alive timeout would, but with a reset instead of the usual closing
+// handshake: a closing handshake leaves the port in TIME_WAIT on this machine for a minute, and tens of thousands
+// of simulated users who drop a connection before every pause would use up the machine's ports, which real users
+// on their own machines never share.
+func (c *Client) Drop() {
+	if c.conn == nil {
+		return
+	}
+	conn := c.conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
+}
+
+// Close closes the connection, if one is open; the next exchange opens another.
+func (c *Client) Close() {
+	if c.conn == nil {
+		return
+	}
+	if c.unwatch != nil {
+		c.unwatch()
+	}
+	_ = c.conn.Close()
+	c.conn, c.preamble, c.unwatch, c.watching = nil, nil, nil, nil
+}
+
+func appendRequest(b []byte, req *Request) []byte {
+	b = append(b, req.Method...)
+	b = append(b, ' ')
+	b = append(b, req.Target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, req.Host...)
+	b = append(b, "\r\nUser-Agent: sessionlab\r\n"...)
+	b = append(b, req.Header...)
+	if len(req.Body) > 0 || req.Method == "POST" || req.Method == "PUT" || req.Method == "PATCH" {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, req.Body...)
+}
+
+var errMalformed = errors.New("malformed HTTP answer")
+
+// readResponse reads one answer (after any 1xx interim answers). keep reports whether the connection can carry
+// another request.
+func readResponse(br *bufio.Reader, req *Request, resp *Response, capture []string) (keep, started bool, err error) {
+	for {
+		resp.reset(len(capture))
+		line, err := readLine(br)
+		if err != nil {
+			return false, started || len(line) > 0, err
+		}
+		started = true
+		proto, rest, ok := bytes.Cut(line, []byte(" "))
+		if !ok || len(rest) < 3 || !bytes.HasPrefix(proto, []byte("HTTP/1.")) {
+			return false, true, fmt.Errorf("%w: status line %q", errMalformed, trim(line))
+		}
+		code, err := strconv.Atoi(string(rest[:3]))
+		if err != nil || code < 100 {
+			return false, true, fmt.Errorf("%w: status line %q", errMalformed, trim(line))
+		}
+		resp.Status = code
+		keep = string(proto) == "HTTP/1.1"
+		length, chunked := int64(-1), false
+		for {
+			line, err := readLine(br)
+			if err != nil {
+				return false, true, err
+			}
+			if len(line) == 0 {
+				break
+			}
+			name, value, ok := bytes.Cut(line, []byte(":"))
+			if !ok {
+				return false, true, fmt.Errorf("%w: header line %q", errMalformed, trim(line))
+			}
+			value = bytes.TrimSpace(value)
+			switch {
+			case equalFold(name, "Content-Length"):
+				n, err := strconv.ParseInt(string(value), 10, 64)
+				if err != nil || n < 0 {
+					return false, true, fmt.Errorf("%w: Content-Length %q", errMalformed, value)
+				}
+				length = n
+			case equalFold(name, "Transfer-Encoding"):
+				chunked = bytes.EqualFold(value, []byte("chunked"))
+			case equalFold(name, "Connection"):
+				if bytes.EqualFold(value, []byte("close")) {
+					keep = false
+				} else if bytes.EqualFold(value, []byte("keep-alive")) {
+					keep = true
+				}
+			case equalFold(name, "Set-Cookie"):
+				resp.SetCookie = append(resp.SetCookie, string(value))
+			case equalFold(name, "Location"):
+				resp.Location = string(value)
+			case equalFold(name, "Content-Type"):
+				resp.ContentType = string(value)
+			case equalFold(name, "Retry-After"):
+				resp.RetryAfter = string(value)
+			default:
+				for i, c := range capture {
+					if equalFold(name, c) {
+						if resp.captured[i] != "" {
+							resp.captured[i] += ", " + string(value)
+						} else {
+							resp.captured[i] = string(value)
+						}
+					}
+				}
+			}
+		}
+		if code >= 100 && code < 200 && code != 101 {
+			continue // an interim answer: the real one follows
+		}
+		if req.Method == "HEAD" || code == 204 || code == 304 || (code >= 100 && code < 200) {
+			return keep && code != 101, true, nil
+		}
+		maxBody := req.MaxBody
+		if maxBody <= 0 {
+			maxBody = 64 << 10
+		}
+		var body *bodyBuf
+		if req.Keep != nil && req.Keep(resp.ContentType) {
+			body = &bodyBuf{max: maxBody}
+			if length > 0 {
+				body.b = make([]byte, 0, min(length, int64(maxBody)))
+			}
+		}
+		switch {
+		case chunked:
+			err = readChunked(br, body)
+		case length >= 0:
+			err = readN(br, length, body)
+		default:
+			// Neither a length nor chunks: the body ends when the server closes.
+			keep = false
+			err = readN(br, -1, body)
+		}
+		if body != nil {
+			resp.Body = body.b
+		}
+		return keep, true, err
+	}
+}
+
+// bodyBuf keeps up to max bytes of a body.
+type bodyBuf struct {
+	b   []byte
+	max int
+}
+
+func (k *bodyBuf) add(p []byte) {
+	if k == nil {
+		return
+	}
+	if room := k.max - len(k.b); room < len(p) {
+		p = p[:max(room, 0)]
+	}
+	k.b = append(k.b, p...)
+}
+
+// readN reads n bytes of body (n < 0: until the end of the stream).
+func readN(br *bufio.Reader, n int64, body *bodyBuf) error {
+	for n != 0 {
+		p, err := br.Peek(1)
+		if err != nil {
+			if n < 0 && err == io.EOF {
+				return nil
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		avail := int64(br.Buffered())
+		if n >= 0 {
+			avail = min(avail, n)
+		}
+		p, _ = br.Peek(int(avail))
+		body.add(p)
+		_, _ = br.Discard(int(avail))
+		if n > 0 {
+			n -= avail
+		}
+	}
+	return nil
+}
+
+func readChunked(br *bufio.Reader, body *bodyBuf) error {
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return noEOF(err)
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+		if err != nil || size < 0 {
+			return fmt.Errorf("%w: chunk size %q", errMalformed, trim(line))
+		}
+		if size == 0 {
+			for { // trailers, up to the empty line
+				line, err := readLine(br)
+				if err != nil {
+					return noEOF(err)
+				}
+				if len(line) == 0 {
+					return nil
+				}
+			}
+		}
+		if err := readN(br, size, body); err != nil {
+			return err
+		}
+		if line, err := readLine(br); err != nil || len(line) != 0 {
+			return fmt.Errorf("%w: no CRLF after a chunk", errMalformed)
+		}
+	}
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// maxLine bounds one status or header line; net/http's default for all headers is 1 MiB.
+const maxLine = 1 << 20
+
+// readLine reads one line without its CRLF. The slice is valid until the next read; a line longer than the
+// buffer is put together in a new slice.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull && len(long) < maxLine {
+			line, err = br.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		if err == bufio.ErrBufferFull {
+			return nil, fmt.Errorf("%w: a header line longer than %d bytes", errMalformed, maxLine)
+		}
+		line = long
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return line, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 80 {
+		return b[:80]
+	}
+	return b
+}
+
+// equalFold compares a header name with an ASCII name without case and without allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

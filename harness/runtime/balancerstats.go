@@ -1,0 +1,159 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness/balancer"
+)
+
+// BalancerStats asks the balancer what it did with its upstreams over the run: nginx's error log for the servers
+// it marked "temporarily disabled", HAProxy's statistics for each server's redispatches (failovers) and
+// health-check downs. Caddy exposes neither with its admin API off; what cannot be read is named in Unread.
+func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
+	k := d.Kind()
+	st := events.BalancerStats{Kind: k.Name}
+	byAddr := map[string]*events.UpstreamStats{}
+	for _, r := range d.Replicas() {
+		st.Upstreams = append(st.Upstreams, events.UpstreamStats{Name: r.Name, Addr: r.Addr})
+	}
+	for i := range st.Upstreams {
+		byAddr[st.Upstreams[i].Addr] = &st.Upstreams[i]
+	}
+	upstream := func(addr string) *events.UpstreamStats {
+		if u := byAddr[addr]; u != nil {
+			return u
+		}
+		st.Upstreams = append(st.Upstreams, events.UpstreamStats{Name: d.ReplicaOf(addr), Addr: addr})
+		clear(byAddr)
+		for i := range st.Upstreams {
+			byAddr[st.Upstreams[i].Addr] = &st.Upstreams[i]
+		}
+		return byAddr[addr]
+	}
+	d.mu.Lock()
+	part := d.balancer
+	d.mu.Unlock()
+	switch {
+	case part == nil:
+		st.Unread = append(st.Unread, "no balancer was started")
+	case k.Name == "nginx":
+		st.Source = "nginx error log"
+		for i := range st.Upstreams {
+			st.Upstreams[i].FailedOver = -1 // nginx reports them in its answers' upstream header
+		}
+		for addr, n := range nginxDisabled(part.Logs(ctx, 1<<30)) {
+			upstream(addr).MarkedFailed += n
+		}
+	case k.Name == "haproxy" && d.topology.Balancer.Template == nil:
+		st.Source = "haproxy stats"
+		servers, err := haproxyStats(ctx, d.Endpoint, d.topology.Bind())
+		if err != nil {
+			st.Unread = append(st.Unread, fmt.Sprintf("haproxy stats: %v", err))
+			break
+		}
+		for _, s := range servers {
+			for i := range st.Upstreams {
+				if st.Upstreams[i].Name == s.name {
+					st.Upstreams[i].FailedOver += s.redispatched
+					st.Upstreams[i].MarkedFailed += s.down
+				}
+			}
+		}
+	case k.Name == "haproxy":
+		st.Unread = append(st.Unread, "haproxy stats: your balancer.config template may not answer "+balancer.StatsPath)
+	default:
+		st.Unread = append(st.Unread, k.Name+": it reports neither failovers nor failed upstreams with its admin API off")
+	}
+	return st
+}
+
+// nginxDisabled counts, per upstream address, nginx's warnings that it stopped using a server for fail_timeout
+// after max_fails failures.
+var nginxDisabledLine = regexp.MustCompile(`upstream server temporarily disabled while [^,]*,.* upstream: "[a-z]+://([^/"]+)`)
+
+func nginxDisabled(log string) map[string]int {
+	counts := map[string]int{}
+	for line := range strings.SplitSeq(log, "\n") {
+		if m := nginxDisabledLine.FindStringSubmatch(line); m != nil {
+			counts[m[1]]++
+		}
+	}
+	return counts
+}
+
+type haproxyServer struct {
+	name               string
+	redispatched, down int
+}
+
+// haproxyStats reads the built-in config's statistics page (CSV): for each server of backend app, its
+// redispatches (wredis) and the times a health check took it down (chkdown).
+func haproxyStats(ctx context.Context, endpoint string, bind bool) ([]haproxyServer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	header := ""
+	if !bind {
+		header = "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\n"
+	}
+	if _, err := fmt.Fprintf(conn, "%sGET %s;csv HTTP/1.0\r\nHost: sessionlab\r\n\r\n", header, balancer.StatsPath); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", balancer.StatsPath, resp.Status)
+	}
+	return parseHAProxyCSV(resp.Body)
+}
+
+func parseHAProxyCSV(r io.Reader) ([]haproxyServer, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read stats CSV: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("empty stats CSV")
+	}
+	head := rows[0]
+	head[0] = strings.TrimPrefix(head[0], "# ")
+	col := func(name string) int { return slices.Index(head, name) }
+	px, sv, wredis, chkdown := col("pxname"), col("svname"), col("wredis"), col("chkdown")
+	if px < 0 || sv < 0 || wredis < 0 || chkdown < 0 {
+		return nil, fmt.Errorf("stats CSV without pxname, svname, wredis or chkdown: %v", head)
+	}
+	var out []haproxyServer
+	for _, row := range rows[1:] {
+		if len(row) <= max(px, sv, wredis, chkdown) || row[px] != "app" || row[sv] == "BACKEND" || row[sv] == "FRONTEND" {
+			continue
+		}
+		n := func(i int) int { v, _ := strconv.Atoi(row[i]); return v }
+		out = append(out, haproxyServer{name: row[sv], redispatched: n(wredis), down: n(chkdown)})
+	}
+	return out, nil
+}
