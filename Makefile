@@ -86,7 +86,7 @@ test: deps vet test-images
 # Each fuzz target runs for FUZZTIME; a crasher it finds is written under the package's testdata/fuzz, where it
 # becomes a test case of every later `go test`.
 FUZZTIME ?= 20s
-FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports
+FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports FuzzAppendJSON:./clients/events FuzzReadResponse:./clients/wire
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  name=$${t%%:*}; pkg=$${t#*:}; \

@@ -142,8 +142,10 @@ func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Re
 			w.UserDone()
 		}
 	}
+	stopWatch := dep.WatchBalancer(ctx)
 	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, userSink, runOpts)
 	usersDone()
+	stopWatch()
 	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
 	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view, but for

@@ -76,7 +76,8 @@ func TestHAProxyFailoversAreCounted(t *testing.T) {
 		marked bool // a health check took replica-1 down
 	}{
 		{"redispatch", []string{"balancer.redispatch=true"}, true, false},
-		{"health check", []string{"balancer.health_check=true", "balancer.redispatch=true"}, false, true},
+		{"health check", []string{"balancer.health_check={interval: 100ms, fall: 1}", "balancer.redispatch=true",
+			"clients.think={kind: constant, mean: 200ms}"}, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -107,4 +108,33 @@ func TestHAProxyFailoversAreCounted(t *testing.T) {
 			assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
 		})
 	}
+}
+
+// Caddy retries a request whose upstream refuses on another (lb_retries) and says nothing of it in the answer; its
+// passive health check counts the failure. The harness polls those counts on the admin socket of the local
+// runtime's Caddy: the report counts the failovers and the mark against replica-1 and marks the figures.
+func TestCaddyFailoversAreCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real caddy and fakeapp processes; skipped with -short")
+	}
+	s, err := scenario.Load("rr-memory.yaml", "app.replicas=4", "balancer.kind=caddy", "balancer.strategy=round-robin",
+		"clients.users=120", "clients.pages=4", "clients.think={kind: constant, mean: 100ms}")
+	require.NoError(t, err)
+	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
+	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
+		harness.WithWatcher(stop))
+	require.NoError(t, err)
+	require.Len(t, rep.Replicas, 4)
+	r1 := rep.Replicas[0]
+	assert.Zero(t, r1.Requests, "replica-1 answered nothing")
+	assert.Positive(t, r1.FailedOver, "Caddy's failed tries on replica-1, retried elsewhere, are counted")
+	assert.Positive(t, r1.MarkedFailed, "and the times its passive health check took replica-1 out")
+	for _, r := range rep.Replicas[1:] {
+		assert.Zero(t, r.FailedOver+r.MarkedFailed, r.Name)
+	}
+	found := false
+	for _, f := range rep.Diagnosis {
+		found = found || f.Rule == "topology-differs"
+	}
+	assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
 }

@@ -1,10 +1,18 @@
 package jar
 
 import (
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,165 +21,632 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// step is a request to url whose answer set lines.
+var (
+	past   = time.Now().Add(-365 * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	future = time.Now().Add(365 * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	// the other Expires format net/http reads
+	pastDashed = time.Now().Add(-365 * 24 * time.Hour).UTC().Format("Mon, 02-Jan-2006 15:04:05 MST")
+)
+
+// step is the answer to a request to url setting lines, at (real) time at after the case began: net/http/cookiejar
+// reads the clock itself.
 type step struct {
+	at    time.Duration
 	url   string
 	lines []string
 }
 
-var (
-	future = time.Now().Add(365 * 24 * time.Hour).UTC().Format(http.TimeFormat)
-	past   = time.Now().Add(-365 * 24 * time.Hour).UTC().Format(http.TimeFormat)
-)
+// query is a request to url at time at after the case began, and the Cookie header it must carry, written out.
+type query struct {
+	at   time.Duration
+	url  string
+	want string
+}
 
-// The table: each case's steps fed to both jars, then each query's Cookie header compared. want, when set, is the
-// header of the first query written out, so that both jars being wrong alike cannot pass.
-var cases = []struct {
+func set(url string, lines ...string) step { return step{url: url, lines: lines} }
+func get(url, want string) query           { return query{url: url, want: want} }
+
+// cookieCases are fed to this jar and to net/http/cookiejar with publicsuffix.List; every query's Cookie header
+// must be the one a net/http client would send from cookiejar's cookies, and the one written out.
+var cookieCases = []struct {
 	name    string
 	steps   []step
-	queries []string
-	want    *string
+	queries []query
 }{
-	{"host-only", []step{{"http://www.example.com/", []string{"a=1"}}}, []string{"http://www.example.com/", "http://example.com/", "http://sub.www.example.com/"}, ptr("a=1")},
-	{"domain cookie", []step{{"http://www.example.com/", []string{"a=1; Domain=example.com"}}}, []string{"http://example.com/", "http://x.example.com/", "http://www.example.com/x"}, ptr("a=1")},
-	{"leading dot", []step{{"http://www.example.com/", []string{"a=1; Domain=.example.com"}}}, []string{"http://foo.example.com/"}, ptr("a=1")},
-	{"another site's domain", []step{{"http://www.example.com/", []string{"a=1; Domain=other.com"}}}, []string{"http://other.com/", "http://www.example.com/"}, ptr("")},
-	{"public suffix domain", []step{{"http://www.example.co.uk/", []string{"a=1; Domain=co.uk", "b=2; Domain=com"}}}, []string{"http://www.example.co.uk/", "http://other.co.uk/"}, ptr("")},
-	{"host that is a public suffix", []step{{"http://co.uk/", []string{"a=1; Domain=co.uk"}}}, []string{"http://co.uk/", "http://www.co.uk/"}, ptr("a=1")},
-	{"IP host", []step{{"http://127.0.0.1:8080/", []string{"a=1", "b=2; Domain=127.0.0.1", "c=3; Domain=127.0.0.2"}}}, []string{"http://127.0.0.1/", "http://127.0.0.2/"}, ptr("a=1; b=2")},
-	{"IPv6 host", []step{{"http://[::1]:8080/", []string{"a=1"}}}, []string{"http://[::1]:9090/", "http://[::1]/", "http://[::2]:80/"}, ptr("a=1")},
-	{"ports ignored", []step{{"http://www.example.com:8080/", []string{"a=1"}}}, []string{"http://www.example.com:9090/"}, ptr("a=1")},
-	{"uppercase host", []step{{"http://WWW.Example.COM/", []string{"a=1; Domain=EXAMPLE.com"}}}, []string{"http://www.example.com/", "http://X.EXAMPLE.COM/"}, ptr("a=1")},
-	{"default path from /a/b/c", []step{{"http://h.example.com/a/b/c", []string{"a=1"}}}, []string{"http://h.example.com/a/b", "http://h.example.com/a/b/x", "http://h.example.com/a", "http://h.example.com/a/bc"}, ptr("a=1")},
-	{"default path from /", []step{{"http://h.example.com/", []string{"a=1"}}}, []string{"http://h.example.com/x/y"}, ptr("a=1")},
-	{"default path from empty", []step{{"http://h.example.com", []string{"a=1"}}}, []string{"http://h.example.com/x"}, ptr("a=1")},
-	{"default path from /a", []step{{"http://h.example.com/a", []string{"a=1"}}}, []string{"http://h.example.com/b"}, ptr("a=1")},
-	{"explicit path", []step{{"http://h.example.com/", []string{"a=1; Path=/foo"}}}, []string{"http://h.example.com/foo", "http://h.example.com/foobar", "http://h.example.com/foo/bar", "http://h.example.com/"}, ptr("a=1")},
-	{"path with a trailing slash", []step{{"http://h.example.com/", []string{"a=1; Path=/foo/"}}}, []string{"http://h.example.com/foo", "http://h.example.com/foo/", "http://h.example.com/foo/x"}, ptr("")},
-	{"relative path attribute", []step{{"http://h.example.com/a/b", []string{"a=1; Path=x"}}}, []string{"http://h.example.com/a/z", "http://h.example.com/b"}, ptr("a=1")},
-	{"secure over http and https", []step{{"https://h.example.com/", []string{"a=1; Secure", "b=2"}}}, []string{"http://h.example.com/", "https://h.example.com/"}, ptr("b=2")},
-	{"Max-Age=0 deletes", []step{{"http://h.example.com/", []string{"a=1", "b=2"}}, {"http://h.example.com/", []string{"a=; Max-Age=0"}}}, []string{"http://h.example.com/"}, ptr("b=2")},
-	{"negative Max-Age deletes", []step{{"http://h.example.com/", []string{"a=1"}}, {"http://h.example.com/", []string{"a=1; Max-Age=-1"}}}, []string{"http://h.example.com/"}, ptr("")},
-	{"past Expires deletes", []step{{"http://h.example.com/", []string{"a=1"}}, {"http://h.example.com/", []string{"a=1; Expires=" + past}}}, []string{"http://h.example.com/"}, ptr("")},
-	{"future Expires keeps", []step{{"http://h.example.com/", []string{"a=1; Expires=" + future}}}, []string{"http://h.example.com/"}, ptr("a=1")},
-	{"Max-Age wins over a past Expires", []step{{"http://h.example.com/", []string{"a=1; Max-Age=3600; Expires=" + past}}}, []string{"http://h.example.com/"}, ptr("a=1")},
-	{"deleting another path's cookie does nothing", []step{{"http://h.example.com/", []string{"a=1; Path=/"}}, {"http://h.example.com/", []string{"a=; Path=/x; Max-Age=0"}}}, []string{"http://h.example.com/x"}, ptr("a=1")},
-	{"replacement keeps the order", []step{{"http://h.example.com/", []string{"a=1", "b=2"}}, {"http://h.example.com/", []string{"a=3"}}}, []string{"http://h.example.com/"}, ptr("a=3; b=2")},
-	{"longer paths first", []step{{"http://h.example.com/", []string{"a=1; Path=/", "b=2; Path=/x/y", "c=3; Path=/x"}}}, []string{"http://h.example.com/x/y/z"}, ptr("b=2; c=3; a=1")},
-	{"same name, two domains", []step{{"http://www.example.com/", []string{"a=1", "a=2; Domain=example.com"}}}, []string{"http://www.example.com/"}, ptr("a=1; a=2")},
-	{"invalid name and value dropped", []step{{"http://h.example.com/", []string{"a b=1", "=2", "c=x\"y", "d=ok"}}}, []string{"http://h.example.com/"}, ptr("d=ok")},
-	{"quoted value", []step{{"http://h.example.com/", []string{`a="q1"`}}}, []string{"http://h.example.com/"}, ptr(`a="q1"`)},
-	{"empty value", []step{{"http://h.example.com/", []string{"a="}}}, []string{"http://h.example.com/"}, ptr("a=")},
-	{"value with a space", []step{{"http://h.example.com/", []string{"a=x y"}}}, []string{"http://h.example.com/"}, nil},
-	{"localhost", []step{{"http://localhost:9000/", []string{"a=1", "b=2; Domain=localhost"}}}, []string{"http://localhost/", "http://x.localhost/"}, ptr("a=1; b=2")},
-	{"attributes in odd case", []step{{"http://www.example.com/a/b", []string{"a=1; DOMAIN=example.com; path=/; MAX-AGE=60; secure"}}}, []string{"https://x.example.com/", "http://x.example.com/"}, ptr("a=1")},
-	{"trailing dot domain refused", []step{{"http://www.example.com/", []string{"a=1; Domain=example.com."}}}, []string{"http://www.example.com/"}, ptr("")},
-	{"Domain=. refused", []step{{"http://www.example.com/", []string{"a=1; Domain=."}}}, []string{"http://www.example.com/"}, ptr("")},
-	{"set over http, Secure read over https", []step{{"http://h.example.com/", []string{"a=1; Secure"}}}, []string{"https://h.example.com/"}, ptr("a=1")},
-	{"several hosts", []step{{"http://a.example.com/", []string{"x=1"}}, {"http://b.example.com/", []string{"y=2; Domain=example.com"}}}, []string{"http://a.example.com/", "http://b.example.com/"}, ptr("x=1; y=2")},
+	{"host-only cookie", []step{set("http://www.example.com/", "a=1")}, []query{
+		get("http://www.example.com/", "a=1"), get("http://example.com/", ""), get("http://sub.www.example.com/", "")}},
+	{"Domain cookie", []step{set("http://www.example.com/", "a=1; Domain=example.com")}, []query{
+		get("http://example.com/", "a=1"), get("http://x.example.com/", "a=1"), get("http://www.example.com/x", "a=1"),
+		get("http://notexample.com/", "")}},
+	{"Domain with a leading dot", []step{set("http://www.example.com/", "a=1; Domain=.example.com")}, []query{
+		get("http://foo.example.com/", "a=1"), get("http://example.com/", "a=1")}},
+	{"Domain equal to the host", []step{set("http://www.example.com/", "a=1; Domain=www.example.com")}, []query{
+		get("http://www.example.com/", "a=1"), get("http://x.www.example.com/", "a=1"), get("http://example.com/", "")}},
+	{"Domain of another site", []step{set("http://www.example.com/", "a=1; Domain=other.com")}, []query{
+		get("http://other.com/", ""), get("http://www.example.com/", "")}},
+	{"Domain of a sibling", []step{set("http://a.example.com/", "a=1; Domain=b.example.com")}, []query{
+		get("http://b.example.com/", ""), get("http://a.example.com/", "")}},
+	{"Domain of a subdomain", []step{set("http://example.com/", "a=1; Domain=www.example.com")}, []query{
+		get("http://www.example.com/", ""), get("http://example.com/", "")}},
+	{"Domain a public suffix", []step{
+		set("http://www.example.co.uk/", "a=1; Domain=co.uk"), set("http://www.example.com/", "b=2; Domain=com")}, []query{
+		get("http://www.example.co.uk/", ""), get("http://other.co.uk/", ""), get("http://www.example.com/", "")}},
+	{"Domain under a public suffix", []step{set("http://www.example.co.uk/", "a=1; Domain=example.co.uk")}, []query{
+		get("http://other.example.co.uk/", "a=1"), get("http://other.co.uk/", "")}},
+	{"host a public suffix naming itself", []step{set("http://co.uk/", "a=1; Domain=co.uk")}, []query{
+		get("http://co.uk/", "a=1"), get("http://www.co.uk/", "")}},
+	{"host a public suffix, host-only", []step{set("http://co.uk/", "a=1")}, []query{
+		get("http://co.uk/", "a=1"), get("http://x.co.uk/", "")}},
+	{"IP host", []step{set("http://127.0.0.1:8080/",
+		"a=1", "b=2; Domain=127.0.0.1", "c=3; Domain=127.0.0.2", "d=4; Domain=.127.0.0.1", "e=5; Domain=0.0.1")}, []query{
+		get("http://127.0.0.1/", "a=1; b=2"), get("http://127.0.0.2/", ""), get("http://127.0.0.1:9/x", "a=1; b=2")}},
+	{"a domain cookie does not reach an IP host", []step{set("http://x.3.4/", "a=1; Domain=3.4")}, []query{
+		get("http://y.3.4/", "a=1"), get("http://1.2.3.4/", "")}},
+	{"IPv6 host", []step{set("http://[::1]:8080/", "a=1"), set("http://[::1]/", "b=2")}, []query{
+		get("http://[::1]:9090/", "a=1"), get("http://[::1]/", "b=2"), get("http://[::2]:80/", "")}},
+	{"ports ignored", []step{set("http://www.example.com:8080/", "a=1")}, []query{
+		get("http://www.example.com:9090/", "a=1"), get("http://www.example.com/", "a=1")}},
+	{"upper case host and Domain", []step{set("http://WWW.Example.COM/", "a=1; Domain=EXAMPLE.com")}, []query{
+		get("http://www.example.com/", "a=1"), get("http://X.EXAMPLE.COM/", "a=1")}},
+	{"host with a trailing dot", []step{set("http://www.example.com./", "a=1")}, []query{
+		get("http://www.example.com/", "a=1"), get("http://WWW.example.com.:80/", "a=1")}},
+	{"international host", []step{set("http://bücher.example/", "a=1")}, []query{
+		get("http://xn--bcher-kva.example/", "a=1"), get("http://bücher.example/", "a=1"), get("http://BÜCHER.example/", "")}},
+	{"default path from /a/b/c", []step{set("http://h.example.com/a/b/c", "a=1")}, []query{
+		get("http://h.example.com/a/b", "a=1"), get("http://h.example.com/a/b/x", "a=1"), get("http://h.example.com/a", ""),
+		get("http://h.example.com/a/bc", "")}},
+	{"default path from /a/b/", []step{set("http://h.example.com/a/b/", "a=1")}, []query{
+		get("http://h.example.com/a/b", "a=1"), get("http://h.example.com/a/", "")}},
+	{"default path from /", []step{set("http://h.example.com/", "a=1")}, []query{get("http://h.example.com/x/y", "a=1")}},
+	{"default path from nothing", []step{set("http://h.example.com", "a=1")}, []query{
+		get("http://h.example.com/x", "a=1"), get("http://h.example.com", "a=1")}},
+	{"default path from /a", []step{set("http://h.example.com/a", "a=1")}, []query{get("http://h.example.com/b", "a=1")}},
+	{"Path=/foo", []step{set("http://h.example.com/", "a=1; Path=/foo")}, []query{
+		get("http://h.example.com/foo", "a=1"), get("http://h.example.com/foobar", ""),
+		get("http://h.example.com/foo/bar", "a=1"), get("http://h.example.com/", ""), get("http://h.example.com/Foo", "")}},
+	{"Path=/foo/", []step{set("http://h.example.com/", "a=1; Path=/foo/")}, []query{
+		get("http://h.example.com/foo", ""), get("http://h.example.com/foo/", "a=1"), get("http://h.example.com/foo/x", "a=1")}},
+	{"Path not starting with /", []step{set("http://h.example.com/a/b", "a=1; Path=x", "b=2; Path=")}, []query{
+		get("http://h.example.com/a/z", "a=1; b=2"), get("http://h.example.com/b", "")}},
+	{"Secure over http and https", []step{set("https://h.example.com/", "a=1; Secure", "b=2")}, []query{
+		get("http://h.example.com/", "b=2"), get("https://h.example.com/", "a=1; b=2")}},
+	{"Secure set over http", []step{set("http://h.example.com/", "a=1; Secure")}, []query{
+		get("https://h.example.com/", "a=1"), get("http://h.example.com/", "")}},
+	{"Secure on localhost and loopback goes over http", []step{
+		set("http://localhost:3000/", "a=1; Secure"), set("http://127.0.0.1/", "b=2; Secure"),
+		set("http://[::1]:80/", "c=3; Secure"), set("http://app.localhost/", "d=4; Secure"),
+		set("http://10.0.0.1/", "e=5; Secure")}, []query{
+		get("http://localhost/", "a=1"), get("http://127.0.0.1/", "b=2"), get("http://[::1]:81/", "c=3"),
+		get("http://app.localhost/", "d=4"), get("http://10.0.0.1/", ""), get("https://10.0.0.1/", "e=5")}},
+	{"Max-Age=0 deletes", []step{set("http://h.example.com/", "a=1", "b=2"), set("http://h.example.com/", "a=; Max-Age=0")}, []query{
+		get("http://h.example.com/", "b=2")}},
+	{"negative Max-Age deletes", []step{set("http://h.example.com/", "a=1", "b=2", "c=3"),
+		set("http://h.example.com/", "a=1; Max-Age=-1", "b=; Max-Age=-0", "c=; Max-Age=00")}, []query{
+		get("http://h.example.com/", "")}},
+	{"past Expires deletes", []step{set("http://h.example.com/", "a=1", "b=2"),
+		set("http://h.example.com/", "a=1; Expires="+past, "b=2; expires="+pastDashed)}, []query{
+		get("http://h.example.com/", "")}},
+	{"past Expires never stores", []step{set("http://h.example.com/", "a=1; Expires="+past, "b=2")}, []query{
+		get("http://h.example.com/", "b=2")}},
+	{"future Expires keeps", []step{set("http://h.example.com/", "a=1; Expires="+future)}, []query{
+		get("http://h.example.com/", "a=1")}},
+	{"Max-Age wins over Expires", []step{set("http://h.example.com/",
+		"a=1; Max-Age=3600; Expires="+past, "b=2; Expires="+future+"; Max-Age=0")}, []query{
+		get("http://h.example.com/", "a=1")}},
+	{"odd Max-Age values", []step{set("http://h.example.com/",
+		"a=1; Max-Age=+60", "b=2; Max-Age=060", "c=3; Max-Age=abc", "d=4; Max-Age=", "e=5; Max-Age=0; Max-Age=x")}, []query{
+		get("http://h.example.com/", "a=1; b=2; c=3; d=4")}},
+	{"an unparsable Expires clears a parsed one", []step{set("http://h.example.com/",
+		"a=1; Expires="+past+"; Expires=soon", "b=2; Expires=soon")}, []query{
+		get("http://h.example.com/", "a=1; b=2")}},
+	{"deleting at another path does nothing", []step{set("http://h.example.com/", "a=1; Path=/"),
+		set("http://h.example.com/", "a=; Path=/x; Max-Age=0")}, []query{get("http://h.example.com/x", "a=1")}},
+	{"deleting at another domain does nothing", []step{set("http://www.example.com/", "a=1"),
+		set("http://www.example.com/", "a=; Domain=example.com; Max-Age=0")}, []query{get("http://www.example.com/", "a=1")}},
+	{"a host-only cookie is the domain cookie of its host", []step{set("http://www.example.com/", "a=1", "b=2"),
+		set("http://www.example.com/", "a=; Domain=www.example.com; Max-Age=0", "b=3; Domain=www.example.com")}, []query{
+		get("http://www.example.com/", "b=3"), get("http://x.www.example.com/", "b=3")}},
+	{"replacement keeps its place", []step{set("http://h.example.com/", "a=1", "b=2", "c=3"),
+		set("http://h.example.com/", "a=4", "c=5")}, []query{get("http://h.example.com/", "a=4; b=2; c=5")}},
+	{"deleted and set again goes last", []step{set("http://h.example.com/", "a=1", "b=2"),
+		set("http://h.example.com/", "a=; Max-Age=0"), set("http://h.example.com/", "a=3")}, []query{
+		get("http://h.example.com/", "b=2; a=3")}},
+	{"longer paths first", []step{set("http://h.example.com/", "a=1; Path=/", "b=2; Path=/x/y", "c=3; Path=/x", "d=4; Path=/x/")}, []query{
+		get("http://h.example.com/x/y/z", "b=2; d=4; c=3; a=1"), get("http://h.example.com/x", "c=3; a=1")}},
+	{"same name, two domains, two paths", []step{set("http://www.example.com/a/b",
+		"a=1", "a=2; Domain=example.com", "a=3; Path=/")}, []query{
+		get("http://www.example.com/a/c", "a=1; a=2; a=3"), get("http://x.example.com/a", "a=2")}},
+	{"invalid names and values dropped", []step{set("http://h.example.com/",
+		"a b=1", "=2", "c=x\"y", "d=ok", `e=x\y`, "f=é", "g", "", "h=a;b", "i\x01=1", "j=\x7f")}, []query{
+		get("http://h.example.com/", "d=ok; h=a")}},
+	{"quoted values", []step{set("http://h.example.com/", `a="q1"`, `b=""`, `c="`, `d="x y"`, `e="x"y"`)}, []query{
+		get("http://h.example.com/", `a="q1"; b=""; d="x y"`)}},
+	{"empty value", []step{set("http://h.example.com/", "a=", "b= ")}, []query{get("http://h.example.com/", "a=; b=")}},
+	{"values with a space or a comma", []step{set("http://h.example.com/", "a=x y", "b=x,y", "c= 1")}, []query{
+		get("http://h.example.com/", `a="x y"; b="x,y"; c=" 1"`)}},
+	{"spaces around the pairs", []step{set("http://h.example.com/a/b", "  a = 1 ; Path = /x ;Secure; path=/a")}, []query{
+		get("http://h.example.com/a", ""), get("https://h.example.com/a", `a=" 1"`), get("https://h.example.com/", "")}},
+	{"localhost", []step{set("http://localhost:9000/", "a=1", "b=2; Domain=localhost", "c=3; Domain=.localhost")}, []query{
+		get("http://localhost/", "a=1; b=2; c=3"), get("http://x.localhost/", "")}},
+	{"attributes in odd case", []step{set("http://www.example.com/a/b", "a=1; DOMAIN=example.com; path=/; MAX-AGE=60; secure")}, []query{
+		get("https://x.example.com/", "a=1"), get("http://x.example.com/", "")}},
+	{"malformed Domains refused", []step{set("http://www.example.com/",
+		"a=1; Domain=example.com.", "b=2; Domain=.", "c=3; Domain=..example.com", "d=4; Domain=www.example.com.")}, []query{
+		get("http://www.example.com/", "")}},
+	{"a Domain attribute in quotes is left unparsed", []step{set("http://www.example.com/", `a=1; Domain="example.com"`)}, []query{
+		get("http://www.example.com/", "a=1"), get("http://x.example.com/", "")}},
+	{"an empty Domain is host-only", []step{set("http://www.example.com/", "a=1; Domain=")}, []query{
+		get("http://www.example.com/", "a=1"), get("http://x.www.example.com/", "")}},
+	{"attributes a client does not act on", []step{set("http://h.example.com/",
+		"a=1; SameSite=Lax; HttpOnly; Partitioned; Priority=High; Comment=hi")}, []query{get("http://h.example.com/", "a=1")}},
+	{"several hosts", []step{set("http://a.example.com/", "x=1"), set("http://b.example.com/", "y=2; Domain=example.com")}, []query{
+		get("http://a.example.com/", "x=1; y=2"), get("http://b.example.com/", "y=2"), get("http://example.com/", "y=2")}},
+	{"Max-Age runs out", []step{set("http://h.example.com/", "a=1; Max-Age=1", "b=2")}, []query{
+		get("http://h.example.com/", "a=1; b=2"), {at: 1200 * time.Millisecond, url: "http://h.example.com/", want: "b=2"}}},
+	{"replacing renews Max-Age", []step{set("http://h.example.com/", "a=1; Max-Age=1", "b=2"),
+		{at: 600 * time.Millisecond, url: "http://h.example.com/", lines: []string{"a=3; Max-Age=3600"}}}, []query{
+		{at: 1300 * time.Millisecond, url: "http://h.example.com/", want: "a=3; b=2"}}},
 }
 
-func ptr(s string) *string { return &s }
-
-func header(cs []*http.Cookie) string {
-	var parts []string
-	for _, c := range cs {
-		parts = append(parts, (&http.Cookie{Name: c.Name, Value: c.Value, Quoted: c.Quoted}).String())
+// addCookies is the Cookie header a net/http client writes from these cookies.
+func addCookies(cookies []*http.Cookie) string {
+	req := &http.Request{Header: http.Header{}}
+	for _, c := range cookies {
+		req.AddCookie(c)
 	}
-	return strings.Join(parts, "; ")
+	return req.Header.Get("Cookie")
 }
 
+func mustURL(t testing.TB, s string) *url.URL {
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
+
+func newReference(t testing.TB) *cookiejar.Jar {
+	ref, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	require.NoError(t, err)
+	return ref
+}
+
+// compare asserts that j (and viaNetHTTP, fed through SetCookies) send to u what ref sends.
+func compare(t *testing.T, ref *cookiejar.Jar, j, viaNetHTTP *Jar, u *url.URL) string {
+	t.Helper()
+	https := u.Scheme == "https"
+	refCookies := ref.Cookies(u)
+	want := addCookies(refCookies)
+	got := string(j.AppendHeader(nil, time.Now(), https, u.Host, u.Path))
+	assert.Equal(t, want, got, "Cookie header to %s", u)
+	assert.Equal(t, want, string(viaNetHTTP.AppendHeader(nil, time.Now(), https, u.Host, u.Path)),
+		"Cookie header to %s from the jar fed through SetCookies", u)
+	assert.Equal(t, want, addCookies(j.Cookies(u)), "Cookie header to %s from Cookies", u)
+	assert.Equal(t, fields(refCookies), fields(j.Cookies(u)), "Cookies(%s)", u)
+	seen := map[string]bool{}
+	for _, c := range refCookies {
+		if seen[c.Name] {
+			continue
+		}
+		seen[c.Name] = true
+		v, ok := j.Value(time.Now(), https, u.Host, u.Path, c.Name)
+		assert.True(t, ok, "Value of %s to %s", c.Name, u)
+		assert.Equal(t, c.Value, v, "Value of %s to %s", c.Name, u)
+	}
+	_, ok := j.Value(time.Now(), https, u.Host, u.Path, "none-of-that-name")
+	assert.False(t, ok)
+	return got
+}
+
+func fields(cs []*http.Cookie) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("%q=%q quoted:%v", c.Name, c.Value, c.Quoted))
+	}
+	return out
+}
+
+// TestSameAsNetHTTPCookiejar is the central test: the cases' Cookie headers are cookiejar's, and as written out.
 func TestSameAsNetHTTPCookiejar(t *testing.T) {
-	for _, c := range cases {
+	for _, c := range cookieCases {
 		t.Run(c.name, func(t *testing.T) {
-			ref, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
-			require.NoError(t, err)
-			j := New()
+			t.Parallel() // the cases that wait for the clock wait together
+			ref, j, viaNetHTTP := newReference(t), New(), New()
+			begin := time.Now()
 			for _, s := range c.steps {
-				u, err := url.Parse(s.url)
-				require.NoError(t, err)
-				ref.SetCookies(u, (&http.Response{Header: http.Header{"Set-Cookie": s.lines}}).Cookies())
+				time.Sleep(time.Until(begin.Add(s.at)))
+				u := mustURL(t, s.url)
+				cookies := (&http.Response{Header: http.Header{"Set-Cookie": s.lines}}).Cookies()
+				ref.SetCookies(u, cookies)
+				viaNetHTTP.SetCookies(u, cookies)
 				for _, line := range s.lines {
 					j.SetCookie(time.Now(), u.Scheme == "https", u.Host, u.Path, line)
 				}
 			}
-			for i, q := range c.queries {
-				u, err := url.Parse(q)
-				require.NoError(t, err)
-				want := header(ref.Cookies(u))
-				got := string(j.AppendHeader(nil, time.Now(), u.Scheme == "https", u.Host, u.Path))
-				assert.Equal(t, want, got, "query %s", q)
-				assert.Equal(t, want, header(j.Cookies(u)), "query %s through net/http's interface", q)
-				if i == 0 && c.want != nil {
-					assert.Equal(t, *c.want, got, "query %s, written out", q)
-				}
+			for _, q := range c.queries {
+				time.Sleep(time.Until(begin.Add(q.at)))
+				got := compare(t, ref, j, viaNetHTTP, mustURL(t, q.url))
+				assert.Equal(t, q.want, got, "Cookie header to %s, written out", q.url)
 			}
 		})
 	}
 }
 
-func TestParseAndExpired(t *testing.T) {
-	now := time.Now()
-	for _, c := range []struct {
-		line    string
-		ok      bool
-		expired bool
-	}{
-		{"a=1", true, false},
-		{"a=1; Max-Age=0", true, true},
-		{"a=1; Max-Age=-5", true, true},
-		{"a=1; Max-Age=10", true, false},
-		{"a=1; Expires=" + past, true, true},
-		{"a=1; Expires=" + future, true, false},
-		{"a=1; Max-Age=10; Expires=" + past, true, false},
-		{"no-equals", false, false},
-		{"", false, false},
-	} {
-		got, ok := Parse(c.line)
-		assert.Equal(t, c.ok, ok, c.line)
-		if ok {
-			assert.Equal(t, c.expired, got.Expired(now), c.line)
+// TestRandomAgainstNetHTTPCookiejar compares the jars over random sequences of Set-Cookie lines from random hosts
+// and paths, every request of the pools asked about after each answer.
+func TestRandomAgainstNetHTTPCookiejar(t *testing.T) {
+	hosts := []string{"example.com", "www.example.com", "a.www.example.com", "WWW.Example.com:8443", "other.com",
+		"example.co.uk", "x.example.co.uk", "co.uk", "127.0.0.1:8080", "127.0.0.1", "[::1]:80", "localhost", "x.3.4", "1.2.3.4"}
+	paths := []string{"", "/", "/a", "/a/", "/a/b", "/a/b/c", "/ab", "/b/c/"}
+	names := []string{"a", "b", "sid", "A"}
+	values := []string{"1", "2", "", `"q"`, "x y", "v,w"}
+	attrs := []string{"", "; Path=/", "; Path=/a", "; path=/a/b", "; Path=/b/", "; Path=x", "; Domain=example.com",
+		"; domain=.example.com", "; Domain=www.example.com", "; Domain=co.uk", "; Domain=example.co.uk", "; Domain=127.0.0.1",
+		"; Domain=3.4", "; Domain=localhost", "; Domain=other.com", "; Secure", "; Max-Age=0", "; Max-Age=-1",
+		"; Max-Age=3600", "; Expires=" + past, "; Expires=" + future, "; HttpOnly"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 150 {
+		ref, j, viaNetHTTP := newReference(t), New(), New()
+		for range 12 {
+			scheme := []string{"http", "https"}[rng.IntN(2)]
+			u := mustURL(t, scheme+"://"+hosts[rng.IntN(len(hosts))]+paths[rng.IntN(len(paths))])
+			var lines []string
+			for range 1 + rng.IntN(3) {
+				line := names[rng.IntN(len(names))] + "=" + values[rng.IntN(len(values))]
+				for range rng.IntN(3) {
+					line += attrs[rng.IntN(len(attrs))]
+				}
+				lines = append(lines, line)
+			}
+			cookies := (&http.Response{Header: http.Header{"Set-Cookie": lines}}).Cookies()
+			ref.SetCookies(u, cookies)
+			viaNetHTTP.SetCookies(u, cookies)
+			for _, line := range lines {
+				j.SetCookie(time.Now(), scheme == "https", u.Host, u.Path, line)
+			}
+			for _, host := range hosts {
+				for _, path := range paths {
+					for _, scheme := range []string{"http", "https"} {
+						compare(t, ref, j, viaNetHTTP, mustURL(t, scheme+"://"+host+path))
+					}
+				}
+			}
+			if t.Failed() {
+				t.Fatalf("round %d, after %s set %q", round, u, lines)
+			}
 		}
 	}
 }
 
-func TestValueAndLen(t *testing.T) {
+func TestAppendHeaderAppends(t *testing.T) {
 	j := New()
 	now := time.Now()
-	j.SetCookie(now, false, "h.example.com", "/", "lb=r2; Path=/")
-	j.SetCookie(now, false, "h.example.com", "/", "sid=abc; Max-Age=1")
-	v, ok := j.Value(now, false, "h.example.com:80", "/page", "lb")
-	assert.True(t, ok)
-	assert.Equal(t, "r2", v)
-	assert.Equal(t, 2, j.Len())
-	_, ok = j.Value(now.Add(2*time.Second), false, "h.example.com", "/", "sid")
-	assert.False(t, ok, "expired")
-	assert.Equal(t, 1, j.Len(), "the expired cookie left the jar when met")
+	j.SetCookie(now, false, "h.example.com", "/", "a=1")
+	j.SetCookie(now, false, "h.example.com", "/", "b=2")
+	assert.Equal(t, "Cookie: a=1; b=2", string(j.AppendHeader([]byte("Cookie: "), now, false, "h.example.com", "/x")))
+	dst := []byte("Cookie: ")
+	assert.Equal(t, dst, j.AppendHeader(dst, now, false, "other.example.com", "/x"), "nothing appended")
+	assert.Empty(t, j.AppendHeader(nil, now, false, "h.example.com:bad:port", "/x"))
 }
 
-// A user's jar must stay small: tens of thousands of users hold one each.
-func TestJarMemory(t *testing.T) {
-	now := time.Now()
-	allocs := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			j := New()
-			j.SetCookie(now, false, "127.0.0.1:8080", "/login", "sid=0123456789abcdef0123456789abcdef; Path=/; HttpOnly")
-			j.SetCookie(now, false, "127.0.0.1:8080", "/login", "INGRESSCOOKIE=5f3c9a; Path=/")
-			j.SetCookie(now, false, "127.0.0.1:8080", "/login", "csrf=xyz; Path=/")
+// TestClock drives the jar with a clock of its own: the times given are the ones that count.
+func TestClock(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	const h = "h.example.com"
+	j := New()
+	j.SetCookie(t0, false, h, "/", "m=1; Max-Age=60")
+	j.SetCookie(t0, false, h, "/", "e=2; Expires=Tue, 01 Jan 2030 12:00:30 GMT")
+	j.SetCookie(t0, false, h, "/", "s=3")
+	j.SetCookie(t0, false, h, "/", "p=4; Expires=Tue, 01 Jan 2030 12:00:00 GMT") // not after now: never stored
+	assert.Equal(t, 3, j.Len())
+	assert.Equal(t, "m=1; e=2; s=3", string(j.AppendHeader(nil, t0.Add(29*time.Second), false, h, "/")))
+	assert.Equal(t, 3, j.Len(), "nothing expired yet")
+	assert.Equal(t, "m=1; s=3", string(j.AppendHeader(nil, t0.Add(30*time.Second), false, h, "/")), "Expires reached")
+	assert.Equal(t, 2, j.Len(), "the expired cookie left the jar when met")
+	assert.Equal(t, 2, j.Len())
+	v, ok := j.Value(t0.Add(59*time.Second), false, h, "/", "m")
+	assert.True(t, ok)
+	assert.Equal(t, "1", v)
+	assert.Equal(t, 2, j.Len(), "Len counts cookies expired but not met yet")
+	_, ok = j.Value(t0.Add(60*time.Second), false, h, "/", "m")
+	assert.False(t, ok, "Max-Age reached")
+	assert.Equal(t, 1, j.Len())
+	assert.Equal(t, "s=3", string(j.AppendHeader(nil, t0.Add(100*365*24*time.Hour), false, h, "/")), "a session cookie lasts")
+
+	// Creation time orders cookies of equal paths, whatever order they came in; a replacement keeps its own.
+	j = New()
+	j.SetCookie(t0.Add(2*time.Second), false, h, "/", "late=1")
+	j.SetCookie(t0.Add(time.Second), false, h, "/", "early=2")
+	j.SetCookie(t0.Add(3*time.Second), false, h, "/", "late=3")
+	assert.Equal(t, "early=2; late=3", string(j.AppendHeader(nil, t0.Add(4*time.Second), false, h, "/")))
+}
+
+func TestParse(t *testing.T) {
+	pastTime, err := time.Parse(http.TimeFormat, past)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		line string
+		want Cookie
+		ok   bool
+	}{
+		{"a=1", Cookie{Name: "a", Value: "1"}, true},
+		{" sid = abc ", Cookie{Name: "sid", Value: " abc"}, true},
+		{`a="q"`, Cookie{Name: "a", Value: "q"}, true},
+		{`a=""`, Cookie{Name: "a"}, true},
+		{"a=; Max-Age=0", Cookie{Name: "a", MaxAge: -1}, true},
+		{"a=1; Max-Age=-5", Cookie{Name: "a", Value: "1", MaxAge: -1}, true},
+		{"a=1; max-age=10; Max-Age=07", Cookie{Name: "a", Value: "1", MaxAge: 10}, true},
+		{"a=1; Expires=" + past, Cookie{Name: "a", Value: "1", Expires: pastTime}, true},
+		{"a=1; EXPIRES=" + pastDashed, Cookie{Name: "a", Value: "1", Expires: pastTime}, true},
+		{"a=1; Expires=" + past + "; Expires=tomorrow", Cookie{Name: "a", Value: "1"}, true},
+		{"a=1; Domain=.Example.COM; Path=/p; Secure; HttpOnly", Cookie{Name: "a", Value: "1", Domain: ".Example.COM", Path: "/p",
+			Secure: true, HttpOnly: true}, true},
+		{"a=1; Path=/p; Path=/q", Cookie{Name: "a", Value: "1", Path: "/q"}, true},
+		{`a=1; Secure="x"; Path="/p"`, Cookie{Name: "a", Value: "1"}, true},
+		{"a=1;;; ;Secure", Cookie{Name: "a", Value: "1", Secure: true}, true},
+		{"no-equals", Cookie{}, false},
+		{"", Cookie{}, false},
+		{" \t", Cookie{}, false},
+		{"=1", Cookie{}, false},
+		{"a b=1", Cookie{}, false},
+		{"a=b c;", Cookie{Name: "a", Value: "b c"}, true},
+		{`a="b`, Cookie{}, false},
+		{"a=é", Cookie{}, false},
+	} {
+		got, ok := Parse(c.line)
+		assert.Equal(t, c.ok, ok, "%q", c.line)
+		assert.Equal(t, c.want, got, "%q", c.line)
+		netHTTP, err := http.ParseSetCookie(c.line)
+		require.Equal(t, err == nil, ok, "%q: as net/http", c.line)
+		if ok {
+			assert.Equal(t, fromNetHTTP(netHTTP), got, "%q: as net/http", c.line)
+		}
+	}
+}
+
+func fromNetHTTP(c *http.Cookie) Cookie {
+	return Cookie{Name: c.Name, Value: c.Value, Domain: c.Domain, Path: c.Path, MaxAge: c.MaxAge, Expires: c.Expires,
+		Secure: c.Secure, HttpOnly: c.HttpOnly}
+}
+
+// FuzzParse holds Parse to net/http's ParseSetCookie.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"a=1", `a="1"; Path=/x; Domain=.e.com; Secure; HttpOnly`, "a=1; Max-Age=+010",
+		"a=1; Expires=" + past, "a=1; expires=" + pastDashed + "; Max-Age=-1", " a = b ; ;", "=;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, ok := Parse(line)
+		want, err := http.ParseSetCookie(line)
+		if (err == nil) != ok {
+			t.Fatalf("%q: ok %v, net/http's error %v", line, ok, err)
+		}
+		if ok && got != fromNetHTTP(want) {
+			t.Fatalf("%q: %+v, net/http %+v", line, got, fromNetHTTP(want))
 		}
 	})
-	assert.Less(t, allocs.AllocedBytesPerOp(), int64(2048), "bytes allocated for a jar of three cookies, parsing included")
+}
+
+func TestExpired(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		c    Cookie
+		want bool
+	}{
+		{Cookie{}, false},
+		{Cookie{MaxAge: -1}, true},
+		{Cookie{MaxAge: 1}, false},
+		{Cookie{Expires: now}, true},
+		{Cookie{Expires: now.Add(-time.Second)}, true},
+		{Cookie{Expires: now.Add(time.Second)}, false},
+		{Cookie{MaxAge: 60, Expires: now.Add(-time.Hour)}, false},
+		{Cookie{MaxAge: -1, Expires: now.Add(time.Hour)}, true},
+	} {
+		assert.Equal(t, c.want, c.c.Expired(now), "%+v", c.c)
+	}
+	for line, want := range map[string]bool{"a=1; Max-Age=0": true, "a=1; Expires=" + past: true, "a=1": false,
+		"a=1; Expires=" + future: false, "a=1; Max-Age=5; Expires=" + past: false} {
+		c, ok := Parse(line)
+		require.True(t, ok, line)
+		assert.Equal(t, want, c.Expired(time.Now()), line)
+	}
+}
+
+// TestCookieJar uses the jar as net/http's CookieJar: what a net/http client stores, AppendHeader sends, and what
+// SetCookie stores, the net/http client sends.
+func TestCookieJar(t *testing.T) {
+	var jarInterface http.CookieJar = New()
+	_ = jarInterface
+
+	var sent []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent = append(sent, r.Header.Get("Cookie"))
+		if r.URL.Path == "/login" {
+			w.Header().Add("Set-Cookie", "sid=abc; Path=/; HttpOnly")
+			w.Header().Add("Set-Cookie", "pref=x y; Path=/app")
+		}
+	}))
+	defer srv.Close()
+	u := mustURL(t, srv.URL)
+
+	j := New()
+	client := &http.Client{Jar: j}
+	resp, err := client.Get(srv.URL + "/login")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, 2, j.Len())
+	assert.Equal(t, `pref="x y"; sid=abc`, string(j.AppendHeader(nil, time.Now(), false, u.Host, "/app/page")))
+
+	j.SetCookie(time.Now(), false, u.Host, "/", "lb=r1; Path=/")
+	resp, err = client.Get(srv.URL + "/app/next")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, []string{"", `pref="x y"; sid=abc; lb=r1`}, sent)
+
+	// Only http and https.
+	j.SetCookies(mustURL(t, "ftp://"+u.Host+"/"), []*http.Cookie{{Name: "f", Value: "1"}})
+	assert.Equal(t, 3, j.Len())
+	assert.Nil(t, j.Cookies(mustURL(t, "ftp://"+u.Host+"/")))
+
+	// Through SetCookies, a cookie net/http would not send as it is goes as AddCookie sanitizes it.
+	log.SetOutput(io.Discard) // AddCookie says what it drops
+	defer log.SetOutput(os.Stderr)
+	k := New()
+	k.SetCookies(mustURL(t, "http://h.example.com/"), []*http.Cookie{{Name: "a\nb", Value: `x"y;z`}, {Name: "q", Value: "1", Quoted: true}})
+	assert.Equal(t, addCookies(k.Cookies(mustURL(t, "http://h.example.com/"))), string(k.AppendHeader(nil, time.Now(), false, "h.example.com", "/")))
+	assert.Equal(t, `a-b=xyz; q="1"`, string(k.AppendHeader(nil, time.Now(), false, "h.example.com", "/")))
+}
+
+// TestConcurrentUse has a net/http client's goroutines and the user's own use the jar at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	j := New()
+	u := mustURL(t, "http://h.example.com/")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				switch g {
+				case 0:
+					j.SetCookies(u, []*http.Cookie{{Name: fmt.Sprint("n", i%5), Value: fmt.Sprint(i)}})
+				case 1:
+					j.Cookies(u)
+				case 2:
+					j.SetCookie(time.Now(), false, "h.example.com:80", "/", fmt.Sprintf("m%d=%d", i%5, i))
+				default:
+					j.AppendHeader(nil, time.Now(), false, "h.example.com", "/")
+					j.Value(time.Now(), false, "h.example.com", "/", "n1")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 10, j.Len())
+}
+
+// userJar is a jar as a user of the harness has it: a session cookie, an ingress's affinity cookie and a CSRF token.
+func userJar(now time.Time, lines []string) *Jar {
+	j := New()
+	for _, line := range lines {
+		j.SetCookie(now, false, "127.0.0.1:8080", "/login", line)
+	}
+	return j
+}
+
+func userLines(i int) []string {
+	return []string{
+		fmt.Sprintf("sid=%032x; Path=/; HttpOnly; SameSite=Lax", i),
+		fmt.Sprintf("INGRESSCOOKIE=%016x; Path=/; Max-Age=172800; HttpOnly", i),
+		fmt.Sprintf("csrf=%024x; Path=/", i),
+	}
+}
+
+// TestNoAllocations: the request's side, and a cookie sent again unchanged, allocate nothing.
+func TestNoAllocations(t *testing.T) {
+	now := time.Now()
+	lines := userLines(1)
+	j := userJar(now, lines)
+	buf := make([]byte, 0, 256)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		buf = j.AppendHeader(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
+	}), "AppendHeader")
+	require.Contains(t, string(buf), "sid=")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { j.Value(now, false, "127.0.0.1:8080", "/", "INGRESSCOOKIE") }), "Value")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { j.SetCookie(now, false, "127.0.0.1:8080", "/x", lines[0]) }),
+		"SetCookie of the cookie the jar holds")
+}
+
+// TestMemoryPerJar: tens of thousands of users hold a jar each; one with three cookies must stay under 2 KB.
+func TestMemoryPerJar(t *testing.T) {
+	const n = 10_000
+	now := time.Now()
+	lines := make([][]string, n)
+	for i := range lines {
+		lines[i] = userLines(i)
+	}
+	jars := make([]*Jar, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range jars {
+		jars[i] = userJar(now, lines[i])
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perJar := float64(after.HeapAlloc-before.HeapAlloc) / n
+	allocated := float64(after.TotalAlloc-before.TotalAlloc) / n
+	t.Logf("%.0f bytes held per jar of 3 cookies, %.0f allocated making it", perJar, allocated)
+	assert.Less(t, perJar, 2048.0)
+	assert.Less(t, allocated, 2048.0)
+	for i, j := range jars {
+		require.Equal(t, 3, j.Len())
+		require.Contains(t, string(j.AppendHeader(nil, now, false, "127.0.0.1:8080", "/")), fmt.Sprintf("sid=%032x", i))
+	}
+	runtime.KeepAlive(lines)
 }
 
 func BenchmarkAppendHeader(b *testing.B) {
-	j := New()
 	now := time.Now()
-	j.SetCookie(now, false, "127.0.0.1:8080", "/", "sid=0123456789abcdef; Path=/")
-	j.SetCookie(now, false, "127.0.0.1:8080", "/", "INGRESSCOOKIE=5f3c9a; Path=/")
+	j := userJar(now, userLines(1))
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = j.AppendHeader(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
+	}
+}
+
+func BenchmarkValue(b *testing.B) {
+	now := time.Now()
+	j := userJar(now, userLines(1))
+	b.ReportAllocs()
+	for b.Loop() {
+		j.Value(now, false, "127.0.0.1:8080", "/page/3", "INGRESSCOOKIE")
+	}
+}
+
+func BenchmarkSetCookie(b *testing.B) {
+	now := time.Now()
+	b.Run("same again", func(b *testing.B) {
+		lines := userLines(1)
+		j := userJar(now, lines)
+		b.ReportAllocs()
+		for b.Loop() {
+			j.SetCookie(now, false, "127.0.0.1:8080", "/login", lines[1])
+		}
+	})
+	b.Run("new value", func(b *testing.B) {
+		var lines []string
+		for i := range 64 {
+			lines = append(lines, userLines(i)[1])
+		}
+		j := userJar(now, userLines(1))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			j.SetCookie(now, false, "127.0.0.1:8080", "/login", lines[i%len(lines)])
+			i++
+		}
+	})
+	b.Run("new jar of three", func(b *testing.B) {
+		lines := userLines(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			userJar(now, lines)
+		}
+	})
+}
+
+// BenchmarkNetHTTPCookiejar is the same request's cookies from net/http/cookiejar, for comparison.
+func BenchmarkNetHTTPCookiejar(b *testing.B) {
+	ref := newReference(b)
+	u := mustURL(b, "http://127.0.0.1:8080/login")
+	ref.SetCookies(u, (&http.Response{Header: http.Header{"Set-Cookie": userLines(1)}}).Cookies())
+	q := mustURL(b, "http://127.0.0.1:8080/page/3")
+	b.ReportAllocs()
+	for b.Loop() {
+		var sb strings.Builder
+		for i, c := range ref.Cookies(q) {
+			if i > 0 {
+				sb.WriteString("; ")
+			}
+			sb.WriteString(c.String())
+		}
 	}
 }

@@ -41,6 +41,9 @@ type Config struct {
 	MaxConns          int
 	WorkerConnections int
 	NoFile            int
+	// AdminSocket, when set, is a Unix socket Caddy's admin API listens on (the local runtime's): the harness polls
+	// its upstreams' failure counts, which Caddy reports nowhere else. Empty: admin off.
+	AdminSocket string
 	// Backlog is the listen queue nginx asks for (the kernel caps it at net.core.somaxconn): users arriving by the
 	// thousand a second open connections faster than one worker accepts them, and nginx's default of 511 drops
 	// their SYNs, which come back a second later as a latency no user of the real site would see.

@@ -20,7 +20,7 @@ import (
 
 // BalancerStats asks the balancer what it did with its upstreams over the run: nginx's error log for the servers
 // it marked "temporarily disabled", HAProxy's statistics for each server's redispatches (failovers) and
-// health-check downs. Caddy exposes neither with its admin API off; what cannot be read is named in Unread.
+// health-check downs, and what WatchBalancer saw of Caddy's failure counts. What cannot be read is named in Unread.
 func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 	k := d.Kind()
 	st := events.BalancerStats{Kind: k.Name}
@@ -45,6 +45,7 @@ func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 	d.mu.Lock()
 	part := d.balancer
 	d.mu.Unlock()
+	// Caddy's admin API answers with the address as the Caddyfile wrote it, the harness's own form.
 	switch {
 	case part == nil:
 		st.Unread = append(st.Unread, "no balancer was started")
@@ -73,6 +74,26 @@ func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 		}
 	case k.Name == "haproxy":
 		st.Unread = append(st.Unread, "haproxy stats: your balancer.config template may not answer "+balancer.StatsPath)
+	case k.Name == "caddy" && d.watch != nil:
+		w := d.watch
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		st.Source = fmt.Sprintf("caddy admin api, polled every %s", pollEvery)
+		if w.polls == 0 {
+			st.Unread = append(st.Unread, fmt.Sprintf("caddy admin api: %v", w.err))
+			break
+		}
+		// Each failure Caddy counted was a request it tried on that upstream first; with lb_retries it was retried
+		// on another: a failover. Failures that came and expired between two polls are not seen.
+		for addr, n := range w.failures {
+			upstream(addr).FailedOver += n
+		}
+		for addr, n := range w.marked {
+			upstream(addr).MarkedFailed += n
+		}
+	case k.Name == "caddy":
+		st.Unread = append(st.Unread, "caddy: its admin API is off in this runtime (or balancer.max_fails is 0), and it reports "+
+			"neither failovers nor failed upstreams anywhere else")
 	default:
 		st.Unread = append(st.Unread, k.Name+": it reports neither failovers nor failed upstreams with its admin API off")
 	}

@@ -29,10 +29,12 @@ type Deployment struct {
 	made      int        // the highest replica index started, so that a scale-out never reuses a name
 	names     map[string]string
 	balancer  BalancerPart
-	gen       int       // the balancer's config generation
-	store     StorePart // the shared session store, when the topology has one
-	storeAddr string    // where replicas reach the store
-	idpURL    string    // where browsers reach the identity provider
+	admin     string      // Caddy's admin socket, when the runtime gave it one
+	watch     *caddyWatch // what polling it saw, from WatchBalancer
+	gen       int         // the balancer's config generation
+	store     StorePart   // the shared session store, when the topology has one
+	storeAddr string      // where replicas reach the store
+	idpURL    string      // where browsers reach the identity provider
 	closers   []closer
 	closed    bool
 	closeErr  error

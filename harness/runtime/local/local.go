@@ -312,6 +312,11 @@ func (r *localRun) FillConfig(c *balancer.Config) {
 	name := r.d.Kind().Name
 	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = r.d.Dir, r.errLog(), filepath.Join(r.d.Dir, name+"-access.log"), r.listen
 	c.TrustProxy = []string{"127.0.0.1", "::1"}
+	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without.
+	if sock := filepath.Join(r.d.Dir, "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
+		c.AdminSocket = sock
+		r.d.SetAdminSocket(sock)
+	}
 }
 
 func (r *localRun) errLog() string { return filepath.Join(r.d.Dir, r.d.Kind().Name+"-error.log") }
