@@ -119,18 +119,20 @@ func (j *Jar) set(now time.Time, h *hostInfo, reqPath string, c *Cookie, quoted 
 	if i >= 0 {
 		// The same cookie again: it keeps its creation time and sequence number, hence its place.
 		e := &j.entries[i]
-		if e.value != c.Value {
+		if e.value != c.Value || e.quoted != quoted {
 			e.name, e.value, e.path = own(c.Name, c.Value, path)
+			e.quoted = quoted
+			e.quote, e.dirty = classify(e.name, e.value, quoted)
 		}
 		e.hostOnly, e.expires, e.persistent, e.secure = hostOnly, expires, persistent, c.Secure
-		e.quoted, e.quote, e.dirty = quoted, needsQuote(e.value, quoted), dirty(e.name, e.value)
 		return
 	}
 	e := entry{domain: domain, key: h.key, expires: expires, created: now, seq: j.seq, hostOnly: hostOnly,
 		secure: c.Secure, persistent: persistent, local: isLocalhost(domain) || domain == h.host && h.loop}
 	j.seq++
 	e.name, e.value, e.path = own(c.Name, c.Value, path)
-	e.quoted, e.quote, e.dirty = quoted, needsQuote(e.value, quoted), dirty(e.name, e.value)
+	e.quoted = quoted
+	e.quote, e.dirty = classify(e.name, e.value, quoted)
 	if j.entries == nil {
 		j.entries = make([]entry, 0, 4)
 	}
@@ -165,18 +167,26 @@ func own(name, value, path string) (string, string, string) {
 	return s[:len(name)], s[len(name) : len(name)+len(value)], s[len(name)+len(value):]
 }
 
-func needsQuote(value string, quoted bool) bool {
-	return quoted || strings.ContainsAny(value, " ,")
-}
-
-func dirty(name, value string) bool {
-	return strings.ContainsAny(name, "\r\n") || !validValue(value)
+// classify tells how net/http's Request.AddCookie writes a cookie: the value in double quotes when it came so or
+// holds a space or a comma (quote), and whether it must sanitize the name or value (dirty: never for a cookie
+// from Parse).
+func classify(name, value string, quoted bool) (quote, dirty bool) {
+	quote = quoted
+	for i := range len(value) {
+		switch b := value[i]; {
+		case b == ' ' || b == ',':
+			quote = true
+		case !validValueByte(b):
+			dirty = true
+		}
+	}
+	return quote, dirty || strings.ContainsAny(name, "\r\n")
 }
 
 // AppendHeader appends the Cookie header's value ("a=1; b=2") for a request at now to host (a port is ignored,
 // case too) and path to dst, and returns it; nothing is appended when no cookie matches. The header is the one
 // net/http's client writes from cookiejar's cookies: longer paths first, then earlier creation; a value in double
-// quotes when it came so or holds a space or a comma. Expired cookies leave the jar as they are met.
+// quotes when it came so or holds a space or a comma. Cookies expired at now leave the jar.
 func (j *Jar) AppendHeader(dst []byte, now time.Time, https bool, host, path string) []byte {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -241,7 +251,7 @@ func appendSanitized(dst []byte, e *entry) []byte {
 }
 
 // Value returns the value of the cookie named name that a request at now to host and path would carry (the first
-// of that name in the Cookie header), and whether there is one. Expired cookies leave the jar as they are met.
+// of that name in the Cookie header), and whether there is one. Cookies expired at now leave the jar.
 func (j *Jar) Value(now time.Time, https bool, host, path, name string) (string, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -260,8 +270,8 @@ func (j *Jar) Value(now time.Time, https bool, host, path, name string) (string,
 	return "", false
 }
 
-// Len is how many cookies the jar holds, counting the expired ones that no AppendHeader, Value or Cookies has met
-// since they expired.
+// Len is how many cookies the jar holds, expired ones included until the next AppendHeader, Value or Cookies drops
+// them (each drops every cookie expired at its time, whatever the host asked about).
 func (j *Jar) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()

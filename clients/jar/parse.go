@@ -46,8 +46,8 @@ func parse(line string) (c Cookie, quoted, ok bool) {
 	if line == "" {
 		return Cookie{}, false, false
 	}
-	first, rest, more := strings.Cut(line, ";")
-	name, value, found := strings.Cut(textproto.TrimString(first), "=")
+	first, rest, more := cut(line, ';')
+	name, value, found := cut(textproto.TrimString(first), '=')
 	if !found {
 		return Cookie{}, false, false
 	}
@@ -64,14 +64,14 @@ func parse(line string) (c Cookie, quoted, ok bool) {
 	c.Name, c.Value = name, value
 	for more {
 		var part string
-		part, rest, more = strings.Cut(rest, ";")
+		part, rest, more = cut(rest, ';')
 		part = textproto.TrimString(part)
 		if part == "" {
 			continue
 		}
 		// Neither the attribute's name nor its value is trimmed, nor are quotes stripped from the value; an
 		// attribute whose value has a byte outside the cookie-octets is left unparsed, whatever it is.
-		attr, val, _ := strings.Cut(part, "=")
+		attr, val, _ := cut(part, '=')
 		if !validValue(val) {
 			continue
 		}
@@ -108,6 +108,14 @@ func parse(line string) (c Cookie, quoted, ok bool) {
 		}
 	}
 	return c, quoted, true
+}
+
+// cut is strings.Cut for a one-byte separator.
+func cut(s string, sep byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
 }
 
 // validValue reports whether every byte of v is one net/http accepts in a cookie value or attribute value: printable

@@ -52,6 +52,10 @@ func TestShardCommandLinesMergeToTheSingleRun(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &single))
 	assert.Equal(t, "target", single.Runtime)
 	assert.Equal(t, single.Replicas, merged.Replicas, "per-replica counts, shares and users")
+	// The shards run side by side, each with the scenario's users at once: their peaks add up, the single run's
+	// does not.
+	assert.Greater(t, merged.Totals.PeakUsersAtOnce, single.Totals.PeakUsersAtOnce)
+	merged.Totals.PeakUsersAtOnce = single.Totals.PeakUsersAtOnce
 	assert.Equal(t, single.Totals, merged.Totals)
 	require.Len(t, merged.Replicas, 3)
 

@@ -54,7 +54,7 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 	conf, err := os.ReadFile(filepath.Join(d.Dir, "nginx.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "ip_hash;")
-	assert.Contains(t, string(conf), "listen "+d.Endpoint+" proxy_protocol;")
+	assert.Contains(t, string(conf), "listen "+d.Endpoint+" proxy_protocol backlog=")
 	for _, r := range d.Replicas() {
 		assert.Contains(t, string(conf), "server "+r.Addr+" max_fails=1 fail_timeout=10s;")
 	}
