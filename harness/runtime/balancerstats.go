@@ -80,7 +80,11 @@ func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 		defer w.mu.Unlock()
 		st.Source = fmt.Sprintf("caddy admin api, polled every %s", pollEvery)
 		if w.polls == 0 {
-			st.Unread = append(st.Unread, fmt.Sprintf("caddy admin api: %v", w.err))
+			why := "no poll was answered before the users finished"
+			if w.err != nil {
+				why = w.err.Error()
+			}
+			st.Unread = append(st.Unread, "caddy admin api: "+why)
 			break
 		}
 		// Each failure Caddy counted was a request it tried on that upstream first; with lb_retries it was retried
