@@ -332,22 +332,18 @@ func rateLimited(resp *wire.Response) bool {
 // clearedCookies names the cookies that an answer's Set-Cookie lines, in order, expire: the last Set-Cookie of a
 // name decides, as it does in the jar. Max-Age wins over Expires.
 func clearedCookies(lines []string, now time.Time) []string {
-	var names []string
-	for i, line := range lines {
-		c, ok := jar.Parse(line)
-		if !ok || !c.Expired(now) || slices.Contains(names, c.Name) {
+	var names, seen []string
+	for i := len(lines) - 1; i >= 0; i-- { // from the last: it decides for its name
+		c, ok := jar.Parse(lines[i])
+		if !ok || slices.Contains(seen, c.Name) {
 			continue
 		}
-		later := false
-		for _, next := range lines[i+1:] {
-			if d, ok := jar.Parse(next); ok && d.Name == c.Name {
-				later = true
-			}
-		}
-		if !later {
+		seen = append(seen, c.Name)
+		if c.Expired(now) {
 			names = append(names, c.Name)
 		}
 	}
+	slices.Reverse(names)
 	return names
 }
 

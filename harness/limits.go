@@ -37,10 +37,7 @@ func prepareLimits(p *plan.Plan) error {
 	if err != nil {
 		return nil // not Linux, or not readable: nothing known to refuse on
 	}
-	conns := users
-	if p.Topology.ClientConns > 0 {
-		conns = p.Topology.ClientConns
-	}
+	conns := p.Topology.HeldConnections()
 	if ports := hi - lo + 1; conns > ports-filesPerProcess {
 		return fmt.Errorf("clients.concurrency: %d users at once hold about %d connections from one address to the balancer; "+
 			"this machine's ephemeral ports (net.ipv4.ip_local_port_range %d-%d) give %d per destination, and the "+

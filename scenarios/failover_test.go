@@ -8,6 +8,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,6 +29,30 @@ func (s *stopBeforeUsers) Start(int) {
 func (s *stopBeforeUsers) Record(events.Event) {}
 func (s *stopBeforeUsers) UserDone()           {}
 
+// runWithReplica1Stopped runs s (four replicas) with replica-1 stopped before the first user starts.
+func runWithReplica1Stopped(t *testing.T, s *scenario.Scenario) *reports.Report {
+	t.Helper()
+	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
+	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
+		harness.WithWatcher(stop))
+	require.NoError(t, err)
+	require.Len(t, rep.Replicas, 4)
+	return rep
+}
+
+// assertOnlyReplica1Marked: no other replica has a failover or a mark, and the diagnosis marks the figures.
+func assertOnlyReplica1Marked(t *testing.T, rep *reports.Report) {
+	t.Helper()
+	for _, r := range rep.Replicas[1:] {
+		assert.Zero(t, r.FailedOver+r.MarkedFailed, r.Name)
+	}
+	found := false
+	for _, f := range rep.Diagnosis {
+		found = found || f.Rule == "topology-differs"
+	}
+	assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+}
+
 // A replica the balancer cannot reach, with no fault of the scenario's: nginx fails over to the next one and the run
 // would otherwise describe three replicas as if they were the scenario's four. The report counts the failovers
 // against the replica the balancer picked first, and says the figures describe another topology.
@@ -37,11 +62,7 @@ func TestAnUnreachableReplicaIsNotSilent(t *testing.T) {
 	}
 	s, err := scenario.Load("rr-memory.yaml", "app.replicas=4", "balancer.strategy=ip-hash", "clients.users=200", "clients.pages=4")
 	require.NoError(t, err)
-	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
-	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
-		harness.WithWatcher(stop))
-	require.NoError(t, err)
-	require.Len(t, rep.Replicas, 4)
+	rep := runWithReplica1Stopped(t, s)
 	r1 := rep.Replicas[0]
 	assert.Equal(t, "replica-1", r1.Name)
 	assert.Zero(t, r1.Requests, "replica-1 answered nothing")
@@ -85,11 +106,7 @@ func TestHAProxyFailoversAreCounted(t *testing.T) {
 				"clients.users=120", "clients.pages=4"}, c.set...)
 			s, err := scenario.Load("rr-memory.yaml", set...)
 			require.NoError(t, err)
-			stop := &stopBeforeUsers{t: t, replica: "replica-1"}
-			rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
-				harness.WithWatcher(stop))
-			require.NoError(t, err)
-			require.Len(t, rep.Replicas, 4)
+			rep := runWithReplica1Stopped(t, s)
 			r1 := rep.Replicas[0]
 			assert.Zero(t, r1.Requests, "replica-1 answered nothing")
 			if c.failed {
@@ -98,14 +115,7 @@ func TestHAProxyFailoversAreCounted(t *testing.T) {
 			if c.marked {
 				assert.Positive(t, r1.MarkedFailed, "the health check's down of replica-1 is counted")
 			}
-			for _, r := range rep.Replicas[1:] {
-				assert.Zero(t, r.FailedOver+r.MarkedFailed, r.Name)
-			}
-			found := false
-			for _, f := range rep.Diagnosis {
-				found = found || f.Rule == "topology-differs"
-			}
-			assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+			assertOnlyReplica1Marked(t, rep)
 		})
 	}
 }
@@ -120,21 +130,10 @@ func TestCaddyFailoversAreCounted(t *testing.T) {
 	s, err := scenario.Load("rr-memory.yaml", "app.replicas=4", "balancer.kind=caddy", "balancer.strategy=round-robin",
 		"clients.users=120", "clients.pages=4", "clients.think={kind: constant, mean: 100ms}")
 	require.NoError(t, err)
-	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
-	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
-		harness.WithWatcher(stop))
-	require.NoError(t, err)
-	require.Len(t, rep.Replicas, 4)
+	rep := runWithReplica1Stopped(t, s)
 	r1 := rep.Replicas[0]
 	assert.Zero(t, r1.Requests, "replica-1 answered nothing")
 	assert.Positive(t, r1.FailedOver, "Caddy's failed tries on replica-1, retried elsewhere, are counted")
 	assert.Positive(t, r1.MarkedFailed, "and the times its passive health check took replica-1 out")
-	for _, r := range rep.Replicas[1:] {
-		assert.Zero(t, r.FailedOver+r.MarkedFailed, r.Name)
-	}
-	found := false
-	for _, f := range rep.Diagnosis {
-		found = found || f.Rule == "topology-differs"
-	}
-	assert.True(t, found, "the diagnosis marks the figures: %+v", rep.Diagnosis)
+	assertOnlyReplica1Marked(t, rep)
 }

@@ -140,11 +140,14 @@ func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer
 
 // Connections is how many client connections the balancer must hold at once: two for each the users hold (its
 // kept-alive connection, and a WebSocket or a login's second request in flight).
-func (t Topology) Connections() int {
+func (t Topology) Connections() int { return 2 * t.HeldConnections() }
+
+// HeldConnections is how many connections the users hold at once: ClientConns, or one per user at once.
+func (t Topology) HeldConnections() int {
 	if t.ClientConns > 0 {
-		return 2 * t.ClientConns
+		return t.ClientConns
 	}
-	return 2 * t.Concurrency
+	return t.Concurrency
 }
 
 // DerivedSecret is a secret derived from the scenario's seed, so that a run is reproducible and "per-replica" gives

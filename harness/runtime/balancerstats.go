@@ -24,28 +24,21 @@ import (
 func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 	k := d.Kind()
 	st := events.BalancerStats{Kind: k.Name}
-	byAddr := map[string]*events.UpstreamStats{}
 	for _, r := range d.Replicas() {
 		st.Upstreams = append(st.Upstreams, events.UpstreamStats{Name: r.Name, Addr: r.Addr})
 	}
-	for i := range st.Upstreams {
-		byAddr[st.Upstreams[i].Addr] = &st.Upstreams[i]
-	}
+	// upstream is the entry of addr, added for an address the harness did not start (a handful: a scan will do).
 	upstream := func(addr string) *events.UpstreamStats {
-		if u := byAddr[addr]; u != nil {
-			return u
+		i := slices.IndexFunc(st.Upstreams, func(u events.UpstreamStats) bool { return u.Addr == addr })
+		if i < 0 {
+			st.Upstreams = append(st.Upstreams, events.UpstreamStats{Name: d.ReplicaOf(addr), Addr: addr})
+			i = len(st.Upstreams) - 1
 		}
-		st.Upstreams = append(st.Upstreams, events.UpstreamStats{Name: d.ReplicaOf(addr), Addr: addr})
-		clear(byAddr)
-		for i := range st.Upstreams {
-			byAddr[st.Upstreams[i].Addr] = &st.Upstreams[i]
-		}
-		return byAddr[addr]
+		return &st.Upstreams[i]
 	}
 	d.mu.Lock()
 	part := d.balancer
 	d.mu.Unlock()
-	// Caddy's admin API answers with the address as the Caddyfile wrote it, the harness's own form.
 	switch {
 	case part == nil:
 		st.Unread = append(st.Unread, "no balancer was started")
