@@ -253,6 +253,33 @@ func (x *exchange) loginForm() (loginForm, bool) {
 	return x.form, x.formFound
 }
 
+// resolve is base.ResolveReference of target parsed, without the parse and the path's unescaping and cleaning for
+// the usual target: an absolute path of plain characters with no dot segment.
+func resolve(base *url.URL, target string) (*url.URL, error) {
+	if plainPath(target) {
+		return &url.URL{Scheme: base.Scheme, User: base.User, Host: base.Host, Path: target}, nil
+	}
+	ref, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	return base.ResolveReference(ref), nil
+}
+
+func plainPath(p string) bool {
+	if len(p) == 0 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.Contains(p, "/.") {
+		return false
+	}
+	for i := range len(p) {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '/', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // maxBody bounds what is kept of an answer's body.
 const maxBody = 64 << 10
 
@@ -263,9 +290,8 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	start := b.clock()
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt, Method: method, Path: target}
-	ref, err := url.Parse(target)
-	if err == nil {
-		x.URL = b.base.ResolveReference(ref)
+	var err error
+	if x.URL, err = resolve(b.base, target); err == nil {
 		if method == http.MethodGet && form != nil {
 			q := x.URL.Query()
 			for k, vs := range form {

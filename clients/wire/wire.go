@@ -2,7 +2,8 @@
 // written whole in a single write (the PROXY header in front of the first one), and of each answer only what a
 // journey reads — the status, the headers it names, the Set-Cookie lines and, when asked, the body. It exists
 // because net/http's Transport costs two goroutines, two buffers and a header map per connection, which tens of
-// thousands of users at once, on the cores the system under test also uses, cannot afford.
+// thousands of users at once, on the cores the system under test also uses, cannot afford. On a plain TCP
+// connection the request is written and the answer read with direct calls on the socket (see Client.send).
 package wire
 
 import (
@@ -14,9 +15,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Client is one user's connection to one host: at most one open at a time, reused while the server keeps it, and
@@ -36,10 +41,15 @@ type Client struct {
 	// Capture names the response headers the caller reads through Response.Header (compared without case).
 	Capture []string
 
-	conn     net.Conn
-	preamble []byte // still to send on conn: it has carried no request yet
-	unwatch  func() bool
-	watching <-chan struct{} // the Done of the context whose end cuts conn
+	conn net.Conn
+	raw  syscall.RawConn // conn's descriptor, when it is plain TCP: see send
+	io   rawIO
+	// writeThenWait and readNow bound to this Client, made once: a method value made at each call would be an
+	// allocation per exchange.
+	writeThenWaitFn, readNowFn func(fd uintptr) bool
+	preamble                   []byte // still to send on conn: it has carried no request yet
+	unwatch                    func() bool
+	watching                   <-chan struct{} // the Done of the context whose end cuts conn
 }
 
 // Request is what one exchange sends.
@@ -65,6 +75,23 @@ type Response struct {
 	SetCookie   []string
 	Body        []byte
 	captured    []string // values of Client.Capture, in its order
+	// seen holds recent Content-Type and captured values, which mostly repeat from one answer to the next (the
+	// same few replicas, the same page types): an answer that repeats one costs no new string.
+	seen     [8]string
+	seenNext int
+}
+
+// intern returns value as a string: one seen recently when it is the same.
+func (r *Response) intern(value []byte) string {
+	for _, s := range r.seen {
+		if s == string(value) { // compares without making a string
+			return s
+		}
+	}
+	s := string(value)
+	r.seen[r.seenNext] = s
+	r.seenNext = (r.seenNext + 1) % len(r.seen)
+	return s
 }
 
 // Header is the value of the idx-th name of Client.Capture ("" when the answer had none); repeated headers are
@@ -166,15 +193,22 @@ func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (st
 	}
 	bp := writes.Get().(*[]byte)
 	buf := appendRequest(append((*bp)[:0], c.preamble...), req)
-	_, err = c.conn.Write(buf)
+	sent, err := c.send(buf)
 	*bp = buf[:0]
 	writes.Put(bp)
-	if err != nil {
+	if err != nil && !sent {
 		return false, fmt.Errorf("write request: %w: %w", errNotWritten, c.timedOut(err))
+	}
+	if err != nil {
+		return false, fmt.Errorf("read answer: %w", c.timedOut(err))
 	}
 	c.preamble = nil
 	br := readers.Get().(*bufio.Reader)
-	br.Reset(c.conn)
+	if c.raw != nil {
+		br.Reset((*rawReader)(c))
+	} else {
+		br.Reset(c.conn)
+	}
 	defer func() {
 		br.Reset(nil)
 		readers.Put(br)
@@ -212,7 +246,12 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 		// No TCP keep-alive probes: a user's connection lives for a journey, and the four socket options they
 		// take are a measurable share of opening it.
 		d := net.Dialer{KeepAlive: -1}
-		conn, err = d.DialContext(dctx, "tcp", c.Addr)
+		if ap, perr := netip.ParseAddrPort(c.Addr); perr == nil {
+			// An address needs no resolving: the resolver's work, per user, is saved.
+			conn, err = d.DialTCP(dctx, "tcp", netip.AddrPort{}, ap)
+		} else {
+			conn, err = d.DialContext(dctx, "tcp", c.Addr)
+		}
 	}
 	if err != nil {
 		if dctx.Err() != nil && ctx.Err() == nil {
@@ -239,7 +278,116 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 		conn = tls.Client(conn, c.TLS)
 	}
 	c.conn, c.preamble = conn, preamble
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if c.raw, err = tc.SyscallConn(); err != nil {
+			conn.Close()
+			return fmt.Errorf("dial %s: %w", c.Addr, err)
+		}
+		if c.readNowFn == nil {
+			c.writeThenWaitFn, c.readNowFn = c.writeThenWait, c.readNow
+		}
+	}
 	return nil
+}
+
+// send writes a request and, on a plain TCP connection, waits until the answer can be read; sent reports whether
+// the request left whole.
+//
+// Two costs of Go's own socket calls are worth avoiding for a client that spends most of its time waiting on the
+// system under test, on the same cores. Its read tries the socket before it waits, which right after a request is
+// nearly always a read that finds nothing. And each of its calls tells the scheduler it may block, which wakes the
+// runtime's monitor thread whenever that went to sleep in a quiet moment — a context switch per exchange. Calls on
+// a non-blocking socket never block, so here they are made directly, from inside the connection's raw read: the
+// request goes out after the descriptor's readiness was reset, so the wait cannot miss an answer that came quickly.
+func (c *Client) send(buf []byte) (sent bool, err error) {
+	if c.raw == nil {
+		_, err := c.conn.Write(buf)
+		return err == nil, err
+	}
+	c.io = rawIO{buf: buf}
+	err = c.raw.Read(c.writeThenWaitFn)
+	written, werr := c.io.n, c.io.err
+	c.io = rawIO{}
+	switch {
+	case written == len(buf):
+		return true, err // err: the wait for the answer failed (a deadline, a closed connection)
+	case werr == syscall.EAGAIN:
+		// The send buffer is full: the rest goes the ordinary way, which waits for room.
+		_, err := c.conn.Write(buf[written:])
+		return err == nil, err
+	case werr != 0:
+		return false, c.opError("write", werr)
+	}
+	return false, err // the wait ended before the write was tried
+}
+
+// rawIO is the state of one raw call, kept in the Client so that its callbacks are made once per connection.
+type rawIO struct {
+	buf   []byte
+	n     int
+	err   syscall.Errno
+	tried bool
+}
+
+func (c *Client) writeThenWait(fd uintptr) bool {
+	if c.io.tried {
+		return true // readable, or woken for nothing: the read that follows then waits again
+	}
+	c.io.tried = true
+	for c.io.n < len(c.io.buf) {
+		p := c.io.buf[c.io.n:]
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			c.io.err = errno
+			return true
+		}
+		c.io.n += int(n)
+	}
+	return false
+}
+
+func (c *Client) readNow(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.io.buf[0])), uintptr(len(c.io.buf)))
+		switch errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // nothing yet: wait until the socket is readable
+		}
+		c.io.n, c.io.err = int(n), errno
+		return true
+	}
+}
+
+// rawReader reads a plain TCP connection the way send writes it.
+type rawReader Client
+
+func (r *rawReader) Read(p []byte) (int, error) {
+	c := (*Client)(r)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.io = rawIO{buf: p}
+	err := c.raw.Read(c.readNowFn)
+	n, errno := c.io.n, c.io.err
+	c.io = rawIO{}
+	switch {
+	case err != nil:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
+	case errno != 0:
+		return 0, c.opError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *Client) opError(op string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
 }
 
 // Drop lets an idle connection go as a keep-alive timeout would, but with a reset instead of the usual closing
@@ -269,7 +417,7 @@ func (c *Client) Close() {
 		c.unwatch()
 	}
 	_ = c.conn.Close()
-	c.conn, c.preamble, c.unwatch, c.watching = nil, nil, nil, nil
+	c.conn, c.raw, c.preamble, c.unwatch, c.watching = nil, nil, nil, nil, nil
 }
 
 func appendRequest(b []byte, req *Request) []byte {
@@ -345,7 +493,7 @@ func readResponse(br *bufio.Reader, req *Request, resp *Response, capture []stri
 			case equalFold(name, "Location"):
 				resp.Location = string(value)
 			case equalFold(name, "Content-Type"):
-				resp.ContentType = string(value)
+				resp.ContentType = resp.intern(value)
 			case equalFold(name, "Retry-After"):
 				resp.RetryAfter = string(value)
 			default:
@@ -354,7 +502,7 @@ func readResponse(br *bufio.Reader, req *Request, resp *Response, capture []stri
 						if resp.captured[i] != "" {
 							resp.captured[i] += ", " + string(value)
 						} else {
-							resp.captured[i] = string(value)
+							resp.captured[i] = resp.intern(value)
 						}
 					}
 				}

@@ -1248,3 +1248,48 @@ func BenchmarkDo(b *testing.B) {
 		})
 	}
 }
+
+// A request larger than the socket's send buffer: the direct write stops short and the rest goes the ordinary way.
+func TestRequestLargerThanTheSendBuffer(t *testing.T) {
+	const size = 32 << 20
+	got := make(chan int, 1)
+	s := newRawServer(t, func(_ *rawServer, _ int, conn net.Conn) {
+		time.Sleep(100 * time.Millisecond) // let the client's buffers fill
+		r, err := http.ReadRequest(bufio.NewReader(conn))
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		got <- int(n)
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		_, _ = conn.Read(make([]byte, 1))
+	})
+	c := newClient(t, s.addr)
+	resp := do(t, c, &Request{Method: "POST", Host: "example.test", Target: "/upload", Body: bytes.Repeat([]byte("x"), size), Keep: keepAll})
+	assert.NotNil(t, c.raw, "a plain TCP connection is written and read directly")
+	assert.Equal(t, size, <-got)
+	assert.Equal(t, "ok", string(resp.Body))
+}
+
+// One Response reused over answers whose captured headers and types alternate, as a user's answers from a few
+// replicas do: each answer's own values, never a recent one that merely looks alike.
+func TestReusedResponseKeepsEachAnswersValues(t *testing.T) {
+	s := newRawServer(t, answering(func(_, req int, _ *http.Request) (string, bool) {
+		replica := []string{"replica-1", "replica-22", "replica-3", ""}[req%4]
+		ctype := []string{"text/html", "text/plain", "application/json"}[req%3]
+		h := "HTTP/1.1 200 OK\r\nContent-Type: " + ctype + "\r\nContent-Length: " + strconv.Itoa(len(replica)) + "\r\n"
+		if replica != "" {
+			h += "X-Replica: " + replica + "\r\n"
+		}
+		return h + "\r\n" + replica, false
+	}))
+	c := newClient(t, s.addr)
+	c.Capture = []string{"X-Replica"}
+	var resp Response
+	for i := 1; i <= 40; i++ {
+		require.NoError(t, c.Do(context.Background(), get("/"), &resp))
+		assert.Equal(t, string(resp.Body), resp.Header(0), "answer %d", i)
+		assert.Equal(t, []string{"text/html", "text/plain", "application/json"}[i%3], resp.ContentType, "answer %d", i)
+	}
+}

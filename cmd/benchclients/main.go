@@ -72,6 +72,7 @@ func bench(args []string) error {
 	wrkTime := fs.Duration("wrk-duration", 10*time.Second, "how long wrk runs")
 	sessionlab := fs.String("sessionlab", "bin/sessionlab", "the sessionlab binary to measure")
 	scenarioFile := fs.String("scenario", "scenarios/rr-memory.yaml", "the scenario whose stack and journey are used")
+	serve := fs.Bool("serve", false, "start the stack, print its address and keep it until interrupted, to profile a client against it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +104,11 @@ func bench(args []string) error {
 	cookie, err := loginCookie(base)
 	if err != nil {
 		return err
+	}
+	if *serve {
+		fmt.Printf("%s\nCookie: %s\n", base, cookie)
+		<-ctx.Done()
+		return nil
 	}
 
 	self, err := os.Executable()

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	goruntime "runtime"
+
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/k8s"
@@ -34,7 +36,15 @@ type common struct {
 	verbose  bool
 	progress *progress
 	target   string // run: a live URL instead of a topology
+	procs    int
 }
+
+// defaultProcs is how many threads run the command's Go code at once unless --procs or $GOMAXPROCS says otherwise.
+// The command's own work is the simulated users, who mostly wait on the system under test: one thread keeps up with
+// tens of thousands of requests a second, while each more one costs the users wake-ups and hand-overs between
+// threads (measured with make bench-clients on 2 cores: about 14% more CPU per request with 2) and competes for the
+// cores the balancer and the replicas need.
+const defaultProcs = 1
 
 func (c *common) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local, docker)")
@@ -42,6 +52,20 @@ func (c *common) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&c.sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable), e.g. --set balancer.strategy=ip-hash")
 	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: beside sessionlab, else built with the go tool)")
 	cmd.Flags().BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr")
+	cmd.Flags().IntVar(&c.procs, "procs", defaultProcs, "threads running the simulated users at once (Go's GOMAXPROCS; default 1, or $GOMAXPROCS when set); raise it when one core cannot keep up with the requests a run sends")
+}
+
+// setProcs applies --procs, or leaves $GOMAXPROCS when that is set and the flag is not given; restore puts back
+// what was there, for a command run inside another program (the tests).
+func (c *common) setProcs(cmd *cobra.Command) (restore func(), err error) {
+	if c.procs < 1 || c.procs > 1024 {
+		return func() {}, fmt.Errorf("--procs %d: allowed 1 to 1024", c.procs)
+	}
+	if _, set := os.LookupEnv("GOMAXPROCS"); set && !cmd.Flags().Changed("procs") {
+		return func() {}, nil
+	}
+	prev := goruntime.GOMAXPROCS(c.procs)
+	return func() { goruntime.GOMAXPROCS(prev) }, nil
 }
 
 // options turns the flags into harness options. cleanup removes what they created (a built fakeapp).
@@ -138,6 +162,11 @@ func newRunCmd() *cobra.Command {
 			if _, err := out.list(); err != nil {
 				return err
 			}
+			restoreProcs, err := c.setProcs(cmd)
+			defer restoreProcs()
+			if err != nil {
+				return err
+			}
 			sets := c.sets
 			if c.target != "" {
 				sets = append(slices.Clone(sets), "target.url="+c.target)
@@ -207,6 +236,11 @@ func newCompareCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := out.list(); err != nil {
+				return err
+			}
+			restoreProcs, err := c.setProcs(cmd)
+			defer restoreProcs()
+			if err != nil {
 				return err
 			}
 			kinds, err := balancerList(args[0], balancers, c.sets)

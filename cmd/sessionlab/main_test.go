@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -202,6 +204,8 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 		{[]string{"run", "--target", "http://127.0.0.1:9", "--set", "faults=[{at: 1s, action: kill, target: replica-1}]", rrMemory}, []string{"faults: a live target starts nothing the harness could fault"}},
 		{[]string{"run", "--shard", "4/4", rrMemory}, []string{"--shard: shard 4/4: the index is out of range (allowed 0..3)"}},
 		{[]string{"run", "--shard", "half", rrMemory}, []string{`--shard: shard "half" is not i/N`}},
+		{[]string{"run", "--procs", "0", rrMemory}, []string{"--procs 0: allowed 1 to 1024"}},
+		{[]string{"compare", "--procs", "2000", rrMemory}, []string{"--procs 2000: allowed 1 to 1024"}},
 		{[]string{"report", "--merge", rrMemory}, []string{"not a run header record"}},
 	}
 	for _, tt := range tests {
@@ -215,6 +219,43 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 				assert.Contains(t, err.Error(), w)
 			}
 			assert.Len(t, runtime.ChildPIDs(os.Getpid()), before, "no process was started")
+		})
+	}
+}
+
+// --procs sets how many threads run the users while the command runs, $GOMAXPROCS wins over the flag's default,
+// and the command puts back what was there.
+func TestProcs(t *testing.T) {
+	before := goruntime.GOMAXPROCS(0)
+	tests := []struct {
+		name   string
+		env    string
+		args   []string
+		during int
+	}{
+		{"default", "", nil, 1},
+		{"flag", "", []string{"--procs", "3"}, 3},
+		{"GOMAXPROCS without the flag", "5", nil, before},
+		{"the flag over GOMAXPROCS", "5", []string{"--procs", "2"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("GOMAXPROCS", tt.env)
+			} else {
+				// t.Setenv then Unsetenv: the variable is put back after the test.
+				t.Setenv("GOMAXPROCS", "")
+				require.NoError(t, os.Unsetenv("GOMAXPROCS"))
+			}
+			var c common
+			cmd := &cobra.Command{Use: "x"}
+			c.register(cmd)
+			require.NoError(t, cmd.Flags().Parse(tt.args))
+			restore, err := c.setProcs(cmd)
+			require.NoError(t, err)
+			assert.Equal(t, tt.during, goruntime.GOMAXPROCS(0))
+			restore()
+			assert.Equal(t, before, goruntime.GOMAXPROCS(0))
 		})
 	}
 }
