@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
@@ -40,11 +41,20 @@ func TestRealOAuth2ProxyRedis(t *testing.T) {
 		return *rep.Totals.DuplicateRatio
 	}
 	t.Run("different cookie secrets under round-robin", func(t *testing.T) {
-		rep, _ := run(t, "oauth2-proxy-real.yaml")
+		rep, evs := run(t, "oauth2-proxy-real.yaml")
 		// A login whose callback lands on the other instance is refused: its CSRF cookie is signed with the
 		// first instance's secret (measured: 0.64 to 0.69 of 400 attempts).
 		assert.Greater(t, failRate(t, rep), 0.4)
-		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["csrf"], "every failure a refused callback: %v", rep.FailureCauses)
+		// Every failure a refused callback, but for the rare user whose silent re-authentication goes round the
+		// two instances (callback on one, page on the other) until the browser's redirect limit, which the journey
+		// counts as an error as in TestOAuth2ProxyRedis (seen: 1 in 257 failures, in 1 of about 10 runs).
+		assert.Equal(t, rep.Totals.LoginFailures, rep.FailureCauses["csrf"]+rep.FailureCauses["error"], "failure causes %v", rep.FailureCauses)
+		assert.LessOrEqual(t, rep.FailureCauses["error"], rep.Totals.LoginAttempts/100, "failure causes %v", rep.FailureCauses)
+		for _, e := range evs {
+			if e.Step == events.StepLogin && e.Outcome == events.OutcomeError {
+				assert.True(t, e.Status >= 300 && e.Status < 400, "a login error is only the redirect limit: %+v", e)
+			}
+		}
 		// A page on the other instance cannot validate the session cookie: the provider is asked again and a new
 		// record written, the old one left behind (measured: 5.1 to 6.1 records per user logged in).
 		assert.Greater(t, records(t, rep), 3.0)
