@@ -21,7 +21,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Client is one user's connection to one host: at most one open at a time, reused while the server keeps it, and
@@ -336,7 +335,7 @@ func (c *Client) writeThenWait(fd uintptr) bool {
 	c.io.tried = true
 	for c.io.n < len(c.io.buf) {
 		p := c.io.buf[c.io.n:]
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, errno := sysWrite(fd, p)
 		if errno == syscall.EINTR {
 			continue
 		}
@@ -351,7 +350,7 @@ func (c *Client) writeThenWait(fd uintptr) bool {
 
 func (c *Client) readNow(fd uintptr) bool {
 	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.io.buf[0])), uintptr(len(c.io.buf)))
+		n, errno := sysRead(fd, c.io.buf)
 		switch errno {
 		case syscall.EINTR:
 			continue
