@@ -127,7 +127,7 @@ func ParseTarget(target string) (base *url.URL, dialAddr string, err error) {
 // as a phone that leaves Wi-Fi for mobile data opens new connections from a new address.
 func (b *browser) roam(addr netip.Addr) {
 	b.setAddr(addr)
-	b.conn.Close()
+	b.conn.Drop()
 	if b.ws != nil {
 		b.ws.CloseIdleConnections()
 	}
@@ -540,10 +540,14 @@ func (b *browser) letGo() {
 	}
 }
 
+// close ends the journey's connections. They are reset like the ones let go (Drop): a closing handshake would
+// leave each user's port in TIME_WAIT on this machine for a minute, which blocks listening on it — tens of thousands
+// of users hold thousands of ports of the ephemeral range, where the container engine publishes ports too (seen: six
+// docker runs of the test suite failing at once with "address already in use").
 func (b *browser) close() {
-	b.conn.Close()
+	b.conn.Drop()
 	if b.direct != nil {
-		b.direct.Close()
+		b.direct.Drop()
 	}
 	if b.ws != nil {
 		b.ws.CloseIdleConnections()

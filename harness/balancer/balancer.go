@@ -178,6 +178,14 @@ func (k *Kind) Render(c Config, user *template.Template) ([]byte, error) {
 	if err := Supports(k.Name, c.Strategy); err != nil {
 		return nil, fmt.Errorf("%s: strategy %s: %w", k.Name, c.Strategy, err)
 	}
+	// Two upstreams on one address are one server to the balancer (and no key could lead to the second).
+	seen := make(map[string]string, len(c.Replicas))
+	for _, u := range c.Replicas {
+		if other, dup := seen[u.Addr]; dup {
+			return nil, fmt.Errorf("%s: upstreams %s and %s share the address %s", k.Name, other, u.Name, u.Addr)
+		}
+		seen[u.Addr] = u.Name
+	}
 	c.Replicas = slices.Clone(c.Replicas)
 	fillRingKeys(c.Replicas)
 	t := k.template

@@ -188,3 +188,20 @@ func TestTemplateIsTheBuiltInOne(t *testing.T) {
 		assert.Equal(t, string(builtIn), string(copied), kind)
 	}
 }
+
+// Two upstreams on one address (a port handed out twice) are refused by name, instead of a config in which the
+// second replica gets no traffic — or no ring key could ever be found for it.
+func TestRenderRefusesUpstreamsSharingAnAddress(t *testing.T) {
+	for _, kind := range balancer.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			k, err := balancer.Lookup(kind)
+			require.NoError(t, err)
+			c := balancer.Config{Strategy: "round-robin", Replicas: []balancer.Upstream{
+				balancer.NewUpstream("replica-1", 1, "127.0.0.1:18081"),
+				balancer.NewUpstream("replica-2", 2, "127.0.0.1:18081"),
+			}}
+			_, err = k.Render(c, nil)
+			assert.ErrorContains(t, err, "upstreams replica-1 and replica-2 share the address 127.0.0.1:18081")
+		})
+	}
+}

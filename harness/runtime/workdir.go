@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -170,12 +172,30 @@ func LastLines(data []byte, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// FreeLoopbackAddr returns 127.0.0.1:PORT for a port nothing listened on a moment ago.
+// FreeLoopbackAddr returns 127.0.0.1:PORT for a port nothing listened on a moment ago, and that this process has not
+// handed out lately: the kernel may well give the same free port to two calls in a row (two replicas of one run,
+// seen as a balancer config with two upstreams on one address).
 func FreeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for try := 0; ; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("find a free port: %w", err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !slices.Contains(handedOut.recent[:], addr) || try == 16 {
+			handedOut.recent[handedOut.next] = addr
+			handedOut.next = (handedOut.next + 1) % len(handedOut.recent)
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+}
+
+// handedOut remembers the addresses FreeLoopbackAddr gave lately.
+var handedOut struct {
+	sync.Mutex
+	recent [256]string
+	next   int
 }

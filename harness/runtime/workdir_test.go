@@ -51,3 +51,14 @@ func startSleeper(t *testing.T, logPath string) *exec.Cmd {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	return cmd
 }
+
+// Many addresses asked for in a row are all different, though the kernel may give a port just closed again.
+func TestFreeLoopbackAddrHandsOutEachPortOnce(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		addr, err := FreeLoopbackAddr()
+		require.NoError(t, err)
+		assert.False(t, seen[addr], "%s handed out twice", addr)
+		seen[addr] = true
+	}
+}

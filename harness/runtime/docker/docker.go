@@ -368,17 +368,35 @@ const (
 
 const redisPort = "6379/tcp"
 
+// runPublishing runs a container whose port the engine publishes on a host port of its own choosing. When that
+// port was taken between the engine choosing and binding it — by a connection of this machine, whose ports come
+// from the same range — the start fails with "address already in use"; the container is removed and run again,
+// a few times, as the local runtime chooses another port for a process.
+func runPublishing(ctx context.Context, run func() (*testcontainers.DockerContainer, error)) (*testcontainers.DockerContainer, error) {
+	for try := 1; ; try++ {
+		c, err := run()
+		if err == nil || try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return c, err
+		}
+		if c != nil {
+			_ = c.Terminate(context.WithoutCancel(ctx))
+		}
+	}
+}
+
 // startStore starts the Redis container at its fixed address, where every replica reaches it.
 func (r *dockerRun) startStore(ctx context.Context) error {
 	ip := hostIn(r.subnet, storeHost)
-	c, err := testcontainers.Run(ctx, r.rt.images.Redis,
-		testcontainers.WithCmd(append([]string{"redis-server"}, runtime.RedisArgs(6379, "0.0.0.0", "/var/lib/redis")...)...),
-		network.WithNetwork([]string{plan.PartStore}, r.nw),
-		withAddress(r.nw, ip),
-		testcontainers.WithExposedPorts(redisPort),
-		testcontainers.WithLabels(r.labels),
-		testcontainers.WithWaitStrategy(r.waitFor(redisPort, r.rt.startTimeout, runtime.RedisProbe)),
-	)
+	c, err := runPublishing(ctx, func() (*testcontainers.DockerContainer, error) {
+		return testcontainers.Run(ctx, r.rt.images.Redis,
+			testcontainers.WithCmd(append([]string{"redis-server"}, runtime.RedisArgs(6379, "0.0.0.0", "/var/lib/redis")...)...),
+			network.WithNetwork([]string{plan.PartStore}, r.nw),
+			withAddress(r.nw, ip),
+			testcontainers.WithExposedPorts(redisPort),
+			testcontainers.WithLabels(r.labels),
+			testcontainers.WithWaitStrategy(r.waitFor(redisPort, r.rt.startTimeout, runtime.RedisProbe)),
+		)
+	})
 	if c != nil {
 		st := &containerStore{containerPart{name: plan.PartStore, c: c, cli: r.cli}, r}
 		r.d.SetStore(st, net.JoinHostPort(ip.String(), "6379"))
@@ -478,14 +496,16 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec)
 	var wg sync.WaitGroup
 	for i, spec := range specs {
 		wg.Go(func() {
-			c, err := testcontainers.Run(ctx, r.rt.images.FakeApp,
-				testcontainers.WithCmd(t.FakeAppArgs(spec, "0.0.0.0:8080", r.d.StoreAddr(), r.d.IdPURL())...),
-				network.WithNetwork([]string{spec.Name}, r.nw),
-				withAddress(r.nw, r.replicaIP(spec.Index)),
-				testcontainers.WithExposedPorts(fakeAppPort),
-				testcontainers.WithLabels(r.labels),
-				testcontainers.WithWaitStrategy(r.waitFor(fakeAppPort, r.rt.startTimeout, httpPath("/healthz"))),
-			)
+			c, err := runPublishing(ctx, func() (*testcontainers.DockerContainer, error) {
+				return testcontainers.Run(ctx, r.rt.images.FakeApp,
+					testcontainers.WithCmd(t.FakeAppArgs(spec, "0.0.0.0:8080", r.d.StoreAddr(), r.d.IdPURL())...),
+					network.WithNetwork([]string{spec.Name}, r.nw),
+					withAddress(r.nw, r.replicaIP(spec.Index)),
+					testcontainers.WithExposedPorts(fakeAppPort),
+					testcontainers.WithLabels(r.labels),
+					testcontainers.WithWaitStrategy(r.waitFor(fakeAppPort, r.rt.startTimeout, httpPath("/healthz"))),
+				)
+			})
 			if c != nil {
 				parts[i] = &containerPart{name: spec.Name, c: c, cli: r.cli, port: fakeAppPort}
 			}
