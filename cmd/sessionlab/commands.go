@@ -40,10 +40,10 @@ type common struct {
 }
 
 // defaultProcs is how many threads run the command's Go code at once unless --procs or $GOMAXPROCS says otherwise.
-// The command's own work is the simulated users, who mostly wait on the system under test: one thread keeps up with
-// tens of thousands of requests a second, while each more one costs the users wake-ups and hand-overs between
-// threads (measured with make bench-clients on 2 cores: about 14% more CPU per request with 2) and competes for the
-// cores the balancer and the replicas need.
+// The command's own work is the simulated users, who mostly wait on the system under test: on one thread they took
+// about a third of a core at 15,000 requests a second (make bench-clients, 2 cores), while a second thread cost them
+// 7 to 19% more CPU per request in wake-ups and hand-overs between threads (three interleaved comparisons) and
+// competes for the cores the balancer and the replicas need.
 const defaultProcs = 1
 
 func (c *common) register(cmd *cobra.Command) {
