@@ -540,17 +540,9 @@ func (b *browser) letGo() {
 	}
 }
 
-// close ends the journey's connections. They are reset like the ones let go (Drop): a closing handshake would
+// close ends the journey's connections: they are let go, reset (Drop), as before a pause. A closing handshake would
 // leave each user's port in TIME_WAIT on this machine for a minute, which blocks listening on it — the test suite's
 // users held thousands of ports of the ephemeral range, where the container engine publishes ports too (seen: six
 // docker runs failing at once with "address already in use"; one 300-user run left 393 such ports, now 150, all
 // nginx's own).
-func (b *browser) close() {
-	b.conn.Drop()
-	if b.direct != nil {
-		b.direct.Drop()
-	}
-	if b.ws != nil {
-		b.ws.CloseIdleConnections()
-	}
-}
+func (b *browser) close() { b.letGo() }
