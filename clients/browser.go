@@ -13,10 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/pires/go-proxyproto"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/clients/jar"
-	"github.com/sessionlab/sessionlab/clients/wire"
+	"github.com/sessionlab/sessionlab/clients/internal/jar"
+	"github.com/sessionlab/sessionlab/clients/internal/wire"
 )
 
 // browser is one user's HTTP client: its own cookie jar, its own connection, opened with a PROXY protocol v1
@@ -74,7 +76,7 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 	}
 	b.setAddr(u.Addr)
 	b.keep = b.keepBody
-	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{UpstreamHeader, "X-Replica", ""}}
+	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{UpstreamHeader, contract.ReplicaHeader, ""}}
 	if b.https {
 		b.conn.TLS = &tls.Config{ServerName: base.Hostname()}
 	}
@@ -467,7 +469,7 @@ func (b *browser) answerOf(r *wire.Response) answer {
 
 // answerOfHTTP reads the same from a net/http answer (a WebSocket upgrade's).
 func (b *browser) answerOfHTTP(r *http.Response) answer {
-	a := answer{upstream: r.Header.Get(UpstreamHeader), replica: r.Header.Get("X-Replica"), setCookie: r.Header.Values("Set-Cookie")}
+	a := answer{upstream: r.Header.Get(UpstreamHeader), replica: r.Header.Get(contract.ReplicaHeader), setCookie: r.Header.Values("Set-Cookie")}
 	if b.attribution.Header != "" {
 		a.attribution = strings.Join(r.Header.Values(b.attribution.Header), ", ")
 	}

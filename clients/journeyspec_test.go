@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -335,7 +337,7 @@ const signinForm = `<!doctype html><form method="post" action="/api/login">
 func (a *customApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	w.Header().Set("X-Replica", "custom")
+	w.Header().Set(contract.ReplicaHeader, "custom")
 	session := func() (string, string, bool) {
 		c, err := r.Cookie("sid")
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,7 +204,7 @@ func TestRunFailures(t *testing.T) {
 
 func TestRunServerErrorIsRecorded(t *testing.T) {
 	srv := startProxyServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("X-Replica", "replica-3")
+		w.Header().Set(contract.ReplicaHeader, "replica-3")
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	users := population(t, 2, config(1, "198.51.100.0/24"))

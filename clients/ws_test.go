@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -160,7 +162,7 @@ func TestWebSocketJourneyErrors(t *testing.T) {
 		errPart string
 	}{
 		{"no endpoint", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("X-Replica", "replica-1")
+			w.Header().Set(contract.ReplicaHeader, "replica-1")
 			http.NotFound(w, nil)
 		}, http.StatusNotFound, "404"},
 		{"upgrade refused by the balancer", func(w http.ResponseWriter, _ *http.Request) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
 // Login flows.
@@ -154,7 +156,7 @@ func New(cfg Config) *App {
 // exchange to the replica that served it.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !a.cfg.NoReplicaHeader {
-		w.Header().Set("X-Replica", a.cfg.Name)
+		w.Header().Set(contract.ReplicaHeader, a.cfg.Name)
 	}
 	a.mux.ServeHTTP(w, r)
 }

@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +38,7 @@ func csrfPair(a, b fakeapp.Config) replicaPair {
 
 func csrfRedisPair(sameSecret bool) replicaPair {
 	return func(t *testing.T) (*fakeapp.App, *fakeapp.App) {
-		store := fakeapp.NewRedisStore(startRedis(t), fakeapp.RedisKeyPrefix+"session:sid-")
+		store := fakeapp.NewRedisStore(startRedis(t), contract.RedisKeyPrefix+"session:sid-")
 		a, b := fakeapp.Config{Store: store}, fakeapp.Config{Store: store}
 		if sameSecret {
 			a.Secret, b.Secret = []byte("shared"), []byte("shared")
@@ -74,14 +76,14 @@ func TestFormCSRFAcrossReplicas(t *testing.T) {
 			if !tt.accepted {
 				assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 				assert.Contains(t, bodyOf(t, resp), "the form has expired")
-				assert.Equal(t, 1.0, metric(t, target, fakeapp.MetricCSRFRefusals))
-				assert.Equal(t, 0.0, metric(t, target, fakeapp.MetricLogins))
+				assert.Equal(t, 1.0, metric(t, target, contract.MetricCSRFRefusals))
+				assert.Equal(t, 0.0, metric(t, target, contract.MetricLogins))
 				return
 			}
 			require.Equal(t, http.StatusFound, resp.StatusCode)
 			assert.Equal(t, "/", resp.Header.Get("Location"))
-			assert.Equal(t, 0.0, metric(t, target, fakeapp.MetricCSRFRefusals))
-			assert.Equal(t, 1.0, metric(t, target, fakeapp.MetricLogins))
+			assert.Equal(t, 0.0, metric(t, target, contract.MetricCSRFRefusals))
+			assert.Equal(t, 1.0, metric(t, target, contract.MetricLogins))
 			home := br.do(target, http.MethodGet, "/", nil)
 			require.Equal(t, http.StatusOK, home.StatusCode)
 			assert.Contains(t, bodyOf(t, home), "Hello user12")
@@ -132,7 +134,7 @@ func TestFormCSRFRefusesBadTokens(t *testing.T) {
 			app := fakeapp.New(fakeapp.Config{Login: fakeapp.LoginFormCSRF})
 			resp := tt.submit(t, app)
 			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-			assert.Equal(t, 1.0, metric(t, app, fakeapp.MetricCSRFRefusals))
+			assert.Equal(t, 1.0, metric(t, app, contract.MetricCSRFRefusals))
 		})
 	}
 	t.Run("good token, wrong password", func(t *testing.T) {
@@ -141,7 +143,7 @@ func TestFormCSRFRefusesBadTokens(t *testing.T) {
 		token := csrfForm(t, br, app)
 		resp := br.do(app, http.MethodPost, "/login", url.Values{"username": {"user1"}, "password": {"nope"}, fakeapp.CSRFField: {token}})
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-		assert.Equal(t, 0.0, metric(t, app, fakeapp.MetricCSRFRefusals))
+		assert.Equal(t, 0.0, metric(t, app, contract.MetricCSRFRefusals))
 	})
 	t.Run("plain form has no token", func(t *testing.T) {
 		resp := serve(t, fakeapp.New(fakeapp.Config{}), http.MethodGet, "/login", nil)
@@ -167,13 +169,13 @@ func TestFormCSRFPreLoginSession(t *testing.T) {
 				app := fakeapp.New(fakeapp.Config{Login: fakeapp.LoginFormCSRF})
 				br := newBrowser(t)
 				token := csrfForm(t, br, app)
-				assert.Equal(t, 1.0, metric(t, app, fakeapp.MetricSessionsActive), "a served form is a pre-login session")
+				assert.Equal(t, 1.0, metric(t, app, contract.MetricSessionsActive), "a served form is a pre-login session")
 
 				time.Sleep(tt.wait)
 				resp := br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}})
 				assert.Equal(t, tt.status, resp.StatusCode)
 				if tt.status == http.StatusFound {
-					assert.Equal(t, 1.0, metric(t, app, fakeapp.MetricSessionsActive), "the login keeps the pre-login record")
+					assert.Equal(t, 1.0, metric(t, app, contract.MetricSessionsActive), "the login keeps the pre-login record")
 					assert.Equal(t, http.StatusOK, br.do(app, http.MethodGet, "/", nil).StatusCode)
 				}
 			})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -42,12 +44,6 @@ type IdP struct {
 	registry *prometheus.Registry
 }
 
-// Metric names on the identity provider's /metrics.
-const (
-	MetricIdPLogins = "sessionlab_idp_logins_total"
-	MetricIdPSilent = "sessionlab_idp_silent_authorizations_total"
-)
-
 // NewIdP returns the identity provider; it fails without a key.
 func NewIdP(cfg IdPConfig) (*IdP, error) {
 	seal, err := NewSealer(cfg.Key)
@@ -58,8 +54,8 @@ func NewIdP(cfg IdPConfig) (*IdP, error) {
 	app.init()
 	cfg.Users, cfg.Password, cfg.SessionTTL = app.Users, app.Password, app.SessionTTL
 	p := &IdP{cfg: cfg, seal: seal, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
-		prompts: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricIdPLogins, Help: "Logins the provider prompted for."}),
-		silent:  prometheus.NewCounter(prometheus.CounterOpts{Name: MetricIdPSilent, Help: "Authorizations answered from the provider's own cookie, without a prompt."}),
+		prompts: prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPLogins, Help: "Logins the provider prompted for."}),
+		silent:  prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPSilent, Help: "Authorizations answered from the provider's own cookie, without a prompt."}),
 	}
 	p.registry.MustRegister(p.prompts, p.silent)
 	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })

@@ -5,19 +5,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
-
-// Metric names on GET /metrics; the harness reads them after a run.
-const (
-	MetricSessionsActive  = "sessionlab_sessions_active"
-	MetricSessionsCreated = "sessionlab_sessions_created_total"
-	MetricLogins          = "sessionlab_logins_total"
-	MetricSilentReauths   = "sessionlab_silent_reauths_total"
-	MetricCSRFRefusals    = "sessionlab_csrf_refusals_total"
-	MetricBadCookies      = "sessionlab_bad_cookies_total"
-	MetricWSConnections   = "sessionlab_ws_connections_total"
 )
 
 // metrics are one replica's counters, in a registry of its own so that several apps in one process (tests) do not
@@ -39,16 +30,16 @@ func newMetrics(active Store) *metrics {
 	}
 	m := &metrics{
 		reg:             prometheus.NewRegistry(),
-		sessionsCreated: counter(MetricSessionsCreated, "Logged-in sessions this replica issued (logins and silent re-authentications)."),
-		logins:          counter(MetricLogins, "Logins after the user typed a password (here, or at the identity provider)."),
-		silentReauths:   counter(MetricSilentReauths, "Sessions issued after the identity provider vouched for the user without a prompt."),
-		csrfRefusals:    counter(MetricCSRFRefusals, "Login submissions and SSO callbacks refused because this replica did not know their CSRF token or state."),
-		badCookies:      counter(MetricBadCookies, "Session cookies this replica could not open (another secret, or tampered with)."),
-		wsConnections:   counter(MetricWSConnections, "WebSocket connections accepted."),
+		sessionsCreated: counter(contract.MetricSessionsCreated, "Logged-in sessions this replica issued (logins and silent re-authentications)."),
+		logins:          counter(contract.MetricLogins, "Logins after the user typed a password (here, or at the identity provider)."),
+		silentReauths:   counter(contract.MetricSilentReauths, "Sessions issued after the identity provider vouched for the user without a prompt."),
+		csrfRefusals:    counter(contract.MetricCSRFRefusals, "Login submissions and SSO callbacks refused because this replica did not know their CSRF token or state."),
+		badCookies:      counter(contract.MetricBadCookies, "Session cookies this replica could not open (another secret, or tampered with)."),
+		wsConnections:   counter(contract.MetricWSConnections, "WebSocket connections accepted."),
 	}
 	m.reg.MustRegister(m.sessionsCreated, m.logins, m.silentReauths, m.csrfRefusals, m.badCookies, m.wsConnections)
 	if active != nil {
-		m.reg.MustRegister(activeSessions{store: active, desc: prometheus.NewDesc(MetricSessionsActive,
+		m.reg.MustRegister(activeSessions{store: active, desc: prometheus.NewDesc(contract.MetricSessionsActive,
 			"Sessions (pre-login ones included) held by this replica's store; with a shared store, by the shared store.", nil, nil)})
 	}
 	return m

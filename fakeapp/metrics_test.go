@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,8 +21,8 @@ import (
 )
 
 var counters = []string{
-	fakeapp.MetricSessionsCreated, fakeapp.MetricLogins, fakeapp.MetricSilentReauths,
-	fakeapp.MetricCSRFRefusals, fakeapp.MetricBadCookies, fakeapp.MetricWSConnections,
+	contract.MetricSessionsCreated, contract.MetricLogins, contract.MetricSilentReauths,
+	contract.MetricCSRFRefusals, contract.MetricBadCookies, contract.MetricWSConnections,
 }
 
 func TestMetricsText(t *testing.T) {
@@ -33,7 +35,7 @@ func TestMetricsText(t *testing.T) {
 		assert.Contains(t, body, "# TYPE "+name+" counter\n")
 		assert.Contains(t, body, "\n"+name+" 0\n", "a fresh replica counts zero")
 	}
-	assert.Contains(t, body, "# TYPE "+fakeapp.MetricSessionsActive+" gauge\n")
+	assert.Contains(t, body, "# TYPE "+contract.MetricSessionsActive+" gauge\n")
 }
 
 func TestMetricsCountSessions(t *testing.T) {
@@ -47,10 +49,10 @@ func TestMetricsCountSessions(t *testing.T) {
 	require.NoError(t, store.Save(context.Background(), "planted", []byte("{}"), time.Hour))
 
 	m := scrape(t, app)
-	assert.Equal(t, 3.0, m[fakeapp.MetricSessionsActive], "two sessions left, plus the planted record: the gauge asks the store")
-	assert.Equal(t, 3.0, m[fakeapp.MetricSessionsCreated])
-	assert.Equal(t, 3.0, m[fakeapp.MetricLogins])
-	assert.Zero(t, m[fakeapp.MetricBadCookies])
+	assert.Equal(t, 3.0, m[contract.MetricSessionsActive], "two sessions left, plus the planted record: the gauge asks the store")
+	assert.Equal(t, 3.0, m[contract.MetricSessionsCreated])
+	assert.Equal(t, 3.0, m[contract.MetricLogins])
+	assert.Zero(t, m[contract.MetricBadCookies])
 }
 
 func TestMetricsStatelessHasNoActiveSessions(t *testing.T) {
@@ -59,8 +61,8 @@ func TestMetricsStatelessHasNoActiveSessions(t *testing.T) {
 	login(t, app, "user1", "sid")
 
 	m := scrape(t, app)
-	assert.NotContains(t, m, fakeapp.MetricSessionsActive, "a stateless replica holds no sessions to count")
-	assert.Equal(t, 1.0, m[fakeapp.MetricSessionsCreated])
+	assert.NotContains(t, m, contract.MetricSessionsActive, "a stateless replica holds no sessions to count")
+	assert.Equal(t, 1.0, m[contract.MetricSessionsCreated])
 	assertLen(t, store, 0) // the session went into the cookie, not into the store
 }
 

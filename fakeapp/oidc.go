@@ -11,12 +11,10 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/oauth2-proxy/mockoidc"
 )
-
-// OIDCIssuerPath is where the OpenID Connect provider's issuer lives on its address (mockoidc's); harness/plan
-// writes the same path, which a test compares.
-const OIDCIssuerPath = mockoidc.IssuerBase
 
 // mainOIDC runs an OpenID Connect provider that approves every authorization request at once (mockoidc, the
 // test provider of the OAuth2-Proxy project) for one client: a real app's SSO login (OAuth2-Proxy's) against a
@@ -24,7 +22,7 @@ const OIDCIssuerPath = mockoidc.IssuerBase
 func mainOIDC(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fakeapp oidc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (host:port); the issuer is http://ADDR"+OIDCIssuerPath)
+	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (host:port); the issuer is http://ADDR"+contract.OIDCIssuerPath)
 	clientID := fs.String("client-id", "", "the one client's id (required)")
 	clientSecret := fs.String("client-secret", "", "the one client's secret (required)")
 	if err := fs.Parse(args); err != nil {

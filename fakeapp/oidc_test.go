@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/sessionlab/sessionlab/fakeapp"
-	"github.com/sessionlab/sessionlab/harness/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,7 +21,7 @@ import (
 // The OpenID Connect provider for your own app's SSO: it serves discovery where the harness probes it, and approves
 // many logins at once without falling over (mockoidc alone keeps its codes in an unguarded map).
 func TestOIDCProviderApprovesConcurrentLogins(t *testing.T) {
-	require.Equal(t, plan.OIDCIssuerPath, fakeapp.OIDCIssuerPath, "the harness and the provider agree on the issuer")
+	require.Equal(t, mockoidc.IssuerBase, contract.OIDCIssuerPath, "the harness and the provider agree on the issuer")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -35,7 +37,7 @@ func TestOIDCProviderApprovesConcurrentLogins(t *testing.T) {
 	})
 	base := "http://" + addr
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + plan.OIDCReadyPath)
+		resp, err := http.Get(base + contract.OIDCReadyPath)
 		if err != nil {
 			return false
 		}

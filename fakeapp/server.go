@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -86,8 +88,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
 		defer rdb.Close()
-		cfg.Store = NewRedisStore(rdb, RedisKeyPrefix+"session:"+cfg.CookieName+"-")
-		cfg.StateStore = NewRedisStore(rdb, RedisKeyPrefix+"state:")
+		cfg.Store = NewRedisStore(rdb, contract.RedisKeyPrefix+"session:"+cfg.CookieName+"-")
+		cfg.StateStore = NewRedisStore(rdb, contract.RedisKeyPrefix+"state:")
 	default:
 		return fmt.Errorf("-sessions %q: allowed: memory, redis, cookie", *sessions)
 	}

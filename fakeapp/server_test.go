@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -136,7 +138,7 @@ func TestMainRedisSessions(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "fakeapp never answered on %s", addr)
 	assert.Equal(t, http.StatusFound, status)
 
-	n, err := fakeapp.CountRedisKeys(ctx, rdb, fakeapp.RedisKeyPrefix+"session:app_sid-*")
+	n, err := contract.CountKeys(ctx, rdb, contract.RedisKeyPrefix+"session:app_sid-*")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	cancel()

@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,11 +40,11 @@ func TestCookieSessions(t *testing.T) {
 			if tt.accepted {
 				require.Equal(t, http.StatusOK, resp.StatusCode)
 				assert.Equal(t, "Page 2 for user3, served by replica-b\n", bodyOf(t, resp))
-				assert.Equal(t, 0.0, metric(t, b, fakeapp.MetricBadCookies))
+				assert.Equal(t, 0.0, metric(t, b, contract.MetricBadCookies))
 				return
 			}
 			assertBounced(t, resp)
-			assert.Equal(t, 1.0, metric(t, b, fakeapp.MetricBadCookies))
+			assert.Equal(t, 1.0, metric(t, b, contract.MetricBadCookies))
 			cleared := cookieNamed(resp, "sid")
 			if !tt.clearedOn {
 				assert.Nil(t, cleared, "without ClearBadCookie the cookie is left alone")
@@ -63,7 +65,7 @@ func TestCookieSessionTampered(t *testing.T) {
 	sid := login(t, app, "user3", "sid")
 	tampered := &http.Cookie{Name: "sid", Value: flipByte(t, sid.Value, 20)}
 	assertBounced(t, serve(t, app, http.MethodGet, "/", nil, tampered))
-	assert.Equal(t, 1.0, metric(t, app, fakeapp.MetricBadCookies))
+	assert.Equal(t, 1.0, metric(t, app, contract.MetricBadCookies))
 	assert.Equal(t, http.StatusOK, serve(t, app, http.MethodGet, "/", nil, sid).StatusCode)
 }
 
@@ -103,7 +105,7 @@ func TestTicketReuse(t *testing.T) {
 						name = tt.name + ", log in every visit"
 					}
 					t.Run(name, func(t *testing.T) {
-						store := newStore(fakeapp.RedisKeyPrefix + "session:" + t.Name() + ":")
+						store := newStore(contract.RedisKeyPrefix + "session:" + t.Name() + ":")
 						tt.a.Store, tt.b.Store = store, store
 						bounce(t, store, [2]*fakeapp.App{fakeapp.New(tt.a), fakeapp.New(tt.b)}, always, tt.want)
 					})
@@ -157,7 +159,7 @@ func TestIdleTimeout(t *testing.T) {
 
 				time.Sleep(idle)
 				assertBounced(t, used.do(app, http.MethodGet, "/", nil))
-				assert.Equal(t, 0.0, metric(t, app, fakeapp.MetricBadCookies), "an idle session is gone, not bad")
+				assert.Equal(t, 0.0, metric(t, app, contract.MetricBadCookies), "an idle session is gone, not bad")
 				if !tt.stateless {
 					assertLen(t, store, 0)
 				}

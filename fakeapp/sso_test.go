@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -173,21 +175,21 @@ func TestSSOLoginThenSilentReauth(t *testing.T) {
 	require.Equal(t, http.StatusOK, page.status)
 	assert.Equal(t, "Page 3 for user7, served by app-b\n", page.body)
 
-	assert.Equal(t, 1.0, metric(t, r.a, fakeapp.MetricLogins))
-	assert.Equal(t, 0.0, metric(t, r.a, fakeapp.MetricSilentReauths))
-	assert.Equal(t, 0.0, metric(t, r.b, fakeapp.MetricLogins))
-	assert.Equal(t, 1.0, metric(t, r.b, fakeapp.MetricSilentReauths))
-	assert.Equal(t, 1.0, metric(t, r.b, fakeapp.MetricSessionsCreated))
+	assert.Equal(t, 1.0, metric(t, r.a, contract.MetricLogins))
+	assert.Equal(t, 0.0, metric(t, r.a, contract.MetricSilentReauths))
+	assert.Equal(t, 0.0, metric(t, r.b, contract.MetricLogins))
+	assert.Equal(t, 1.0, metric(t, r.b, contract.MetricSilentReauths))
+	assert.Equal(t, 1.0, metric(t, r.b, contract.MetricSessionsCreated))
 	// Cookies are not isolated by port (RFC 6265), so b was sent a's cookie, sealed with a's random secret.
-	assert.Equal(t, 1.0, metric(t, r.b, fakeapp.MetricBadCookies))
-	assert.Equal(t, 1.0, metric(t, r.idp, fakeapp.MetricIdPLogins))
-	assert.Equal(t, 1.0, metric(t, r.idp, fakeapp.MetricIdPSilent))
+	assert.Equal(t, 1.0, metric(t, r.b, contract.MetricBadCookies))
+	assert.Equal(t, 1.0, metric(t, r.idp, contract.MetricIdPLogins))
+	assert.Equal(t, 1.0, metric(t, r.idp, contract.MetricIdPSilent))
 
 	// b's cookie replaced a's, so back on a the session is silently replaced in turn.
 	page = br.follow(r.aURL+"/", 3) // to the provider, to the callback, home
 	assert.Equal(t, "Hello user7, served by app-a\n", page.body)
-	assert.Equal(t, 1.0, metric(t, r.a, fakeapp.MetricSilentReauths))
-	assert.Equal(t, 2.0, metric(t, r.idp, fakeapp.MetricIdPSilent))
+	assert.Equal(t, 1.0, metric(t, r.a, contract.MetricSilentReauths))
+	assert.Equal(t, 2.0, metric(t, r.idp, contract.MetricIdPSilent))
 }
 
 // follow follows redirects from u, which must take exactly hops of them to end with a 200.
@@ -243,19 +245,19 @@ func TestSSOCallbackOnTheOtherReplica(t *testing.T) {
 			if tt.accepted {
 				require.Equal(t, http.StatusFound, got.status)
 				assert.Equal(t, r.bURL+"/", got.loc.String())
-				assert.Equal(t, 1.0, metric(t, r.b, fakeapp.MetricLogins), "the user typed a password for this code")
-				assert.Equal(t, 0.0, metric(t, r.b, fakeapp.MetricCSRFRefusals))
+				assert.Equal(t, 1.0, metric(t, r.b, contract.MetricLogins), "the user typed a password for this code")
+				assert.Equal(t, 0.0, metric(t, r.b, contract.MetricCSRFRefusals))
 				return
 			}
 			assert.Equal(t, http.StatusForbidden, got.status)
 			assert.Contains(t, got.body, "this login was started elsewhere")
-			assert.Equal(t, 1.0, metric(t, r.b, fakeapp.MetricCSRFRefusals))
-			assert.Equal(t, 0.0, metric(t, r.b, fakeapp.MetricSessionsCreated))
+			assert.Equal(t, 1.0, metric(t, r.b, contract.MetricCSRFRefusals))
+			assert.Equal(t, 0.0, metric(t, r.b, contract.MetricSessionsCreated))
 
 			// The replica that started the login still takes its callback.
 			got = br.get(callback.String())
 			require.Equal(t, http.StatusFound, got.status)
-			assert.Equal(t, 1.0, metric(t, r.a, fakeapp.MetricLogins))
+			assert.Equal(t, 1.0, metric(t, r.a, contract.MetricLogins))
 		})
 	}
 }
@@ -266,8 +268,8 @@ func TestSSOStateIsUsedOnce(t *testing.T) {
 	callback := ssoCallback(t, br, r.idpURL, r.aURL)
 	require.Equal(t, http.StatusFound, br.get(callback.String()).status)
 	assert.Equal(t, http.StatusForbidden, br.get(callback.String()).status, "a replayed callback must be refused")
-	assert.Equal(t, 1.0, metric(t, r.a, fakeapp.MetricCSRFRefusals))
-	assert.Equal(t, 1.0, metric(t, r.a, fakeapp.MetricSessionsCreated))
+	assert.Equal(t, 1.0, metric(t, r.a, contract.MetricCSRFRefusals))
+	assert.Equal(t, 1.0, metric(t, r.a, contract.MetricSessionsCreated))
 }
 
 func TestSSORefusesBadCodes(t *testing.T) {
@@ -312,7 +314,7 @@ func TestSSORefusesBadCodes(t *testing.T) {
 			assert.Equal(t, http.StatusUnauthorized, got.status)
 			assert.Contains(t, got.body, "code does not hold")
 			assert.False(t, br.hasCookie(r.aURL, "sid"), "a refused code must not set a session")
-			assert.Equal(t, 0.0, metric(t, r.a, fakeapp.MetricSessionsCreated))
+			assert.Equal(t, 0.0, metric(t, r.a, contract.MetricSessionsCreated))
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
 // Session is what the app keeps for one browser: a logged-in user, or before login the CSRF token of the form it
@@ -134,25 +135,8 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 
 // Len counts the keys under the prefix with SCAN, which does not block Redis the way KEYS would.
 func (r *RedisStore) Len(ctx context.Context) (int, error) {
-	return CountRedisKeys(ctx, r.rdb, r.prefix+"*")
+	return contract.CountKeys(ctx, r.rdb, r.prefix+"*")
 }
-
-// CountRedisKeys counts the keys matching pattern.
-func CountRedisKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (int, error) {
-	n := 0
-	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-	for iter.Next(ctx) {
-		n++
-	}
-	if err := iter.Err(); err != nil {
-		return 0, fmt.Errorf("redis scan %s: %w", pattern, err)
-	}
-	return n, nil
-}
-
-// RedisKeyPrefix is where every replica keeps its records in a shared Redis; sessions are under
-// RedisKeyPrefix+"session:", SSO states under RedisKeyPrefix+"state:".
-const RedisKeyPrefix = "sessionlab:"
 
 func encodeSession(s Session) []byte {
 	b, _ := json.Marshal(s) // a struct of strings and a time always marshals

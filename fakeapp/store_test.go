@@ -6,6 +6,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,14 +120,14 @@ func TestRedisStoreTTL(t *testing.T) {
 func TestRedisStoreCountsByPrefix(t *testing.T) {
 	rdb := startRedis(t)
 	ctx := context.Background()
-	sessions := fakeapp.NewRedisStore(rdb, fakeapp.RedisKeyPrefix+"session:sid-")
-	states := fakeapp.NewRedisStore(rdb, fakeapp.RedisKeyPrefix+"state:")
+	sessions := fakeapp.NewRedisStore(rdb, contract.RedisKeyPrefix+"session:sid-")
+	states := fakeapp.NewRedisStore(rdb, contract.RedisKeyPrefix+"state:")
 	for _, id := range []string{"a", "b", "c"} {
 		require.NoError(t, sessions.Save(ctx, id, []byte(id), time.Hour))
 	}
 	require.NoError(t, states.Save(ctx, "s", []byte("s"), time.Hour))
 	require.NoError(t, rdb.Set(ctx, "unrelated", "x", 0).Err())
-	require.NoError(t, rdb.Set(ctx, fakeapp.RedisKeyPrefix+"session:other-x", "x", 0).Err())
+	require.NoError(t, rdb.Set(ctx, contract.RedisKeyPrefix+"session:other-x", "x", 0).Err())
 
 	assertLen(t, sessions, 3)
 	assertLen(t, states, 1)
@@ -137,13 +139,13 @@ func TestRedisStoreCountsByPrefix(t *testing.T) {
 		pattern string
 		want    int
 	}{
-		{fakeapp.RedisKeyPrefix + "*", 5},
-		{fakeapp.RedisKeyPrefix + "session:*", 4},
-		{fakeapp.RedisKeyPrefix + "session:sid-*", 3},
+		{contract.RedisKeyPrefix + "*", 5},
+		{contract.RedisKeyPrefix + "session:*", 4},
+		{contract.RedisKeyPrefix + "session:sid-*", 3},
 		{"nothing:*", 0},
 	}
 	for _, tt := range tests {
-		n, err := fakeapp.CountRedisKeys(ctx, rdb, tt.pattern)
+		n, err := contract.CountKeys(ctx, rdb, tt.pattern)
 		require.NoError(t, err)
 		assert.Equal(t, tt.want, n, tt.pattern)
 	}

@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // filesPerProcess is what the harness holds besides its users' connections: logs, pipes, the store and metrics

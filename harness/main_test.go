@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -9,7 +10,12 @@ import (
 )
 
 // TestMain builds the fakeapp once for the package's tests and examples, which find it through SESSIONLAB_FAKEAPP.
+// The examples start real processes and check what they print, so -short skips them as it skips the tests that do.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if sessionlabtest.SkipExamplesIfShort() {
+		os.Exit(m.Run())
+	}
 	if os.Getenv("SESSIONLAB_FAKEAPP") == "" {
 		bin, err := sessionlabtest.FakeApp()
 		if err != nil {

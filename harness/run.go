@@ -15,8 +15,8 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/nemesis"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/nemesis"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/runtime/target"
@@ -33,6 +33,7 @@ type runConfig struct {
 	log      *slog.Logger
 	watchers []Watcher
 	started  []func(*runtime.Deployment)
+	shard    *[2]int // index, count
 }
 
 // Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
@@ -52,32 +53,53 @@ func WithRuntime(rt runtime.Runtime) Option { return func(c *runConfig) { c.runt
 func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
 
 // WithDeployment calls fn with the deployment before the runtime starts anything in it, e.g. for a test to register
-// its Close (which is idempotent) with t.Cleanup first. RunPlan closes it all the same when it returns.
+// its Close (which is idempotent) with t.Cleanup first. Run closes it all the same when it returns.
 func WithDeployment(fn func(*runtime.Deployment)) Option {
 	return func(c *runConfig) { c.started = append(c.started, fn) }
+}
+
+// WithShard runs only the index-th (from 0) of count disjoint shares of the users (e.g. a Kubernetes Indexed Job's
+// pod); `sessionlab report --merge` joins the shards' event logs into the run's report. A scenario with faults
+// cannot be sharded: each shard would inject them.
+func WithShard(index, count int) Option {
+	return func(c *runConfig) { c.shard = &[2]int{index, count} }
 }
 
 // WithLogger logs the run's progress to l. Default: nothing is logged.
 func WithLogger(l *slog.Logger) Option { return func(c *runConfig) { c.log = l } }
 
-// Run validates and compiles s — loaded from a file or built in Go, checked alike — and runs it (RunPlan). Bad input
-// is an error before anything starts.
+// Run validates and compiles s — loaded from a file or built in Go, checked alike — starts its topology, walks its
+// users through their journeys, stops everything it started (also when ctx is cancelled or a part fails) and returns
+// the report with the expectations checked. Bad input is an error before anything starts. An error means the run
+// itself failed; unmet expectations are in the report, not in the error.
 func Run(ctx context.Context, s *scenario.Scenario, opts ...Option) (*reports.Report, error) {
-	p, err := scenario.Compile(s)
+	p, cfg, err := compile(s, opts)
 	if err != nil {
 		return nil, err
 	}
-	return RunPlan(ctx, p, opts...)
+	return runPlan(ctx, p, cfg)
 }
 
-// RunPlan starts the plan's topology, walks its users through their journeys, stops everything it started (also
-// when ctx is cancelled or a part fails) and returns the report with the expectations checked. An error means the
-// run itself failed; unmet expectations are in the report, not in the error.
-func RunPlan(ctx context.Context, p *plan.Plan, opts ...Option) (rep *reports.Report, err error) {
+// Check validates and compiles s with opts as Run does, starting nothing: a caller that runs several scenarios
+// checks them all first, so that a bad one starts nothing.
+func Check(s *scenario.Scenario, opts ...Option) error {
+	_, _, err := compile(s, opts)
+	return err
+}
+
+func compile(s *scenario.Scenario, opts []Option) (*plan.Plan, runConfig, error) {
 	cfg := runConfig{log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	p, err := scenario.Compile(s)
+	if err == nil && cfg.shard != nil {
+		p, err = p.Shard(cfg.shard[0], cfg.shard[1])
+	}
+	return p, cfg, err
+}
+
+func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Report, err error) {
 	t := p.Topology
 	switch {
 	case t.Target != nil && cfg.runtime == nil:

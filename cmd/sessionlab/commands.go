@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	goruntime "runtime"
@@ -16,7 +17,6 @@ import (
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/k8s"
-	"github.com/sessionlab/sessionlab/harness/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
@@ -191,20 +191,21 @@ func newRunCmd() *cobra.Command {
 				defer f.Close()
 				opts = append(opts, harness.WithEvents(f))
 			}
-			p, err := scenario.Compile(s)
-			if err != nil {
+			if err := harness.Check(s); err != nil {
 				return err
 			}
 			if shard != "" {
-				i, n, err := plan.ParseShard(shard)
+				i, n, err := parseShard(shard)
 				if err == nil {
-					p, err = p.Shard(i, n)
+					err = harness.Check(s, harness.WithShard(i, n))
 				}
 				if err != nil {
 					return fmt.Errorf("--shard: %w", err)
 				}
+				opts = append(opts, harness.WithShard(i, n))
 			}
-			rep, err := harness.RunPlan(cmd.Context(), p, opts...)
+			rep, err := harness.Run(cmd.Context(), s, opts...)
+
 			c.finish()
 			if err != nil {
 				return err
@@ -250,8 +251,8 @@ func newCompareCmd() *cobra.Command {
 			// Compile every variant before starting anything, so a bad name or file starts nothing. A pair the
 			// balancer cannot run is a row that says so, not an error.
 			type variant struct {
-				plan    *plan.Plan
-				skipped *reports.Report
+				scenario *scenario.Scenario
+				skipped  *reports.Report
 			}
 			var variants []variant
 			for _, kind := range kinds {
@@ -264,11 +265,10 @@ func newCompareCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					p, err := scenario.Compile(s)
-					if err != nil {
+					if err := harness.Check(s); err != nil {
 						return err
 					}
-					variants = append(variants, variant{plan: p})
+					variants = append(variants, variant{scenario: s})
 				}
 			}
 			if eventsDir != "" {
@@ -287,10 +287,10 @@ func newCompareCmd() *cobra.Command {
 					reps = append(reps, v.skipped)
 					continue
 				}
-				rep, err := runVariant(cmd.Context(), v.plan, eventsDir, opts)
+				rep, err := runVariant(cmd.Context(), v.scenario, eventsDir, opts)
 				c.finish()
 				if err != nil {
-					return fmt.Errorf("%s %s: %w", v.plan.Topology.Balancer.Kind, v.plan.Topology.Balancer.Strategy, err)
+					return fmt.Errorf("%s %s: %w", v.scenario.Balancer.Kind, v.scenario.Balancer.Strategy, err)
 				}
 				reps = append(reps, rep)
 			}
@@ -309,16 +309,16 @@ func newCompareCmd() *cobra.Command {
 }
 
 // runVariant runs one variant of a comparison, with its event log in dir when dir is set.
-func runVariant(ctx context.Context, p *plan.Plan, dir string, opts []harness.Option) (*reports.Report, error) {
+func runVariant(ctx context.Context, s *scenario.Scenario, dir string, opts []harness.Option) (*reports.Report, error) {
 	if dir == "" {
-		return harness.RunPlan(ctx, p, opts...)
+		return harness.Run(ctx, s, opts...)
 	}
-	b := p.Topology.Balancer
+	b := s.Balancer
 	f, err := os.Create(filepath.Join(dir, b.Kind+"-"+b.Strategy+".jsonl"))
 	if err != nil {
 		return nil, fmt.Errorf("--events: %w", err)
 	}
-	rep, err := harness.RunPlan(ctx, p, append(slices.Clone(opts), harness.WithEvents(f))...)
+	rep, err := harness.Run(ctx, s, append(slices.Clone(opts), harness.WithEvents(f))...)
 	return rep, errors.Join(err, f.Close())
 }
 
@@ -489,10 +489,6 @@ func newK8sCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := scenario.Compile(s)
-			if err != nil {
-				return err
-			}
 			if o.Scenario, err = os.ReadFile(args[0]); err != nil {
 				return err
 			}
@@ -505,7 +501,7 @@ func newK8sCmd() *cobra.Command {
 				*dst = image
 			}
 			o.Sets = sets
-			text, err := k8s.Manifests(p, o)
+			text, err := k8s.Manifests(s, o)
 			if err != nil {
 				return err
 			}
@@ -519,4 +515,15 @@ func newK8sCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.IngressURL, "ingress-url", "", "where the Job's pods reach the ingress controller (default: ingress-nginx's Service in the ingress-nginx namespace)")
 	cmd.Flags().StringVar(&o.Identity, "identity", "", "how users' addresses reach the ingress: x-forwarded-for (default; the controller's use-forwarded-headers), proxy-protocol, none")
 	return cmd
+}
+
+// parseShard reads "i/N" (--shard): the i-th, from 0, of N shards.
+func parseShard(s string) (index, count int, err error) {
+	i, n, ok := strings.Cut(s, "/")
+	index, errI := strconv.Atoi(strings.TrimSpace(i))
+	count, errN := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || errI != nil || errN != nil {
+		return 0, 0, fmt.Errorf("shard %q is not i/N, such as 0/4 (the first of four)", s)
+	}
+	return index, count, nil
 }

@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sessionlab/sessionlab/harness/scenario"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // Options are what the manifests need besides the plan.
@@ -70,8 +72,12 @@ func ShardArgs(target, index string, count int, scenario, events, dir, identity,
 	return append(args, scenario)
 }
 
-// Manifests writes every manifest of p, as one YAML stream.
-func Manifests(p *plan.Plan, o Options) ([]byte, error) {
+// Manifests writes every manifest of the scenario s, as one YAML stream.
+func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
+	p, err := scenario.Compile(s)
+	if err != nil {
+		return nil, err
+	}
 	o.defaults()
 	t := p.Topology
 	if t.Target != nil {

@@ -31,9 +31,7 @@ func manifests(t *testing.T, sets ...string) (objects, error) {
 	t.Helper()
 	s, err := scenario.Load("../../scenarios/rr-memory.yaml", sets...)
 	require.NoError(t, err)
-	p, err := scenario.Compile(s)
-	require.NoError(t, err)
-	text, err := k8s.Manifests(p, k8s.Options{Shards: 4, Scenario: []byte("name: rr-memory\n"), Sets: sets})
+	text, err := k8s.Manifests(s, k8s.Options{Shards: 4, Scenario: []byte("name: rr-memory\n"), Sets: sets})
 	if err != nil {
 		return objects{}, err
 	}

@@ -9,12 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
 // The app's side of a deployment: how its Redis runs, and what the harness reads back from the replicas and the
@@ -82,7 +83,7 @@ func (d *Deployment) countStoreKeys(ctx context.Context, pattern string) (int, e
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
-	n, err := fakeapp.CountRedisKeys(ctx, rdb, pattern)
+	n, err := contract.CountKeys(ctx, rdb, pattern)
 	if err != nil {
 		return 0, fmt.Errorf("read the store: %w", err)
 	}
@@ -104,17 +105,17 @@ func (d *Deployment) StoreStats(ctx context.Context) (events.StoreStats, error) 
 			st.Unread = append(st.Unread, r.Name)
 			continue
 		}
-		active += int(m[fakeapp.MetricSessionsActive])
-		st.SessionsCreated += int(m[fakeapp.MetricSessionsCreated])
-		st.Logins += int(m[fakeapp.MetricLogins])
-		st.SilentReauths += int(m[fakeapp.MetricSilentReauths])
-		st.CSRFRefusals += int(m[fakeapp.MetricCSRFRefusals])
-		st.BadCookies += int(m[fakeapp.MetricBadCookies])
+		active += int(m[contract.MetricSessionsActive])
+		st.SessionsCreated += int(m[contract.MetricSessionsCreated])
+		st.Logins += int(m[contract.MetricLogins])
+		st.SilentReauths += int(m[contract.MetricSilentReauths])
+		st.CSRFRefusals += int(m[contract.MetricCSRFRefusals])
+		st.BadCookies += int(m[contract.MetricBadCookies])
 	}
 	switch st.Kind {
 	case "redis":
 		var err error
-		if st.Sessions, err = d.countStoreKeys(ctx, fakeapp.RedisKeyPrefix+"session:*"); err != nil {
+		if st.Sessions, err = d.countStoreKeys(ctx, contract.RedisKeyPrefix+"session:*"); err != nil {
 			return st, err
 		}
 	case "cookie":

@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // Deployment is a started topology. A runtime builds it with New and records each part as it starts it (AddPart,

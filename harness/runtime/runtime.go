@@ -8,7 +8,7 @@ import (
 	"context"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // Runtime starts a topology for real.

@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/sessionlab/sessionlab/fakeapp"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,9 +27,9 @@ func TestScrapeReadsTheAppMetrics(t *testing.T) {
 
 	m, err := scrape(context.Background(), srv.URL+"/metrics")
 	require.NoError(t, err)
-	assert.Equal(t, 1.0, m[fakeapp.MetricCSRFRefusals])
-	assert.Equal(t, 0.0, m[fakeapp.MetricSessionsCreated])
-	assert.Contains(t, m, fakeapp.MetricSessionsActive)
+	assert.Equal(t, 1.0, m[contract.MetricCSRFRefusals])
+	assert.Equal(t, 0.0, m[contract.MetricSessionsCreated])
+	assert.Contains(t, m, contract.MetricSessionsActive)
 
 	_, err = scrape(context.Background(), srv.URL+"/nothing")
 	assert.ErrorContains(t, err, "404")

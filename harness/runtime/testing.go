@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // StartT starts topology t on rt for a test and registers the deployment's Close with tb.Cleanup before checking

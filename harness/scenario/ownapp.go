@@ -8,7 +8,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
 // AppHealth says when a replica of the user's app is ready: GET Path answers 2xx, within Timeout of its start.

@@ -8,6 +8,7 @@ package sessionlabtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -114,6 +115,20 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
+// SkipExamplesIfShort is for a TestMain (after flag.Parse) of a package whose examples run scenarios: under -short
+// it adds ^Example to -test.skip, since an example that starts real processes cannot skip itself and its output
+// would not match. It reports whether it did.
+func SkipExamplesIfShort() bool {
+	if !testing.Short() {
+		return false
+	}
+	skip := "^Example"
+	if f := flag.Lookup("test.skip"); f != nil && f.Value.String() != "" {
+		skip = f.Value.String() + "|" + skip
+	}
+	return flag.Set("test.skip", skip) == nil
+}
+
 func skipShort(t TB, what string) bool {
 	if testing.Short() {
 		t.Skipf("sessionlab: %s starts real processes; skipped with -short", what)
@@ -171,7 +186,7 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 			}
 		})
 	})}, c.opts...)
-	rep, err := harness.RunPlan(t.Context(), p, opts...)
+	rep, err := harness.Run(t.Context(), s, opts...)
 	if err != nil {
 		t.Fatalf("sessionlab: run %s: %v", s.Name, err)
 		return nil

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/redis/go-redis/v9"
-	"github.com/sessionlab/sessionlab/fakeapp"
-	"github.com/sessionlab/sessionlab/harness/plan"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
@@ -155,7 +156,7 @@ func TestStoreStatsCountsRedisKeys(t *testing.T) {
 	defer rdb.Close()
 	ctx := context.Background()
 	for _, k := range []string{"session:sid-a", "session:sid-b", "session:other-c", "state:x"} {
-		require.NoError(t, rdb.Set(ctx, fakeapp.RedisKeyPrefix+k, "v", 0).Err())
+		require.NoError(t, rdb.Set(ctx, contract.RedisKeyPrefix+k, "v", 0).Err())
 	}
 	require.NoError(t, rdb.Set(ctx, "unrelated", "v", 0).Err())
 

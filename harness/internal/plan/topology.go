@@ -7,6 +7,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 )
@@ -75,11 +77,7 @@ type AppSpec struct {
 
 // The OpenID Connect provider sessionlab starts for your own app (fakeapp oidc, mockoidc): the client id it
 // knows, where its issuer lives on its address, and the discovery document that answers once it serves.
-const (
-	OIDCClientID   = "sessionlab"
-	OIDCIssuerPath = "/oidc"
-	OIDCReadyPath  = OIDCIssuerPath + "/.well-known/openid-configuration"
-)
+const ()
 
 // NeedsStore reports whether the topology has a shared Redis.
 func (a AppSpec) NeedsStore() bool { return a.Sessions == "redis" }
@@ -184,7 +182,7 @@ func (t Topology) FakeAppArgs(r ReplicaSpec, listen, storeAddr, idpURL string) [
 // IdPArgs is the identity provider's command line.
 func (t Topology) IdPArgs(listen string) []string {
 	if t.App.IdP == "oidc" {
-		return []string{"oidc", "-listen", listen, "-client-id", OIDCClientID, "-client-secret", t.App.IdPKey}
+		return []string{"oidc", "-listen", listen, "-client-id", contract.OIDCClientID, "-client-secret", t.App.IdPKey}
 	}
 	return []string{"idp", "-listen", listen, "-key", t.App.IdPKey, "-users", strconv.Itoa(t.Users)}
 }
@@ -192,7 +190,7 @@ func (t Topology) IdPArgs(listen string) []string {
 // IdPReadyPath answers 2xx once the identity provider serves.
 func (t Topology) IdPReadyPath() string {
 	if t.App.IdP == "oidc" {
-		return OIDCReadyPath
+		return contract.OIDCReadyPath
 	}
 	return "/healthz"
 }

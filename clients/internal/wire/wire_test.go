@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
+
 	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,7 +238,7 @@ func TestAnswers(t *testing.T) {
 		{
 			name: "captured headers: any case, repeated ones joined",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("X-Replica", "r1")
+				w.Header().Set(contract.ReplicaHeader, "r1")
 				w.Header().Add("X-Multi", "a")
 				w.Header().Add("X-Multi", "b, c")
 				w.Header().Set("X-Other", "no")
@@ -349,7 +351,7 @@ func TestHeaderNamesWithoutCase(t *testing.T) {
 			"retry-after:  3  \r\nx-rEPLICA: r9\r\ncontent-length: 4\r\n\r\nbody", false
 	}))
 	c := newClient(t, s.addr)
-	c.Capture = []string{"X-Replica"}
+	c.Capture = []string{contract.ReplicaHeader}
 	for range 2 {
 		resp := do(t, c, get("/"))
 		assert.Equal(t, seen{Status: 302, Location: "/a", ContentType: "text/html", RetryAfter: "3",
@@ -547,7 +549,7 @@ func TestInterimAnswers(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfinal", false
 	}))
 	c := newClient(t, s.addr)
-	c.Capture = []string{"X-Replica"}
+	c.Capture = []string{contract.ReplicaHeader}
 	for range 2 {
 		resp := do(t, c, get("/"))
 		assert.Equal(t, seen{Status: 200, ContentType: "text/plain", SetCookie: []string{"a=1"}, Body: "final", Header: []string{""}},
@@ -562,12 +564,12 @@ func TestLongHeaderLines(t *testing.T) {
 	addr, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Set-Cookie", long)
 		w.Header().Add("Set-Cookie", "small=1")
-		w.Header().Set("X-Replica", replica)
+		w.Header().Set(contract.ReplicaHeader, replica)
 		w.Header().Set("Location", "/"+pattern(5000))
 		io.WriteString(w, "ok")
 	})
 	c := newClient(t, addr)
-	c.Capture = []string{"X-Replica"}
+	c.Capture = []string{contract.ReplicaHeader}
 	for range 2 {
 		resp := do(t, c, get("/"))
 		assert.Equal(t, []string{long, "small=1"}, resp.SetCookie)
@@ -1076,7 +1078,7 @@ func FuzzReadResponse(f *testing.F) {
 		f.Add([]byte(seed), false, uint16(0))
 		f.Add([]byte(seed), true, uint16(3))
 	}
-	capture := []string{"X-Replica", "", "Set-Cookie"}
+	capture := []string{contract.ReplicaHeader, "", "Set-Cookie"}
 	f.Fuzz(func(t *testing.T, data []byte, head bool, maxBody uint16) {
 		req := &Request{Method: "GET", Keep: keepAll, MaxBody: int(maxBody)}
 		if head {
@@ -1144,8 +1146,8 @@ func TestSameAsNetHTTP(t *testing.T) {
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 		},
 		"/error": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Add("X-Replica", "r1")
-			w.Header().Add("X-Replica", "r2")
+			w.Header().Add(contract.ReplicaHeader, "r1")
+			w.Header().Add(contract.ReplicaHeader, "r2")
 			w.WriteHeader(http.StatusInternalServerError)
 		},
 		"/empty": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) },
@@ -1159,7 +1161,7 @@ func TestSameAsNetHTTP(t *testing.T) {
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	t.Cleanup(hc.CloseIdleConnections)
 	c := newClient(t, srv.Listener.Addr().String())
-	c.Capture = []string{"X-Replica"}
+	c.Capture = []string{contract.ReplicaHeader}
 
 	for path := range handlers {
 		for _, method := range []string{"GET", "HEAD"} {
@@ -1173,7 +1175,7 @@ func TestSameAsNetHTTP(t *testing.T) {
 				require.NoError(t, err)
 				want := seen{Status: hr.StatusCode, Location: hr.Header.Get("Location"), ContentType: hr.Header.Get("Content-Type"),
 					RetryAfter: hr.Header.Get("Retry-After"), SetCookie: hr.Header.Values("Set-Cookie"), Body: string(body),
-					Header: []string{strings.Join(hr.Header.Values("X-Replica"), ", ")}}
+					Header: []string{strings.Join(hr.Header.Values(contract.ReplicaHeader), ", ")}}
 
 				wr := &Request{Method: method, Host: srv.Listener.Addr().String(), Target: path, Keep: keepAll, MaxBody: 1 << 20}
 				var resp Response
@@ -1285,7 +1287,7 @@ func TestReusedResponseKeepsEachAnswersValues(t *testing.T) {
 		return h + "\r\n" + replica, false
 	}))
 	c := newClient(t, s.addr)
-	c.Capture = []string{"X-Replica"}
+	c.Capture = []string{contract.ReplicaHeader}
 	var resp Response
 	for i := 1; i <= 40; i++ {
 		require.NoError(t, c.Do(context.Background(), get("/"), &resp))

@@ -117,14 +117,3 @@ func (p *Plan) Shard(index, count int) (*Plan, error) {
 	shard.Meta.Shard = &events.Shard{Index: index, Count: count}
 	return &shard, nil
 }
-
-// ParseShard reads "i/N" (--shard): the i-th, from 0, of N shards.
-func ParseShard(s string) (index, count int, err error) {
-	i, n, ok := strings.Cut(s, "/")
-	index, errI := strconv.Atoi(strings.TrimSpace(i))
-	count, errN := strconv.Atoi(strings.TrimSpace(n))
-	if !ok || errI != nil || errN != nil {
-		return 0, 0, fmt.Errorf("shard %q is not i/N, such as 0/4 (the first of four)", s)
-	}
-	return index, count, nil
-}

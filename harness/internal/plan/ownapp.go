@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
 // OwnApp is the user's own app run as the replicas (app.command on the local runtime, app.image on the docker
@@ -68,7 +70,7 @@ type AppVars struct {
 const AppVarNames = "{{.Name}} {{.Index}} {{.Host}} {{.Port}} {{.Addr}} {{.DataDir}} {{.SharedDir}} {{.Secret}} {{.Store}} {{.Users}} {{.Seed}} {{.IdP}} {{.IdPClientID}} {{.IdPClientSecret}}"
 
 var sampleVars = AppVars{Name: "replica-1", Index: 1, Host: "127.0.0.1", Port: 8080, Addr: "127.0.0.1:8080", DataDir: "/d", SharedDir: "/s",
-	Secret: DerivedSecret(0, "sample"), Users: 1, IdP: "http://127.0.0.1:8090/oidc", IdPClientID: OIDCClientID, IdPClientSecret: "s"}
+	Secret: DerivedSecret(0, "sample"), Users: 1, IdP: "http://127.0.0.1:8090/oidc", IdPClientID: contract.OIDCClientID, IdPClientSecret: "s"}
 
 // ParseAppTemplate parses one templated value of the user's app (name is its key) and executes it on sample values,
 // so that a misspelt {{.Prot}} is an error now, not when a replica starts.
@@ -94,7 +96,7 @@ func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL strin
 	v := AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
 		Users: t.Users, Seed: t.Seed, DataDir: filepath.Join(runDir, "data", r.Name), SharedDir: filepath.Join(runDir, "shared")}
 	if t.App.IdP == "oidc" {
-		v.IdP, v.IdPClientID, v.IdPClientSecret = idpURL+OIDCIssuerPath, OIDCClientID, t.App.IdPKey
+		v.IdP, v.IdPClientID, v.IdPClientSecret = idpURL+contract.OIDCIssuerPath, contract.OIDCClientID, t.App.IdPKey
 	}
 	for _, dir := range []string{v.DataDir, v.SharedDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
