@@ -15,7 +15,7 @@ TOOLS       ?= $(CURDIR)/.tools
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
 DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
-.PHONY: all build deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build lint deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
@@ -74,11 +74,27 @@ deps-debian:
 vet:
 	$(GO) vet ./...
 
+# Go programs the project builds for itself land in the per-user cache, where every clone and CI run finds them
+# (sessionlab install uses the same place for the balancers it builds).
+TOOL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sessionlab/tools
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(TOOL_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+$(STATICCHECK):
+	@echo "lint: building staticcheck $(STATICCHECK_VERSION) from the Go module proxy"
+	GOFLAGS= GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# lint: formatting, go vet and staticcheck, all clean or it fails.
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "lint: gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
 # The docker rows of the tests need the images; where no Docker engine answers they are skipped, saying so. A
 # missing balancer binary fails the tests here instead of skipping them (SESSIONLAB_REQUIRE), since deps installs
 # them. testcontainers' reaper is off for the tests, as for the CLI: runs remove their own containers, and its image
 # cannot be pulled.
-test: deps vet test-images
+test: deps lint test-images
 	SESSIONLAB_REQUIRE=1 TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
 	  $(GO) test -race -count=1 -timeout 25m ./...
 	@# The users' sockets are read and written with direct calls, which race builds trade for package syscall's
@@ -111,9 +127,9 @@ test-images:
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
 	else echo "test: no Docker engine reachable: the docker rows will be skipped"; fi
 
-# Examples run real processes and print their figures, so -short leaves them out.
-test-short: vet
-	$(GO) test -short -count=1 -run '^(Test|Fuzz)' ./...
+# The fast loop: seconds, no process started (the examples and integration tests skip themselves under -short).
+test-short:
+	$(GO) test -short -count=1 ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
 // WebSocket is the `clients.websocket` section: how often each user connects to the app's WebSocket, whose state
@@ -71,7 +72,7 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	// some of them (an earlier connection) has lost the rest.
 	lost := got != b.wsSent
 	for range messages {
-		if err := conn.Write(ctx, websocket.MessageText, []byte("inc")); err != nil {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(contract.WSIncrement)); err != nil {
 			return status, replica, fmt.Errorf("websocket write: %w", err)
 		}
 		if _, err := readCounter(ctx, conn); err != nil {

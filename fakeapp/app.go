@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
+
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
@@ -55,9 +57,9 @@ type Config struct {
 	Secret []byte
 	// Stateless keeps the whole session sealed in the cookie instead of in Store.
 	Stateless bool
-	// Store keeps server-side sessions. Default: a new MemoryStore, private to this replica.
+	// Store keeps server-side sessions. Default: a new memoryStore, private to this replica.
 	Store Store
-	// StateStore keeps SSO states until their callback. Default: a new MemoryStore. Stateless apps seal the state
+	// StateStore keeps SSO states until their callback. Default: a new memoryStore. Stateless apps seal the state
 	// into the redirect instead.
 	StateStore Store
 	// ClearBadCookie answers a session cookie this replica cannot open by clearing it, as Wakapi does.
@@ -90,7 +92,7 @@ func (c *Config) init() {
 		c.SessionTTL = 24 * time.Hour
 	}
 	if len(c.Secret) == 0 {
-		c.Secret = RandomSecret()
+		c.Secret = seal.RandomSecret()
 	}
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
@@ -110,8 +112,8 @@ func (c *Config) init() {
 type App struct {
 	cfg     Config
 	mux     *http.ServeMux
-	seal    *Sealer
-	idpSeal *Sealer // nil without an identity provider key
+	seal    *seal.Sealer
+	idpSeal *seal.Sealer // nil without an identity provider key
 	keep    keeper
 	m       *metrics
 	ws      wsCounters
@@ -122,9 +124,9 @@ type App struct {
 func New(cfg Config) *App {
 	cfg.init()
 	a := &App{cfg: cfg, mux: http.NewServeMux(), limit: newLimiter(cfg.LoginRate)}
-	a.seal, _ = NewSealer(cfg.Secret) // init made the secret non-empty
+	a.seal, _ = seal.New(cfg.Secret) // init made the secret non-empty
 	if len(cfg.IdPKey) > 0 {
-		a.idpSeal, _ = NewSealer(cfg.IdPKey)
+		a.idpSeal, _ = seal.New(cfg.IdPKey)
 	}
 	if cfg.Stateless {
 		a.keep = &cookieKeeper{seal: a.seal, cookie: cfg.CookieName, idle: cfg.IdleTimeout}
@@ -207,7 +209,7 @@ func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		token := newID()
-		if err := a.keep.write(r.Context(), w, cur, Session{CSRF: token, Expires: time.Now().Add(preLoginTTL)}); err != nil {
+		if err := a.keep.write(r.Context(), w, cur, session{CSRF: token, Expires: time.Now().Add(preLoginTTL)}); err != nil {
 			a.serverError(w, "keep pre-login session", err)
 			return
 		}
@@ -256,7 +258,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 
 // issue keeps a logged-in session for user and sets its cookie.
 func (a *App) issue(ctx context.Context, w http.ResponseWriter, cur current, user string) error {
-	if err := a.keep.write(ctx, w, cur, Session{User: user, Expires: time.Now().Add(a.cfg.SessionTTL)}); err != nil {
+	if err := a.keep.write(ctx, w, cur, session{User: user, Expires: time.Now().Add(a.cfg.SessionTTL)}); err != nil {
 		return err
 	}
 	a.m.sessionsCreated.Inc()
@@ -285,7 +287,7 @@ func validUser(name string, users int) bool {
 
 // protected lets a request with a logged-in session this replica can find through, and sends any other to log in,
 // the way session-based apps do.
-func (a *App) protected(next func(http.ResponseWriter, *http.Request, Session)) http.HandlerFunc {
+func (a *App) protected(next func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cur, err := a.keep.read(r.Context(), r)
 		if err != nil {
@@ -298,7 +300,7 @@ func (a *App) protected(next func(http.ResponseWriter, *http.Request, Session)) 
 				clearCookie(w, a.cfg.CookieName)
 			}
 		}
-		if cur.state != cookieOK || !cur.session.LoggedIn() {
+		if cur.state != cookieOK || !cur.session.loggedIn() {
 			a.unauthenticated(w, r)
 			return
 		}
@@ -322,11 +324,11 @@ func (a *App) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, LoginPath, http.StatusFound)
 }
 
-func (a *App) home(w http.ResponseWriter, _ *http.Request, s Session) {
+func (a *App) home(w http.ResponseWriter, _ *http.Request, s session) {
 	fmt.Fprintf(w, "Hello %s, served by %s\n", s.User, a.cfg.Name)
 }
 
-func (a *App) page(w http.ResponseWriter, r *http.Request, s Session) {
+func (a *App) page(w http.ResponseWriter, r *http.Request, s session) {
 	fmt.Fprintf(w, "Page %s for %s, served by %s\n", r.PathValue("n"), s.User, a.cfg.Name)
 }
 

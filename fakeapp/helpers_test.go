@@ -3,6 +3,7 @@ package fakeapp_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"html"
 	"io"
 	"net"
@@ -189,4 +190,13 @@ func startRedis(t *testing.T) *redis.Client {
 			require.FailNow(t, "redis-server never answered PING", "on %s: %v", addr, err)
 		}
 	}
+}
+
+// flipByte changes one byte of a sealed value.
+func flipByte(t *testing.T, sealed string, i int) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	require.NoError(t, err)
+	raw[i] ^= 1
+	return base64.RawURLEncoding.EncodeToString(raw)
 }

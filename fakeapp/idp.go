@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
+
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +39,7 @@ type IdPConfig struct {
 // session it vouches for the user again without a prompt: the app's session is replaced silently.
 type IdP struct {
 	cfg      IdPConfig
-	seal     *Sealer
+	seal     *seal.Sealer
 	mux      *http.ServeMux
 	prompts  prometheus.Counter
 	silent   prometheus.Counter
@@ -46,14 +48,14 @@ type IdP struct {
 
 // NewIdP returns the identity provider; it fails without a key.
 func NewIdP(cfg IdPConfig) (*IdP, error) {
-	seal, err := NewSealer(cfg.Key)
+	sealer, err := seal.New(cfg.Key)
 	if err != nil {
 		return nil, fmt.Errorf("identity provider key: %w", err)
 	}
 	app := Config{Users: cfg.Users, Password: cfg.Password, SessionTTL: cfg.SessionTTL}
 	app.init()
 	cfg.Users, cfg.Password, cfg.SessionTTL = app.Users, app.Password, app.SessionTTL
-	p := &IdP{cfg: cfg, seal: seal, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
+	p := &IdP{cfg: cfg, seal: sealer, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
 		prompts: prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPLogins, Help: "Logins the provider prompted for."}),
 		silent:  prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPSilent, Help: "Authorizations answered from the provider's own cookie, without a prompt."}),
 	}
@@ -65,6 +67,7 @@ func NewIdP(cfg IdPConfig) (*IdP, error) {
 	return p, nil
 }
 
+// ServeHTTP serves the provider's authorize and login endpoints, /healthz and /metrics.
 func (p *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
 
 // authRequest is an app's request to log a user in.
@@ -112,7 +115,7 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	expires := time.Now().Add(p.cfg.SessionTTL)
-	raw, _ := json.Marshal(Session{User: user, Expires: expires}) // strings and a time always marshal
+	raw, _ := json.Marshal(session{User: user, Expires: expires}) // strings and a time always marshal
 	setCookie(w, idpCookie, p.seal.Seal(purposeSession, raw), expires)
 	p.prompts.Inc()
 	p.sendBack(w, r, req, user, true)
@@ -127,8 +130,8 @@ func (p *IdP) loggedIn(r *http.Request) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	var s Session
-	if json.Unmarshal(raw, &s) != nil || !time.Now().Before(s.Expires) || !s.LoggedIn() {
+	var s session
+	if json.Unmarshal(raw, &s) != nil || !time.Now().Before(s.Expires) || !s.loggedIn() {
 		return "", false
 	}
 	return s.User, true
@@ -156,11 +159,11 @@ type idpCode struct {
 
 const purposeCode = "sso-code"
 
-func openCode(seal *Sealer, code string) (idpCode, error) {
-	if seal == nil {
+func openCode(sealer *seal.Sealer, code string) (idpCode, error) {
+	if sealer == nil {
 		return idpCode{}, errors.New("no identity provider key")
 	}
-	raw, err := seal.Open(purposeCode, code)
+	raw, err := sealer.Open(purposeCode, code)
 	if err != nil {
 		return idpCode{}, err
 	}

@@ -34,7 +34,7 @@ func newMetrics(active Store) *metrics {
 		logins:          counter(contract.MetricLogins, "Logins after the user typed a password (here, or at the identity provider)."),
 		silentReauths:   counter(contract.MetricSilentReauths, "Sessions issued after the identity provider vouched for the user without a prompt."),
 		csrfRefusals:    counter(contract.MetricCSRFRefusals, "Login submissions and SSO callbacks refused because this replica did not know their CSRF token or state."),
-		badCookies:      counter(contract.MetricBadCookies, "Session cookies this replica could not open (another secret, or tampered with)."),
+		badCookies:      counter(contract.MetricBadCookies, "session cookies this replica could not open (another secret, or tampered with)."),
 		wsConnections:   counter(contract.MetricWSConnections, "WebSocket connections accepted."),
 	}
 	m.reg.MustRegister(m.sessionsCreated, m.logins, m.silentReauths, m.csrfRefusals, m.badCookies, m.wsConnections)

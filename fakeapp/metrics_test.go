@@ -66,9 +66,9 @@ func TestMetricsStatelessHasNoActiveSessions(t *testing.T) {
 	assertLen(t, store, 0) // the session went into the cookie, not into the store
 }
 
-// flakyStore is a MemoryStore that fails on demand, the way a Redis that went away does.
+// flakyStore is a memory store that fails on demand, the way a Redis that went away does.
 type flakyStore struct {
-	*fakeapp.MemoryStore
+	fakeapp.Store
 	down atomic.Bool
 }
 
@@ -78,27 +78,27 @@ func (s *flakyStore) Save(ctx context.Context, id string, v []byte, ttl time.Dur
 	if s.down.Load() {
 		return errStoreDown
 	}
-	return s.MemoryStore.Save(ctx, id, v, ttl)
+	return s.Store.Save(ctx, id, v, ttl)
 }
 
 func (s *flakyStore) Load(ctx context.Context, id string) ([]byte, bool, error) {
 	if s.down.Load() {
 		return nil, false, errStoreDown
 	}
-	return s.MemoryStore.Load(ctx, id)
+	return s.Store.Load(ctx, id)
 }
 
 func (s *flakyStore) Len(ctx context.Context) (int, error) {
 	if s.down.Load() {
 		return 0, errStoreDown
 	}
-	return s.MemoryStore.Len(ctx)
+	return s.Store.Len(ctx)
 }
 
 // TestStoreDown: a store that cannot answer makes a 500 that says why, logged, never a made-up answer.
 func TestStoreDown(t *testing.T) {
 	var logs bytes.Buffer
-	store := &flakyStore{MemoryStore: fakeapp.NewMemoryStore()}
+	store := &flakyStore{Store: fakeapp.NewMemoryStore()}
 	app := fakeapp.New(fakeapp.Config{Store: store, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	csrf := fakeapp.New(fakeapp.Config{Store: store, Login: fakeapp.LoginFormCSRF})
 	sid := login(t, app, "user1", "sid")

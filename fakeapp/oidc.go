@@ -61,7 +61,7 @@ func mainOIDC(ctx context.Context, args []string, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil)).With("replica", "oidc")
 	log.Info("serving", "issuer", m.Issuer())
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := m.Server.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("oidc: shut down: %w", err)

@@ -128,11 +128,11 @@ func mainIdP(ctx context.Context, args []string, stderr io.Writer) error {
 	return Serve(ctx, ln, idp, slog.New(slog.NewTextHandler(stderr, nil)).With("replica", "idp"))
 }
 
-// DrainTimeout bounds how long Serve waits for in-flight requests once ctx ends.
-const DrainTimeout = 5 * time.Second
+// drainTimeout bounds how long Serve waits for in-flight requests once ctx ends.
+const drainTimeout = 5 * time.Second
 
 // Serve serves h on ln until ctx ends, then stops accepting and lets in-flight requests finish (up to
-// DrainTimeout) before returning: a replica stopped with SIGTERM answers what it already accepted.
+// drainTimeout) before returning: a replica stopped with SIGTERM answers what it already accepted.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -144,7 +144,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	drain, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := srv.Shutdown(drain); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
 )
 
 // cookieState is what a replica makes of a request's session cookie.
@@ -21,7 +23,7 @@ const (
 type current struct {
 	state   cookieState
 	ticket  string // server-side sessions: the id in a cookie this replica opened
-	session Session
+	session session
 }
 
 // keeper is how sessions travel between the browser and the replica: a sealed ticket pointing into a store, or
@@ -31,7 +33,7 @@ type keeper interface {
 	// write keeps s and sets the cookie. A cookie whose session this replica found keeps its ticket (OAuth2-Proxy
 	// reuses a valid ticket); any other gets a new one, which is how records pile up when replicas disagree on the
 	// secret.
-	write(ctx context.Context, w http.ResponseWriter, cur current, s Session) error
+	write(ctx context.Context, w http.ResponseWriter, cur current, s session) error
 	drop(ctx context.Context, w http.ResponseWriter, cur current) error
 }
 
@@ -55,7 +57,7 @@ func clearCookie(w http.ResponseWriter, name string) {
 }
 
 // deadline is when s ends: its lifetime, or sooner when it has sat idle.
-func deadline(s Session, idle time.Duration, now time.Time) time.Time {
+func deadline(s session, idle time.Duration, now time.Time) time.Time {
 	if idle > 0 && now.Add(idle).Before(s.Expires) {
 		return now.Add(idle)
 	}
@@ -65,7 +67,7 @@ func deadline(s Session, idle time.Duration, now time.Time) time.Time {
 // serverKeeper keeps sessions in a Store; the cookie carries only the ticket, sealed.
 type serverKeeper struct {
 	store  Store
-	seal   *Sealer
+	seal   *seal.Sealer
 	cookie string
 	idle   time.Duration
 }
@@ -94,7 +96,7 @@ func (k *serverKeeper) read(ctx context.Context, r *http.Request) (current, erro
 	return cur, nil
 }
 
-func (k *serverKeeper) write(ctx context.Context, w http.ResponseWriter, cur current, s Session) error {
+func (k *serverKeeper) write(ctx context.Context, w http.ResponseWriter, cur current, s session) error {
 	// Only a ticket whose session this replica found is reused: an id it cannot find (another replica's memory,
 	// an expired record) gets a new one, as express-session and OAuth2-Proxy both generate a fresh ticket then.
 	id := cur.ticket
@@ -121,7 +123,7 @@ func (k *serverKeeper) drop(ctx context.Context, w http.ResponseWriter, cur curr
 // cookieKeeper keeps nothing: the whole session is sealed in the cookie (Wakapi, caddy-security's tokens), so any
 // replica with the same secret accepts it and no other does.
 type cookieKeeper struct {
-	seal   *Sealer
+	seal   *seal.Sealer
 	cookie string
 	idle   time.Duration
 }
@@ -130,7 +132,7 @@ const purposeSession = "session"
 
 // sealedSession is the cookie's payload: the session and, with an idle timeout, when it ends unless used.
 type sealedSession struct {
-	Session
+	session
 	Until time.Time `json:"i"`
 }
 
@@ -150,11 +152,11 @@ func (k *cookieKeeper) read(_ context.Context, r *http.Request) (current, error)
 	if !time.Now().Before(p.Until) {
 		return current{state: cookieUnknown}, nil
 	}
-	return current{state: cookieOK, session: p.Session}, nil
+	return current{state: cookieOK, session: p.session}, nil
 }
 
-func (k *cookieKeeper) write(_ context.Context, w http.ResponseWriter, _ current, s Session) error {
-	p := sealedSession{Session: s, Until: deadline(s, k.idle, time.Now())}
+func (k *cookieKeeper) write(_ context.Context, w http.ResponseWriter, _ current, s session) error {
+	p := sealedSession{session: s, Until: deadline(s, k.idle, time.Now())}
 	raw, _ := json.Marshal(p) // strings and times always marshal
 	setCookie(w, k.cookie, k.seal.Seal(purposeSession, raw), s.Expires)
 	return nil

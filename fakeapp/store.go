@@ -14,16 +14,16 @@ import (
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
-// Session is what the app keeps for one browser: a logged-in user, or before login the CSRF token of the form it
+// session is what the app keeps for one browser: a logged-in user, or before login the CSRF token of the form it
 // was given (a pre-login session).
-type Session struct {
+type session struct {
 	User    string    `json:"u,omitempty"`
 	CSRF    string    `json:"c,omitempty"`
 	Expires time.Time `json:"e"` // the absolute end of its lifetime
 }
 
-// LoggedIn reports whether the session carries a login.
-func (s Session) LoggedIn() bool { return s.User != "" }
+// loggedIn reports whether the session carries a login.
+func (s session) loggedIn() bool { return s.User != "" }
 
 // Store keeps records under ids, each for a time. Implementations decide where the state lives, which is what
 // decides whether another replica can find it.
@@ -37,8 +37,8 @@ type Store interface {
 	Len(ctx context.Context) (int, error)
 }
 
-// MemoryStore keeps records in this process's memory: the state every other replica cannot see.
-type MemoryStore struct {
+// memoryStore keeps records in this process's memory: the state every other replica cannot see.
+type memoryStore struct {
 	mu      sync.Mutex
 	records map[string]memoryRecord
 	now     func() time.Time
@@ -49,21 +49,21 @@ type memoryRecord struct {
 	expires time.Time
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ Store = (*memoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{records: make(map[string]memoryRecord), now: time.Now}
+func NewMemoryStore() Store {
+	return &memoryStore{records: make(map[string]memoryRecord), now: time.Now}
 }
 
-func (m *MemoryStore) Save(_ context.Context, id string, value []byte, ttl time.Duration) error {
+func (m *memoryStore) Save(_ context.Context, id string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.records[id] = memoryRecord{value: value, expires: m.now().Add(ttl)}
 	return nil
 }
 
-func (m *MemoryStore) Load(_ context.Context, id string) ([]byte, bool, error) {
+func (m *memoryStore) Load(_ context.Context, id string) ([]byte, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[id]
@@ -74,7 +74,7 @@ func (m *MemoryStore) Load(_ context.Context, id string) ([]byte, bool, error) {
 	return r.value, ok, nil
 }
 
-func (m *MemoryStore) Delete(_ context.Context, id string) error {
+func (m *memoryStore) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.records, id)
 	m.mu.Unlock()
@@ -82,7 +82,7 @@ func (m *MemoryStore) Delete(_ context.Context, id string) error {
 }
 
 // Len counts the records that have not expired, dropping the ones that have.
-func (m *MemoryStore) Len(context.Context) (int, error) {
+func (m *memoryStore) Len(context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -94,28 +94,28 @@ func (m *MemoryStore) Len(context.Context) (int, error) {
 	return len(m.records), nil
 }
 
-// RedisStore keeps records in a Redis shared by every replica, as keys under a prefix with Redis's own TTL, so
+// redisStore keeps records in a Redis shared by every replica, as keys under a prefix with Redis's own TTL, so
 // that any replica finds any record and Redis alone decides when one expires.
-type RedisStore struct {
+type redisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
 }
 
-var _ Store = (*RedisStore)(nil)
+var _ Store = (*redisStore)(nil)
 
 // NewRedisStore stores under prefix (for example "sessionlab:session:sid-") in rdb.
-func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
-	return &RedisStore{rdb: rdb, prefix: prefix}
+func NewRedisStore(rdb redis.UniversalClient, prefix string) Store {
+	return &redisStore{rdb: rdb, prefix: prefix}
 }
 
-func (r *RedisStore) Save(ctx context.Context, id string, value []byte, ttl time.Duration) error {
+func (r *redisStore) Save(ctx context.Context, id string, value []byte, ttl time.Duration) error {
 	if err := r.rdb.Set(ctx, r.prefix+id, value, ttl).Err(); err != nil {
 		return fmt.Errorf("redis set: %w", err)
 	}
 	return nil
 }
 
-func (r *RedisStore) Load(ctx context.Context, id string) ([]byte, bool, error) {
+func (r *redisStore) Load(ctx context.Context, id string) ([]byte, bool, error) {
 	v, err := r.rdb.Get(ctx, r.prefix+id).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -126,7 +126,7 @@ func (r *RedisStore) Load(ctx context.Context, id string) ([]byte, bool, error) 
 	return v, true, nil
 }
 
-func (r *RedisStore) Delete(ctx context.Context, id string) error {
+func (r *redisStore) Delete(ctx context.Context, id string) error {
 	if err := r.rdb.Del(ctx, r.prefix+id).Err(); err != nil {
 		return fmt.Errorf("redis del: %w", err)
 	}
@@ -134,19 +134,19 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 }
 
 // Len counts the keys under the prefix with SCAN, which does not block Redis the way KEYS would.
-func (r *RedisStore) Len(ctx context.Context) (int, error) {
+func (r *redisStore) Len(ctx context.Context) (int, error) {
 	return contract.CountKeys(ctx, r.rdb, r.prefix+"*")
 }
 
-func encodeSession(s Session) []byte {
+func encodeSession(s session) []byte {
 	b, _ := json.Marshal(s) // a struct of strings and a time always marshals
 	return b
 }
 
-func decodeSession(b []byte) (Session, error) {
-	var s Session
+func decodeSession(b []byte) (session, error) {
+	var s session
 	if err := json.Unmarshal(b, &s); err != nil {
-		return Session{}, fmt.Errorf("decode session: %w", err)
+		return session{}, fmt.Errorf("decode session: %w", err)
 	}
 	return s, nil
 }

@@ -13,7 +13,7 @@ import (
 // never loads them again would keep every one.
 func TestMemoryStoreLenDropsExpired(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := NewMemoryStore()
+	m := NewMemoryStore().(*memoryStore)
 	m.now = func() time.Time { return now }
 	ctx := context.Background()
 	for i, ttl := range []time.Duration{time.Second, time.Second, time.Minute} {

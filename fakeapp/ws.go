@@ -6,12 +6,11 @@ import (
 	"strconv"
 
 	"github.com/coder/websocket"
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
-// WebSocket messages: the client sends WSIncrement, the replica answers with the counter's new value. On connect
-// the replica first sends the value it holds for the client, which is 0 on a replica that never saw it.
-const WSIncrement = "inc"
-
+// WebSocket messages: the client sends contract.WSIncrement, the replica answers with the counter's new value. On
+// connect the replica first sends the value it holds for the client, which is 0 on a replica that never saw it.
 // websocket serves GET /ws?client=ID: a counter per client kept in this replica's memory, like a chat room or a
 // game state in a WebSocket app. A reconnect that lands on another replica starts from zero.
 func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
@@ -38,8 +37,8 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		if string(msg) != WSIncrement {
-			conn.Close(websocket.StatusUnsupportedData, "send "+WSIncrement)
+		if string(msg) != contract.WSIncrement {
+			conn.Close(websocket.StatusUnsupportedData, "send "+contract.WSIncrement)
 			return
 		}
 		if err := conn.Write(ctx, websocket.MessageText, []byte(strconv.Itoa(a.ws.inc(client)))); err != nil {

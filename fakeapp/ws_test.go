@@ -43,7 +43,7 @@ func wsSession(t *testing.T, serverURL, client string, greeting int, incs int) {
 	}
 	assert.Equal(t, strconv.Itoa(greeting), read(), "the first message is the counter the replica holds")
 	for i := 1; i <= incs; i++ {
-		require.NoError(t, conn.Write(ctx, websocket.MessageText, []byte(fakeapp.WSIncrement)))
+		require.NoError(t, conn.Write(ctx, websocket.MessageText, []byte(contract.WSIncrement)))
 		assert.Equal(t, strconv.Itoa(greeting+i), read())
 	}
 	require.NoError(t, conn.Close(websocket.StatusNormalClosure, ""))
@@ -84,5 +84,5 @@ func TestWebSocketRefuses(t *testing.T) {
 	assert.Equal(t, "0", string(msg))
 	require.NoError(t, conn.Write(ctx, websocket.MessageText, []byte("dec")))
 	_, _, err = conn.Read(ctx)
-	assert.Equal(t, websocket.StatusUnsupportedData, websocket.CloseStatus(err), "anything but %q is refused", fakeapp.WSIncrement)
+	assert.Equal(t, websocket.StatusUnsupportedData, websocket.CloseStatus(err), "anything but %q is refused", contract.WSIncrement)
 }

@@ -333,9 +333,9 @@ func skew(x []float64) Skew {
 	mean := sum / n
 	variance := sumSq/n - mean*mean
 	return Skew{
-		MaxOverMean: ptr(maxX / mean),
-		CoV:         ptr(math.Sqrt(math.Max(variance, 0)) / mean),
-		Jain:        ptr(sum * sum / (n * sumSq)),
+		MaxOverMean: new(maxX / mean),
+		CoV:         new(math.Sqrt(math.Max(variance, 0)) / mean),
+		Jain:        new(sum * sum / (n * sumSq)),
 	}
 }
 

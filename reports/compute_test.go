@@ -176,7 +176,7 @@ func TestComputeNullRates(t *testing.T) {
 	assert.Nil(t, r.Replicas[0].Share, "no attributed requests")
 
 	var buf bytes.Buffer
-	require.NoError(t, render.JSON(&buf, r))
+	require.NoError(t, render.Report(&buf, "json", r))
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
 	totals := doc["totals"].(map[string]any)
@@ -190,7 +190,7 @@ func TestComputeNullRates(t *testing.T) {
 
 func TestRenderJSONFieldNames(t *testing.T) {
 	var buf bytes.Buffer
-	require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())))
+	require.NoError(t, render.Report(&buf, "json", reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())))
 	var doc struct {
 		Schema   string `json:"schema"`
 		Scenario string `json:"scenario"`

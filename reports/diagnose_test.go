@@ -12,9 +12,6 @@ import (
 
 // The helpers below carry a "diag" prefix: other test files of the package are written alongside this one.
 
-func diagF(v float64) *float64 { return &v }
-func diagI(v int) *int         { return &v }
-
 // diagReport is a run where nothing went wrong: 300 users, 3 replicas with memory sessions behind nginx
 // round-robin, every figure computed and even.
 func diagReport() *reports.Report {
@@ -25,20 +22,20 @@ func diagReport() *reports.Report {
 		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
 		Totals: reports.Totals{
 			Users:           300,
-			Figures:         reports.Figures{Requests: 3900, LoginAttempts: 300, LoginFailRate: diagF(0), PageRequests: 3000, SessionLoss: diagF(0)},
-			StoreSessions:   diagI(300),
+			Figures:         reports.Figures{Requests: 3900, LoginAttempts: 300, LoginFailRate: new(float64(0)), PageRequests: 3000, SessionLoss: new(float64(0))},
+			StoreSessions:   new(300),
 			SessionsCreated: 300,
 			UsersLoggedIn:   300,
-			DuplicateRatio:  diagF(1),
+			DuplicateRatio:  new(float64(1)),
 		},
 		FailureCauses: map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "error": 0},
 		Replicas: []reports.Replica{
-			{Name: "replica-1", Requests: 1300, Share: diagF(share), Users: 100},
-			{Name: "replica-2", Requests: 1300, Share: diagF(share), Users: 100},
-			{Name: "replica-3", Requests: 1300, Share: diagF(share), Users: 100},
+			{Name: "replica-1", Requests: 1300, Share: new(float64(share)), Users: 100},
+			{Name: "replica-2", Requests: 1300, Share: new(float64(share)), Users: 100},
+			{Name: "replica-3", Requests: 1300, Share: new(float64(share)), Users: 100},
 		},
-		Skew:       reports.Skew{MaxOverMean: diagF(1), CoV: diagF(0), Jain: diagF(1)},
-		Stickiness: reports.Stickiness{Users: 300, Mean: diagF(1), UsersAtOne: 300, ShareAtOne: diagF(1)},
+		Skew:       reports.Skew{MaxOverMean: new(float64(1)), CoV: new(float64(0)), Jain: new(float64(1))},
+		Stickiness: reports.Stickiness{Users: 300, Mean: new(float64(1)), UsersAtOne: 300, ShareAtOne: new(float64(1))},
 		Phases:     []reports.Phase{},
 		Faults:     []reports.FaultResult{},
 		Store: &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 300, SessionsCreated: 300,
@@ -84,7 +81,7 @@ func diagFailures(failed, loop int, other string) diagMod {
 	return func(r *reports.Report) {
 		t := &r.Totals
 		t.LoginFailures = failed
-		t.LoginFailRate = diagF(float64(failed) / float64(t.LoginAttempts))
+		t.LoginFailRate = new(float64(float64(failed) / float64(t.LoginAttempts)))
 		r.FailureCauses["loop"] = loop
 		if failed > loop {
 			r.FailureCauses[other] += failed - loop
@@ -104,7 +101,7 @@ func diagLoops(rate float64) diagMod {
 func diagLosses(rate float64) diagMod {
 	return func(r *reports.Report) {
 		r.Totals.SessionLosses = int(rate*float64(r.Totals.PageRequests) + 0.5)
-		r.Totals.SessionLoss = diagF(rate)
+		r.Totals.SessionLoss = new(float64(rate))
 	}
 }
 
@@ -124,9 +121,9 @@ func diagDuplicates(ratio float64) diagMod {
 	return func(r *reports.Report) {
 		t := &r.Totals
 		held := int(ratio*float64(t.UsersLoggedIn) + 0.5)
-		t.StoreSessions = diagI(held)
+		t.StoreSessions = new(int(held))
 		t.SilentReauths = held - t.UsersLoggedIn
-		t.DuplicateRatio = diagF(ratio)
+		t.DuplicateRatio = new(float64(ratio))
 	}
 }
 
@@ -141,7 +138,7 @@ func diagFault(f reports.FaultResult) diagMod {
 func diagLost(action, target string, lost, across int) reports.FaultResult {
 	start, end := int64(2000), int64(2500)
 	return reports.FaultResult{Action: action, Target: target, At: "2s", StartMs: &start, EndMs: &end,
-		UsersAcross: diagI(across), MovedUsers: diagI(0), MovedShare: diagF(0), UsersLost: diagI(lost)}
+		UsersAcross: new(int(across)), MovedUsers: new(0), MovedShare: new(float64(0)), UsersLost: new(int(lost))}
 }
 
 // diagNoIndexes zeroes every fault's index, as in a report JSON written without them.
@@ -157,13 +154,13 @@ func diagWebSocket(reconnects, lost int) diagMod {
 	return func(r *reports.Report) {
 		r.WebSocket = &reports.WebSocket{Connections: 300 + reconnects, Reconnects: reconnects, StateLost: lost}
 		if reconnects > 0 {
-			r.WebSocket.StateLossRate = diagF(float64(lost) / float64(reconnects))
+			r.WebSocket.StateLossRate = new(float64(float64(lost) / float64(reconnects)))
 		}
 	}
 }
 
 func diagSkew(maxOverMean float64) diagMod {
-	return func(r *reports.Report) { r.Skew.MaxOverMean = diagF(maxOverMean) }
+	return func(r *reports.Report) { r.Skew.MaxOverMean = new(float64(maxOverMean)) }
 }
 
 func diagNetwork(addresses, hashKeys int) diagMod {
@@ -209,7 +206,7 @@ func diagRateLimited(n, logins int) diagMod {
 }
 
 func diagStickiness(mean float64) diagMod {
-	return func(r *reports.Report) { r.Stickiness.Mean = diagF(mean) }
+	return func(r *reports.Report) { r.Stickiness.Mean = new(float64(mean)) }
 }
 
 func diagPhases(ps ...reports.Phase) diagMod { return func(r *reports.Report) { r.Phases = ps } }
@@ -474,11 +471,11 @@ func TestDiagnoseText(t *testing.T) {
 			"duplicate-sessions", []string{"1.99 sessions per logged-in user", "(597 for 300 users)", "after 297 silent"}, nil},
 		{"duplicates without a store record", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagNoStore(),
 			func(r *reports.Report) {
-				r.Totals.SessionsCreated, r.Totals.SilentReauths, r.Totals.DuplicateRatio = 450, 150, diagF(1.5)
+				r.Totals.SessionsCreated, r.Totals.SilentReauths, r.Totals.DuplicateRatio = 450, 150, new(1.5)
 			}}, "duplicate-sessions", []string{"1.50 sessions per logged-in user", "(450 for 300 users)", "after 150 silent"}, nil},
 		{"kill replica-2", []diagMod{diagFault(func() reports.FaultResult {
 			f := diagLost("kill", "replica-2", 95, 280)
-			f.UsersOnTarget, f.LostOnTarget, f.LostElsewhere, f.MovedUsers = diagI(93), diagI(90), diagI(5), diagI(93)
+			f.UsersOnTarget, f.LostOnTarget, f.LostElsewhere, f.MovedUsers = new(93), new(90), new(5), new(93)
 			return f
 		}())}, "replica-fault-lost-sessions", []string{"kill replica-2 (fault 1)", "cost 95 of the 280 users",
 			"90 of them users of replica-2", "93 users were moved"}, nil},
@@ -574,7 +571,7 @@ func TestDiagnoseHealthy(t *testing.T) {
 			[]string{"healthy"}},
 		{"cookie-insert", []diagMod{diagStrategy("cookie-insert")},
 			"cookie-insert kept every user on the replica that created the session (stickiness 1.000)", []string{"healthy"}},
-		{"hash-cookie", []diagMod{diagStrategy("hash-cookie"), func(r *reports.Report) { r.Stickiness.Mean = diagF(0.995) }},
+		{"hash-cookie", []diagMod{diagStrategy("hash-cookie"), func(r *reports.Report) { r.Stickiness.Mean = new(0.995) }},
 			"hash-cookie kept every user on the replica that created the session (stickiness 0.995)", []string{"healthy"}},
 		{"ip-hash", []diagMod{diagStrategy("ip-hash")},
 			"ip-hash kept every user on the replica that created the session (stickiness 1.000)",
@@ -697,12 +694,12 @@ func TestDiagnoseCatalog(t *testing.T) {
 		r.Replicas = r.Replicas[:2]
 		r.Totals = reports.Totals{
 			Users:           1000,
-			Figures:         reports.Figures{Requests: 14000, LoginAttempts: 1000, LoginFailRate: diagF(0), PageRequests: 10000, SessionLoss: diagF(0)},
+			Figures:         reports.Figures{Requests: 14000, LoginAttempts: 1000, LoginFailRate: new(float64(0)), PageRequests: 10000, SessionLoss: new(float64(0))},
 			SilentReauths:   1994,
-			StoreSessions:   diagI(1988),
+			StoreSessions:   new(1988),
 			SessionsCreated: 1000,
 			UsersLoggedIn:   1000,
-			DuplicateRatio:  diagF(1.988),
+			DuplicateRatio:  new(1.988),
 		}
 		r.Store.Kind, r.Store.Sessions, r.Store.SilentReauths = "redis", 1988, 1994
 	}

@@ -166,7 +166,7 @@ func TestRenderText(t *testing.T) {
 	r := twoThirds("round-robin")
 	r.Check(map[string]string{"login_failure_rate": "< 0.01"})
 	var buf bytes.Buffer
-	require.NoError(t, render.Text(&buf, r))
+	require.NoError(t, render.Report(&buf, "text", r))
 	out := buf.String()
 	for _, s := range []string{"rr-memory", "nginx round-robin", "rate 0.667", "loop 2", "replica-2", "201",
 		"max/mean n/a", "FAIL  login_failure_rate < 0.01  (got 0.667)"} {
@@ -183,13 +183,13 @@ func TestRenderCompare(t *testing.T) {
 	a, b := twoThirds("round-robin"), sample()
 	b.Balancer.Strategy = "ip-hash"
 	var buf bytes.Buffer
-	require.NoError(t, render.CompareText(&buf, []*reports.Report{a, b}))
+	require.NoError(t, render.Compare(&buf, "text", []*reports.Report{a, b}))
 	out := buf.String()
 	for _, s := range []string{"rr-memory", "round-robin", "ip-hash", "0.667", "0.600", "loop 2", "0/201/0", "5/4/2/1/3", "1.667"} {
 		assert.Contains(t, out, s)
 	}
 
 	buf.Reset()
-	require.NoError(t, render.CompareText(&buf, nil))
+	require.NoError(t, render.Compare(&buf, "text", nil))
 	assert.Empty(t, buf.String())
 }

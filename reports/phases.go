@@ -376,15 +376,15 @@ func (tl *timeline) results(meta events.Meta, ids map[string]int) []FaultResult 
 		st := tl.planned[i]
 		r := FaultResult{Index: i, Action: plan.Action, Target: plan.Target, At: plan.At, Error: st.err}
 		if st.started {
-			r.StartMs = ptr(st.start)
+			r.StartMs = new(st.start)
 		}
 		if st.ended {
 			c := tallies[i]
-			r.EndMs = ptr(st.end)
-			r.UsersAcross, r.MovedUsers, r.UsersLost = ptr(c.across), ptr(c.moved), ptr(c.lost)
+			r.EndMs = new(st.end)
+			r.UsersAcross, r.MovedUsers, r.UsersLost = new(c.across), new(c.moved), new(c.lost)
 			r.MovedShare = ratio(c.moved, c.across)
 			if targets[i] != 0 {
-				r.UsersOnTarget, r.LostOnTarget, r.LostElsewhere = ptr(c.onTarget), ptr(c.lostOnTarget), ptr(c.lostElsewhere)
+				r.UsersOnTarget, r.LostOnTarget, r.LostElsewhere = new(c.onTarget), new(c.lostOnTarget), new(c.lostElsewhere)
 			}
 		}
 		out[i] = r

@@ -401,13 +401,13 @@ func TestSkeletonPhases(t *testing.T) {
 func TestPhasesJSON(t *testing.T) {
 	t.Run("no faults", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1"), runEvents())))
+		require.NoError(t, render.Report(&buf, "json", reports.Compute(meta("replica-1"), runEvents())))
 		assert.Contains(t, buf.String(), `"phases": []`)
 		assert.Contains(t, buf.String(), `"faults": []`)
 	})
 	t.Run("field names", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, render.JSON(&buf, reports.Compute(faultMeta(killR2, scaleOut), withMarks())))
+		require.NoError(t, render.Report(&buf, "json", reports.Compute(faultMeta(killR2, scaleOut), withMarks())))
 		var doc struct {
 			Phases []map[string]any `json:"phases"`
 			Faults []map[string]any `json:"faults"`
@@ -474,7 +474,7 @@ func TestRenderTextPhases(t *testing.T) {
 	t.Run("computed", func(t *testing.T) {
 		var buf bytes.Buffer
 		r := reports.Compute(faultMeta(killR2, stopR1, scaleOut), aroundFaults(stopR1))
-		require.NoError(t, render.Text(&buf, r))
+		require.NoError(t, render.Report(&buf, "text", r))
 		out := buf.String()
 		for _, s := range []string{"\nphases\n", "after kill replica-2", "during stop replica-1", "10–11",
 			"fault 1: kill replica-2 at 1500 requests (10–11 ms): 6 users across, 3 moved (0.500); 3 on replica-2 of whom 1 lost their session, 1 lost elsewhere\n",
@@ -484,21 +484,19 @@ func TestRenderTextPhases(t *testing.T) {
 		assert.Less(t, strings.Index(out, "skew:"), strings.Index(out, "phases"), "after the replica table")
 	})
 	t.Run("lines", func(t *testing.T) {
-		i := func(v int) *int { return &v }
-		ms := func(v int64) *int64 { return &v }
 		share := 98.0 / 300
 		r := reports.Compute(meta("replica-1"), nil)
 		r.Faults = []reports.FaultResult{
-			{Index: 0, Action: "kill", Target: "replica-2", At: "1500 requests", StartMs: ms(812), EndMs: ms(815),
-				UsersAcross: i(300), MovedUsers: i(98), MovedShare: &share, UsersOnTarget: i(98), LostOnTarget: i(97),
-				LostElsewhere: i(0), UsersLost: i(97)},
-			{Index: 1, Action: "reload-balancer", Target: "nginx", At: "2s", StartMs: ms(900), EndMs: ms(950),
-				UsersAcross: i(10), MovedUsers: i(0), MovedShare: new(float64), UsersLost: i(0), Error: "reload nginx: exit status 1"},
-			{Index: 2, Action: "stop", Target: "replica-1", At: "3s", StartMs: ms(1000)},
+			{Index: 0, Action: "kill", Target: "replica-2", At: "1500 requests", StartMs: new(int64(812)), EndMs: new(int64(815)),
+				UsersAcross: new(300), MovedUsers: new(98), MovedShare: &share, UsersOnTarget: new(98), LostOnTarget: new(97),
+				LostElsewhere: new(0), UsersLost: new(97)},
+			{Index: 1, Action: "reload-balancer", Target: "nginx", At: "2s", StartMs: new(int64(900)), EndMs: new(int64(950)),
+				UsersAcross: new(10), MovedUsers: new(0), MovedShare: new(float64), UsersLost: new(0), Error: "reload nginx: exit status 1"},
+			{Index: 2, Action: "stop", Target: "replica-1", At: "3s", StartMs: new(int64(1000))},
 			{Index: 3, Action: "scale-out", At: "3s"},
 		}
 		var buf bytes.Buffer
-		require.NoError(t, render.Text(&buf, r))
+		require.NoError(t, render.Report(&buf, "text", r))
 		for _, s := range []string{
 			"fault 1: kill replica-2 at 1500 requests (812–815 ms): 300 users across, 98 moved (0.327); 98 on replica-2 of whom 97 lost their session, 0 lost elsewhere\n",
 			"fault 2: reload-balancer nginx at 2s (900–950 ms): 10 users across, 0 moved (0.000); 0 lost their session; error: reload nginx: exit status 1\n",
@@ -510,7 +508,7 @@ func TestRenderTextPhases(t *testing.T) {
 	})
 	t.Run("no faults prints nothing new", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, render.Text(&buf, sample()))
+		require.NoError(t, render.Report(&buf, "text", sample()))
 		assert.NotContains(t, buf.String(), "phases")
 		assert.NotContains(t, buf.String(), "fault")
 	})

@@ -221,8 +221,6 @@ func ratio(num, den int) *float64 {
 	return &v
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // Skipped is the row of a comparison for a balancer and strategy that cannot run together, saying why.
 func Skipped(kind, strategy, why string) *Report {
 	return &Report{Schema: Schema, Skipped: why, Balancer: Balancer{Kind: kind, Strategy: strategy},

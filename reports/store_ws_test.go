@@ -238,7 +238,7 @@ func TestComputeWebSocket(t *testing.T) {
 		r := reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents())
 		assert.Nil(t, r.WebSocket)
 		var buf bytes.Buffer
-		require.NoError(t, render.JSON(&buf, r))
+		require.NoError(t, render.Report(&buf, "json", r))
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
 		assert.NotContains(t, doc, "websocket")
@@ -251,7 +251,7 @@ func TestComputeWebSocket(t *testing.T) {
 func TestStoreAndWebSocketJSON(t *testing.T) {
 	evs := append(ssoEvents(), ws(1, 1, "replica-1", "ok"), ws(1, 2, "replica-2", "loss"), storeRecord(redisStats))
 	var buf bytes.Buffer
-	require.NoError(t, render.JSON(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
+	require.NoError(t, render.Report(&buf, "json", reports.Compute(meta("replica-1", "replica-2"), evs)))
 	var doc struct {
 		Totals    map[string]any `json:"totals"`
 		Store     map[string]any `json:"store"`
@@ -296,7 +296,7 @@ func TestExpectStoreAndWebSocket(t *testing.T) {
 func TestRenderTextStoreAndWebSocket(t *testing.T) {
 	render := func(evs []events.Event) string {
 		var buf bytes.Buffer
-		require.NoError(t, render.Text(&buf, reports.Compute(meta("replica-1", "replica-2"), evs)))
+		require.NoError(t, render.Report(&buf, "text", reports.Compute(meta("replica-1", "replica-2"), evs)))
 		return buf.String()
 	}
 

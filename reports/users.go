@@ -120,7 +120,7 @@ func (a *Accumulator) userFigures() (loop, affected int, st Stickiness) {
 		}
 	}
 	if st.Users > 0 {
-		st.Mean = ptr(sum / float64(st.Users))
+		st.Mean = new(sum / float64(st.Users))
 	}
 	st.ShareAtOne = ratio(st.UsersAtOne, st.Users)
 	return loop, affected, st

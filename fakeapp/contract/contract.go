@@ -14,6 +14,10 @@ import (
 // ReplicaHeader is the response header in which every fake-app replica names itself (replica-2).
 const ReplicaHeader = "X-Replica"
 
+// WSIncrement is the one WebSocket message a replica takes (GET /ws): it adds one to the client's counter, kept in
+// the replica's own memory, and answers the new value.
+const WSIncrement = "inc"
+
 // Metric names on a replica's GET /metrics.
 const (
 	MetricSessionsActive  = "sessionlab_sessions_active"

@@ -129,7 +129,14 @@ func ParseTemplate(name, text string, sample Config) (*template.Template, error)
 	return t, nil
 }
 
-var confLineRef = regexp.MustCompile(`(?:nginx\.conf|haproxy\.cfg|Caddyfile)\]?:(\d+)`)
+// confLineRef finds "nginx.conf:12" (or "haproxy.cfg]:12", ...) in a balancer's message: any kind's config file.
+var confLineRef = func() *regexp.Regexp {
+	var names []string
+	for _, kind := range Kinds {
+		names = append(names, regexp.QuoteMeta(tbl.kinds[kind].ConfFile))
+	}
+	return regexp.MustCompile(`(?:` + strings.Join(names, "|") + `)\]?:(\d+)`)
+}()
 
 // WithConfigLine adds the rendered config's line a balancer complained about, since the run directory (and the
 // rendered file with it) is gone by the time anyone reads the error.

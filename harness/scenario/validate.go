@@ -2,7 +2,7 @@ package scenario
 
 import (
 	"fmt"
-	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,110 +85,108 @@ var (
 	nextUpstreamTerms = []string{"error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429", "non_idempotent", "off"}
 )
 
-// validateBalancer checks the balancer settings against the kind and strategy they must fit.
+// validateBalancer checks the balancer settings against the kind and strategy they must fit, as the table of what
+// each kind supports (package balancer) says, and each setting's value.
 func (s *Scenario) validateBalancer() []error {
 	b := s.Balancer
 	var errs []error
-	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
 	if slices.Contains(balancer.Kinds, b.Kind) && slices.Contains(balancer.Strategies, b.Strategy) {
 		if err := balancer.Supports(b.Kind, b.Strategy); err != nil {
-			add("balancer.strategy", "%s is %v", b.Strategy, err)
+			errs = append(errs, keyErr("balancer.strategy", "%s is %v", b.Strategy, err))
 		}
-		kind, _ := balancer.Lookup(b.Kind)
-		readers := map[string][]string{} // key -> the kinds that read it
-		for _, name := range balancer.Kinds {
-			other, _ := balancer.Lookup(name)
-			for _, key := range other.Keys {
-				readers[key] = append(readers[key], name)
-			}
+		errs = append(errs, s.balancerMisfits()...)
+	}
+	errs = append(errs, b.validateValues()...)
+	return append(errs, s.validateBalancerCookie()...)
+}
+
+// balancerMisfits refuses each balancer setting given that the kind or the strategy does not read.
+func (s *Scenario) balancerMisfits() []error {
+	var errs []error
+	v := reflect.ValueOf(s.Balancer)
+	for i := range v.NumField() {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if !s.given("balancer."+key, nonZero(v.Field(i))) {
+			continue
 		}
-		for _, key := range slices.Sorted(maps.Keys(readers)) {
-			if !slices.Contains(kind.Keys, key) && s.given("balancer."+key, b.nonZero(key)) {
-				add("balancer."+key, "applies to kind %s only (this scenario's balancer.kind is %s)", strings.Join(readers[key], " and "), b.Kind)
-			}
+		for _, why := range balancer.Misfits(s.Balancer.Kind, s.Balancer.Strategy, key) {
+			errs = append(errs, keyErr("balancer."+key, "%v", why))
 		}
-	}
-	if b.Workers < 1 || b.Workers > 64 {
-		add("balancer.workers", "%d is out of range (allowed 1..64)", b.Workers)
-	}
-	if b.HashType != "" {
-		if err := hashTypeChoice.check(b.HashType); err != nil {
-			errs = append(errs, err)
-		} else if b.Kind == "caddy" {
-			add("balancer.hash_type", "does not apply to kind caddy: its client_ip_hash is rendezvous hashing, neither map-based nor a ring")
-		} else if b.Strategy != "ip-hash" {
-			add("balancer.hash_type", "applies to strategy ip-hash only (this scenario's is %s)", b.Strategy)
-		}
-	}
-	cookieStrategy := b.Strategy == "cookie-insert" || b.Strategy == "cookie-balanced"
-	if s.given("balancer.cookie", b.Cookie != RouteCookie{}) && !cookieStrategy {
-		add("balancer.cookie", "applies to strategies cookie-insert and cookie-balanced only (this scenario's is %s)", b.Strategy)
-	}
-	if cookieStrategy && b.Kind == "nginx" && len(b.NextUpstream) > 0 {
-		add("balancer.next_upstream", "does not apply to strategy %s: balancer.cookie.change_on_failure says whether a request whose replica fails is retried elsewhere", b.Strategy)
-	}
-	if b.Cookie.Name != "" && !cookieNamePattern.MatchString(b.Cookie.Name) {
-		add("balancer.cookie.name", "%q is not a cookie name (allowed: 1 to 64 of A-Z, a-z, 0-9 and _)", b.Cookie.Name)
-	}
-	if b.Cookie.Name != "" && slices.Contains(s.appCookies(), b.Cookie.Name) {
-		add("balancer.cookie.name", "%q is the app's own session cookie; the balancer's cookie needs another name", b.Cookie.Name)
-	}
-	if (b.Strategy == "hash-cookie" || b.Strategy == "learn-cookie") && s.App.CookieName != "shared" {
-		add("balancer.strategy", "%s keys on the app's session cookie, so it needs app.cookie_name: shared (not %s)", b.Strategy, s.App.CookieName)
-	}
-	if b.MaxFails != nil && *b.MaxFails < 0 {
-		add("balancer.max_fails", "%d is out of range (allowed 0 and up; 0 never marks a server failed)", *b.MaxFails)
-	}
-	for _, term := range b.NextUpstream {
-		if !slices.Contains(nextUpstreamTerms, term) {
-			add("balancer.next_upstream", "%q is not allowed (allowed: %s)", term, strings.Join(nextUpstreamTerms, ", "))
-		}
-	}
-	if b.Retries != nil && (*b.Retries < 0 || *b.Retries > 100) {
-		add("balancer.retries", "%d is out of range (allowed 0..100)", *b.Retries)
-	}
-	if hc := b.HealthCheck; hc != nil {
-		if hc.Fall < 0 || hc.Rise < 0 {
-			add("balancer.health_check", "fall and rise count checks (allowed 1 and up)")
-		}
-		if hc.Path != "" && !strings.HasPrefix(hc.Path, "/") {
-			add("balancer.health_check.path", "%q is not a path (it starts with /)", hc.Path)
-		}
-	}
-	if b.StickTable != "" {
-		if err := stickTableChoice.check(b.StickTable); err != nil {
-			errs = append(errs, err)
-		} else if b.Strategy != "client-ip-sticky" {
-			add("balancer.stick_table", "applies to strategy client-ip-sticky only (this scenario's is %s)", b.Strategy)
-		}
-	}
-	if b.StickExpire != 0 && b.Strategy != "client-ip-sticky" && b.Strategy != "learn-cookie" {
-		add("balancer.stick_expire", "applies to strategies client-ip-sticky and learn-cookie only (this scenario's is %s)", b.Strategy)
 	}
 	return errs
 }
 
-// nonZero reports whether a kind-specific setting holds a value.
-func (b Balancer) nonZero(key string) bool {
-	switch key {
-	case "max_fails":
-		return b.MaxFails != nil
-	case "fail_timeout":
-		return b.FailTimeout != 0
-	case "next_upstream":
-		return len(b.NextUpstream) > 0
-	case "health_check":
-		return b.HealthCheck != nil
-	case "redispatch":
-		return b.Redispatch
-	case "retries":
-		return b.Retries != nil
-	case "stick_table":
-		return b.StickTable != ""
-	case "stick_expire":
-		return b.StickExpire != 0
+// nonZero reports whether a setting holds a value (a list, at least one item).
+func nonZero(v reflect.Value) bool {
+	if v.Kind() == reflect.Slice {
+		return v.Len() > 0
 	}
-	return false
+	return !v.IsZero()
+}
+
+// validateValues checks the values of the balancer settings that have a range or a closed set.
+func (b Balancer) validateValues() []error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
+	if b.Workers < 1 || b.Workers > 64 {
+		add("balancer.workers", "%d is out of range (allowed 1..64)", b.Workers)
+	}
+	if b.MaxFails != nil && *b.MaxFails < 0 {
+		add("balancer.max_fails", "%d is out of range (allowed 0 and up; 0 never marks a server failed)", *b.MaxFails)
+	}
+	if b.Retries != nil && (*b.Retries < 0 || *b.Retries > 100) {
+		add("balancer.retries", "%d is out of range (allowed 0..100)", *b.Retries)
+	}
+	errs = append(errs, b.HealthCheck.validate()...)
+	return append(errs, b.validateTerms()...)
+}
+
+// validate checks the health checks' counts and path; nil has none to check.
+func (hc *HealthCheck) validate() []error {
+	var errs []error
+	if hc != nil && (hc.Fall < 0 || hc.Rise < 0) {
+		errs = append(errs, keyErr("balancer.health_check", "fall and rise count checks (allowed 1 and up)"))
+	}
+	if hc != nil && hc.Path != "" && !strings.HasPrefix(hc.Path, "/") {
+		errs = append(errs, keyErr("balancer.health_check.path", "%q is not a path (it starts with /)", hc.Path))
+	}
+	return errs
+}
+
+// validateTerms checks the balancer settings whose values come from a closed set.
+func (b Balancer) validateTerms() []error {
+	var errs []error
+	for _, term := range b.NextUpstream {
+		if !slices.Contains(nextUpstreamTerms, term) {
+			errs = append(errs, keyErr("balancer.next_upstream", "%q is not allowed (allowed: %s)", term, strings.Join(nextUpstreamTerms, ", ")))
+		}
+	}
+	for _, c := range []struct {
+		choice
+		v string
+	}{{hashTypeChoice, b.HashType}, {stickTableChoice, b.StickTable}} {
+		if err := c.check(c.v); c.v != "" && err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// validateBalancerCookie checks the balancer's cookie name, and that a strategy keying on the app's session cookie
+// has one cookie name to key on.
+func (s *Scenario) validateBalancerCookie() []error {
+	var errs []error
+	b := s.Balancer
+	if b.Cookie.Name != "" && !cookieNamePattern.MatchString(b.Cookie.Name) {
+		errs = append(errs, keyErr("balancer.cookie.name", "%q is not a cookie name (allowed: 1 to 64 of A-Z, a-z, 0-9 and _)", b.Cookie.Name))
+	}
+	if b.Cookie.Name != "" && slices.Contains(s.appCookies(), b.Cookie.Name) {
+		errs = append(errs, keyErr("balancer.cookie.name", "%q is the app's own session cookie; the balancer's cookie needs another name", b.Cookie.Name))
+	}
+	if (b.Strategy == "hash-cookie" || b.Strategy == "learn-cookie") && s.App.CookieName != "shared" {
+		errs = append(errs, keyErr("balancer.strategy", "%s keys on the app's session cookie, so it needs app.cookie_name: shared (not %s)", b.Strategy, s.App.CookieName))
+	}
+	return errs
 }
 
 // given reports whether the scenario sets key: written in the file or a --set, or holding a value.

@@ -114,7 +114,7 @@ const htmlRun = `{{template "head" .Title -}}
 </html>
 `
 
-const htmlCompare = `{{template "head" .Title -}}
+const htmlCompareTemplate = `{{template "head" .Title -}}
 <h1>{{.Scenario}}</h1>
 <p class="meta">{{.Meta}}</p>
 {{.Chart}}
@@ -162,15 +162,15 @@ var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
 	},
 }).Parse(htmlHead + htmlParts +
 	`{{define "run"}}` + htmlRun + `{{end}}` +
-	`{{define "compare"}}` + htmlCompare + `{{end}}`))
+	`{{define "compare"}}` + htmlCompareTemplate + `{{end}}`))
 
 // headRow is one line of the headline table.
 type headRow struct{ Label, Value, Note string }
 
-// HTML writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
+// htmlReport writes r as one self-contained HTML page: headline figures, diagnosis, expectations, a plot of the
 // outcomes over time with the faults shaded, a plot of the requests per replica, and the phase table. The page
 // loads nothing (styles and plots are inline) and the same report always gives the same bytes.
-func HTML(w io.Writer, r *reports.Report) error {
+func htmlReport(w io.Writer, r *reports.Report) error {
 	if r == nil {
 		return errors.New("render html: no report")
 	}
@@ -190,10 +190,10 @@ func HTML(w io.Writer, r *reports.Report) error {
 	return execute(w, "run", data)
 }
 
-// HTMLCompare writes the reports of one scenario under several balancers and strategies as one
+// htmlCompare writes the reports of one scenario under several balancers and strategies as one
 // self-contained HTML page: a grouped bar chart of login failures, session losses and skew, the comparison table,
 // and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
-func HTMLCompare(w io.Writer, rs []*reports.Report) error {
+func htmlCompare(w io.Writer, rs []*reports.Report) error {
 	kept := make([]*reports.Report, 0, len(rs))
 	for _, r := range rs {
 		if r != nil {

@@ -10,93 +10,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
-	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/reporttest"
 	"github.com/sessionlab/sessionlab/reports/render"
 )
-
-func htmlF64(v float64) *float64 { return &v }
-func htmlI64(v int64) *int64     { return &v }
-func htmlInt(v int) *int         { return &v }
-
-// sampleReport is a realistic run: three replicas, a fault that ended and one still running, a second of
-// over-time buckets, a diagnosis, and one met and one unmet expectation.
-func htmlSample() *reports.Report {
-	buckets := make([]reports.Bucket, 10)
-	for i := range buckets {
-		buckets[i] = reports.Bucket{FromMs: int64(i) * 500, OK: 40 + i, Loss: i % 3, Loop: i / 4, CSRF: 1, Error: i % 2}
-	}
-	return &reports.Report{
-		Schema: reports.Schema, Scenario: "rr-memory", Seed: 7, Runtime: "local",
-		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
-		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
-		Totals: reports.Totals{
-			Users:            300,
-			Figures:          reports.Figures{Requests: 3900, Errors: 5, LoginAttempts: 300, LoginFailures: 201, LoginFailRate: htmlF64(0.67), PageRequests: 990, SessionLosses: 660, SessionLoss: htmlF64(0.6667)},
-			UsersInLoginLoop: 150,
-			AffectedUsers:    250,
-			SilentReauths:    0,
-			StoreSessions:    htmlInt(310),
-			SessionsCreated:  310,
-			UsersLoggedIn:    300,
-			DuplicateRatio:   htmlF64(1.0333),
-		},
-		FailureCauses: map[string]int{"loop": 190, "csrf": 0, "rejected": 0, "error": 11},
-		Replicas: []reports.Replica{
-			{Name: "replica-1", Requests: 1400, Share: htmlF64(0.359), Users: 210},
-			{Name: "replica-2", Requests: 1300, Share: htmlF64(0.333), Users: 200},
-			{Name: "replica-3", Requests: 1200, Share: htmlF64(0.308), Users: 190},
-		},
-		Skew:       reports.Skew{MaxOverMean: htmlF64(1.077), CoV: htmlF64(0.063), Jain: htmlF64(0.996)},
-		Stickiness: reports.Stickiness{Users: 300, Mean: htmlF64(0.34), UsersAtOne: 3, ShareAtOne: htmlF64(0.01)},
-		Phases: []reports.Phase{
-			{Name: "before", FromMs: 0, ToMs: 1500, Figures: reports.Figures{Requests: 1200},
-				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 400}, {Name: "replica-2", Requests: 400}, {Name: "replica-3", Requests: 400}}},
-			{Name: "during kill replica-2", FromMs: 1500, ToMs: 2500, Figures: reports.Figures{Requests: 800, SessionLosses: 90, SessionLoss: htmlF64(0.3)},
-				Replicas: []reports.PhaseReplica{{Name: "replica-1", Requests: 400}, {Name: "replica-2", Requests: 0}, {Name: "replica-3", Requests: 400}}},
-		},
-		Faults: []reports.FaultResult{
-			{Index: 0, Action: "kill", Target: "replica-2", At: "1.5s", StartMs: htmlI64(1500), EndMs: htmlI64(2500),
-				UsersAcross: htmlInt(280), MovedUsers: htmlInt(95), MovedShare: htmlF64(0.339), UsersOnTarget: htmlInt(95),
-				LostOnTarget: htmlInt(90), LostElsewhere: htmlInt(2), UsersLost: htmlInt(92)},
-			{Index: 1, Action: "pause", Target: "nginx", At: "3.5s", StartMs: htmlI64(3500)},
-			{Index: 2, Action: "restart-store", Target: "redis", At: "60s"}, // never reached: no shading
-		},
-		Store:     &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 310, SessionsCreated: 310, Logins: 310}, Source: "metrics"},
-		WebSocket: &reports.WebSocket{Connections: 40, Reconnects: 10, StateLost: 4, StateLossRate: htmlF64(0.4)},
-		Network:   reports.Network{Addresses: 300, HashKeys: 2},
-		OverTime:  reports.OverTime{BucketMs: 500, Buckets: buckets},
-		Diagnosis: []reports.Finding{{Rule: "local-sessions-no-affinity",
-			Text:  "Sessions live in each replica's memory and round-robin spreads a user's requests: logins loop.",
-			Fixes: []string{"cookie affinity on the balancer", "a shared session store"}}},
-		Expectations: []reports.Expectation{
-			{Key: "skew.max_over_mean", Want: "< 1.5", Got: htmlF64(1.077), OK: true},
-			{Key: "login_failure_rate", Want: "< 0.01", Got: htmlF64(0.67), OK: false},
-		},
-	}
-}
-
-func htmlSampleCompare() []*reports.Report {
-	a := htmlSample()
-	b := htmlSample()
-	b.Balancer.Strategy = "ip-hash"
-	b.Totals.LoginFailRate, b.Totals.SessionLoss = htmlF64(0), nil // a figure that could not be computed
-	b.Skew.MaxOverMean = htmlF64(2.9)
-	b.Expectations = []reports.Expectation{{Key: "login_failure_rate", Want: "< 0.01", Got: htmlF64(0), OK: true}}
-	return []*reports.Report{a, b, reports.Skipped("haproxy", "hash-cookie", "haproxy has no hash-cookie strategy")}
-}
 
 func htmlRun(t *testing.T, r *reports.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, render.HTML(&buf, r))
+	require.NoError(t, render.Report(&buf, "html", r))
 	return buf.String()
 }
 
 func htmlCompare(t *testing.T, rs []*reports.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, render.HTMLCompare(&buf, rs))
+	require.NoError(t, render.Compare(&buf, "html", rs))
 	return buf.String()
 }
 
@@ -230,8 +159,8 @@ func TestRenderHTMLIsDeterministic(t *testing.T) {
 		name   string
 		render func(t *testing.T) string
 	}{
-		{"run", func(t *testing.T) string { return htmlRun(t, htmlSample()) }},
-		{"compare", func(t *testing.T) string { return htmlCompare(t, htmlSampleCompare()) }},
+		{"run", func(t *testing.T) string { return htmlRun(t, reporttest.Looping()) }},
+		{"compare", func(t *testing.T) string { return htmlCompare(t, reporttest.Variants()) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first := tc.render(t)
@@ -244,8 +173,8 @@ func TestRenderHTMLIsDeterministic(t *testing.T) {
 
 func TestRenderHTMLFetchesNothing(t *testing.T) {
 	for name, page := range map[string]string{
-		"run":     htmlRun(t, htmlSample()),
-		"compare": htmlCompare(t, htmlSampleCompare()),
+		"run":     htmlRun(t, reporttest.Looping()),
+		"compare": htmlCompare(t, reporttest.Variants()),
 		"empty":   htmlRun(t, &reports.Report{}),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -272,12 +201,12 @@ func TestFetchCheckerCatchesFetches(t *testing.T) {
 }
 
 func TestRenderHTMLRunContents(t *testing.T) {
-	page := htmlRun(t, htmlSample())
+	page := htmlRun(t, reporttest.Looping())
 	for _, want := range []string{
 		"<title>sessionlab: rr-memory, nginx round-robin</title>", "runtime local", "seed 7",
-		"login failure rate", "0.670", "<td>failure causes</td><td class=\"n\">error 11, loop 190</td>", "session loss rate", "0.667",
-		"duplicate session ratio", "1.033", "store sessions", "310", "websocket state loss", "ip_hash keys",
-		"Sessions live in each replica&#39;s memory", "Fixes: cookie affinity on the balancer; a shared session store",
+		"login failure rate", "0.670", "<td>failure causes</td><td class=\"n\">loop 198, rejected 3</td>", "session loss rate", "0.667",
+		"duplicate session ratio", "1.500", "<td>store sessions</td><td class=\"n\">420</td>", "websocket state loss", "ip_hash keys",
+		"Sessions live in each replica&#39;s memory", "Fixes: affinity: cookie on the ingress; a shared session store",
 		"fault 1: kill replica-2 at 1.5s (1500–2500 ms)", "fault 3: restart-store redis at 60s: not reached",
 		"during kill replica-2", "400/0/400",
 	} {
@@ -293,7 +222,7 @@ func TestRenderHTMLRunContents(t *testing.T) {
 }
 
 func TestRenderHTMLPlotsHaveAxesAndTitles(t *testing.T) {
-	doc := htmlParse(t, htmlRun(t, htmlSample()))
+	doc := htmlParse(t, htmlRun(t, reporttest.Looping()))
 	for _, tc := range []struct {
 		id, title string
 		axes      []string
@@ -311,14 +240,14 @@ func TestRenderHTMLPlotsHaveAxesAndTitles(t *testing.T) {
 			assert.NotEmpty(t, htmlTexts(svg, "legend-label"))
 		})
 	}
-	compare := htmlPlot(t, htmlParse(t, htmlCompare(t, htmlSampleCompare())), "compare")
+	compare := htmlPlot(t, htmlParse(t, htmlCompare(t, reporttest.Variants())), "compare")
 	assert.ElementsMatch(t, []string{"rate", "skew (max/mean)", "balancer and strategy"}, htmlTexts(compare, "axis-title"))
 	assert.Equal(t, []string{"login failure rate (left axis)", "session loss rate (left axis)", "skew max/mean (right axis)"},
 		htmlTexts(compare, "legend-label"))
 }
 
 func TestRenderHTMLReplicaBars(t *testing.T) {
-	svg := htmlPlot(t, htmlParse(t, htmlRun(t, htmlSample())), "replicas")
+	svg := htmlPlot(t, htmlParse(t, htmlRun(t, reporttest.Looping())), "replicas")
 	bars := htmlFind(svg, "rect", "class", "bar")
 	require.Len(t, bars, 3)
 	for i, want := range []struct{ name, value string }{{"replica-1", "1400"}, {"replica-2", "1300"}, {"replica-3", "1200"}} {
@@ -330,7 +259,7 @@ func TestRenderHTMLReplicaBars(t *testing.T) {
 }
 
 func TestRenderHTMLFaultShading(t *testing.T) {
-	svg := htmlPlot(t, htmlParse(t, htmlRun(t, htmlSample())), "over-time")
+	svg := htmlPlot(t, htmlParse(t, htmlRun(t, reporttest.Looping())), "over-time")
 	rects := htmlFind(svg, "rect", "class", "fault")
 	require.Len(t, rects, 2, "one per started fault; the fault never reached has none")
 	assert.Equal(t, []string{"fault 1: kill replica-2", "fault 2: pause nginx"}, htmlTexts(svg, "fault-label"))
@@ -340,7 +269,7 @@ func TestRenderHTMLFaultShading(t *testing.T) {
 }
 
 func TestRenderHTMLEmptyOverTime(t *testing.T) {
-	r := htmlSample()
+	r := reporttest.Looping()
 	r.OverTime = reports.OverTime{BucketMs: 100, Buckets: []reports.Bucket{}}
 	svg := htmlPlot(t, htmlParse(t, htmlRun(t, r)), "over-time")
 	assert.Equal(t, []string{"no exchanges"}, htmlTexts(svg, "note"))
@@ -349,7 +278,7 @@ func TestRenderHTMLEmptyOverTime(t *testing.T) {
 }
 
 func TestRenderHTMLCompareChart(t *testing.T) {
-	doc := htmlParse(t, htmlCompare(t, htmlSampleCompare()))
+	doc := htmlParse(t, htmlCompare(t, reporttest.Variants()))
 	svg := htmlPlot(t, doc, "compare")
 	groups := htmlFind(svg, "g", "class", "group")
 	require.Len(t, groups, 3)
@@ -382,7 +311,7 @@ func TestRenderHTMLCompareChart(t *testing.T) {
 }
 
 func TestRenderHTMLNilFigures(t *testing.T) {
-	r := htmlSample()
+	r := reporttest.Looping()
 	r.Totals.LoginFailRate, r.Totals.StoreSessions, r.Skew.MaxOverMean = nil, nil, nil
 	r.Expectations = []reports.Expectation{{Key: "skew.max_over_mean", Want: "< 1.5"}}
 	doc := htmlParse(t, htmlRun(t, r))
@@ -400,11 +329,11 @@ func TestRenderHTMLNilFigures(t *testing.T) {
 	require.Len(t, unmet, 1, "a figure that could not be computed meets nothing")
 	assert.Contains(t, htmlText(unmet[0]), "got n/a")
 
-	require.Error(t, render.HTML(&bytes.Buffer{}, nil))
+	require.Error(t, render.Report(&bytes.Buffer{}, "html", nil))
 }
 
 func TestRenderHTMLEmptyDiagnosis(t *testing.T) {
-	r := htmlSample()
+	r := reporttest.Looping()
 	r.Diagnosis, r.Expectations = []reports.Finding{}, nil
 	doc := htmlParse(t, htmlRun(t, r))
 	diag := htmlFind(doc, "p", "class", "diagnosis")

@@ -53,19 +53,19 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// JUnit writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
+// junitReport writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
 // finished, and a case per expectation that fails when the expectation is unmet.
-func JUnit(w io.Writer, r *reports.Report) error {
+func junitReport(w io.Writer, r *reports.Report) error {
 	class := "sessionlab." + r.Scenario
 	run := junitCase{Classname: class, Name: "run", Time: "0", SystemOut: &junitText{junitHeadline(r)}}
 	suite := junitSuiteOf(runName(r.Scenario, r), append([]junitCase{run}, junitExpectations(class, r)...))
 	return writeJUnit(w, junitSuitesOf("sessionlab "+r.Scenario, []junitSuite{suite}))
 }
 
-// JUnitCompare writes a comparison as a JUnit report with one suite per variant. Each suite has a case for
+// junitCompare writes a comparison as a JUnit report with one suite per variant. Each suite has a case for
 // the variant, failing when any of its expectations is unmet, and a case per expectation; a skipped variant is a
 // suite with one skipped case saying why.
-func JUnitCompare(w io.Writer, rs []*reports.Report) error {
+func junitCompare(w io.Writer, rs []*reports.Report) error {
 	// A skipped variant carries no scenario name; the ones that ran say which scenario it was.
 	scenario := ""
 	if first := firstRun(rs); first != nil {

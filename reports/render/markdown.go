@@ -10,9 +10,9 @@ import (
 	"github.com/sessionlab/sessionlab/reports"
 )
 
-// Markdown writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
+// markdownReport writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
 // headline figures, the diagnosis, the expectations, then the replica, phase and fault details.
-func Markdown(w io.Writer, r *reports.Report) error {
+func markdownReport(w io.Writer, r *reports.Report) error {
 	// Writes go to a buffer so that only the flush can fail; checking every Fprintf would bury the layout.
 	bw := bufio.NewWriter(w)
 	t := r.Totals
@@ -99,10 +99,10 @@ func Markdown(w io.Writer, r *reports.Report) error {
 	return bw.Flush()
 }
 
-// MarkdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
-// Markdown table, a row per variant (a skipped variant says why), followed by each variant's diagnosis and
+// markdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
+// markdownReport table, a row per variant (a skipped variant says why), followed by each variant's diagnosis and
 // expectations.
-func MarkdownCompare(w io.Writer, rs []*reports.Report) error {
+func markdownCompare(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
 	}

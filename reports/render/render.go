@@ -26,11 +26,11 @@ type format struct {
 
 // formats is the one table Formats, FileName, Report and Compare read.
 var formats = []format{
-	{"text", "report.txt", Text, CompareText},
-	{"json", "report.json", JSON, JSONList},
-	{"markdown", "report.md", Markdown, MarkdownCompare},
-	{"html", "report.html", HTML, HTMLCompare},
-	{"junit", "junit.xml", JUnit, JUnitCompare},
+	{"text", "report.txt", textReport, textCompare},
+	{"json", "report.json", jsonReport, jsonList},
+	{"markdown", "report.md", markdownReport, markdownCompare},
+	{"html", "report.html", htmlReport, htmlCompare},
+	{"junit", "junit.xml", junitReport, junitCompare},
 }
 
 // Formats are the formats a report can be rendered in.
@@ -75,15 +75,15 @@ func Compare(w io.Writer, name string, rs []*reports.Report) error {
 	return f.compare(w, rs)
 }
 
-// JSON writes the v1 report JSON, indented.
-func JSON(w io.Writer, r *reports.Report) error {
+// jsonReport writes the v1 report JSON, indented.
+func jsonReport(w io.Writer, r *reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-// Text writes the report as a short summary and a table per replica.
-func Text(w io.Writer, r *reports.Report) error {
+// textReport writes the report as a short summary and a table per replica.
+func textReport(w io.Writer, r *reports.Report) error {
 	t := r.Totals
 	config := ""
 	if r.Balancer.Config != "" {
@@ -232,8 +232,8 @@ func textMark(e reports.Expectation) string {
 	return "FAIL"
 }
 
-// CompareText writes one row per report, side by side, for runs of one scenario under different strategies.
-func CompareText(w io.Writer, rs []*reports.Report) error {
+// textCompare writes one row per report, side by side, for runs of one scenario under different strategies.
+func textCompare(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -297,8 +297,8 @@ func causes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// JSONList writes several reports (a comparison) as one indented JSON array.
-func JSONList(w io.Writer, rs []*reports.Report) error {
+// jsonList writes several reports (a comparison) as one indented JSON array.
+func jsonList(w io.Writer, rs []*reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rs)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/runtime"
@@ -71,19 +72,21 @@ func FindBinary(name, debianPackage string) (string, error) {
 	return "", fmt.Errorf("%s not found in PATH or /usr/sbin: install the Debian package %q (apt-get install %s, or `make deps`)", name, debianPackage, debianPackage)
 }
 
-// FindCaddy finds the Caddy to run: $SESSIONLAB_CADDY, else .tools/bin/caddy in the working directory or the
-// nearest parent that has one (where `make deps` builds it), else caddy in PATH. Debian bookworm's caddy (2.6.2) is
-// too old: it lacks the proxy_protocol listener wrapper and client_ip_hash.
-func FindCaddy() (string, error) {
-	if p := os.Getenv("SESSIONLAB_CADDY"); p != "" {
+// FindBalancer finds the binary of a balancer kind, named by its row (kinds/<kind>/kind.yaml): $SESSIONLAB_<KIND>
+// ($SESSIONLAB_CADDY), else .tools/bin/<binary> in the working directory or the nearest parent that has one (where
+// `make deps` builds what Debian lacks, such as a Caddy new enough), else the binary in PATH or the sbin
+// directories. When there is none, the error says how to install it.
+func FindBalancer(kind *balancer.Kind) (string, error) {
+	env := "SESSIONLAB_" + strings.ToUpper(strings.ReplaceAll(kind.Name, "-", "_"))
+	if p := os.Getenv(env); p != "" {
 		if !isExecutable(p) {
-			return "", fmt.Errorf("SESSIONLAB_CADDY=%s is not an executable file", p)
+			return "", fmt.Errorf("%s=%s is not an executable file", env, p)
 		}
 		return p, nil
 	}
 	if dir, err := os.Getwd(); err == nil {
 		for {
-			if p := filepath.Join(dir, ".tools", "bin", "caddy"); isExecutable(p) {
+			if p := filepath.Join(dir, ".tools", "bin", kind.Binary); isExecutable(p) {
 				return p, nil
 			}
 			parent := filepath.Dir(dir)
@@ -93,10 +96,10 @@ func FindCaddy() (string, error) {
 			dir = parent
 		}
 	}
-	if p, err := exec.LookPath("caddy"); err == nil {
+	if p, err := FindBinary(kind.Binary, ""); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("caddy not found in $SESSIONLAB_CADDY, .tools/bin or PATH: build it with `make deps` (go install github.com/caddyserver/caddy/v2/cmd/caddy@%s), or set SESSIONLAB_CADDY", balancer.CaddyVersion)
+	return "", fmt.Errorf("%s not found in $%s, .tools/bin, PATH or /usr/sbin: %s", kind.Binary, env, kind.Install)
 }
 
 func isExecutable(p string) bool {

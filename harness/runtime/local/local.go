@@ -136,12 +136,10 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 }
 
 func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
+	// The binaries given as options; any other kind is found by its row.
 	bin := map[string]string{"nginx": l.nginx, "haproxy": l.haproxy, "caddy": l.caddy}[kind.Name]
-	switch {
-	case bin == "" && kind.Name == "caddy":
-		return FindCaddy()
-	case bin == "":
-		return FindBinary(kind.Name, kind.Name)
+	if bin == "" {
+		return FindBalancer(kind)
 	}
 	if !isExecutable(bin) {
 		return "", fmt.Errorf("%s binary %s is not an executable file", kind.Name, bin)

@@ -1,4 +1,5 @@
-package fakeapp
+// Package seal seals what leaves a fake-app replica (session cookies, tickets, SSO states and codes).
+package seal
 
 import (
 	"crypto/aes"
@@ -21,8 +22,8 @@ type Sealer struct {
 // a sealed value at all.
 var ErrUnsealed = errors.New("sealed value does not open with this secret")
 
-// NewSealer derives an AES-256-GCM key from secret (any length, at least one byte).
-func NewSealer(secret []byte) (*Sealer, error) {
+// New derives an AES-256-GCM key from secret (any length, at least one byte).
+func New(secret []byte) (*Sealer, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("seal: empty secret")
 	}

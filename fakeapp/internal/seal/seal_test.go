@@ -1,4 +1,4 @@
-package fakeapp_test
+package seal_test
 
 import (
 	"encoding/base64"
@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/fakeapp"
+	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
 )
 
-func newSealer(t *testing.T, secret string) *fakeapp.Sealer {
+func newSealer(t *testing.T, secret string) *seal.Sealer {
 	t.Helper()
-	s, err := fakeapp.NewSealer([]byte(secret))
+	s, err := seal.New([]byte(secret))
 	require.NoError(t, err)
 	return s
 }
@@ -58,7 +58,7 @@ func TestSealRefuses(t *testing.T) {
 
 	tests := []struct {
 		name, purpose, value string
-		sealer               *fakeapp.Sealer
+		sealer               *seal.Sealer
 	}{
 		{"another secret", "ticket", sealed, newSealer(t, "secret-b")},
 		{"another purpose", "session", sealed, a},
@@ -72,14 +72,14 @@ func TestSealRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.sealer.Open(tt.purpose, tt.value)
-			require.ErrorIs(t, err, fakeapp.ErrUnsealed)
+			require.ErrorIs(t, err, seal.ErrUnsealed)
 			assert.Nil(t, got)
 		})
 	}
 	t.Run("any byte tampered", func(t *testing.T) {
 		for i := range raw {
 			_, err := a.Open("ticket", flipByte(t, sealed, i))
-			require.ErrorIs(t, err, fakeapp.ErrUnsealed, "byte %d of %d changed", i, len(raw))
+			require.ErrorIs(t, err, seal.ErrUnsealed, "byte %d of %d changed", i, len(raw))
 		}
 	})
 	t.Run("untouched still opens", func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestSealRefuses(t *testing.T) {
 
 func TestNewSealerNeedsASecret(t *testing.T) {
 	for _, secret := range [][]byte{nil, {}} {
-		s, err := fakeapp.NewSealer(secret)
+		s, err := seal.New(secret)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "empty secret")
 		assert.Nil(t, s)
@@ -99,14 +99,14 @@ func TestNewSealerNeedsASecret(t *testing.T) {
 }
 
 func TestRandomSecret(t *testing.T) {
-	a, b := fakeapp.RandomSecret(), fakeapp.RandomSecret()
+	a, b := seal.RandomSecret(), seal.RandomSecret()
 	assert.Len(t, a, 32)
 	assert.NotEqual(t, a, b, "each replica must draw its own secret")
 
-	sa, err := fakeapp.NewSealer(a)
+	sa, err := seal.New(a)
 	require.NoError(t, err)
-	sb, err := fakeapp.NewSealer(b)
+	sb, err := seal.New(b)
 	require.NoError(t, err)
 	_, err = sb.Open("session", sa.Seal("session", []byte("x")))
-	assert.ErrorIs(t, err, fakeapp.ErrUnsealed)
+	assert.ErrorIs(t, err, seal.ErrUnsealed)
 }
