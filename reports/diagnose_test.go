@@ -8,76 +8,33 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/reporttest"
 )
 
 // The helpers below carry a "diag" prefix: other test files of the package are written alongside this one.
 
-// diagReport is a run where nothing went wrong: 300 users, 3 replicas with memory sessions behind nginx
-// round-robin, every figure computed and even.
-func diagReport() *reports.Report {
-	share := 1.0 / 3
-	return &reports.Report{
-		Schema: reports.Schema, Scenario: "diag", Seed: 1, Runtime: "local",
-		Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
-		App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
-		Totals: reports.Totals{
-			Users:           300,
-			Figures:         reports.Figures{Requests: 3900, LoginAttempts: 300, LoginFailRate: new(float64(0)), PageRequests: 3000, SessionLoss: new(float64(0))},
-			StoreSessions:   new(300),
-			SessionsCreated: 300,
-			UsersLoggedIn:   300,
-			DuplicateRatio:  new(float64(1)),
-		},
-		FailureCauses: map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "error": 0},
-		Replicas: []reports.Replica{
-			{Name: "replica-1", Requests: 1300, Share: new(float64(share)), Users: 100},
-			{Name: "replica-2", Requests: 1300, Share: new(float64(share)), Users: 100},
-			{Name: "replica-3", Requests: 1300, Share: new(float64(share)), Users: 100},
-		},
-		Skew:       reports.Skew{MaxOverMean: new(float64(1)), CoV: new(float64(0)), Jain: new(float64(1))},
-		Stickiness: reports.Stickiness{Users: 300, Mean: new(float64(1)), UsersAtOne: 300, ShareAtOne: new(float64(1))},
-		Phases:     []reports.Phase{},
-		Faults:     []reports.FaultResult{},
-		Store: &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 300, SessionsCreated: 300,
-			Logins: 300}, Source: "replica metrics"},
-		Network:      reports.Network{Addresses: 300, HashKeys: 120},
-		OverTime:     reports.OverTime{Buckets: []reports.Bucket{}},
-		Diagnosis:    []reports.Finding{},
-		Expectations: []reports.Expectation{},
-	}
+func diagStrategy(s string) reporttest.Mod {
+	return func(r *reports.Report) { r.Balancer.Strategy = s }
 }
+func diagKind(k string) reporttest.Mod { return func(r *reports.Report) { r.Balancer.Kind = k } }
 
-// diagMod changes one thing about a report.
-type diagMod func(r *reports.Report)
-
-func diagBuild(mods ...diagMod) *reports.Report {
-	r := diagReport()
-	for _, m := range mods {
-		m(r)
-	}
-	return r
-}
-
-func diagStrategy(s string) diagMod { return func(r *reports.Report) { r.Balancer.Strategy = s } }
-func diagKind(k string) diagMod     { return func(r *reports.Report) { r.Balancer.Kind = k } }
-
-func diagSessions(s string) diagMod {
+func diagSessions(s string) reporttest.Mod {
 	return func(r *reports.Report) {
 		r.App.Sessions = s
 		r.Store.Kind = s
 	}
 }
 
-func diagReplicas(n int) diagMod { return func(r *reports.Report) { r.App.Replicas = n } }
-func diagLogin(l string) diagMod { return func(r *reports.Report) { r.App.Login = l } }
-func diagSecret(s string) diagMod {
+func diagReplicas(n int) reporttest.Mod { return func(r *reports.Report) { r.App.Replicas = n } }
+func diagLogin(l string) reporttest.Mod { return func(r *reports.Report) { r.App.Login = l } }
+func diagSecret(s string) reporttest.Mod {
 	return func(r *reports.Report) { r.App.Secret = s }
 }
-func diagCookieName(s string) diagMod { return func(r *reports.Report) { r.App.CookieName = s } }
+func diagCookieName(s string) reporttest.Mod { return func(r *reports.Report) { r.App.CookieName = s } }
 
 // diagFailures makes failed of the login attempts fail, loop of them by a login loop and the rest by the given
 // cause.
-func diagFailures(failed, loop int, other string) diagMod {
+func diagFailures(failed, loop int, other string) reporttest.Mod {
 	return func(r *reports.Report) {
 		t := &r.Totals
 		t.LoginFailures = failed
@@ -90,7 +47,7 @@ func diagFailures(failed, loop int, other string) diagMod {
 }
 
 // diagLoops makes a share of the login attempts fail, every one of them by a login loop.
-func diagLoops(rate float64) diagMod {
+func diagLoops(rate float64) reporttest.Mod {
 	return func(r *reports.Report) {
 		n := int(rate*float64(r.Totals.LoginAttempts) + 0.5)
 		diagFailures(n, n, "")(r)
@@ -98,18 +55,18 @@ func diagLoops(rate float64) diagMod {
 }
 
 // diagLosses makes a share of the protected pages lost.
-func diagLosses(rate float64) diagMod {
+func diagLosses(rate float64) reporttest.Mod {
 	return func(r *reports.Report) {
 		r.Totals.SessionLosses = int(rate*float64(r.Totals.PageRequests) + 0.5)
 		r.Totals.SessionLoss = new(float64(rate))
 	}
 }
 
-func diagCSRF(n int) diagMod { return diagFailures(n, 0, "csrf") }
+func diagCSRF(n int) reporttest.Mod { return diagFailures(n, 0, "csrf") }
 
-func diagBadCookies(n int) diagMod { return func(r *reports.Report) { r.Store.BadCookies = n } }
+func diagBadCookies(n int) reporttest.Mod { return func(r *reports.Report) { r.Store.BadCookies = n } }
 
-func diagNoStore() diagMod {
+func diagNoStore() reporttest.Mod {
 	return func(r *reports.Report) {
 		r.Store = nil
 		r.Totals.StoreSessions = nil
@@ -117,7 +74,7 @@ func diagNoStore() diagMod {
 }
 
 // diagDuplicates makes the store hold ratio sessions per logged-in user, each extra one silently re-authenticated.
-func diagDuplicates(ratio float64) diagMod {
+func diagDuplicates(ratio float64) reporttest.Mod {
 	return func(r *reports.Report) {
 		t := &r.Totals
 		held := int(ratio*float64(t.UsersLoggedIn) + 0.5)
@@ -127,7 +84,7 @@ func diagDuplicates(ratio float64) diagMod {
 	}
 }
 
-func diagFault(f reports.FaultResult) diagMod {
+func diagFault(f reports.FaultResult) reporttest.Mod {
 	return func(r *reports.Report) {
 		f.Index = len(r.Faults)
 		r.Faults = append(r.Faults, f)
@@ -142,7 +99,7 @@ func diagLost(action, target string, lost, across int) reports.FaultResult {
 }
 
 // diagNoIndexes zeroes every fault's index, as in a report JSON written without them.
-func diagNoIndexes() diagMod {
+func diagNoIndexes() reporttest.Mod {
 	return func(r *reports.Report) {
 		for i := range r.Faults {
 			r.Faults[i].Index = 0
@@ -150,7 +107,7 @@ func diagNoIndexes() diagMod {
 	}
 }
 
-func diagWebSocket(reconnects, lost int) diagMod {
+func diagWebSocket(reconnects, lost int) reporttest.Mod {
 	return func(r *reports.Report) {
 		r.WebSocket = &reports.WebSocket{Connections: 300 + reconnects, Reconnects: reconnects, StateLost: lost}
 		if reconnects > 0 {
@@ -159,18 +116,18 @@ func diagWebSocket(reconnects, lost int) diagMod {
 	}
 }
 
-func diagSkew(maxOverMean float64) diagMod {
+func diagSkew(maxOverMean float64) reporttest.Mod {
 	return func(r *reports.Report) { r.Skew.MaxOverMean = new(float64(maxOverMean)) }
 }
 
-func diagNetwork(addresses, hashKeys int) diagMod {
+func diagNetwork(addresses, hashKeys int) reporttest.Mod {
 	return func(r *reports.Report) { r.Network = reports.Network{Addresses: addresses, HashKeys: hashKeys} }
 }
 
-func diagErrors(n int) diagMod { return func(r *reports.Report) { r.Totals.Errors = n } }
+func diagErrors(n int) reporttest.Mod { return func(r *reports.Report) { r.Totals.Errors = n } }
 
 // diagUnreachable has the balancer fail over from replica name n times, which then answered nothing.
-func diagUnreachable(name string, n int) diagMod {
+func diagUnreachable(name string, n int) reporttest.Mod {
 	return func(r *reports.Report) {
 		for i := range r.Replicas {
 			if r.Replicas[i].Name == name {
@@ -182,7 +139,7 @@ func diagUnreachable(name string, n int) diagMod {
 
 // diagMarked has the balancer mark name failed n times, with no failover seen (HAProxy's health check took it
 // out, and the hash then sent nobody there).
-func diagMarked(name string, n int) diagMod {
+func diagMarked(name string, n int) reporttest.Mod {
 	return func(r *reports.Report) {
 		for i := range r.Replicas {
 			if r.Replicas[i].Name == name {
@@ -193,10 +150,10 @@ func diagMarked(name string, n int) diagMod {
 }
 
 // diagOwn makes the replicas the user's own app, whose sessions sessionlab does not see.
-func diagOwn() diagMod { return func(r *reports.Report) { r.App.Own = true } }
+func diagOwn() reporttest.Mod { return func(r *reports.Report) { r.App.Own = true } }
 
 // diagRateLimited has n requests refused for rate, logins of them failing.
-func diagRateLimited(n, logins int) diagMod {
+func diagRateLimited(n, logins int) reporttest.Mod {
 	return func(r *reports.Report) {
 		r.Totals.RateLimited = n
 		if logins > 0 {
@@ -205,11 +162,11 @@ func diagRateLimited(n, logins int) diagMod {
 	}
 }
 
-func diagStickiness(mean float64) diagMod {
+func diagStickiness(mean float64) reporttest.Mod {
 	return func(r *reports.Report) { r.Stickiness.Mean = new(float64(mean)) }
 }
 
-func diagPhases(ps ...reports.Phase) diagMod { return func(r *reports.Report) { r.Phases = ps } }
+func diagPhases(ps ...reports.Phase) reporttest.Mod { return func(r *reports.Report) { r.Phases = ps } }
 
 // diagDiagnose runs Diagnose and checks what holds for every finding: a rule, a text and a non-nil list of fixes
 // (the JSON says [] rather than null).
@@ -252,190 +209,190 @@ func diagAllFixes(fs []reports.Finding) []string {
 
 // TestDiagnoseRules gives every rule the figures that trigger it and near-misses that do not.
 func TestDiagnoseRules(t *testing.T) {
-	ipHashMemory := []diagMod{diagStrategy("ip-hash")}
+	ipHashMemory := []reporttest.Mod{diagStrategy("ip-hash")}
 	cases := []struct {
 		name  string
-		mods  []diagMod
+		mods  []reporttest.Mod
 		rule  string
 		fires bool
 		fixes []string // what the finding's fixes must contain, when it fires
 	}{
 		// local-sessions-no-affinity: the Wakapi report.
-		{"memory round-robin loops", []diagMod{diagLoops(0.70)}, "local-sessions-no-affinity", true,
+		{"memory round-robin loops", []reporttest.Mod{diagLoops(0.70)}, "local-sessions-no-affinity", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"memory least-conn loops", []diagMod{diagStrategy("least-conn"), diagLoops(0.70)}, "local-sessions-no-affinity", true,
+		{"memory least-conn loops", []reporttest.Mod{diagStrategy("least-conn"), diagLoops(0.70)}, "local-sessions-no-affinity", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"memory round-robin losses only", []diagMod{diagLosses(0.67)}, "local-sessions-no-affinity", true,
+		{"memory round-robin losses only", []reporttest.Mod{diagLosses(0.67)}, "local-sessions-no-affinity", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"memory round-robin loops at the threshold", []diagMod{diagLoops(0.05)}, "local-sessions-no-affinity", true,
+		{"memory round-robin loops at the threshold", []reporttest.Mod{diagLoops(0.05)}, "local-sessions-no-affinity", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"memory cookie-insert loops", []diagMod{diagStrategy("cookie-insert"), diagLoops(0.70), diagLosses(0.67)},
+		{"memory cookie-insert loops", []reporttest.Mod{diagStrategy("cookie-insert"), diagLoops(0.70), diagLosses(0.67)},
 			"local-sessions-no-affinity", false, nil},
-		{"memory ip-hash loops", []diagMod{diagStrategy("ip-hash"), diagLoops(0.70), diagLosses(0.67)},
+		{"memory ip-hash loops", []reporttest.Mod{diagStrategy("ip-hash"), diagLoops(0.70), diagLosses(0.67)},
 			"local-sessions-no-affinity", false, nil},
-		{"redis round-robin loops", []diagMod{diagSessions("redis"), diagLoops(0.70), diagLosses(0.67)},
+		{"redis round-robin loops", []reporttest.Mod{diagSessions("redis"), diagLoops(0.70), diagLosses(0.67)},
 			"local-sessions-no-affinity", false, nil},
 		// Your own app: sessionlab does not see where sessions live, so the finding names both mechanisms.
-		{"own app round-robin loops", []diagMod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere", true,
+		{"own app round-robin loops", []reporttest.Mod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore, reports.FixSameKeyOwn}},
-		{"own app: not the built-in app's sentence", []diagMod{diagOwn(), diagLoops(0.70)}, "local-sessions-no-affinity", false, nil},
-		{"own app cookie-insert loops", []diagMod{diagOwn(), diagStrategy("cookie-insert"), diagLoops(0.70)},
+		{"own app: not the built-in app's sentence", []reporttest.Mod{diagOwn(), diagLoops(0.70)}, "local-sessions-no-affinity", false, nil},
+		{"own app cookie-insert loops", []reporttest.Mod{diagOwn(), diagStrategy("cookie-insert"), diagLoops(0.70)},
 			"session-not-accepted-elsewhere", false, nil},
 		// rate-limited: a per-address limit behind the balancer (Wakapi's login limit).
-		{"logins refused for rate", []diagMod{diagRateLimited(70, 70)}, "rate-limited", true,
+		{"logins refused for rate", []reporttest.Mod{diagRateLimited(70, 70)}, "rate-limited", true,
 			[]string{reports.FixTrustForwarded, reports.FixRaiseLimit}},
 		{"no refusal for rate", nil, "rate-limited", false, nil},
 		// topology-differs: the balancer failed over from a replica no fault took down.
-		{"failovers from an unreachable replica", []diagMod{diagUnreachable("replica-1", 12)}, "topology-differs", true, nil},
-		{"a replica the balancer marked failed", []diagMod{diagMarked("replica-1", 2)}, "topology-differs", true, nil},
-		{"failovers from a killed replica", []diagMod{diagUnreachable("replica-1", 12), diagFault(diagLost("kill", "replica-1", 90, 280))},
+		{"failovers from an unreachable replica", []reporttest.Mod{diagUnreachable("replica-1", 12)}, "topology-differs", true, nil},
+		{"a replica the balancer marked failed", []reporttest.Mod{diagMarked("replica-1", 2)}, "topology-differs", true, nil},
+		{"failovers from a killed replica", []reporttest.Mod{diagUnreachable("replica-1", 12), diagFault(diagLost("kill", "replica-1", 90, 280))},
 			"topology-differs", false, nil},
-		{"memory round-robin failure rate 0.01", []diagMod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},
-		{"memory round-robin failures mostly not loops", []diagMod{diagFailures(210, 100, "rejected")},
+		{"memory round-robin failure rate 0.01", []reporttest.Mod{diagLoops(0.01)}, "local-sessions-no-affinity", false, nil},
+		{"memory round-robin failures mostly not loops", []reporttest.Mod{diagFailures(210, 100, "rejected")},
 			"local-sessions-no-affinity", false, nil},
 
 		// per-replica-key: the caddy-security report.
-		{"cookie per-replica bad cookies", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70),
+		{"cookie per-replica bad cookies", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70),
 			diagBadCookies(1098)}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
-		{"cookie per-replica bad cookies no failures", []diagMod{diagSessions("cookie"), diagSecret("per-replica"),
+		{"cookie per-replica bad cookies no failures", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica"),
 			diagBadCookies(12)}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
-		{"cookie per-replica loops without a store record", []diagMod{diagSessions("cookie"), diagSecret("per-replica"),
+		{"cookie per-replica loops without a store record", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica"),
 			diagLoops(0.70), diagNoStore()}, "per-replica-key", true, []string{reports.FixSameKey, reports.FixCookieAffinity}},
-		{"redis per-replica bad cookies", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagLoops(0.70),
+		{"redis per-replica bad cookies", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagLoops(0.70),
 			diagBadCookies(1098)}, "per-replica-key", false, nil},
-		{"cookie shared secret bad cookies", []diagMod{diagSessions("cookie"), diagBadCookies(5)}, "per-replica-key", false, nil},
-		{"cookie per-replica no bad cookies no failures", []diagMod{diagSessions("cookie"), diagSecret("per-replica")},
+		{"cookie shared secret bad cookies", []reporttest.Mod{diagSessions("cookie"), diagBadCookies(5)}, "per-replica-key", false, nil},
+		{"cookie per-replica no bad cookies no failures", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica")},
 			"per-replica-key", false, nil},
 
 		// login-state-elsewhere.
-		{"csrf 5% memory", []diagMod{diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
+		{"csrf 5% memory", []reporttest.Mod{diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"csrf 5% redis", []diagMod{diagSessions("redis"), diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
+		{"csrf 5% redis", []reporttest.Mod{diagSessions("redis"), diagLogin("form-csrf"), diagCSRF(15)}, "login-state-elsewhere", true,
 			[]string{reports.FixCookieAffinity, reports.FixSameKey}},
-		{"csrf just under 5%", []diagMod{diagLogin("form-csrf"), diagCSRF(14)}, "login-state-elsewhere", false, nil},
-		{"csrf without login attempts", []diagMod{func(r *reports.Report) {
+		{"csrf just under 5%", []reporttest.Mod{diagLogin("form-csrf"), diagCSRF(14)}, "login-state-elsewhere", false, nil},
+		{"csrf without login attempts", []reporttest.Mod{func(r *reports.Report) {
 			r.Totals.LoginAttempts, r.Totals.LoginFailRate = 0, nil
 			r.FailureCauses["csrf"] = 20
 		}}, "login-state-elsewhere", false, nil},
 
 		// duplicate-sessions: the OAuth2-Proxy report.
-		{"duplicates per-replica secret", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+		{"duplicates per-replica secret", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
 			"duplicate-sessions", true, []string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
-		{"duplicates per-replica cookie name at the threshold", []diagMod{diagSessions("redis"), diagCookieName("per-replica"),
+		{"duplicates per-replica cookie name at the threshold", []reporttest.Mod{diagSessions("redis"), diagCookieName("per-replica"),
 			diagDuplicates(1.2)}, "duplicate-sessions", true, []string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
-		{"ratio 1.0 per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagCookieName("per-replica"),
+		{"ratio 1.0 per-replica", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagCookieName("per-replica"),
 			diagDuplicates(1.0)}, "duplicate-sessions", false, nil},
-		{"ratio 1.19 per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.19)},
+		{"ratio 1.19 per-replica", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.19)},
 			"duplicate-sessions", false, nil},
-		{"ratio 2 everything shared", []diagMod{diagSessions("redis"), diagDuplicates(2)}, "duplicate-sessions", false, nil},
-		{"ratio null per-replica", []diagMod{diagSessions("redis"), diagSecret("per-replica"), func(r *reports.Report) {
+		{"ratio 2 everything shared", []reporttest.Mod{diagSessions("redis"), diagDuplicates(2)}, "duplicate-sessions", false, nil},
+		{"ratio null per-replica", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), func(r *reports.Report) {
 			r.Totals.DuplicateRatio = nil
 		}}, "duplicate-sessions", false, nil},
 
 		// replica-fault-lost-sessions.
-		{"kill replica-2 memory", []diagMod{diagLosses(0.03), diagFault(diagLost("kill", "replica-2", 95, 280))},
+		{"kill replica-2 memory", []reporttest.Mod{diagLosses(0.03), diagFault(diagLost("kill", "replica-2", 95, 280))},
 			"replica-fault-lost-sessions", true, []string{reports.FixSharedStore}},
-		{"rolling-restart memory", []diagMod{diagFault(diagLost("rolling-restart", "replicas", 200, 290))},
+		{"rolling-restart memory", []reporttest.Mod{diagFault(diagLost("rolling-restart", "replicas", 200, 290))},
 			"replica-fault-lost-sessions", true, []string{reports.FixSharedStore}},
-		{"kill replica-2 redis", []diagMod{diagSessions("redis"), diagLosses(0.03),
+		{"kill replica-2 redis", []reporttest.Mod{diagSessions("redis"), diagLosses(0.03),
 			diagFault(diagLost("kill", "replica-2", 95, 280))}, "replica-fault-lost-sessions", false, nil},
-		{"kill replica-2 nobody lost", []diagMod{diagFault(diagLost("kill", "replica-2", 0, 280))},
+		{"kill replica-2 nobody lost", []reporttest.Mod{diagFault(diagLost("kill", "replica-2", 0, 280))},
 			"replica-fault-lost-sessions", false, nil},
-		{"kill replica-2 never ended", []diagMod{diagFault(reports.FaultResult{Action: "kill", Target: "replica-2", At: "2s"})},
+		{"kill replica-2 never ended", []reporttest.Mod{diagFault(reports.FaultResult{Action: "kill", Target: "replica-2", At: "2s"})},
 			"replica-fault-lost-sessions", false, nil},
-		{"restart-store is not a replica fault", []diagMod{diagFault(diagLost("restart-store", "redis", 95, 280))},
+		{"restart-store is not a replica fault", []reporttest.Mod{diagFault(diagLost("restart-store", "redis", 95, 280))},
 			"replica-fault-lost-sessions", false, nil},
 
 		// store-restart: the nginx + Redis report.
-		{"restart-store users lost", []diagMod{diagSessions("redis"), diagLosses(0.1),
+		{"restart-store users lost", []reporttest.Mod{diagSessions("redis"), diagLosses(0.1),
 			diagFault(diagLost("restart-store", "redis", 298, 300))}, "store-restart", true,
 			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
-		{"restart-store nobody lost", []diagMod{diagSessions("redis"), diagFault(diagLost("restart-store", "redis", 0, 300))},
+		{"restart-store nobody lost", []reporttest.Mod{diagSessions("redis"), diagFault(diagLost("restart-store", "redis", 0, 300))},
 			"store-restart", false, nil},
-		{"restart-store never ended", []diagMod{diagSessions("redis"),
+		{"restart-store never ended", []reporttest.Mod{diagSessions("redis"),
 			diagFault(reports.FaultResult{Action: "restart-store", Target: "redis", At: "2s"})}, "store-restart", false, nil},
-		{"restart-store among faults without indexes", []diagMod{diagSessions("redis"), diagLosses(0.1),
+		{"restart-store among faults without indexes", []reporttest.Mod{diagSessions("redis"), diagLosses(0.1),
 			diagFault(reports.FaultResult{Action: "kill", Target: "replica-2", At: "1s"}),
 			diagFault(diagLost("restart-store", "redis", 298, 300)), diagNoIndexes()}, "store-restart", true,
 			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
-		{"kill replica is no store restart", []diagMod{diagSessions("redis"), diagFault(diagLost("kill", "replica-2", 95, 280))},
+		{"kill replica is no store restart", []reporttest.Mod{diagSessions("redis"), diagFault(diagLost("kill", "replica-2", 95, 280))},
 			"store-restart", false, nil},
 
 		// websocket-state-elsewhere: the nginx ip_hash / sticky cookie report.
-		{"websocket state lost", []diagMod{diagWebSocket(600, 510)}, "websocket-state-elsewhere", true,
+		{"websocket state lost", []reporttest.Mod{diagWebSocket(600, 510)}, "websocket-state-elsewhere", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
-		{"websocket state lost at the threshold", []diagMod{diagWebSocket(600, 30)}, "websocket-state-elsewhere", true,
+		{"websocket state lost at the threshold", []reporttest.Mod{diagWebSocket(600, 30)}, "websocket-state-elsewhere", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
-		{"websocket state lost under the threshold", []diagMod{diagWebSocket(600, 29)}, "websocket-state-elsewhere", false, nil},
-		{"websocket without reconnects", []diagMod{diagWebSocket(0, 0)}, "websocket-state-elsewhere", false, nil},
+		{"websocket state lost under the threshold", []reporttest.Mod{diagWebSocket(600, 29)}, "websocket-state-elsewhere", false, nil},
+		{"websocket without reconnects", []reporttest.Mod{diagWebSocket(0, 0)}, "websocket-state-elsewhere", false, nil},
 		{"no websocket", nil, "websocket-state-elsewhere", false, nil},
 
 		// affinity-broken.
-		{"hash-cookie loops", []diagMod{diagStrategy("hash-cookie"), diagLoops(0.65)}, "affinity-broken", true,
+		{"hash-cookie loops", []reporttest.Mod{diagStrategy("hash-cookie"), diagLoops(0.65)}, "affinity-broken", true,
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"cookie-insert loops (cookies not kept)", []diagMod{diagStrategy("cookie-insert"), diagLoops(0.3)}, "affinity-broken", true,
+		{"cookie-insert loops (cookies not kept)", []reporttest.Mod{diagStrategy("cookie-insert"), diagLoops(0.3)}, "affinity-broken", true,
 			[]string{reports.FixSharedStore}},
-		{"round-robin loops are not broken affinity", []diagMod{diagLoops(0.65)}, "affinity-broken", false, nil},
-		{"hash-cookie with redis sessions", []diagMod{diagStrategy("hash-cookie"), diagLoops(0.65), diagSessions("redis")}, "affinity-broken", false, nil},
-		{"hash-cookie without failures", []diagMod{diagStrategy("hash-cookie")}, "affinity-broken", false, nil},
+		{"round-robin loops are not broken affinity", []reporttest.Mod{diagLoops(0.65)}, "affinity-broken", false, nil},
+		{"hash-cookie with redis sessions", []reporttest.Mod{diagStrategy("hash-cookie"), diagLoops(0.65), diagSessions("redis")}, "affinity-broken", false, nil},
+		{"hash-cookie without failures", []reporttest.Mod{diagStrategy("hash-cookie")}, "affinity-broken", false, nil},
 		// few-hash-keys.
-		{"ip-hash skew few keys", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", true,
+		{"ip-hash skew few keys", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},
-		{"ip-hash skew at the threshold", []diagMod{diagStrategy("ip-hash"), diagSkew(1.3), diagNetwork(300, 4)}, "few-hash-keys", true,
+		{"ip-hash skew at the threshold", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(1.3), diagNetwork(300, 4)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},
-		{"ip-hash front proxy", []diagMod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys", true,
+		{"ip-hash front proxy", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},
-		{"client-ip-sticky skew", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 4)}, "few-hash-keys", true,
+		{"client-ip-sticky skew", []reporttest.Mod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 4)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},
-		{"round-robin same skew", []diagMod{diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", false, nil},
+		{"round-robin same skew", []reporttest.Mod{diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys", false, nil},
 		// 3 replicas: 30 keys are still few, 31 are enough to spread; skew then has another cause (a fault).
-		{"ip-hash skew 30 keys", []diagMod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 30)}, "few-hash-keys", true,
+		{"ip-hash skew 30 keys", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 30)}, "few-hash-keys", true,
 			[]string{reports.FixCookieBalancing}},
-		{"ip-hash skew many keys", []diagMod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 31)}, "few-hash-keys", false, nil},
-		{"client-ip-sticky skew many addresses", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.5), diagNetwork(300, 3)},
+		{"ip-hash skew many keys", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(1.5), diagNetwork(300, 31)}, "few-hash-keys", false, nil},
+		{"client-ip-sticky skew many addresses", []reporttest.Mod{diagStrategy("client-ip-sticky"), diagSkew(1.5), diagNetwork(300, 3)},
 			"few-hash-keys", false, nil},
-		{"ip-hash skew under the threshold", []diagMod{diagStrategy("ip-hash"), diagSkew(1.29), diagNetwork(300, 3)},
+		{"ip-hash skew under the threshold", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(1.29), diagNetwork(300, 3)},
 			"few-hash-keys", false, nil},
-		{"ip-hash skew null", []diagMod{diagStrategy("ip-hash"), diagNetwork(300, 3), func(r *reports.Report) {
+		{"ip-hash skew null", []reporttest.Mod{diagStrategy("ip-hash"), diagNetwork(300, 3), func(r *reports.Report) {
 			r.Skew = reports.Skew{}
 		}}, "few-hash-keys", false, nil},
 
 		// errors.
-		{"errors 1%", []diagMod{diagErrors(39)}, "errors", true, []string{}},
-		{"errors under 1%", []diagMod{diagErrors(38)}, "errors", false, nil},
+		{"errors 1%", []reporttest.Mod{diagErrors(39)}, "errors", true, []string{}},
+		{"errors under 1%", []reporttest.Mod{diagErrors(38)}, "errors", false, nil},
 
 		// healthy.
 		{"healthy", nil, "healthy", true, []string{}},
-		{"one rejected login is not healthy", []diagMod{diagFailures(1, 0, "rejected")}, "healthy", false, nil},
-		{"one lost page is not healthy", []diagMod{func(r *reports.Report) { r.Totals.SessionLosses = 1 }}, "healthy", false, nil},
-		{"another finding is not healthy", []diagMod{diagErrors(39)}, "healthy", false, nil},
+		{"one rejected login is not healthy", []reporttest.Mod{diagFailures(1, 0, "rejected")}, "healthy", false, nil},
+		{"one lost page is not healthy", []reporttest.Mod{func(r *reports.Report) { r.Totals.SessionLosses = 1 }}, "healthy", false, nil},
+		{"another finding is not healthy", []reporttest.Mod{diagErrors(39)}, "healthy", false, nil},
 
 		// address-affinity.
 		{"ip-hash memory", ipHashMemory, "address-affinity", true, []string{reports.FixCookieBalancing, reports.FixSharedState}},
-		{"client-ip-sticky memory", []diagMod{diagStrategy("client-ip-sticky")}, "address-affinity", true,
+		{"client-ip-sticky memory", []reporttest.Mod{diagStrategy("client-ip-sticky")}, "address-affinity", true,
 			[]string{reports.FixCookieBalancing, reports.FixSharedState}},
-		{"ip-hash redis websocket", []diagMod{diagStrategy("ip-hash"), diagSessions("redis"), diagWebSocket(600, 0)},
+		{"ip-hash redis websocket", []reporttest.Mod{diagStrategy("ip-hash"), diagSessions("redis"), diagWebSocket(600, 0)},
 			"address-affinity", true, []string{reports.FixCookieBalancing, reports.FixSharedState}},
-		{"ip-hash redis no websocket", []diagMod{diagStrategy("ip-hash"), diagSessions("redis")}, "address-affinity", false, nil},
-		{"ip-hash memory few hash keys", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)},
+		{"ip-hash redis no websocket", []reporttest.Mod{diagStrategy("ip-hash"), diagSessions("redis")}, "address-affinity", false, nil},
+		{"ip-hash memory few hash keys", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)},
 			"address-affinity", false, nil},
 		{"round-robin memory", nil, "address-affinity", false, nil},
-		{"cookie-insert memory", []diagMod{diagStrategy("cookie-insert")}, "address-affinity", false, nil},
+		{"cookie-insert memory", []reporttest.Mod{diagStrategy("cookie-insert")}, "address-affinity", false, nil},
 
 		// shared-store.
-		{"redis", []diagMod{diagSessions("redis")}, "shared-store", true,
+		{"redis", []reporttest.Mod{diagSessions("redis")}, "shared-store", true,
 			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
-		{"redis after a store restart", []diagMod{diagSessions("redis"), diagLosses(0.1),
+		{"redis after a store restart", []reporttest.Mod{diagSessions("redis"), diagLosses(0.1),
 			diagFault(diagLost("restart-store", "redis", 298, 300))}, "shared-store", false, nil},
-		{"redis with duplicates", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+		{"redis with duplicates", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
 			"shared-store", false, nil},
 		{"memory", nil, "shared-store", false, nil},
-		{"cookie", []diagMod{diagSessions("cookie")}, "shared-store", false, nil},
+		{"cookie", []reporttest.Mod{diagSessions("cookie")}, "shared-store", false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
 			var fs []reports.Finding
-			require.NotPanics(t, func() { fs = diagDiagnose(t, diagBuild(tc.mods...)) })
+			require.NotPanics(t, func() { fs = diagDiagnose(t, reporttest.Build(reporttest.Healthy(), tc.mods...)) })
 			f, ok := diagFind(fs, tc.rule)
 			if !tc.fires {
 				assert.False(t, ok, "%s fired: %q", tc.rule, f.Text)
@@ -454,94 +411,94 @@ func TestDiagnoseRules(t *testing.T) {
 func TestDiagnoseText(t *testing.T) {
 	cases := []struct {
 		name     string
-		mods     []diagMod
+		mods     []reporttest.Mod
 		rule     string
 		contains []string
 		absent   []string
 	}{
-		{"local sessions", []diagMod{diagLoops(0.70), diagLosses(0.67)}, "local-sessions-no-affinity",
+		{"local sessions", []reporttest.Mod{diagLoops(0.70), diagLosses(0.67)}, "local-sessions-no-affinity",
 			[]string{"70% of logins failed", "210 bounced", "67% of protected pages", "round-robin keeps no affinity"}, nil},
-		{"per-replica key", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
+		{"per-replica key", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
 			"per-replica-key", []string{"1098 session cookies", "70% of logins failed", "210 bounced"}, nil},
-		{"csrf form", []diagMod{diagLogin("form-csrf"), diagCSRF(30)}, "login-state-elsewhere",
+		{"csrf form", []reporttest.Mod{diagLogin("form-csrf"), diagCSRF(30)}, "login-state-elsewhere",
 			[]string{"30 of 300 login submissions", "CSRF token"}, []string{"identity provider"}},
-		{"csrf sso", []diagMod{diagLogin("sso"), diagCSRF(45)}, "login-state-elsewhere",
+		{"csrf sso", []reporttest.Mod{diagLogin("sso"), diagCSRF(45)}, "login-state-elsewhere",
 			[]string{"45 of 300 login submissions", "identity provider"}, []string{"CSRF"}},
-		{"duplicates with a store record", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
+		{"duplicates with a store record", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagDuplicates(1.99)},
 			"duplicate-sessions", []string{"1.99 sessions per logged-in user", "(597 for 300 users)", "after 297 silent"}, nil},
-		{"duplicates without a store record", []diagMod{diagSessions("redis"), diagSecret("per-replica"), diagNoStore(),
+		{"duplicates without a store record", []reporttest.Mod{diagSessions("redis"), diagSecret("per-replica"), diagNoStore(),
 			func(r *reports.Report) {
 				r.Totals.SessionsCreated, r.Totals.SilentReauths, r.Totals.DuplicateRatio = 450, 150, new(1.5)
 			}}, "duplicate-sessions", []string{"1.50 sessions per logged-in user", "(450 for 300 users)", "after 150 silent"}, nil},
-		{"kill replica-2", []diagMod{diagFault(func() reports.FaultResult {
+		{"kill replica-2", []reporttest.Mod{diagFault(func() reports.FaultResult {
 			f := diagLost("kill", "replica-2", 95, 280)
 			f.UsersOnTarget, f.LostOnTarget, f.LostElsewhere, f.MovedUsers = new(93), new(90), new(5), new(93)
 			return f
 		}())}, "replica-fault-lost-sessions", []string{"kill replica-2 (fault 1)", "cost 95 of the 280 users",
 			"90 of them users of replica-2", "93 users were moved"}, nil},
-		{"kill replica-2 nobody moved", []diagMod{diagFault(diagLost("kill", "replica-2", 95, 280))},
+		{"kill replica-2 nobody moved", []reporttest.Mod{diagFault(diagLost("kill", "replica-2", 95, 280))},
 			"replica-fault-lost-sessions", []string{"kill replica-2 (fault 1)", "cost 95 of the 280 users"},
 			[]string{"moved", "of them users of"}},
-		{"scale-in second fault", []diagMod{diagFault(diagLost("scale-out", "", 0, 280)), diagFault(diagLost("scale-in", "", 40, 270))},
+		{"scale-in second fault", []reporttest.Mod{diagFault(diagLost("scale-out", "", 0, 280)), diagFault(diagLost("scale-in", "", 40, 270))},
 			"replica-fault-lost-sessions", []string{"scale-in (fault 2)", "cost 40 of the 270 users"}, []string{"consistent-hash ring"}},
-		{"scale-out under cookie-balanced", []diagMod{diagStrategy("cookie-balanced"), diagFault(diagLost("scale-out", "", 61, 300))},
+		{"scale-out under cookie-balanced", []reporttest.Mod{diagStrategy("cookie-balanced"), diagFault(diagLost("scale-out", "", 61, 300))},
 			"replica-fault-lost-sessions", []string{"cost 61 of the 300 users", "consistent-hash ring of the replicas in service",
 				"nothing rewrote the cookie"}, nil},
-		{"restart-store", []diagMod{diagSessions("redis"), diagFault(diagLost("kill", "replica-1", 0, 300)),
+		{"restart-store", []reporttest.Mod{diagSessions("redis"), diagFault(diagLost("kill", "replica-1", 0, 300)),
 			diagFault(diagLost("restart-store", "redis", 298, 300))}, "store-restart",
 			[]string{"(fault 2)", "logged out 298 of the 300 users"}, nil},
-		{"websocket", []diagMod{diagWebSocket(600, 510)}, "websocket-state-elsewhere",
+		{"websocket", []reporttest.Mod{diagWebSocket(600, 510)}, "websocket-state-elsewhere",
 			[]string{"510 of 600 WebSocket reconnects", "round-robin sent"}, nil},
-		{"few hash keys ip-hash", []diagMod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys",
+		{"few hash keys ip-hash", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(2.1), diagNetwork(300, 3)}, "few-hash-keys",
 			[]string{"2.10× the mean", "ip-hash keys an IPv4 client on its /24", "only 3 such networks (300 addresses)"}, nil},
-		{"few hash keys front proxy", []diagMod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys",
+		{"few hash keys front proxy", []reporttest.Mod{diagStrategy("ip-hash"), diagSkew(3), diagNetwork(1, 1)}, "few-hash-keys",
 			[]string{"3.00× the mean", "one address", "CDN or a proxy", "gives ip-hash a single key"}, []string{"/24"}},
-		{"few hash keys client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 2)},
+		{"few hash keys client-ip-sticky", []reporttest.Mod{diagStrategy("client-ip-sticky"), diagSkew(1.8), diagNetwork(4, 2)},
 			"few-hash-keys", []string{"1.80× the mean", "client-IP stickiness keys on the address", "only 4 addresses"},
 			[]string{"/24"}},
-		{"own app loops", []diagMod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere",
+		{"own app loops", []reporttest.Mod{diagOwn(), diagLoops(0.70), diagStickiness(0.4)}, "session-not-accepted-elsewhere",
 			[]string{"70% of logins failed", "did not accept the session the login had just created", "stickiness mean 0.400",
 				"sessions kept in one process's memory", "a key or secret that differs per process"},
 			[]string{"each replica keeps its sessions"}},
-		{"unreachable replica", []diagMod{diagUnreachable("replica-1", 12)}, "topology-differs",
+		{"unreachable replica", []reporttest.Mod{diagUnreachable("replica-1", 12)}, "topology-differs",
 			[]string{"12 answers came from another replica than the one it picked first (replica-1 12)",
 				"2 of its 3 replicas answered anything", "not the scenario's topology"}, nil},
-		{"own app csrf", []diagMod{diagOwn(), diagCSRF(45)}, "login-state-elsewhere",
+		{"own app csrf", []reporttest.Mod{diagOwn(), diagCSRF(45)}, "login-state-elsewhere",
 			[]string{"45 of 300 logins were refused with 403", "single sign-on callback", "lived in the other replica's memory",
 				"signed with a key that differs per replica"}, []string{"forged"}},
-		{"own app losses without loops", []diagMod{diagOwn(), diagLosses(0.5)}, "session-not-accepted-elsewhere",
+		{"own app losses without loops", []reporttest.Mod{diagOwn(), diagLosses(0.5)}, "session-not-accepted-elsewhere",
 			[]string{"50% of protected pages were lost: round-robin spread each user"}, []string{"bounced"}},
-		{"rate limited", []diagMod{diagRateLimited(70, 70), diagNetwork(300, 120)}, "rate-limited",
+		{"rate limited", []reporttest.Mod{diagRateLimited(70, 70), diagNetwork(300, 120)}, "rate-limited",
 			[]string{"70 of 3900 requests were refused for rate (429, or 503 with Retry-After)", "failing 70 of 300 logins",
 				"came from 300 addresses", "balancer's address for all of them"}, nil},
-		{"errors without phases", []diagMod{diagErrors(39)}, "errors", []string{"39 of 3900 requests"},
+		{"errors without phases", []reporttest.Mod{diagErrors(39)}, "errors", []string{"39 of 3900 requests"},
 			[]string{"while a fault"}},
-		{"errors during faults", []diagMod{diagErrors(60), diagPhases(
+		{"errors during faults", []reporttest.Mod{diagErrors(60), diagPhases(
 			reports.Phase{Name: "before", Figures: reports.Figures{Errors: 5}},
 			reports.Phase{Name: "during kill replica-2", Figures: reports.Figures{Errors: 30}},
 			reports.Phase{Name: "after kill replica-2", Figures: reports.Figures{Errors: 4}},
 			reports.Phase{Name: "during restart-store redis", Figures: reports.Figures{Errors: 21}},
 		)}, "errors", []string{"60 of 3900 requests", "51 of them while a fault was under way"}, nil},
-		{"errors outside faults", []diagMod{diagErrors(60), diagPhases(
+		{"errors outside faults", []reporttest.Mod{diagErrors(60), diagPhases(
 			reports.Phase{Name: "before", Figures: reports.Figures{Errors: 50}},
 			reports.Phase{Name: "during kill replica-2", Figures: reports.Figures{Errors: 0}},
 			reports.Phase{Name: "after kill replica-2", Figures: reports.Figures{Errors: 10}},
 		)}, "errors", []string{"60 of 3900 requests"}, []string{"while a fault"}},
-		{"address affinity ip-hash", []diagMod{diagStrategy("ip-hash")}, "address-affinity",
+		{"address affinity ip-hash", []reporttest.Mod{diagStrategy("ip-hash")}, "address-affinity",
 			[]string{"ip-hash holds users", "(120 keys for 300 addresses)"}, nil},
-		{"address affinity caddy ip-hash", []diagMod{diagStrategy("ip-hash"), diagKind("caddy")}, "address-affinity",
+		{"address affinity caddy ip-hash", []reporttest.Mod{diagStrategy("ip-hash"), diagKind("caddy")}, "address-affinity",
 			// Caddy's client_ip_hash, like HAProxy's balance source, hashes the whole address.
 			[]string{"ip-hash holds users", "(300 keys for 300 addresses)"}, nil},
-		{"few hash keys haproxy ip-hash", []diagMod{diagStrategy("ip-hash"), diagKind("haproxy"), diagSkew(1.8), diagNetwork(4, 2)},
+		{"few hash keys haproxy ip-hash", []reporttest.Mod{diagStrategy("ip-hash"), diagKind("haproxy"), diagSkew(1.8), diagNetwork(4, 2)},
 			"few-hash-keys", []string{"haproxy's ip-hash hashes the whole address", "only 4 addresses"}, []string{"/24"}},
-		{"address affinity client-ip-sticky", []diagMod{diagStrategy("client-ip-sticky")}, "address-affinity",
+		{"address affinity client-ip-sticky", []reporttest.Mod{diagStrategy("client-ip-sticky")}, "address-affinity",
 			// HAProxy sticks on the whole source address: the keys are the addresses, not nginx's /24s.
 			[]string{"client-ip-sticky holds users", "(300 keys for 300 addresses)"}, nil},
 		{"healthy counts", nil, "healthy", []string{"across 300 users and 3900 requests"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
-			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			fs := diagDiagnose(t, reporttest.Build(reporttest.Healthy(), tc.mods...))
 			f, ok := diagFind(fs, tc.rule)
 			require.True(t, ok, "%s did not fire; findings: %v", tc.rule, diagRules(fs))
 			for _, s := range tc.contains {
@@ -558,43 +515,43 @@ func TestDiagnoseText(t *testing.T) {
 func TestDiagnoseHealthy(t *testing.T) {
 	cases := []struct {
 		name  string
-		mods  []diagMod
+		mods  []reporttest.Mod
 		why   string
 		rules []string
 	}{
-		{"one replica", []diagMod{diagReplicas(1)}, "there is one replica", []string{"healthy"}},
-		{"one replica with redis", []diagMod{diagReplicas(1), diagSessions("redis")}, "there is one replica",
+		{"one replica", []reporttest.Mod{diagReplicas(1)}, "there is one replica", []string{"healthy"}},
+		{"one replica with redis", []reporttest.Mod{diagReplicas(1), diagSessions("redis")}, "there is one replica",
 			[]string{"healthy", "shared-store"}},
-		{"redis", []diagMod{diagSessions("redis")}, "every replica reads sessions from the same store",
+		{"redis", []reporttest.Mod{diagSessions("redis")}, "every replica reads sessions from the same store",
 			[]string{"healthy", "shared-store"}},
-		{"cookie with a shared secret", []diagMod{diagSessions("cookie")}, "the session travels in a cookie every replica can open",
+		{"cookie with a shared secret", []reporttest.Mod{diagSessions("cookie")}, "the session travels in a cookie every replica can open",
 			[]string{"healthy"}},
-		{"cookie-insert", []diagMod{diagStrategy("cookie-insert")},
+		{"cookie-insert", []reporttest.Mod{diagStrategy("cookie-insert")},
 			"cookie-insert kept every user on the replica that created the session (stickiness 1.000)", []string{"healthy"}},
-		{"hash-cookie", []diagMod{diagStrategy("hash-cookie"), func(r *reports.Report) { r.Stickiness.Mean = new(0.995) }},
+		{"hash-cookie", []reporttest.Mod{diagStrategy("hash-cookie"), func(r *reports.Report) { r.Stickiness.Mean = new(0.995) }},
 			"hash-cookie kept every user on the replica that created the session (stickiness 0.995)", []string{"healthy"}},
-		{"ip-hash", []diagMod{diagStrategy("ip-hash")},
+		{"ip-hash", []reporttest.Mod{diagStrategy("ip-hash")},
 			"ip-hash kept every user on the replica that created the session (stickiness 1.000)",
 			[]string{"healthy", "address-affinity"}},
-		{"affinity without stickiness figure", []diagMod{diagStrategy("cookie-insert"), func(r *reports.Report) {
+		{"affinity without stickiness figure", []reporttest.Mod{diagStrategy("cookie-insert"), func(r *reports.Report) {
 			r.Stickiness = reports.Stickiness{}
 		}}, "cookie-insert kept every user on the replica that created the session (stickiness n/a)", []string{"healthy"}},
 		{"memory round-robin", nil, "every user stayed on the replica that knew the session", []string{"healthy"}},
 		// Your own app: what held, as seen.
-		{"own app spread over replicas", []diagMod{diagOwn(), diagStickiness(0.35)},
+		{"own app spread over replicas", []reporttest.Mod{diagOwn(), diagStickiness(0.35)},
 			"round-robin spread each user over the replicas (stickiness mean 0.350) and every replica accepted every session", []string{"healthy"}},
-		{"own app one replica per user", []diagMod{diagOwn()}, "each user stayed on one replica (stickiness 1.000)", []string{"healthy"}},
-		{"own app single sign-on", []diagMod{diagOwn(), func(r *reports.Report) { r.Stickiness = reports.Stickiness{} }},
+		{"own app one replica per user", []reporttest.Mod{diagOwn()}, "each user stayed on one replica (stickiness 1.000)", []string{"healthy"}},
+		{"own app single sign-on", []reporttest.Mod{diagOwn(), func(r *reports.Report) { r.Stickiness = reports.Stickiness{} }},
 			"under round-robin every replica a user reached accepted the user's session", []string{"healthy"}},
-		{"own app with a store", []diagMod{diagOwn(), diagSessions("redis"), diagStickiness(0.35)},
+		{"own app with a store", []reporttest.Mod{diagOwn(), diagSessions("redis"), diagStickiness(0.35)},
 			"round-robin spread each user over the replicas (stickiness mean 0.350) and every replica accepted every session",
 			[]string{"healthy", "shared-store"}},
-		{"duplicates with everything shared", []diagMod{diagSessions("redis"), diagDuplicates(2)},
+		{"duplicates with everything shared", []reporttest.Mod{diagSessions("redis"), diagDuplicates(2)},
 			"every replica reads sessions from the same store", []string{"healthy", "shared-store"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			fs := diagDiagnose(t, reporttest.Build(reporttest.Healthy(), tc.mods...))
 			assert.Equal(t, tc.rules, diagRules(fs))
 			f, ok := diagFind(fs, "healthy")
 			require.True(t, ok)
@@ -614,7 +571,7 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 		assert.Empty(t, fs)
 	})
 	t.Run("skipped with figures that would fire", func(t *testing.T) {
-		r := diagBuild(diagLoops(0.70), diagErrors(100), diagWebSocket(600, 510))
+		r := reporttest.Build(reporttest.Healthy(), diagLoops(0.70), diagErrors(100), diagWebSocket(600, 510))
 		r.Skipped = "not run"
 		fs := reports.Diagnose(r)
 		require.NotNil(t, fs)
@@ -622,7 +579,7 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 	})
 
 	// nullReport has a topology and nothing else: no request was made, every figure is null or zero.
-	nullReport := func(mods ...diagMod) *reports.Report {
+	nullReport := func(mods ...reporttest.Mod) *reports.Report {
 		r := &reports.Report{Schema: reports.Schema, Scenario: "empty",
 			Balancer: events.Balancer{Kind: "nginx", Strategy: "round-robin"},
 			App:      events.App{Replicas: 3, Sessions: "memory", Login: "form", Secret: "shared", CookieName: "shared"},
@@ -637,7 +594,7 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 		}
 		return r
 	}
-	setApp := func(a reports.App) diagMod { return func(r *reports.Report) { r.App = a } }
+	setApp := func(a reports.App) reporttest.Mod { return func(r *reports.Report) { r.App = a } }
 	cases := []struct {
 		name string
 		r    *reports.Report
@@ -671,7 +628,7 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 // TestDiagnoseDeterministic: the same report gives the same findings, and Diagnose leaves the report alone.
 func TestDiagnoseDeterministic(t *testing.T) {
 	build := func() *reports.Report {
-		return diagBuild(diagStrategy("ip-hash"), diagSecret("per-replica"), diagCookieName("per-replica"),
+		return reporttest.Build(reporttest.Healthy(), diagStrategy("ip-hash"), diagSecret("per-replica"), diagCookieName("per-replica"),
 			diagLogin("form-csrf"), diagLoops(0.30), diagCSRF(40), diagLosses(0.2), diagBadCookies(17), diagDuplicates(1.5),
 			diagFault(diagLost("kill", "replica-2", 20, 280)), diagFault(diagLost("restart-store", "redis", 10, 270)),
 			diagWebSocket(600, 300), diagSkew(1.6), diagNetwork(40, 2), diagErrors(200),
@@ -705,37 +662,37 @@ func TestDiagnoseCatalog(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		mods  []diagMod
+		mods  []reporttest.Mod
 		rules []string
 		fixes []string
 	}{
-		{"Wakapi on Kubernetes", []diagMod{diagLoops(0.70), diagLosses(0.67)},
+		{"Wakapi on Kubernetes", []reporttest.Mod{diagLoops(0.70), diagLosses(0.67)},
 			[]string{"local-sessions-no-affinity"},
 			[]string{reports.FixCookieAffinity, reports.FixSharedStore}},
-		{"caddy-security", []diagMod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
+		{"caddy-security", []reporttest.Mod{diagSessions("cookie"), diagSecret("per-replica"), diagLoops(0.70), diagBadCookies(1098)},
 			[]string{"per-replica-key"},
 			[]string{reports.FixCookieAffinity, reports.FixSameKey}},
-		{"OAuth2-Proxy + Redis", []diagMod{oauth2Proxy},
+		{"OAuth2-Proxy + Redis", []reporttest.Mod{oauth2Proxy},
 			[]string{"duplicate-sessions"},
 			[]string{reports.FixSameSecretName, reports.FixIPHashStopGap}},
-		{"nginx + Redis session sharing", []diagMod{diagSessions("redis")},
+		{"nginx + Redis session sharing", []reporttest.Mod{diagSessions("redis")},
 			[]string{"healthy", "shared-store"},
 			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
-		{"nginx + Redis, store restarted without persistence", []diagMod{diagSessions("redis"), diagLosses(0.0993),
+		{"nginx + Redis, store restarted without persistence", []reporttest.Mod{diagSessions("redis"), diagLosses(0.0993),
 			diagFault(diagLost("restart-store", "redis", 298, 300))},
 			[]string{"store-restart"},
 			[]string{reports.FixStorePersist, reports.FixStoreReplicas}},
-		{"WebSocket under ip_hash", []diagMod{diagSessions("redis"), diagStrategy("ip-hash"), diagWebSocket(600, 0),
+		{"WebSocket under ip_hash", []reporttest.Mod{diagSessions("redis"), diagStrategy("ip-hash"), diagWebSocket(600, 0),
 			diagSkew(1.02)},
 			[]string{"healthy", "address-affinity", "shared-store"},
 			[]string{reports.FixCookieBalancing, reports.FixSharedState}},
-		{"WebSocket under round-robin", []diagMod{diagSessions("redis"), diagWebSocket(600, 510)},
+		{"WebSocket under round-robin", []reporttest.Mod{diagSessions("redis"), diagWebSocket(600, 510)},
 			[]string{"websocket-state-elsewhere", "shared-store"},
 			[]string{reports.FixCookieAffinity, reports.FixSharedState}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := diagDiagnose(t, diagBuild(tc.mods...))
+			fs := diagDiagnose(t, reporttest.Build(reporttest.Healthy(), tc.mods...))
 			assert.Equal(t, tc.rules, diagRules(fs))
 			assert.Subset(t, diagAllFixes(fs), tc.fixes)
 		})
