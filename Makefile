@@ -98,7 +98,7 @@ test: deps lint test-images
 	SESSIONLAB_REQUIRE=1 TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
 	  $(GO) test -race -count=1 -timeout 25m ./...
 	@# The users' sockets are read and written with direct calls, which race builds trade for package syscall's
-	@# annotated ones (clients/wire/sys_race.go): the clients' tests once more, as the command runs them.
+	@# annotated ones (clients/internal/wire/sys_race.go): the clients' tests once more, as the command runs them.
 	$(GO) test -count=1 ./clients/...
 	$(MAKE) --no-print-directory fuzz
 
@@ -107,7 +107,7 @@ test: deps lint test-images
 # deadline exceeded" as FUZZTIME ends (golang/go issue 75804, fixed in Go 1.27): such a run, which wrote no failing
 # input, is run once more; a second one, or any other failure, fails.
 FUZZTIME ?= 20s
-FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports FuzzAppendJSON:./clients/events FuzzReadResponse:./clients/wire
+FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports FuzzAppendJSON:./clients/events FuzzReadResponse:./clients/internal/wire
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  name=$${t%%:*}; pkg=$${t#*:}; \
@@ -154,7 +154,7 @@ demo: deps
 	$(GO) run ./cmd/sessionlab compare --balancers $(DEMO_BALANCERS) --strategies $(DEMO_STRATEGIES) \
 	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
 
-# The Wakapi recipe (README, scenarios/recipes/wakapi.yaml) against your own Wakapi build, which no module proxy
+# The Wakapi recipe (docs/own-app.md, scenarios/recipes/wakapi.yaml) against your own Wakapi build, which no module proxy
 # serves: a cookie key per process must loop (sessionlab exits 1 on the unmet expectation), one WAKAPI_COOKIE_KEY on
 # every replica must not (exit 0).
 WAKAPI ?=
@@ -168,7 +168,7 @@ wakapi-check: deps build
 	  scenarios/recipes/wakapi.yaml || { echo "wakapi-check: the fix did not hold"; exit 1; }; \
 	echo "wakapi-check: the loop and its fix reproduced"
 
-# The picture of the demo's HTML report in README, taken by Debian's headless Chromium.
+# The picture of the demo's HTML report in docs/, taken by Debian's headless Chromium.
 SCREENSHOT ?= docs/report.png
 screenshot:
 	@[ -f $(DEMO_OUT)/report.html ] || $(MAKE) --no-print-directory demo
