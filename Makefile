@@ -107,7 +107,7 @@ test: deps lint test-images
 # deadline exceeded" as FUZZTIME ends (golang/go issue 75804, fixed in Go 1.27): such a run, which wrote no failing
 # input, is run once more; a second one, or any other failure, fails.
 FUZZTIME ?= 20s
-FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzRead:./clients/events FuzzReadLog:./reports FuzzAppendJSON:./clients/events FuzzReadResponse:./clients/internal/wire
+FUZZ_TARGETS ?= FuzzParse:./harness/scenario FuzzCompile:./harness/internal/plan FuzzRead:./clients/events FuzzReadLog:./reports FuzzAppendJSON:./clients/events FuzzReadResponse:./clients/internal/wire
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  name=$${t%%:*}; pkg=$${t#*:}; \

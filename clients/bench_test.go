@@ -13,9 +13,7 @@ import (
 
 // BenchmarkPopulation measures drawing 100,000 users with distinct addresses.
 func BenchmarkPopulation(b *testing.B) {
-	cfg := clients.DefaultConfig()
-	cfg.Users = 100000
-	cfg.Network.Pools = []string{"100.64.0.0/10", "2001:db8::/48"}
+	cfg := config(100000, "100.64.0.0/10", "2001:db8::/48")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := clients.Population(1, cfg); err != nil {
@@ -28,14 +26,12 @@ func BenchmarkPopulation(b *testing.B) {
 // and reports requests per second and bytes allocated per simulated user, the client side's own cost.
 func BenchmarkClients(b *testing.B) {
 	srv := startProxyServer(b, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
-	cfg := clients.DefaultConfig()
-	cfg.Users = 500
-	cfg.Network.Pools = []string{"198.18.0.0/15"}
+	cfg := config(500, "198.18.0.0/15")
 	users, err := clients.Population(1, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	journey := clients.FakeAppJourney(2, 0)
+	journey := fakeAppJourney(2, 0)
 	var requests int64
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/clients/internal/htmlform"
 	"github.com/sessionlab/sessionlab/clients/internal/jar"
 	"github.com/sessionlab/sessionlab/clients/internal/wire"
 )
@@ -64,28 +65,29 @@ const (
 	capAttribution
 )
 
-func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, timeout time.Duration, identity string) (*browser, error) {
+func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, opts *RunOptions) (*browser, error) {
 	base, dialAddr, err := ParseTarget(target)
 	if err != nil {
 		return nil, err
 	}
+	timeout := opts.Timeout
 	b := &browser{user: u, base: base, https: base.Scheme == "https", timeout: timeout, clock: clock, sent: sent, sink: sink,
-		forwardedFor: identity == IdentityForwardedFor}
+		forwardedFor: opts.ForwardedFor}
 	if !u.BlockCookies {
 		b.jar = jar.New()
 	}
 	b.setAddr(u.Addr)
 	b.keep = b.keepBody
-	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{UpstreamHeader, contract.ReplicaHeader, ""}}
+	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{upstreamHeader, contract.ReplicaHeader, ""}}
 	if b.https {
 		b.conn.TLS = &tls.Config{ServerName: base.Hostname()}
 	}
 	from := func() netip.Addr { return *b.addr.Load() }
-	switch identity {
-	case IdentityBind:
+	switch {
+	case opts.Bind:
 		b.dial = bindDialer(dialAddr, from)
 		b.conn.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return b.dial(ctx, "tcp", addr) }
-	case IdentityForwardedFor, IdentityNone:
+	case opts.ForwardedFor, opts.Anonymous:
 		b.dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	default:
 		b.dial = proxyProtocolDialer(dialAddr, u.ID, from)
@@ -241,15 +243,15 @@ type exchange struct {
 	// sentCookie is the value of the attribution cookie the request carried.
 	sentCookie string
 	// form is the body's login form, read once (formRead) for the classifier and the login alike.
-	form      loginForm
+	form      htmlform.Login
 	formFound bool
 	formRead  bool
 }
 
 // loginForm is the login form of the answer's body, if it has one.
-func (x *exchange) loginForm() (loginForm, bool) {
+func (x *exchange) loginForm() (htmlform.Login, bool) {
 	if !x.formRead {
-		x.form, x.formFound = findLoginForm(x.Body)
+		x.form, x.formFound = htmlform.FindLogin(x.Body)
 		x.formRead = true
 	}
 	return x.form, x.formFound
@@ -281,9 +283,6 @@ func plainPath(p string) bool {
 	}
 	return true
 }
-
-// maxBody bounds what is kept of an answer's body.
-const maxBody = 64 << 10
 
 // do sends one request to target (a path on the balancer, or an absolute URL), reads the answer, asks classify
 // for the outcome and records exactly one event. A GET sends form in its query, a POST as its body.
@@ -469,7 +468,7 @@ func (b *browser) answerOf(r *wire.Response) answer {
 
 // answerOfHTTP reads the same from a net/http answer (a WebSocket upgrade's).
 func (b *browser) answerOfHTTP(r *http.Response) answer {
-	a := answer{upstream: r.Header.Get(UpstreamHeader), replica: r.Header.Get(contract.ReplicaHeader), setCookie: r.Header.Values("Set-Cookie")}
+	a := answer{upstream: r.Header.Get(upstreamHeader), replica: r.Header.Get(contract.ReplicaHeader), setCookie: r.Header.Values("Set-Cookie")}
 	if b.attribution.Header != "" {
 		a.attribution = strings.Join(r.Header.Values(b.attribution.Header), ", ")
 	}
@@ -477,7 +476,7 @@ func (b *browser) answerOfHTTP(r *http.Response) answer {
 }
 
 // replicaOf names the replica that answered resp. With an Attribution, by its header or cookie. Else by the address
-// the balancer reported in UpstreamHeader (the last one, when it tried several), mapped to a name; else by the app's
+// the balancer reported in upstreamHeader (the last one, when it tried several), mapped to a name; else by the app's
 // own X-Replica header. An address the harness does not know is kept as it is, so that no answer drops out of the
 // per-replica figures.
 // failoverOf names the replica the balancer picked first when the upstream header lists several tried addresses
@@ -543,8 +542,6 @@ func (b *browser) letGo() {
 }
 
 // close ends the journey's connections: they are let go, reset (Drop), as before a pause. A closing handshake would
-// leave each user's port in TIME_WAIT on this machine for a minute, which blocks listening on it — the test suite's
-// users held thousands of ports of the ephemeral range, where the container engine publishes ports too (seen: six
-// docker runs failing at once with "address already in use"; one 300-user run left 393 such ports, now 150, all
-// nginx's own).
+// leave each user's port in TIME_WAIT on this machine for a minute, which blocks listening on it, and thousands of
+// users hold ports of the ephemeral range the container engine publishes ports from too (docs/performance.md).
 func (b *browser) close() { b.letGo() }

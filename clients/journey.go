@@ -13,43 +13,79 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 )
 
-// Journey is what every user does and how the app's answers are read. Build it with JourneySpec.Journey, or
-// FakeAppJourney for the fake app; a Journey built otherwise follows the fake app's login, pages and logout.
+// Journey is what every user does and how the app's answers are read: the run's counts and pacing, and the app's
+// side — how to log in, which pages to open and what a logged-out answer looks like — in the clients' own terms: a
+// scenario's journey section, its defaults filled in, gives every field. Compile checks the templates, and Run
+// compiles a journey not compiled yet.
+//
+// Templates (text/template) see {{.User}} (the user's name), {{.Password}} and {{.ID}} (the user's number, from 1);
+// pages see {{.Page}} too (the page number, from 1). A field a template does not have is an error.
 type Journey struct {
-	Pages        int    // protected pages opened after logging in
-	Relogin      int    // extra login attempts after a failed login or a lost session
-	MaxRedirects int    // redirects followed in one go (a login, or a silent re-authentication); browsers stop at 20
-	WSPath       string // the WebSocket endpoint; the user's name is sent as ?client=
-	WebSocket    WebSocket
-	Think        Think // the pause before each protected page
-	// KeepAlive is how long the browser keeps an idle connection (zero: DefaultKeepAlive): a longer pause starts
-	// with the connections let go.
+	Pages   int // protected pages opened after logging in, unless the user drew its own count (User.Pages)
+	Relogin int // extra login attempts after a failed login or a lost session
+	// MaxRedirects bounds the redirects followed in one go (a login, or a silent re-authentication); 0: 20, where
+	// browsers stop.
+	MaxRedirects  int
+	WSPath        string // the WebSocket endpoint; the user's name is sent as ?client=
+	WSConnections int    // WebSocket connections per user, spread over the pages; 0: none
+	WSMessages    int    // increments sent on each connection
+	// Think, when set, draws the pause before each protected page from the user's own random source.
+	Think func(*rand.Rand) time.Duration
+	// KeepAlive is how long the browser keeps an idle connection (0: 30s): a longer pause starts with the
+	// connections let go.
 	KeepAlive time.Duration
-	flow      *flow // the login, the pages and what a logged-out answer looks like, from a JourneySpec
+
+	UserName string // the account's name, templated with {{.ID}}
+	Password string // its password, templated with {{.ID}} and {{.User}}
+	// Setup, when set, is sent once per user before the first login attempt (e.g. a sign-up).
+	Setup *Request
+	// LoginFormPath is opened first (following redirects, to an identity provider too) to read the login form: its
+	// hidden fields and its action; "" submits directly. The form is submitted with LoginMethod ("": POST) to
+	// LoginPath, else to the form's action, else to the page it was found on; when LoginPath is set, the page at
+	// LoginFormPath need not hold a form (a page that only sets a CSRF cookie). LoginForm is the submitted fields,
+	// templated; the form's hidden fields are added unless LoginForm sets the same field.
+	LoginFormPath, LoginMethod, LoginPath string
+	LoginForm                             map[string]string
+	// A login succeeded when, its redirects followed, the answer has SuccessStatus (0: 200) on SuccessPath ("": any
+	// path but the login form's, on the app), with SuccessText in its body when that is set (text/* or JSON, its
+	// first 64 KiB).
+	SuccessPath   string
+	SuccessStatus int
+	SuccessText   string
+	// PagePaths are the protected pages, templated with {{.Page}} too and cycled: page p opens
+	// PagePaths[(p-1) % len(PagePaths)]. With none, users open no page.
+	PagePaths []string
+	// An answer says "you are not logged in" (on a protected page a loss, on the way from an accepted login to the
+	// first page a loop, in answer to the submission itself a rejection) when it redirects to one of LoggedOutPaths
+	// (on the app; the query is ignored), has one of LoggedOutStatus, or expires the cookie LoggedOutCookie.
+	LoggedOutPaths  []string
+	LoggedOutStatus []int
+	LoggedOutCookie string
+	// Logout is what users who log out (User.Logout) send at the end of their journey.
+	Logout Request
+
+	flow *flow // the compiled templates; nil until Compile
 }
 
-// FakeAppJourney is the journey through cmd/fakeapp: the zero JourneySpec's.
-func FakeAppJourney(pages, relogin int) Journey {
-	j, err := JourneySpec{}.Journey(pages, relogin)
-	if err != nil {
-		panic(err) // the zero spec always compiles (defaultFlow would have panicked first)
-	}
-	return j
+// Request is one request the journey sends besides the login and the pages: the setup, or the logout.
+type Request struct {
+	Method string            // GET or POST; "": POST when Form is set, else GET
+	Path   string            // a path on the app
+	Form   map[string]string // templated values, sent as the query of a GET, the body of a POST; nil: none
+	// OKStatus lists the answers that count as done (outcome ok; any other is error); nil: for the setup any 2xx or
+	// 3xx, for the logout 200 or a redirect. The setup's redirects are followed while their status is in it.
+	OKStatus []int
 }
 
-func (j Journey) compiled() *flow {
-	if j.flow == nil {
-		return defaultFlow
-	}
-	return j.flow
-}
+// defaultKeepAlive is how long a browser keeps an idle connection when the journey does not say.
+const defaultKeepAlive = 30 * time.Second
 
 // run walks one user through the journey: the setup, when there is one, then log in (retrying while relogins
 // last), then open the pages, logging in again after a lost session while relogins last. A user who cannot log in
 // gives up, as a person would. WebSocket connections, when the journey has them, are spread over the pages: the
 // first right after login.
 func (j Journey) run(ctx context.Context, b *browser) {
-	f := j.compiled()
+	f := j.flow
 	b.keepText = f.success.body != ""
 	u, userErr := f.user(b.user)
 	if f.setup != nil && ctx.Err() == nil {
@@ -73,22 +109,25 @@ func (j Journey) run(ctx context.Context, b *browser) {
 		return
 	}
 	pages := b.user.pages(j)
+	if len(f.pages) == 0 {
+		pages = 0
+	}
 	var think *rand.Rand
-	if j.Think.Kind != "" && j.Think.Kind != ThinkNone {
+	if j.Think != nil {
 		think = rand.New(rand.NewPCG(b.user.Seed, uint64(b.user.ID)))
 	}
 	// WebSocket connection k (from 0) opens before page 1+k*pages/Connections: the first right after login.
 	ws := 0
 	openWS := func(beforePage int) {
-		for ws < j.WebSocket.Connections && 1+ws*pages/j.WebSocket.Connections <= beforePage && ctx.Err() == nil {
+		for ws < j.WSConnections && 1+ws*pages/j.WSConnections <= beforePage && ctx.Err() == nil {
 			ws++
 			j.websocket(ctx, b, ws)
 		}
 	}
 	for p := 1; p <= pages && ctx.Err() == nil; p++ {
 		if think != nil {
-			d := j.Think.pause(think)
-			if keep := j.KeepAlive; d > keep && (keep > 0 || d > DefaultKeepAlive) {
+			d := j.Think(think)
+			if keep := j.KeepAlive; d > keep && (keep > 0 || d > defaultKeepAlive) {
 				b.letGo()
 			}
 			if !Sleep(ctx, d) {
@@ -137,7 +176,7 @@ func (j Journey) run(ctx context.Context, b *browser) {
 // setup sends the journey's setup request and follows its redirects, each exchange ok when its status is one the
 // setup accepts. Whatever it gives, the user goes on to log in.
 func (j Journey) setup(ctx context.Context, b *browser, u userData, userErr error) {
-	r := j.compiled().setup
+	r := j.flow.setup
 	form, err := r.values(u)
 	if err == nil {
 		err = userErr
@@ -193,7 +232,7 @@ func (j Journey) follow(ctx context.Context, b *browser, step string, attempt in
 // logged-out answer (a loop). An identity provider that still knows the user answers without a form: that is a
 // success too. Without a form path, the form is submitted directly.
 func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int) bool {
-	f := j.compiled()
+	f := j.flow
 	fields := url.Values{}
 	target := f.login.path
 	if f.login.formPath != "" {
@@ -202,18 +241,18 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 		if x.Outcome != events.OutcomeOK {
 			return false
 		}
-		form, found := x.loginForm()
+		lf, found := x.loginForm()
 		if !found && f.successful(x) {
 			return true // classifyToForm accepts a page without a form as the end of a login: already logged in
 		}
 		// Otherwise login.path is set: the form page needed no form.
-		for k, v := range form.hidden {
+		for k, v := range lf.Hidden {
 			fields[k] = v
 		}
 		if target == "" {
 			action := x.URL
-			if form.action != "" {
-				if ref, err := url.Parse(form.action); err == nil {
+			if lf.Action != "" {
+				if ref, err := url.Parse(lf.Action); err == nil {
 					action = x.URL.ResolveReference(ref)
 				}
 			}
@@ -233,7 +272,7 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 // the end must be a form, or a successful login's end reached through an identity provider that still knows the
 // user, or (when the journey says where to submit) any page.
 func (j Journey) classifyToForm(x *exchange, last bool) string {
-	f := j.compiled()
+	f := j.flow
 	switch {
 	case isRedirect(x.Status) && !last:
 		return events.OutcomeOK
@@ -253,7 +292,7 @@ func (j Journey) classifyToForm(x *exchange, last bool) string {
 // redirect onward is followed; an answer from the app that is already the success page (an API login) is a
 // success.
 func (j Journey) classifyLoginPost(x *exchange) string {
-	f := j.compiled()
+	f := j.flow
 	switch {
 	case f.isLoggedOut(x), isRedirect(x.Status) && x.Location == f.login.page:
 		return events.OutcomeRejected // sent back to the form
@@ -274,7 +313,7 @@ func (j Journey) classifyLoginPost(x *exchange) string {
 // with the success status that is not the success page (another path, or without the success text) is a loop
 // when it shows a login form (the app answered the login page in place), else an error.
 func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
-	f := j.compiled()
+	f := j.flow
 	switch {
 	case f.isLoggedOut(x):
 		return events.OutcomeLoop
@@ -294,7 +333,7 @@ func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
 // classifyPage reads the answer to a protected page.
 func (j Journey) classifyPage(x *exchange) string {
 	switch {
-	case j.compiled().isLoggedOut(x):
+	case j.flow.isLoggedOut(x):
 		return events.OutcomeLoss
 	case x.Status >= 200 && x.Status < 300:
 		return events.OutcomeOK
@@ -309,7 +348,7 @@ func (j Journey) classifyPage(x *exchange) string {
 // for a password again, or the app sending the user to its login, is a lost session.
 func (j Journey) classifyReauth(x *exchange, last bool) string {
 	switch {
-	case j.compiled().isLoggedOut(x):
+	case j.flow.isLoggedOut(x):
 		return events.OutcomeLoss
 	case x.Status == http.StatusForbidden:
 		return events.OutcomeCSRF

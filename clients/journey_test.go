@@ -33,6 +33,17 @@ func (r *rotation) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // roundRobin alternates between a and b per request.
 func roundRobin(a, b http.Handler) http.Handler { return &rotation{cycle: []http.Handler{a, b}} }
 
+// fakeAppJourney is the fake app's journey (a scenario's zero journey), opening pages pages and logging in again
+// up to relogin times.
+func fakeAppJourney(pages, relogin int) clients.Journey {
+	return clients.Journey{Pages: pages, Relogin: relogin, WSPath: "/ws", UserName: "user{{.ID}}", Password: "secret",
+		LoginFormPath: "/login", LoginMethod: http.MethodPost,
+		LoginForm:     map[string]string{"username": "{{.User}}", "password": "{{.Password}}"},
+		SuccessStatus: http.StatusOK, PagePaths: []string{"/page/{{.Page}}"},
+		LoggedOutPaths: []string{"/login"}, LoggedOutStatus: []int{http.StatusUnauthorized},
+		Logout: clients.Request{Method: http.MethodPost, Path: "/logout"}}
+}
+
 // run is one clients.Run with everything it recorded.
 type run struct {
 	stats  clients.Stats
@@ -86,7 +97,7 @@ func TestFormCSRFJourney(t *testing.T) {
 			app.ServeHTTP(w, r)
 		}))
 		users := population(t, 3, config(8, "203.0.113.0/24"))
-		r := runJourney(t, srv.addr, users, clients.FakeAppJourney(2, 0))
+		r := runJourney(t, srv.addr, users, fakeAppJourney(2, 0))
 		assert.Equal(t, int64(8), withToken.Load(), "every POST carries the form's hidden token")
 
 		want := append(loginSteps(1, events.OutcomeOK),
@@ -108,7 +119,7 @@ func TestFormCSRFJourney(t *testing.T) {
 		b := fakeapp.New(fakeapp.Config{Login: fakeapp.LoginFormCSRF, Name: "replica-b"})
 		srv := startProxyServer(t, roundRobin(a, b))
 		users := population(t, 3, config(6, "203.0.113.0/24"))
-		r := runJourney(t, srv.addr, users, clients.FakeAppJourney(2, 1))
+		r := runJourney(t, srv.addr, users, fakeAppJourney(2, 1))
 
 		// Each attempt is two requests, so the form always comes from replica-a and the POST goes to replica-b.
 		csrf := func(attempt int) []step {
@@ -172,7 +183,7 @@ func TestSSOJourneyOneReplica(t *testing.T) {
 	idpURL := idp(t, idpKey)
 	srv := startProxyServer(t, ssoReplica(idpURL, idpKey, fakeapp.Config{Name: "replica-1"}))
 	users := population(t, 5, config(6, "203.0.113.0/24"))
-	r := runJourney(t, srv.addr, users, clients.FakeAppJourney(3, 0))
+	r := runJourney(t, srv.addr, users, fakeAppJourney(3, 0))
 
 	const get, post = http.MethodGet, http.MethodPost
 	idpHost := idpURL.Host
@@ -222,7 +233,7 @@ func TestSSOJourneyTwoReplicas(t *testing.T) {
 		// page again) takes three requests, so every user meets b, which never holds its session, on every page.
 		srv := startProxyServer(t, &rotation{cycle: []http.Handler{a, a, b}})
 		users := population(t, 5, config(4, "203.0.113.0/24"))
-		r := runJourney(t, srv.addr, users, clients.FakeAppJourney(pages, 0))
+		r := runJourney(t, srv.addr, users, fakeAppJourney(pages, 0))
 
 		for _, u := range users {
 			evs := r.byUser[u.ID]
@@ -265,7 +276,7 @@ func TestSSOJourneyTwoReplicas(t *testing.T) {
 		// the browser gives up after MaxRedirects.
 		srv := startProxyServer(t, roundRobin(a, b))
 		users := population(t, 5, config(3, "203.0.113.0/24"))
-		j := clients.FakeAppJourney(pages, 0)
+		j := fakeAppJourney(pages, 0)
 		j.MaxRedirects = 8
 		r := runJourney(t, srv.addr, users, j)
 		for _, u := range users {

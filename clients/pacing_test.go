@@ -2,6 +2,7 @@ package clients_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -9,40 +10,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
-func TestParseRange(t *testing.T) {
-	tests := []struct {
-		in   string
-		want clients.Range
-		ok   bool
-	}{
-		{"10", clients.Fixed(10), true},
-		{"5..15", clients.Range{Min: 5, Max: 15}, true},
-		{" 0 .. 3 ", clients.Range{Min: 0, Max: 3}, true},
-		{"9..3", clients.Range{}, false},
-		{"ten", clients.Range{}, false},
-		{"1..", clients.Range{}, false},
-	}
-	for _, tt := range tests {
-		got, err := clients.ParseRange(tt.in)
-		if !tt.ok {
-			assert.Error(t, err, tt.in)
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		assert.Equal(t, tt.want, got, tt.in)
-	}
-}
-
 func TestPopulationPacing(t *testing.T) {
 	cfg := config(2000, "198.18.0.0/15")
-	cfg.Pages = clients.Range{Min: 2, Max: 6}
+	cfg.MinPages, cfg.MaxPages = 2, 6
 	cfg.Logout = 0.25
-	cfg.Arrival = clients.Arrival{Kind: clients.ArrivalPoisson, Rate: 100}
+	cfg.Rate, cfg.Poisson = 100, true
 	users := population(t, 4, cfg)
 	assert.Equal(t, users, population(t, 4, cfg), "pages, logouts and arrivals derive from the seed")
 
@@ -68,11 +44,11 @@ func TestPopulationPacing(t *testing.T) {
 	mean := users[len(users)-1].Start.Seconds() / float64(len(users)-1)
 	assert.InDelta(t, 0.01, mean, 0.001, "Poisson gaps average 1/rate")
 
-	cfg.Arrival = clients.Arrival{Kind: clients.ArrivalFixed, Rate: 50}
+	cfg.Rate, cfg.Poisson = 50, false
 	fixed := population(t, 4, cfg)
 	assert.Equal(t, 20*time.Millisecond, fixed[1].Start)
 	assert.Equal(t, 20*time.Millisecond*1999, fixed[1999].Start)
-	cfg.Arrival = clients.Arrival{}
+	cfg.Rate = 0
 	for _, u := range population(t, 4, cfg) {
 		require.Zero(t, u.Start, "all at once by default")
 	}
@@ -81,12 +57,12 @@ func TestPopulationPacing(t *testing.T) {
 func TestJourneyPacing(t *testing.T) {
 	srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
 	cfg := config(6, "198.51.100.0/24")
-	cfg.Pages = clients.Range{Min: 1, Max: 4}
+	cfg.MinPages, cfg.MaxPages = 1, 4
 	cfg.Logout = 0.5
-	cfg.Arrival = clients.Arrival{Kind: clients.ArrivalFixed, Rate: 20}
+	cfg.Rate = 20
 	users := population(t, 3, cfg)
-	j := clients.FakeAppJourney(cfg.Pages.Min, 0)
-	j.Think = clients.Think{Kind: clients.ThinkConstant, Mean: clients.Duration(30 * time.Millisecond)}
+	j := fakeAppJourney(cfg.MinPages, 0)
+	j.Think = func(*rand.Rand) time.Duration { return 30 * time.Millisecond }
 	byUser, err := runUsers(t, context.Background(), srv.addr, users, j, 6)
 	require.NoError(t, err)
 	for _, u := range users {

@@ -38,30 +38,81 @@ func (u User) pages(j Journey) int {
 	return j.Pages
 }
 
-// Name is the account name the user logs in with.
-func (u User) Name() string { return "user" + strconv.Itoa(u.ID) }
+// name is the account name of the fake app's users, the WebSocket's ?client=.
+func (u User) name() string { return "user" + strconv.Itoa(u.ID) }
 
-// Population draws the users of a run. The same seed and Config give the same users with the same addresses.
-func Population(seed uint64, cfg Config) ([]User, error) {
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("population: %w", errs[0])
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	pools := make([]netip.Prefix, len(cfg.Network.Pools))
-	for i, p := range cfg.Network.Pools {
-		pools[i] = netip.MustParsePrefix(p).Masked()
-	}
-	pick := poolPicker(rng, pools, cfg.Network.PoolWeights)
-	n := cfg.Network
-	users := make([]User, cfg.Users)
+// Crowd describes the users Population draws: how many, where they connect from, and their habits.
+type Crowd struct {
+	Users int
+	// Pools are the networks addresses are drawn from (IPv4 or IPv6): uniformly, or in proportion to PoolWeights,
+	// one weight per pool.
+	Pools       []netip.Prefix
+	PoolWeights []float64
+	NAT         int     // users per shared address; 0: 1, everyone its own
+	Offices     int     // the users come from this many offices, each a /24 of its own; 0: none
+	FrontProxy  bool    // every user has the one same address, as behind a CDN or a proxy
+	Roam        float64 // fraction of users whose address changes after login, before a random page
+	// Loopback maps every address into 127.0.0.0/8, one 127.x.y network per /24, for users who connect from their
+	// address (RunOptions.Bind); an address already in 127.0.0.0/8 is kept. IPv4 only.
+	Loopback       bool
+	CookiesBlocked float64 // fraction of users whose browser keeps no cookie
+	// MinPages and MaxPages bound the protected pages a user opens: with MaxPages above MinPages each user draws its
+	// own count (User.Pages), else the journey's applies. A roaming user without a count of its own moves before one
+	// of the first MinPages pages.
+	MinPages, MaxPages int
+	Logout             float64 // fraction of users who log out at the end of their journey
+	// Rate, when above 0, is how many users arrive per second: at even gaps, or at exponential ones with Poisson.
+	// 0: every user is ready at the start.
+	Rate    float64
+	Poisson bool
+}
+
+// check refuses what Population cannot draw from.
+func (c Crowd) check() error {
 	switch {
-	case n.Offices > 0:
-		if err := drawOffices(rng, pools, pick, n, users); err != nil {
+	case c.Users < 0:
+		return fmt.Errorf("population: %d users", c.Users)
+	case len(c.Pools) == 0:
+		return fmt.Errorf("population: no pool to draw addresses from")
+	case len(c.PoolWeights) > 0 && len(c.PoolWeights) != len(c.Pools):
+		return fmt.Errorf("population: %d weights for %d pools", len(c.PoolWeights), len(c.Pools))
+	case c.NAT < 0 || c.Offices < 0 || c.Offices > c.Users:
+		return fmt.Errorf("population: nat %d, offices %d for %d users", c.NAT, c.Offices, c.Users)
+	}
+	for _, f := range []float64{c.Roam, c.CookiesBlocked, c.Logout} {
+		if !(f >= 0 && f <= 1) {
+			return fmt.Errorf("population: a fraction of users (%g) outside 0..1", f)
+		}
+	}
+	for _, w := range c.PoolWeights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return fmt.Errorf("population: pool weight %g is not a positive number", w)
+		}
+	}
+	return nil
+}
+
+// Population draws the users of a run. The same seed and Crowd give the same users with the same addresses.
+func Population(seed uint64, c Crowd) ([]User, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	c.NAT = max(c.NAT, 1)
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	pools := make([]netip.Prefix, len(c.Pools))
+	for i, p := range c.Pools {
+		pools[i] = p.Masked()
+	}
+	pick := poolPicker(rng, pools, c.PoolWeights)
+	users := make([]User, c.Users)
+	switch {
+	case c.Offices > 0:
+		if err := drawOffices(rng, pools, pick, c, users); err != nil {
 			return nil, err
 		}
 	default:
-		shared := 1 + (cfg.Users-1)/n.NAT
-		if n.FrontProxy {
+		shared := 1 + (c.Users-1)/c.NAT
+		if c.FrontProxy {
 			shared = 1
 		}
 		addrs, err := drawDistinct(rng, pools, pick, shared, nil)
@@ -69,12 +120,12 @@ func Population(seed uint64, cfg Config) ([]User, error) {
 			return nil, err
 		}
 		for i := range users {
-			users[i].Addr = addrs[(i/n.NAT)%len(addrs)]
+			users[i].Addr = addrs[(i/c.NAT)%len(addrs)]
 		}
 	}
 	blocked := make(map[int]bool)
-	nBlocked := int(math.Round(cfg.CookiesBlocked * float64(cfg.Users)))
-	for _, i := range rng.Perm(cfg.Users)[:nBlocked] {
+	nBlocked := int(math.Round(c.CookiesBlocked * float64(c.Users)))
+	for _, i := range rng.Perm(c.Users)[:nBlocked] {
 		blocked[i] = true
 	}
 	for i := range users {
@@ -82,22 +133,22 @@ func Population(seed uint64, cfg Config) ([]User, error) {
 	}
 	// Drawn after everything above, so that a scenario without ranges, logouts or arrivals keeps its users.
 	for i := range users {
-		if cfg.Pages.Max > cfg.Pages.Min {
-			users[i].Pages = cfg.Pages.draw(rng)
+		if c.MaxPages > c.MinPages {
+			users[i].Pages = c.MinPages + rng.IntN(c.MaxPages-c.MinPages+1)
 		}
 		users[i].Seed = rng.Uint64()
 	}
-	nLogout := int(math.Round(cfg.Logout * float64(cfg.Users)))
-	for _, i := range rng.Perm(cfg.Users)[:nLogout] {
+	nLogout := int(math.Round(c.Logout * float64(c.Users)))
+	for _, i := range rng.Perm(c.Users)[:nLogout] {
 		users[i].Logout = true
 	}
-	for i, at := range arrivals(rng, cfg.Arrival, cfg.Users) {
+	for i, at := range arrivals(rng, c.Rate, c.Poisson, c.Users) {
 		users[i].Start = at
 	}
-	if err := drawRoaming(rng, pools, pick, cfg, users); err != nil {
+	if err := drawRoaming(rng, pools, pick, c, users); err != nil {
 		return nil, err
 	}
-	if cfg.Identity == IdentityBind {
+	if c.Loopback {
 		if err := toLoopback(users); err != nil {
 			return nil, err
 		}
@@ -166,7 +217,7 @@ func poolPicker(rng *rand.Rand, pools []netip.Prefix, weights []float64) func() 
 
 // drawOffices gives each office a /24 of its own from the IPv4 pools, and its users distinct addresses in it (or,
 // with nat, addresses shared by nat users each). Offices are contiguous blocks of users.
-func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Network, users []User) error {
+func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Crowd, users []User) error {
 	var v4 []netip.Prefix
 	for _, p := range pools {
 		if p.Addr().Is4() && p.Bits() <= 24 {
@@ -206,8 +257,8 @@ func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Networ
 
 // drawRoaming picks the roaming users, the address each moves to (one nobody else has) and the page before which
 // it moves: a random point after login.
-func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Config, users []User) error {
-	nRoam := int(math.Round(cfg.Network.Roam * float64(cfg.Users)))
+func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Crowd, users []User) error {
+	nRoam := int(math.Round(cfg.Roam * float64(cfg.Users)))
 	if nRoam == 0 {
 		return nil
 	}
@@ -222,7 +273,7 @@ func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Conf
 		return err
 	}
 	for k, i := range roamers {
-		pages := cfg.Pages.Min
+		pages := cfg.MinPages
 		if users[i].Pages > 0 {
 			pages = users[i].Pages
 		}
@@ -284,12 +335,21 @@ func allBits(b []byte, hostBits, bit int) bool {
 	return true
 }
 
-// hostCount is how many distinct addresses randomHost can return for p, capped to keep the arithmetic finite.
-func hostCount(p netip.Prefix) float64 {
-	hostBits := p.Addr().BitLen() - p.Bits()
-	n := math.Pow(2, float64(min(hostBits, 62)))
-	if p.Addr().Is4() && hostBits >= 2 {
-		n -= 2
+// arrivals are the users' start offsets from the run's start: one user every 1/rate seconds, or exponential gaps
+// of that mean (poisson); nil when every user is ready at once (rate 0).
+func arrivals(rng *rand.Rand, rate float64, poisson bool, n int) []time.Duration {
+	if rate <= 0 {
+		return nil
 	}
-	return n
+	out := make([]time.Duration, n)
+	var t float64
+	for i := range out {
+		out[i] = time.Duration(t * float64(time.Second))
+		if poisson {
+			t += rng.ExpFloat64() / rate
+		} else {
+			t += 1 / rate
+		}
+	}
+	return out
 }

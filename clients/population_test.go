@@ -1,7 +1,6 @@
 package clients_test
 
 import (
-	"errors"
 	"net/netip"
 	"testing"
 
@@ -11,15 +10,16 @@ import (
 	"github.com/sessionlab/sessionlab/clients"
 )
 
-// config is DefaultConfig with users users drawn from pools.
-func config(users int, pools ...string) clients.Config {
-	cfg := clients.DefaultConfig()
-	cfg.Users = users
-	cfg.Network.Pools = pools
-	return cfg
+// config is a crowd of users users drawn from pools, each with an address of its own, opening 10 pages.
+func config(users int, pools ...string) clients.Crowd {
+	c := clients.Crowd{Users: users, NAT: 1, MinPages: 10, MaxPages: 10}
+	for _, p := range pools {
+		c.Pools = append(c.Pools, netip.MustParsePrefix(p))
+	}
+	return c
 }
 
-func population(t *testing.T, seed uint64, cfg clients.Config) []clients.User {
+func population(t *testing.T, seed uint64, cfg clients.Crowd) []clients.User {
 	t.Helper()
 	users, err := clients.Population(seed, cfg)
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestPopulationDeterministic(t *testing.T) {
 
 	c := population(t, 8, cfg)
 	assert.NotEqual(t, addrs(a), addrs(c), "another seed must draw other addresses")
-	assert.Equal(t, "user17", a[16].Name())
+	assert.Equal(t, 17, a[16].ID)
 }
 
 func TestPopulationAddressesInPools(t *testing.T) {
@@ -120,7 +120,7 @@ func TestPopulationFillsSmallPool(t *testing.T) {
 func TestPopulationSharedAddresses(t *testing.T) {
 	t.Run("nat 3", func(t *testing.T) {
 		cfg := config(10, "203.0.113.0/24")
-		cfg.Network.NAT = 3
+		cfg.NAT = 3
 		users := population(t, 1, cfg)
 		groups := make(map[netip.Addr][]int)
 		for _, u := range users {
@@ -134,7 +134,7 @@ func TestPopulationSharedAddresses(t *testing.T) {
 	})
 	t.Run("front proxy", func(t *testing.T) {
 		cfg := config(50, "203.0.113.0/24")
-		cfg.Network.FrontProxy = true
+		cfg.FrontProxy = true
 		users := population(t, 1, cfg)
 		for _, u := range users {
 			assert.Equal(t, users[0].Addr, u.Addr, "user %d", u.ID)
@@ -167,100 +167,24 @@ func TestPopulationBlockedCookies(t *testing.T) {
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		modify func(*clients.Config)
-		key    string
-	}{
-		{"users 0", func(c *clients.Config) { c.Users = 0 }, "clients.users"},
-		{"users too many", func(c *clients.Config) {
-			c.Users, c.Network.Pools = clients.MaxUsers+1, []string{"10.0.0.0/8"}
-		}, "clients.users"},
-		{"concurrency 0", func(c *clients.Config) { c.Concurrency = 0 }, "clients.concurrency"},
-		{"pages -1", func(c *clients.Config) { c.Pages = clients.Range{Min: -1, Max: -1} }, "clients.pages"},
-		{"relogin 101", func(c *clients.Config) { c.Relogin = 101 }, "clients.relogin"},
-		{"cookies_blocked 1.5", func(c *clients.Config) { c.CookiesBlocked = 1.5 }, "clients.cookies_blocked"},
-		{"cookies_blocked negative", func(c *clients.Config) { c.CookiesBlocked = -0.1 }, "clients.cookies_blocked"},
-		{"pools empty", func(c *clients.Config) { c.Network.Pools = nil }, "clients.network.pools"},
-		{"pool not a CIDR", func(c *clients.Config) { c.Network.Pools = []string{"nope"} }, "clients.network.pools[0]"},
-		{"second pool bare address", func(c *clients.Config) { c.Network.Pools = []string{"198.18.0.0/15", "10.0.0.1"} }, "clients.network.pools[1]"},
-		{"nat 0", func(c *clients.Config) { c.Network.NAT = 0 }, "clients.network.nat"},
-		{"roam above 1", func(c *clients.Config) { c.Network.Roam = 1.5 }, "clients.network.roam"},
-		{"roam behind a front proxy", func(c *clients.Config) { c.Network.Roam, c.Network.FrontProxy = 0.3, true }, "clients.network.roam"},
-		{"roam without pages", func(c *clients.Config) { c.Network.Roam, c.Pages = 0.3, clients.Fixed(0) }, "clients.network.roam"},
-		{"more offices than users", func(c *clients.Config) { c.Users, c.Network.Offices = 5, 6 }, "clients.network.offices"},
-		{"offices fuller than a /24", func(c *clients.Config) { c.Users, c.Network.Offices = 1000, 2 }, "clients.network.offices"},
-		{"offices behind a front proxy", func(c *clients.Config) { c.Network.Offices, c.Network.FrontProxy = 2, true }, "clients.network.offices"},
-		{"a weight per pool", func(c *clients.Config) { c.Network.PoolWeights = []float64{1, 2} }, "clients.network.pool_weights"},
-		{"weights are positive", func(c *clients.Config) { c.Network.PoolWeights = []float64{0} }, "clients.network.pool_weights[0]"},
-		{"pool too small", func(c *clients.Config) {
-			c.Users, c.Network.NAT, c.Network.Pools = 10, 1, []string{"203.0.113.0/30"}
-		}, "clients.network.pools"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := clients.DefaultConfig()
-			tt.modify(&cfg)
-			errs := cfg.Validate()
-			require.Len(t, errs, 1, "%v", errs)
-			var fe *clients.KeyError
-			require.True(t, errors.As(errs[0], &fe), "%T is not a *clients.KeyError", errs[0])
-			assert.Equal(t, tt.key, fe.Key)
-			assert.Contains(t, fe.Error(), tt.key+": ")
-
-			_, err := clients.Population(1, cfg)
-			require.ErrorAs(t, err, &fe, "Population must refuse what Validate refuses")
-			assert.Equal(t, tt.key, fe.Key)
-		})
-	}
-}
-
-func TestConfigValidateAccepts(t *testing.T) {
-	tests := []struct {
-		name   string
-		modify func(*clients.Config)
-	}{
-		{"default", func(*clients.Config) {}},
-		{"edges", func(c *clients.Config) {
-			c.Users, c.Concurrency, c.Pages, c.Relogin, c.CookiesBlocked = 1, 1, clients.Fixed(0), 100, 1
-		}},
-		{"pool just big enough", func(c *clients.Config) { c.Users, c.Network.Pools = 2, []string{"203.0.113.0/30"} }},
-		{"nat fits a small pool", func(c *clients.Config) { c.Users, c.Network.NAT, c.Network.Pools = 10, 5, []string{"203.0.113.0/30"} }},
-		{"front proxy needs one address", func(c *clients.Config) {
-			c.Users, c.Network.FrontProxy, c.Network.Pools = 10, true, []string{"203.0.113.0/30"}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := clients.DefaultConfig()
-			tt.modify(&cfg)
-			assert.Empty(t, cfg.Validate())
-		})
-	}
-}
-
-// Validate is the gate scenario files go through: overlapping pools would count shared addresses twice and let
-// Population fail later with an error that names no key, so they are refused up front, on the later pool's key.
-func TestOverlappingPoolsAreRefused(t *testing.T) {
-	tests := [][]string{
-		{"203.0.113.0/30", "203.0.113.0/30"},
-		{"203.0.113.0/24", "203.0.113.0/25"},
-		{"2001:db8::/48", "2001:db8:0:1::/64"},
-	}
-	for _, pools := range tests {
-		errs := config(3, pools...).Validate()
-		require.Len(t, errs, 1, "pools %v", pools)
-		var fe *clients.KeyError
-		require.ErrorAs(t, errs[0], &fe)
-		assert.Equal(t, "clients.network.pools[1]", fe.Key)
-		assert.Contains(t, fe.Msg, "overlaps pools[0]")
+// Population draws nothing from what it cannot: the scenario's validation refuses it first, with its key.
+func TestPopulationRefuses(t *testing.T) {
+	for name, c := range map[string]clients.Crowd{
+		"no pools":          {Users: 3},
+		"a weight per pool": {Users: 3, Pools: config(3, "203.0.113.0/24").Pools, PoolWeights: []float64{1, 2}},
+		"a zero weight":     {Users: 3, Pools: config(3, "203.0.113.0/24").Pools, PoolWeights: []float64{0}},
+		"roam above 1":      {Users: 3, Pools: config(3, "203.0.113.0/24").Pools, Roam: 1.5},
+		"more offices":      {Users: 3, Pools: config(3, "203.0.113.0/24").Pools, Offices: 4},
+		"pool too small":    {Users: 10, Pools: config(10, "203.0.113.0/30").Pools},
+	} {
+		_, err := clients.Population(1, c)
+		assert.ErrorContains(t, err, "population: ", name)
 	}
 }
 
 func TestOffices(t *testing.T) {
 	cfg := config(300, "198.18.0.0/15", "2001:db8::/48")
-	cfg.Network.Offices = 4
+	cfg.Offices = 4
 	users := population(t, 3, cfg)
 	nets := map[int]netip.Prefix{}
 	seen := map[netip.Addr]bool{}
@@ -287,8 +211,8 @@ func TestOffices(t *testing.T) {
 
 func TestRoaming(t *testing.T) {
 	cfg := config(1000, "198.18.0.0/15")
-	cfg.Network.Roam = 0.3
-	cfg.Pages = clients.Fixed(8)
+	cfg.Roam = 0.3
+	cfg.MinPages, cfg.MaxPages = 8, 8
 	users := population(t, 5, cfg)
 	home := map[netip.Addr]bool{}
 	for _, u := range users {
@@ -310,7 +234,7 @@ func TestRoaming(t *testing.T) {
 
 func TestPoolWeights(t *testing.T) {
 	cfg := config(4000, "198.18.0.0/15", "2001:db8::/48")
-	cfg.Network.PoolWeights = []float64{3, 1}
+	cfg.PoolWeights = []float64{3, 1}
 	v4 := 0
 	for _, u := range population(t, 9, cfg) {
 		if u.Addr.Is4() {

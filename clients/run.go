@@ -1,7 +1,13 @@
+// Package clients simulates the users: who they are and where they connect from (the population), what they do
+// (journeys), how each exchange is made (a browser with its own cookie jar whose every connection opens with a PROXY
+// protocol header carrying the user's address), and the event log every exchange is written to. It runs what it is
+// given in its own terms — a Crowd to draw, a Journey to walk, RunOptions — and knows nothing of the scenario file
+// those come from, nor of how the replicas and the balancer are started.
 package clients
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,29 +28,38 @@ type RunOptions struct {
 	Concurrency int           // users active at once; default 1
 	Timeout     time.Duration // per request; default 30s
 	Start       time.Time     // the run's time zero for events; default: when Run is called
-	// Identity is how each user's address reaches the target (Config.Identity); default IdentityProxyProtocol.
-	// IdentityBind needs users from Population with IdentityBind.
-	Identity string
+	// How each user's address reaches the target. By default every connection opens with a PROXY protocol v1 header
+	// announcing it. With Bind a connection comes from the address itself (a loopback address: users drawn with
+	// Crowd.Loopback); with ForwardedFor it travels in an X-Forwarded-For header, for a balancer told to trust it;
+	// with Anonymous it does not travel, and the target sees this machine's address for every user.
+	Bind, ForwardedFor, Anonymous bool
 	// Attribution, when set, names the replica that answered by a header or a cookie instead of ReplicaOf and
 	// X-Replica.
 	Attribution Attribution
 	// UserDone, when set, is called (from the user's goroutine) after each user finished the journey: a progress
 	// display counts users with it.
 	UserDone func()
-	// ReplicaOf names the replica at an upstream address, as the balancer reported it in UpstreamHeader; "" for an
-	// address it does not know. Without it, or without the header, answers are attributed by their X-Replica header.
+	// ReplicaOf names the replica at an upstream address, as the balancer reported it in the X-Sessionlab-Upstream
+	// header; "" for an address it does not know. Without it, or without the header, answers are attributed by their
+	// X-Replica header.
 	ReplicaOf func(upstream string) string
 }
 
-// UpstreamHeader is the response header the balancer sets to the address of the replica that answered (nginx's
-// $upstream_addr: "a:1, b:2" when it tried more than one, the last answered).
-const UpstreamHeader = "X-Sessionlab-Upstream"
+// upstreamHeader is the response header the balancer sets to the address of the replica that answered (nginx's
+// $upstream_addr: "a:1, b:2" when it tried more than one, the last answered): the harness's balancer.UpstreamHeader.
+const upstreamHeader = "X-Sessionlab-Upstream"
 
 // Run walks every user through the journey against the balancer at target (host:port, or an http(s) URL), at most
 // opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns
 // an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
-// and in-flight requests are cancelled (and recorded as errors).
+// and in-flight requests are cancelled (and recorded as errors). A journey not compiled is compiled first; one that
+// does not compile is an error before any user starts.
 func Run(ctx context.Context, target string, users []User, j Journey, sink events.Sink, opts RunOptions) (Stats, error) {
+	if j.flow == nil {
+		if errs := j.Compile(""); len(errs) > 0 {
+			return Stats{}, fmt.Errorf("journey: %w", errors.Join(errs...))
+		}
+	}
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
@@ -67,7 +82,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink event
 		go func() {
 			defer wg.Done()
 			for u := range next {
-				b, err := newBrowser(u, target, clock, &sent, counted, opts.Timeout, opts.Identity)
+				b, err := newBrowser(u, target, clock, &sent, counted, &opts)
 				if err != nil {
 					errs <- err
 					return

@@ -3,6 +3,7 @@ package clients_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -116,7 +117,7 @@ func TestRunHappyPath(t *testing.T) {
 		t.Run(pool, func(t *testing.T) {
 			srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
 			users := population(t, 11, config(20, pool))
-			byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(5, 1), 4)
+			byUser, err := runUsers(t, context.Background(), srv.addr, users, fakeAppJourney(5, 1), 4)
 			require.NoError(t, err)
 
 			want := loginSteps(1, events.OutcomeOK)
@@ -190,7 +191,7 @@ func TestRunFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startProxyServer(t, tt.handler)
 			users := population(t, 2, config(6, "198.51.100.0/24"))
-			byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(3, tt.relogin), 3)
+			byUser, err := runUsers(t, context.Background(), srv.addr, users, fakeAppJourney(3, tt.relogin), 3)
 			require.NoError(t, err)
 			require.Len(t, byUser, len(users))
 			for _, u := range users {
@@ -208,7 +209,7 @@ func TestRunServerErrorIsRecorded(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	users := population(t, 2, config(1, "198.51.100.0/24"))
-	byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(3, 0), 1)
+	byUser, err := runUsers(t, context.Background(), srv.addr, users, fakeAppJourney(3, 0), 1)
 	require.NoError(t, err)
 	require.Len(t, byUser[1], 1)
 	e := byUser[1][0]
@@ -221,7 +222,7 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	srv := startProxyServer(t, fakeapp.New(fakeapp.Config{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	byUser, err := runUsers(t, ctx, srv.addr, population(t, 1, config(10, "203.0.113.0/24")), clients.FakeAppJourney(2, 1), 2)
+	byUser, err := runUsers(t, ctx, srv.addr, population(t, 1, config(10, "203.0.113.0/24")), fakeAppJourney(2, 1), 2)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, byUser)
 	_, requests := srv.seenAddrs()
@@ -233,7 +234,7 @@ func TestRunBlockedCookiesLoop(t *testing.T) {
 	cfg := config(10, "203.0.113.0/24")
 	cfg.CookiesBlocked = 0.5
 	users := population(t, 4, cfg)
-	byUser, err := runUsers(t, context.Background(), srv.addr, users, clients.FakeAppJourney(2, 0), 5)
+	byUser, err := runUsers(t, context.Background(), srv.addr, users, fakeAppJourney(2, 0), 5)
 	require.NoError(t, err)
 
 	ok := append(loginSteps(1, events.OutcomeOK),
@@ -264,12 +265,10 @@ func TestKeepAliveLetsIdleConnectionsGo(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
-			cfg := clients.DefaultConfig()
-			cfg.Users = 2
-			users, err := clients.Population(1, cfg)
+			users, err := clients.Population(1, config(2, "198.18.0.0/15"))
 			require.NoError(t, err)
-			j := clients.FakeAppJourney(3, 0)
-			j.Think = clients.Think{Kind: clients.ThinkConstant, Mean: clients.Duration(60 * time.Millisecond)}
+			j := fakeAppJourney(3, 0)
+			j.Think = func(*rand.Rand) time.Duration { return 60 * time.Millisecond }
 			j.KeepAlive = c.keep
 			var failed atomic.Int64
 			_, err = clients.Run(context.Background(), srv.addr, users, j, events.SinkFunc(func(e events.Event) {

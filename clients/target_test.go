@@ -42,7 +42,7 @@ func runAgainst(t *testing.T, url string, users []clients.User, opts clients.Run
 	var mu sync.Mutex
 	var evs []events.Event
 	opts.Concurrency, opts.Timeout = 4, 10*time.Second
-	_, err := clients.Run(context.Background(), url, users, clients.FakeAppJourney(2, 0), events.SinkFunc(func(e events.Event) {
+	_, err := clients.Run(context.Background(), url, users, fakeAppJourney(2, 0), events.SinkFunc(func(e events.Event) {
 		mu.Lock()
 		evs = append(evs, e)
 		mu.Unlock()
@@ -58,7 +58,7 @@ func TestLiveTargetIdentityAndAttribution(t *testing.T) {
 	users := population(t, 5, config(6, "203.0.113.0/24"))
 
 	t.Run("x-forwarded-for and a header", func(t *testing.T) {
-		evs := runAgainst(t, srv.URL, users, clients.RunOptions{Identity: clients.IdentityForwardedFor,
+		evs := runAgainst(t, srv.URL, users, clients.RunOptions{ForwardedFor: true,
 			Attribution: clients.Attribution{Header: "X-Pod"}})
 		require.Len(t, evs, 6*5, "three login exchanges and two pages per user")
 		for _, e := range evs {
@@ -71,7 +71,7 @@ func TestLiveTargetIdentityAndAttribution(t *testing.T) {
 	})
 	t.Run("none and a cookie", func(t *testing.T) {
 		g.forwarded = map[string]int{}
-		evs := runAgainst(t, srv.URL, users, clients.RunOptions{Identity: clients.IdentityNone,
+		evs := runAgainst(t, srv.URL, users, clients.RunOptions{Anonymous: true,
 			Attribution: clients.Attribution{Cookie: "LB"}})
 		for _, e := range evs {
 			assert.Equal(t, "pod-b", e.Replica, "the cookie the answer set, then the one the request carried")
@@ -79,7 +79,7 @@ func TestLiveTargetIdentityAndAttribution(t *testing.T) {
 		assert.Equal(t, map[string]int{"": 6 * 5}, g.forwarded, "no address sent")
 	})
 	t.Run("nothing names the replica", func(t *testing.T) {
-		for _, e := range runAgainst(t, srv.URL, users, clients.RunOptions{Identity: clients.IdentityNone, Attribution: clients.Attribution{None: true}}) {
+		for _, e := range runAgainst(t, srv.URL, users, clients.RunOptions{Anonymous: true, Attribution: clients.Attribution{None: true}}) {
 			assert.Empty(t, e.Replica)
 		}
 	})

@@ -14,13 +14,6 @@ import (
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
-// WebSocket is the `clients.websocket` section: how often each user connects to the app's WebSocket, whose state
-// (a counter) lives in the replica's memory.
-type WebSocket struct {
-	Connections int `yaml:"connections"` // per user, spread over the pages; 0: no WebSocket
-	Messages    int `yaml:"messages"`    // increments sent on each connection
-}
-
 // websocket opens the user's n-th connection, checks that the replica still holds the counter where the last
 // connection left it (a reconnect elsewhere starts from zero), sends the increments and closes. It records one
 // event: the upgrade exchange, with outcome ok, loss (the state was gone) or error.
@@ -28,7 +21,7 @@ func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	start := b.clock()
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: events.StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
-	status, replica, err := b.websocket(ctx, j.WSPath, j.WebSocket.Messages)
+	status, replica, err := b.websocket(ctx, j.WSPath, j.WSMessages)
 	ev.Status, ev.Replica = status, replica
 	switch {
 	case errors.Is(err, errStateLost):
@@ -51,7 +44,7 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	if b.base.Scheme == "https" {
 		u.Scheme = "wss"
 	}
-	u.RawQuery = url.Values{"client": {b.user.Name()}}.Encode()
+	u.RawQuery = url.Values{"client": {b.user.name()}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses

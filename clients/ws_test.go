@@ -18,8 +18,8 @@ import (
 
 // wsJourney is the fake app's journey with conns WebSocket connections of two increments each.
 func wsJourney(pages, conns int) clients.Journey {
-	j := clients.FakeAppJourney(pages, 0)
-	j.WebSocket = clients.WebSocket{Connections: conns, Messages: 2}
+	j := fakeAppJourney(pages, 0)
+	j.WSConnections, j.WSMessages = conns, 2
 	return j
 }
 

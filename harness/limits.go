@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
@@ -30,7 +29,7 @@ func prepareLimits(p *plan.Plan) error {
 	}
 	// Every user's connection goes from one source address to the balancer's one address, unless users connect
 	// from addresses of their own (identity: bind): the ephemeral ports are then the limit.
-	if p.Topology.Identity == clients.IdentityBind {
+	if p.Topology.Bind() {
 		return nil
 	}
 	lo, hi, err := portRange()

@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
@@ -30,12 +29,12 @@ func TestTooManyUsersAtOnceForThePortsIsRefused(t *testing.T) {
 		identity string
 		want     string
 	}{
-		{"within the ports", 8000, 0, clients.IdentityProxyProtocol, ""},
-		{"beyond them", 9000, 0, clients.IdentityProxyProtocol,
+		{"within the ports", 8000, 0, scenario.IdentityProxyProtocol, ""},
+		{"beyond them", 9000, 0, scenario.IdentityProxyProtocol,
 			"clients.concurrency: 9000 users at once hold about 9000 connections from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
-		{"users with addresses of their own", 9000, 0, clients.IdentityBind, ""},
-		{"users thinking longer than the keep-alive", 50000, 5256, clients.IdentityProxyProtocol, ""},
-		{"and holding more than the ports", 50000, 9200, clients.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
+		{"users with addresses of their own", 9000, 0, scenario.IdentityBind, ""},
+		{"users thinking longer than the keep-alive", 50000, 5256, scenario.IdentityProxyProtocol, ""},
+		{"and holding more than the ports", 50000, 9200, scenario.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +82,7 @@ func TestUsersBeyondTheFileLimit(t *testing.T) {
 	var lim syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
 	users := int(lim.Max) // two connections each: beyond the hard limit
-	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: clients.IdentityBind}}
+	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: scenario.IdentityBind}}
 	err := prepareLimits(p)
 	var now syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now))

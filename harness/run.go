@@ -1,4 +1,4 @@
-// Package harness runs a scenario: it compiles the scenario into a plan (package scenario), starts the plan's
+// Package harness runs a scenario: it compiles the scenario (package scenario) into a plan, starts the plan's
 // topology on a runtime (local processes by default; runtime/docker for containers), walks the simulated users
 // through their journeys while the nemesis runs the faults, writes the event log, computes the report with the
 // scenario's expectations checked, and stops everything it started. Its sub-packages are its layers: scenario,
@@ -87,27 +87,62 @@ func Check(s *scenario.Scenario, opts ...Option) error {
 	return err
 }
 
+// Start validates and compiles s as Run does and starts its topology — the replicas, the balancer and what they
+// need — on the runtime Run would use (WithRuntime; default local), without users or faults: for a caller that
+// drives the deployment itself, such as a benchmark's own clients, and closes it. WithDeployment applies as in Run,
+// so that a test registers the Close before anything starts; the deployment is returned, as far as it started, with
+// an error too (nil when the scenario did not compile).
+func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*runtime.Deployment, error) {
+	p, cfg, err := compile(s, opts)
+	if err == nil {
+		err = cfg.pickRuntime(p.Topology)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rt := cfg.runtime
+	dep, err := runtime.New(rt.Name(), p.Topology)
+	if err != nil {
+		return nil, err
+	}
+	for _, fn := range cfg.started {
+		fn(dep)
+	}
+	if err := rt.Start(ctx, dep); err != nil {
+		return dep, fmt.Errorf("start %s runtime: %w", rt.Name(), err)
+	}
+	return dep, nil
+}
+
 func compile(s *scenario.Scenario, opts []Option) (*plan.Plan, runConfig, error) {
 	cfg := runConfig{log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	if err == nil && cfg.shard != nil {
 		p, err = p.Shard(cfg.shard[0], cfg.shard[1])
 	}
 	return p, cfg, err
 }
 
-func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Report, err error) {
-	t := p.Topology
+// pickRuntime settles where t runs: the target runtime for a live target, else the one chosen (default local).
+func (cfg *runConfig) pickRuntime(t plan.Topology) error {
 	switch {
 	case t.Target != nil && cfg.runtime == nil:
 		cfg.runtime = target.New()
 	case t.Target != nil && cfg.runtime.Name() != target.Name:
-		return nil, fmt.Errorf("target.url %s: a live target starts nothing, so the %s runtime does not apply", t.Target.URL, cfg.runtime.Name())
+		return fmt.Errorf("target.url %s: a live target starts nothing, so the %s runtime does not apply", t.Target.URL, cfg.runtime.Name())
 	case cfg.runtime == nil:
 		cfg.runtime = local.New()
+	}
+	return nil
+}
+
+func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Report, err error) {
+	t := p.Topology
+	if err := cfg.pickRuntime(t); err != nil {
+		return nil, err
 	}
 	if err := prepareLimits(p); err != nil {
 		return nil, err
@@ -148,10 +183,8 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	nem := nemesis.New(dep, p.Faults, sink, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.Start(ctx, usersCtx)
-	runOpts := clients.RunOptions{Concurrency: p.Concurrency, Start: start, Identity: t.Identity, ReplicaOf: dep.ReplicaOf}
-	if t.Target != nil {
-		runOpts.Attribution = t.Target.Attribution
-	}
+	runOpts := t.RunOptions()
+	runOpts.Concurrency, runOpts.Start, runOpts.ReplicaOf = p.Concurrency, start, dep.ReplicaOf
 	userSink := events.Tee(sink, nem)
 	for _, w := range cfg.watchers {
 		w.Start(len(p.Users))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
@@ -32,7 +33,7 @@ func TestFaultsActOnParts(t *testing.T) {
 		ctx := context.Background()
 		s, err := scenario.Parse("faults.yaml", []byte("name: faults\napp: {replicas: 2}\n"))
 		require.NoError(t, err)
-		p, err := scenario.Compile(s)
+		p, err := plan.Compile(s)
 		require.NoError(t, err)
 		d := runtime.StartT(t, rt, p.Topology)
 		names := []string{}

@@ -10,7 +10,7 @@ import (
 type Finding struct {
 	Rule  string   `json:"rule"`  // the rule that fired, e.g. "local-sessions-no-affinity"
 	Text  string   `json:"text"`  // what the figures show and why, in a sentence or two
-	Fixes []string `json:"fixes"` // the fixes that fit, as design.md's table of real reports names them
+	Fixes []string `json:"fixes"` // the fixes that fit, as docs/contract.md's table of real reports names them
 }
 
 // Line is the finding as one line of text: what it says, then its fixes.
@@ -21,8 +21,8 @@ func (f Finding) Line() string {
 	return f.Text + " Fixes: " + strings.Join(f.Fixes, "; ") + "."
 }
 
-// The fixes a diagnosis names, worded as design.md's table of real reports words them, with the scenario key that
-// tries each one.
+// The fixes a diagnosis names, worded as docs/contract.md's table of real reports words them, with the scenario key
+// that tries each one (scenarios/README.md, "Fixes", lists them; docs/docs_test.go keeps it equal to these).
 const (
 	FixCookieAffinity   = "cookie affinity at the balancer (strategy: cookie-insert; on ingress-nginx, affinity: cookie with affinity-mode: persistent)"
 	FixSharedStore      = "a shared session store (app.sessions: redis)"

@@ -643,7 +643,7 @@ func TestDiagnoseDeterministic(t *testing.T) {
 	assert.GreaterOrEqual(t, len(first), 5)
 }
 
-// TestDiagnoseCatalog gives Diagnose each row of design.md's table of real reports, with the figures our runs
+// TestDiagnoseCatalog gives Diagnose each row of docs/contract.md's table of real reports, with the figures our runs
 // measured, and checks that it names the fixes the report's "known fixes" column names.
 func TestDiagnoseCatalog(t *testing.T) {
 	oauth2Proxy := func(r *reports.Report) {

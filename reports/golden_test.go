@@ -14,7 +14,7 @@ import (
 
 var updateGolden = flag.Bool("update", false, "write testdata/report.golden.json from the current code")
 
-// The report JSON is a contract (design.md, "Report JSON"): a report with phases, faults, store and diagnosis
+// The report JSON is a contract (docs/report.md, "Report JSON (v1)"): a report with phases, faults, store and diagnosis
 // encodes to the same bytes as the golden file written before the totals and the phases came to share one struct
 // of figures.
 func TestReportJSONIsByteIdentical(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package reports is the checker: it turns a run's event stream into the figures of design.md (login failures and
+// Package reports is the checker: it turns a run's event stream into the figures of docs/report.md (login failures and
 // their causes, lost sessions, duplicate sessions, per-replica load and skew), splits them into the phases the run's
 // fault marks delimit and sums up what each fault did to the users, checks them against a scenario's expectations
 // and says in a few sentences what they mean (the diagnosis). It reads events only and starts nothing; its
@@ -102,7 +102,7 @@ func (f *Figures) setRates() {
 	f.SessionLoss = ratio(f.SessionLosses, f.PageRequests)
 }
 
-// Totals are the run's headline figures (design.md, "Figures").
+// Totals are the run's headline figures (docs/report.md, "Figures").
 type Totals struct {
 	Users int `json:"users"`
 	// PeakUsersAtOnce is the most users between their first exchange's start and their last one's end at one

@@ -12,7 +12,7 @@ import (
 )
 
 // The catalog's scenarios for each real report, each run as written (its expect block must hold) and with the
-// fixes design.md lists for it, on both runtimes.
+// fixes scenarios/README.md lists for it, on both runtimes.
 
 // assertExpectationsMet fails for every expectation of the scenario's own expect block that the run did not meet.
 func assertExpectationsMet(t *testing.T, rep *reports.Report) {
@@ -27,7 +27,7 @@ func assertExpectationsMet(t *testing.T, rep *reports.Report) {
 	}
 }
 
-// assertNamesFixes fails unless the report's diagnosis names every fix design.md's table lists for the scenario.
+// assertNamesFixes fails unless the report's diagnosis names every fix scenarios/README.md lists for the scenario.
 func assertNamesFixes(t *testing.T, rep *reports.Report, fixes ...string) {
 	t.Helper()
 	var named []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/harness/scenario"
@@ -241,7 +242,9 @@ func TestFaultExpectationsAreFigures(t *testing.T) {
 	s, err := scenario.Load("kill-replica.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"faults.0.lost_elsewhere": "== 0", "login_failure_rate": "< 0.05"}, s.Expect)
-	_, err = scenario.Load("kill-replica.yaml", `expect.faults.1.moved_share="> 0"`)
+	s, err = scenario.Load("kill-replica.yaml", `expect.faults.1.moved_share="> 0"`)
+	require.NoError(t, err, "the figures are checked when the scenario compiles")
+	err = harness.Check(s)
 	require.Error(t, err, "there is no second fault")
 	assert.Contains(t, err.Error(), fmt.Sprintf("%q is not a figure", "faults.1.moved_share"))
 }

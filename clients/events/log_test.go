@@ -84,7 +84,7 @@ func TestWriterRoundTrip(t *testing.T) {
 	assert.Equal(t, sampleEvents(), got)
 }
 
-// The log's field names are the contract of design.md ("Event log"); omitted fields are the optional ones.
+// The log's field names are the contract of docs/event-log.md ("The contract"); omitted fields are the optional ones.
 func TestWriterFieldNames(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(writeLog(t, sampleEvents()[1:3]))), "\n")
 	require.Len(t, lines, 4)

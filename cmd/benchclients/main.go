@@ -27,7 +27,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
@@ -87,11 +87,7 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := scenario.Compile(s)
-	if err != nil {
-		return err
-	}
-	dep, err := runtime.Start(ctx, local.New(), p.Topology)
+	dep, err := harness.Start(ctx, s, harness.WithRuntime(local.New()))
 	defer func() {
 		if dep != nil {
 			_ = dep.Close(context.Background())

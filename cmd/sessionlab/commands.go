@@ -40,10 +40,9 @@ type common struct {
 }
 
 // defaultProcs is how many threads run the command's Go code at once unless --procs or $GOMAXPROCS says otherwise.
-// The command's own work is the simulated users, who mostly wait on the system under test: on one thread they took
-// about a third of a core at 15,000 requests a second (make bench-clients, 2 cores), while a second thread cost them
-// 7 to 19% more CPU per request in wake-ups and hand-overs between threads (three interleaved comparisons) and
-// competes for the cores the balancer and the replicas need.
+// The command's own work is the simulated users, who mostly wait on the system under test: one thread keeps up with
+// them, and a second one costs more CPU per request in wake-ups and hand-overs between threads while it competes for
+// the cores the balancer and the replicas need (measured in docs/performance.md, "What the users cost").
 const defaultProcs = 1
 
 func (c *common) register(cmd *cobra.Command) {
@@ -146,7 +145,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd(), newFakeAppCmd())
 	return root
 }
 

@@ -1,18 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/k8s"
 	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -25,9 +27,15 @@ func TestShardCommandLinesMergeToTheSingleRun(t *testing.T) {
 	sets := []string{"balancer.strategy=ip-hash", "clients.users=60"}
 	s, err := scenario.Load(rrMemory, sets...)
 	require.NoError(t, err)
-	p, err := scenario.Compile(s)
+	dep, err := harness.Start(t.Context(), s, harness.WithDeployment(func(d *runtime.Deployment) {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			assert.NoError(t, d.Close(ctx), "close deployment")
+		})
+	}))
 	require.NoError(t, err)
-	url := "http://" + runtime.StartT(t, local.New(), p.Topology).Endpoint
+	url := "http://" + dep.Endpoint
 
 	dir := t.TempDir()
 	var logs []string

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
@@ -19,7 +20,7 @@ func renderFor(t *testing.T, scenarioYAML, dir string) []byte {
 	t.Helper()
 	s, err := scenario.Parse("render.yaml", []byte(scenarioYAML))
 	require.NoError(t, err)
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	require.NoError(t, err)
 	topo := p.Topology
 	var ups []balancer.Upstream

@@ -15,7 +15,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 
@@ -38,7 +37,7 @@ func (o *Options) defaults() {
 	o.RedisImage = or(o.RedisImage, "sessionlab/redis:bookworm")
 	o.RunnerImage = or(o.RunnerImage, "sessionlab/sessionlab:dev")
 	o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
-	o.Identity = or(o.Identity, clients.IdentityForwardedFor)
+	o.Identity = or(o.Identity, scenario.IdentityForwardedFor)
 	o.IngressClass = or(o.IngressClass, "nginx")
 }
 
@@ -74,7 +73,7 @@ func ShardArgs(target, index string, count int, scenario, events, dir, identity,
 
 // Manifests writes every manifest of the scenario s, as one YAML stream.
 func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 
 // FuzzParse feeds the parser scenario files and --set overrides (the catalog and the overrides the README shows,
 // mutated). Whatever it is given, Parse does not panic; what it refuses, it refuses with a message that names the
-// file or the --set; and what it accepts validates cleanly and compiles into a plan (balancer.config aside, which
-// Compile reads from disk).
+// file or the --set; and what it accepts validates cleanly, and gives the clients a journey that compiles. The
+// harness's FuzzCompile (harness/internal/plan) goes on to compile what Parse accepts into a plan.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("../../scenarios/*.yaml")
 	sets := []string{"", "balancer.strategy=ip-hash", "app.replicas=5", `clients.network.pools=["203.0.113.0/24"]`,
@@ -41,11 +41,9 @@ func FuzzParse(f *testing.F) {
 		if errs := s.Validate(); len(errs) > 0 {
 			t.Fatalf("Parse accepted what Validate refuses: %v", errs)
 		}
-		if s.Balancer.Config != "" || s.Clients.Users > 2000 {
-			return // a template read from disk; a population too large to draw on every input
-		}
-		if _, err := Compile(s); err != nil {
-			t.Fatalf("Parse accepted what Compile refuses: %v", err)
+		j := s.Journey.Definition()
+		if errs := j.Compile("journey."); len(errs) > 0 {
+			t.Fatalf("Parse accepted a journey that does not compile: %v", errs)
 		}
 	})
 }

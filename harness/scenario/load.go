@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -47,11 +46,11 @@ func Parse(name string, data []byte, overrides ...string) (*Scenario, error) {
 func (s *Scenario) With(overrides ...string) (*Scenario, error) {
 	var root yaml.Node
 	if err := root.Encode(s); err != nil {
-		return nil, fmt.Errorf("%s: %w", s.file(), err)
+		return nil, fmt.Errorf("%s: %w", s.File(), err)
 	}
 	// What the Go value leaves empty is left out, so that only the overrides count as keys written.
 	pruneEmpty(&root)
-	return decode(s.file(), &root, Scenario{}, overrides, true)
+	return decode(s.File(), &root, Scenario{}, overrides, true)
 }
 
 // decode applies the overrides to root, checks every key and value, decodes it over start and validates the
@@ -252,11 +251,11 @@ func (p *positions) checkKeys(n *yaml.Node, t reflect.Type, path string) []error
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == reflect.TypeFor[clients.Range]() {
+	if t == reflect.TypeFor[Range]() {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 			return []error{fmt.Errorf("%s: %s: %s, want a count such as 10 or a range such as 5..15", p.at(n.Line), path, describe(n))}
 		}
-		if _, err := clients.ParseRange(n.Value); err != nil {
+		if _, err := parseRange(n.Value); err != nil {
 			return []error{fmt.Errorf("%s: %s: %w", p.at(n.Line), path, err)}
 		}
 		return nil
@@ -265,7 +264,7 @@ func (p *positions) checkKeys(n *yaml.Node, t reflect.Type, path string) []error
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 			return []error{fmt.Errorf("%s: %s: %s, want a duration such as 500ms or 2s", p.at(n.Line), path, describe(n))}
 		}
-		if _, err := clients.ParseDuration(n.Value); err != nil {
+		if _, err := parseDuration(n.Value); err != nil {
 			return []error{fmt.Errorf("%s: %s: %w", p.at(n.Line), path, err)}
 		}
 		return nil

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,7 +9,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/internal/plan"
+	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
 // AppHealth says when a replica of the user's app is ready: GET Path answers 2xx, within Timeout of its start.
@@ -28,48 +29,91 @@ type AppImage struct {
 // Own reports whether the replicas are the user's app rather than the built-in one.
 func (a App) Own() bool { return len(a.Command) > 0 || a.Image != nil }
 
-// ownApp parses and checks app.command, app.env, app.dir, app.health, app.stagger and app.image into the plan's
-// OwnApp (nil for the built-in app), and refuses the keys that mean nothing for the app that runs.
-func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
+// appCookies are the session cookie names the replicas use, which the balancer's own cookie must not take: sid, or
+// sid-replica-N with app.cookie_name per-replica, or app.session_cookie (as the compiled topology names them).
+func (s *Scenario) appCookies() []string {
+	var names []string
+	for i := range s.App.Replicas {
+		name := "sid"
+		if s.App.CookieName == "per-replica" {
+			name = "sid-" + ReplicaName(i+1)
+		}
+		names = append(names, or(s.App.SessionCookie, name))
+	}
+	return names
+}
+
+// AppVars are what app.command, app.env, app.dir and app.image may use, e.g. "{{.Port}}".
+type AppVars struct {
+	Name      string // replica-2
+	Index     int    // 2
+	Host      string // the address to listen on: 127.0.0.1 (local), 0.0.0.0 (docker)
+	Port      int    // the port to listen on
+	Addr      string // Host:Port
+	DataDir   string // this replica's own directory, empty at the start of a run
+	SharedDir string // one directory every replica of the run sees
+	Secret    string // the same for every replica, or each replica's own (app.secret)
+	Store     string // host:port of the run's Redis (app.sessions: redis), else ""
+	Users     int    // how many simulated users there are: user1..userN
+	Seed      uint64
+	// With app.idp: oidc, the OpenID Connect provider: its issuer URL (as browsers and the app reach it), and the
+	// app's client id and secret there.
+	IdP             string
+	IdPClientID     string
+	IdPClientSecret string
+}
+
+// appVarNames lists the template values, for messages.
+const appVarNames = "{{.Name}} {{.Index}} {{.Host}} {{.Port}} {{.Addr}} {{.DataDir}} {{.SharedDir}} {{.Secret}} {{.Store}} {{.Users}} {{.Seed}} {{.IdP}} {{.IdPClientID}} {{.IdPClientSecret}}"
+
+var sampleVars = AppVars{Name: "replica-1", Index: 1, Host: "127.0.0.1", Port: 8080, Addr: "127.0.0.1:8080", DataDir: "/d", SharedDir: "/s",
+	Secret: strings.Repeat("5a", 32), Users: 1, IdP: "http://127.0.0.1:8090/oidc", IdPClientID: contract.OIDCClientID, IdPClientSecret: "s"}
+
+// ParseAppTemplate parses one templated value of the user's app (name is its key) and executes it on sample values,
+// so that a misspelt {{.Prot}} is an error now, not when a replica starts.
+func ParseAppTemplate(name, text string) (*template.Template, error) {
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("not a template: %w", err)
+	}
+	if err := t.Execute(&bytes.Buffer{}, sampleVars); err != nil {
+		return nil, fmt.Errorf("%w (allowed: %s)", err, appVarNames)
+	}
+	return t, nil
+}
+
+// validateOwnApp checks app.command, app.env, app.dir, app.health, app.stagger and app.image, and refuses the keys
+// that mean nothing for the app that runs.
+func (a App) validateOwnApp(strategy string) []error {
 	var errs []error
 	add := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	parse := func(key, text string) *template.Template {
-		t, err := plan.ParseAppTemplate(key, text)
-		if err != nil {
+	parse := func(key, text string) {
+		if _, err := ParseAppTemplate(key, text); err != nil {
 			add(keyErr(key, "%v", err))
 		}
-		return t
 	}
-	o := &plan.OwnApp{EmptyEnv: a.EmptyEnv, Stagger: time.Duration(a.Stagger), StoreKeys: a.StoreKeys,
-		Health: plan.Health{Path: a.Health.Path, Timeout: time.Duration(a.Health.Timeout)}}
-	if o.Health.Path == "" {
-		o.Health.Path = "/healthz"
-	}
-	if o.Health.Timeout == 0 {
-		o.Health.Timeout = 30 * time.Second
-	}
-	if !strings.HasPrefix(o.Health.Path, "/") {
+	if a.Health.Path != "" && !strings.HasPrefix(a.Health.Path, "/") {
 		add(keyErr("app.health.path", "%q is not a path (it starts with /)", a.Health.Path))
 	}
-	if o.Health.Timeout < 0 {
+	if a.Health.Timeout < 0 {
 		add(keyErr("app.health.timeout", "%s is negative", time.Duration(a.Health.Timeout)))
 	}
 	if a.Stagger < 0 {
 		add(keyErr("app.stagger", "%s is negative", time.Duration(a.Stagger)))
 	}
 	for i, arg := range a.Command {
-		o.Command = append(o.Command, parse(fmt.Sprintf("app.command[%d]", i), arg))
+		parse(fmt.Sprintf("app.command[%d]", i), arg)
 	}
 	if len(a.Command) > 0 && strings.TrimSpace(a.Command[0]) == "" {
 		add(keyErr("app.command[0]", "the program is empty"))
 	}
-	o.Env = parseEnv("app.env", a.Env, parse, add)
+	checkEnv("app.env", a.Env, parse, add)
 	if a.Dir != "" {
-		o.Dir = parse("app.dir", a.Dir)
+		parse("app.dir", a.Dir)
 	}
 	if im := a.Image; im != nil {
 		if im.Name == "" {
@@ -78,9 +122,9 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 		if im.Port < 1 || im.Port > 65535 {
 			add(keyErr("app.image.port", "%d is out of range (allowed 1..65535: where the app listens in the container)", im.Port))
 		}
-		o.Image = &plan.OwnImage{Name: im.Name, Port: im.Port, Env: parseEnv("app.image.env", im.Env, parse, add)}
+		checkEnv("app.image.env", im.Env, parse, add)
 		for i, arg := range im.Command {
-			o.Image.Command = append(o.Image.Command, parse(fmt.Sprintf("app.image.command[%d]", i), arg))
+			parse(fmt.Sprintf("app.image.command[%d]", i), arg)
 		}
 	}
 	// Keys set where they mean nothing are refused rather than ignored, in a fixed order so messages are stable.
@@ -100,7 +144,7 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 			setting{"app.env", len(a.Env) > 0}, setting{"app.empty_env", a.EmptyEnv}, setting{"app.dir", a.Dir != ""},
 			setting{"app.session_cookie", a.SessionCookie != ""}, setting{"app.stagger", a.Stagger != 0},
 			setting{"app.idp", a.IdP != ""}, setting{"app.store_keys", a.StoreKeys != ""})
-		return nil, errs
+		return errs
 	}
 	refuse("applies to the built-in app only; with app.command or app.image, configure your app through app.env or its command line",
 		setting{"app.login", a.Login != "form"}, setting{"app.cookie_name", a.CookieName != "shared"},
@@ -121,19 +165,15 @@ func (a App) ownApp(strategy string) (*plan.OwnApp, []error) {
 	if a.Sessions == "cookie" {
 		add(keyErr("app.sessions", `"cookie" applies to the built-in app only; with your own app, "redis" starts a Redis ({{.Store}}) and "memory" starts none`))
 	}
-	return o, errs
+	return errs
 }
 
-func parseEnv(key string, env map[string]string, parse func(key, text string) *template.Template, add func(error)) map[string]*template.Template {
-	out := make(map[string]*template.Template, len(env))
+func checkEnv(key string, env map[string]string, parse func(key, text string), add func(error)) {
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		if name == "" || strings.ContainsAny(name, "=\x00") {
 			add(keyErr(key, "%q is not an environment variable name", name))
 			continue
 		}
-		if t := parse(key+"."+name, env[name]); t != nil {
-			out[name] = t
-		}
+		parse(key+"."+name, env[name])
 	}
-	return out
 }

@@ -1,92 +1,11 @@
 package scenario
 
 import (
-	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-const ownAppYAML = `name: own
-seed: 7
-app:
-  replicas: 3
-  secret: %s
-  command: ["/opt/app/bin", "--listen={{.Addr}}", "--name", "{{.Name}}", "--data={{.DataDir}}", "--db={{.SharedDir}}/app.db"]
-  env:
-    APP_PORT: "{{.Port}}"
-    APP_KEY: "{{.Secret}}"
-    APP_INDEX: "{{.Index}}"
-  empty_env: true
-  stagger: 1s
-  health: {path: /api/health, timeout: 5s}
-`
-
-func TestOwnAppCommandIsTemplatedPerReplica(t *testing.T) {
-	for _, secret := range []string{"shared", "per-replica"} {
-		t.Run(secret, func(t *testing.T) {
-			s, err := Parse("own.yaml", []byte(fmt.Sprintf(ownAppYAML, secret)))
-			require.NoError(t, err)
-			topo := compile(t, s).Topology
-			require.NotNil(t, topo.Own)
-			assert.Equal(t, time.Second, topo.Own.Stagger)
-			assert.Equal(t, plan.Health{Path: "/api/health", Timeout: 5 * time.Second}, topo.Own.Health)
-
-			runDir := t.TempDir()
-			keys := map[string]bool{}
-			for i, r := range topo.Replicas {
-				listen := fmt.Sprintf("127.0.0.1:%d", 19000+i)
-				v, err := topo.AppVars(r, listen, runDir, "", "")
-				require.NoError(t, err)
-				c, err := topo.Own.LocalCommand(v)
-				require.NoError(t, err)
-				dataDir := filepath.Join(runDir, "data", r.Name)
-				assert.Equal(t, "/opt/app/bin", c.Bin)
-				assert.Equal(t, []string{"--listen=" + listen, "--name", r.Name, "--data=" + dataDir, "--db=" + filepath.Join(runDir, "shared", "app.db")}, c.Args)
-				assert.Equal(t, dataDir, c.Dir, "the working directory defaults to the replica's data directory")
-				assert.DirExists(t, dataDir)
-				assert.DirExists(t, filepath.Join(runDir, "shared"))
-				require.Len(t, c.Env, 3, "empty_env: only the scenario's variables, %v", c.Env)
-				assert.Equal(t, fmt.Sprintf("APP_INDEX=%d", i+1), c.Env[0])
-				assert.Equal(t, fmt.Sprintf("APP_PORT=%d", 19000+i), c.Env[2])
-				key, _ := strings.CutPrefix(c.Env[1], "APP_KEY=")
-				assert.Len(t, key, 64)
-				keys[key] = true
-			}
-			if secret == "shared" {
-				assert.Len(t, keys, 1, "one key for every replica")
-			} else {
-				assert.Len(t, keys, 3, "each replica its own key")
-			}
-		})
-	}
-}
-
-func TestOwnAppKeepsTheEnvironmentUnlessEmpty(t *testing.T) {
-	t.Setenv("SESSIONLAB_OWNAPP_TEST", "kept")
-	s, err := Parse("own.yaml", []byte("name: own\napp:\n  command: [app]\n  env: {A: b}\n"))
-	require.NoError(t, err)
-	topo := compile(t, s).Topology
-	v, err := topo.AppVars(topo.Replicas[0], "127.0.0.1:1", t.TempDir(), "", "")
-	require.NoError(t, err)
-	c, err := topo.Own.LocalCommand(v)
-	require.NoError(t, err)
-	assert.Contains(t, c.Env, "SESSIONLAB_OWNAPP_TEST=kept")
-	assert.Equal(t, "A=b", c.Env[len(c.Env)-1], "the scenario's variables come last, so they win")
-	assert.Equal(t, "app", c.Bin, "a bare program name is looked up in PATH")
-
-	s, err = Parse(filepath.Join("/srv/scenarios", "own.yaml"), []byte("name: own\napp:\n  command: [./bin/app]\n"))
-	require.NoError(t, err)
-	topo = compile(t, s).Topology
-	c, err = topo.Own.LocalCommand(v)
-	require.NoError(t, err)
-	assert.Equal(t, "/srv/scenarios/bin/app", c.Bin, "a relative path is the scenario file's directory's")
-}
 
 func TestOwnAppBadInputNamesTheKey(t *testing.T) {
 	cases := []struct {
@@ -131,6 +50,6 @@ func TestJourneyErrorsNameFileLineAndKey(t *testing.T) {
 	}
 	s, err := Parse("own.yaml", []byte("name: own\njourney:\n  login: {form_path: /signin}\n  pages: [\"/app/{{.Page}}\"]\n"))
 	require.NoError(t, err)
-	_, err = s.Journey.Journey(3, 1)
-	require.NoError(t, err)
+	j := s.Journey.Definition()
+	assert.Empty(t, j.Compile("journey."))
 }

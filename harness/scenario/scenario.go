@@ -1,6 +1,8 @@
-// Package scenario owns the scenario file (design.md, "Scenario file (v1)"): its Go types, strict YAML decoding
-// with --set overrides and messages that name the file, line and key, a pure Validate, and Compile, which turns a
-// valid scenario into the plan a run starts from, once.
+// Package scenario owns the scenario file (docs/scenarios.md): its Go types — every section, the clients and the
+// journey too — with their defaults, strict YAML decoding with --set overrides and messages that name the file,
+// line and key, a pure Validate of every key, and the schema's vocabulary (fault actions and triggers, part names,
+// the own app's template values). How a valid scenario is planned and reported is the harness's: it compiles the
+// scenario into the plan a run starts from.
 package scenario
 
 import (
@@ -8,21 +10,20 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 )
 
-// Scenario is a validated scenario file (design.md, "Scenario file (v1)").
+// Scenario is a validated scenario file (docs/scenarios.md; the contract in docs/contract.md, "Scenario file (v1)").
 type Scenario struct {
 	Name     string            `yaml:"name"`
 	Seed     uint64            `yaml:"seed"`
 	App      App               `yaml:"app"`
 	Balancer Balancer          `yaml:"balancer"`
-	Clients  clients.Config    `yaml:"clients"`
+	Clients  Clients           `yaml:"clients"`
 	Faults   []Fault           `yaml:"faults"`
 	Expect   map[string]string `yaml:"expect"`
 	// Journey describes the app's login and pages; left out, it is the built-in app's.
-	Journey clients.JourneySpec `yaml:"journey"`
+	Journey Journey `yaml:"journey"`
 	// Target is a live deployment to drive instead of a topology the harness starts.
 	Target Target `yaml:"target"`
 
@@ -46,7 +47,7 @@ type App struct {
 	ClearBadCookie bool `yaml:"clear_bad_cookie"`
 
 	// The user's own app instead of the built-in one (see ownapp.go): its command line on the local runtime, its
-	// image on the docker runtime, each templated per replica with plan.AppVars.
+	// image on the docker runtime, each templated per replica with AppVars.
 	Command  []string          `yaml:"command"`
 	Env      map[string]string `yaml:"env"`       // added to the harness's environment, or with EmptyEnv the only one
 	EmptyEnv bool              `yaml:"empty_env"` // start from an empty environment
@@ -121,16 +122,13 @@ type Target struct {
 // Fault is one nemesis action (Jepsen's nemesis): what happens to which part, and when.
 type Fault struct {
 	At      string   `yaml:"at"`      // "2s" after the users start, or "1500 requests" after that many answers
-	Action  string   `yaml:"action"`  // plan.FaultActions
+	Action  string   `yaml:"action"`  // FaultActions
 	Target  string   `yaml:"target"`  // replica-N, balancer, store; rolling-restart, scale-out and scale-in take none
 	For     Duration `yaml:"for"`     // kill, stop: start the part again after this long (0: leave it down)
 	Pause   Duration `yaml:"pause"`   // rolling-restart: wait between replicas; default 1s
 	Count   int      `yaml:"count"`   // scale-out, scale-in: replicas to add or remove; default 1
 	Persist bool     `yaml:"persist"` // restart-store: the store keeps its data across the restart
 }
-
-// Duration is a scenario duration, written with a unit: 500ms, 2s, 1m30s.
-type Duration = clients.Duration
 
 // MaxReplicas bounds app.replicas.
 const MaxReplicas = 64
@@ -166,14 +164,27 @@ func Default() Scenario {
 		Seed:     1,
 		App:      App{Replicas: 3, Sessions: "memory", Secret: "shared", CookieName: "shared", Login: "form"},
 		Balancer: Balancer{Kind: "nginx", Strategy: "round-robin", Workers: 1},
-		Clients:  clients.DefaultConfig(),
+		Clients:  defaultClients(),
 	}
 }
 
-// KeyError is a problem with one scenario key: the one key-error type, shared with the clients package, which
-// validates its own sections.
-type KeyError = clients.KeyError
+// KeyError is a problem with one scenario key, named by its dotted path: the one error type of every key's
+// validation. The loader finds the key's line from it.
+type KeyError struct {
+	Key string // e.g. "clients.network.pools[1]"
+	Msg string
+}
+
+// Error is the key and the problem: "app.replicas: 0 is out of range (allowed 1..64)".
+func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
 
 func keyErr(key, format string, args ...any) error {
 	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

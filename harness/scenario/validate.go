@@ -9,28 +9,14 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/reports"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // Validate returns every problem with s, each naming its key. It reads no file and changes nothing: a balancer.config
-// template is read and checked by Compile.
+// template is read and checked when the harness compiles the scenario, as is each expect key, against the figures
+// of the report the run will have.
 func (s *Scenario) Validate() []error {
-	_, errs := s.check()
-	return errs
-}
-
-// checked is what checking a scenario parses on the way, which Compile keeps rather than parsing it again.
-type checked struct {
-	own     *plan.OwnApp // nil for the built-in app
-	journey clients.Journey
-}
-
-// check is Validate's single pass.
-func (s *Scenario) check() (checked, []error) {
-	var c checked
 	var errs []error
 	if !namePattern.MatchString(s.Name) {
 		errs = append(errs, keyErr("name", "%q is not a name (required; allowed characters: a-z, 0-9 and -)", s.Name))
@@ -50,34 +36,11 @@ func (s *Scenario) check() (checked, []error) {
 		}
 	}
 	errs = append(errs, s.validateBalancer()...)
-	var more []error
-	c.own, more = s.App.ownApp(s.Balancer.Strategy)
-	errs = append(errs, more...)
-	errs = append(errs, s.Clients.Validate()...)
-	c.journey, more = s.Journey.Compile(s.Clients.Pages.Min, s.Clients.Relogin)
-	errs = append(errs, more...)
+	errs = append(errs, s.App.validateOwnApp(s.Balancer.Strategy)...)
+	errs = append(errs, s.Clients.validate()...)
+	errs = append(errs, s.Journey.validate()...)
 	errs = append(errs, s.validateFaults()...)
-	errs = append(errs, s.validateTarget()...)
-	return c, append(errs, s.validateExpect()...)
-}
-
-// validateExpect checks each bound parses and each key names a figure a report of this scenario will have.
-func (s *Scenario) validateExpect() []error {
-	var errs []error
-	skeleton := reports.NewAccumulator(s.meta()).Report()
-	skeleton.Store = &reports.Store{} // Run always reads the app's side
-	if s.Clients.WebSocket.Connections > 0 {
-		skeleton.WebSocket = &reports.WebSocket{}
-	}
-	for key, want := range s.Expect {
-		if _, err := reports.ParseBound(want); err != nil {
-			errs = append(errs, keyErr("expect."+key, "%v", err))
-		}
-		if _, found := skeleton.Lookup(key); !found {
-			errs = append(errs, keyErr("expect."+key, "%q is not a figure of the report (a totals field such as login_failure_rate, or a dotted path such as skew.max_over_mean)", key))
-		}
-	}
-	return errs
+	return append(errs, s.validateTarget()...)
 }
 
 var (
@@ -209,23 +172,23 @@ func (s *Scenario) validateFaults() []error {
 	for i, f := range s.Faults {
 		key := fmt.Sprintf("faults[%d]", i)
 		add := func(sub, format string, args ...any) { errs = append(errs, keyErr(key+"."+sub, format, args...)) }
-		if !slices.Contains(plan.FaultActions, f.Action) {
-			add("action", "%q is not allowed (allowed: %s)", f.Action, strings.Join(plan.FaultActions, ", "))
+		if !slices.Contains(FaultActions, f.Action) {
+			add("action", "%q is not allowed (allowed: %s)", f.Action, strings.Join(FaultActions, ", "))
 			continue
 		}
 		if f.At == "" {
 			add("at", "is required (a duration since the users started, such as 2s, or a count such as \"1500 requests\")")
-		} else if _, err := plan.ParseTrigger(f.At); err != nil {
+		} else if _, err := ParseTrigger(f.At); err != nil {
 			add("at", "%v", err)
 		}
 		switch f.Action {
 		case "kill", "stop", "start", "restart":
-			others := []string{plan.TargetBalancer}
+			others := []string{TargetBalancer}
 			if s.App.Sessions == "redis" {
-				others = append(others, plan.PartStore)
+				others = append(others, PartStore)
 			}
 			if s.App.Login == "sso" {
-				others = append(others, plan.PartIdP)
+				others = append(others, PartIdP)
 			}
 			allowed := fmt.Sprintf("replica-1..replica-%d, %s", made, strings.Join(others, ", "))
 			if f.Target == "" {
@@ -234,12 +197,12 @@ func (s *Scenario) validateFaults() []error {
 				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
 			}
 		case "reload-balancer":
-			if f.Target != "" && f.Target != plan.TargetBalancer && f.Target != s.Balancer.Kind {
-				add("target", "%q: reload-balancer acts on the balancer (allowed: %s, or none)", f.Target, plan.TargetBalancer)
+			if f.Target != "" && f.Target != TargetBalancer && f.Target != s.Balancer.Kind {
+				add("target", "%q: reload-balancer acts on the balancer (allowed: %s, or none)", f.Target, TargetBalancer)
 			}
 		case "restart-store":
-			if f.Target != "" && f.Target != plan.PartStore {
-				add("target", "%q: restart-store acts on the session store (allowed: %s, or none)", f.Target, plan.PartStore)
+			if f.Target != "" && f.Target != PartStore {
+				add("target", "%q: restart-store acts on the session store (allowed: %s, or none)", f.Target, PartStore)
 			}
 			if s.App.Sessions != "redis" {
 				add("action", "restart-store restarts the shared session store, which needs app.sessions: redis (this scenario's sessions are %s)", s.App.Sessions)
@@ -283,22 +246,11 @@ func (s *Scenario) validateFaults() []error {
 
 func isReplicaName(name string, replicas int) bool {
 	for i := 1; i <= replicas; i++ {
-		if name == plan.ReplicaName(i) {
+		if name == ReplicaName(i) {
 			return true
 		}
 	}
 	return false
-}
-
-// replicasMade is how many replicas the scenario starts in all, counting those its scale-outs add.
-func (s *Scenario) replicasMade() int {
-	n := s.App.Replicas
-	for _, f := range s.Faults {
-		if f.Action == "scale-out" {
-			n += max(f.Count, 1)
-		}
-	}
-	return n
 }
 
 // validateTarget checks the target section, and what a live target rules out: faults (nothing is started to
@@ -311,7 +263,7 @@ func (s *Scenario) validateTarget() []error {
 		if tg.ReplicaHeader != "" || tg.AffinityCookie != "" {
 			add("target", "replica_header and affinity_cookie apply to a live target only: set target.url (or run with --target URL)")
 		}
-		if id := s.Clients.Identity; id == clients.IdentityForwardedFor || id == clients.IdentityNone {
+		if id := s.Clients.Identity; id == IdentityForwardedFor || id == IdentityNone {
 			add("clients.identity", "%s applies to a live target only (target.url): the balancers sessionlab starts read the address from the PROXY header (proxy-protocol) or the connection (bind)", id)
 		}
 		return errs
@@ -328,7 +280,7 @@ func (s *Scenario) validateTarget() []error {
 	if s.App.Own() {
 		add("app", "a live target is the app: app.command and app.image apply to a topology the harness starts")
 	}
-	if s.Clients.Identity == clients.IdentityBind {
+	if s.Clients.Identity == IdentityBind {
 		add("clients.identity", "bind connects from loopback addresses, which a live target does not see as users' (allowed with a target: proxy-protocol, x-forwarded-for, none)")
 	}
 	return errs

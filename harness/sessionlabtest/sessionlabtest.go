@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
@@ -148,7 +149,7 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 		maps.Copy(withExpect.Expect, c.expect)
 		s = &withExpect
 	}
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	if err != nil {
 		t.Fatalf("sessionlab: %v", err)
 		return nil

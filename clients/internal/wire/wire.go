@@ -295,8 +295,8 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 // Two costs of Go's own socket calls are worth avoiding for a client that spends most of its time waiting on the
 // system under test, on the same cores. Its read tries the socket before it waits, which right after a request is
 // nearly always a read that finds nothing. And each of its calls tells the scheduler it may block, which wakes the
-// runtime's monitor thread whenever that went to sleep in a quiet moment (together a quarter of the client's
-// context switches in make bench-clients). Calls on a non-blocking socket never block, so here they are made
+// runtime's monitor thread whenever that went to sleep in a quiet moment (docs/performance.md says what the two
+// cost). Calls on a non-blocking socket never block, so here they are made
 // directly, from inside the connection's raw read: the request goes out after the descriptor's readiness was reset,
 // so the wait cannot miss an answer that came quickly.
 func (c *Client) send(buf []byte) (sent bool, err error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // Nemesis runs faults. It is also a sink of the users' exchanges, which it counts for request triggers.
@@ -74,7 +75,7 @@ func (n *Nemesis) run(ctx, users context.Context, f plan.Fault) {
 }
 
 // await blocks until the trigger fires (true) or the users are done (false).
-func (n *Nemesis) await(users context.Context, trig plan.Trigger) bool {
+func (n *Nemesis) await(users context.Context, trig scenario.Trigger) bool {
 	if trig.Requests == 0 {
 		return clients.Sleep(users, trig.After-n.clock())
 	}
@@ -102,19 +103,19 @@ func (n *Nemesis) mark(f plan.Fault, phase string, err error) {
 func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 	d := n.d
 	switch f.Action {
-	case plan.ActionKill, plan.ActionStop, plan.ActionStart, plan.ActionRestart:
+	case scenario.ActionKill, scenario.ActionStop, scenario.ActionStart, scenario.ActionRestart:
 		p, err := d.Part(f.Target)
 		if err != nil {
 			return err
 		}
 		switch f.Action {
-		case plan.ActionKill:
+		case scenario.ActionKill:
 			err = p.Kill(ctx)
-		case plan.ActionStop:
+		case scenario.ActionStop:
 			err = p.Stop(ctx)
-		case plan.ActionStart:
+		case scenario.ActionStart:
 			err = p.Start(ctx)
-		case plan.ActionRestart:
+		case scenario.ActionRestart:
 			if err = p.Stop(ctx); err == nil {
 				err = p.Start(ctx)
 			}
@@ -123,7 +124,7 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 			return err
 		}
 		return p.Start(ctx)
-	case plan.ActionRollingRestart:
+	case scenario.ActionRollingRestart:
 		for i, r := range d.Replicas() {
 			if i > 0 && !clients.Sleep(users, f.Pause) {
 				return nil
@@ -140,13 +141,13 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 			}
 		}
 		return nil
-	case plan.ActionScaleOut:
+	case scenario.ActionScaleOut:
 		return d.ScaleOut(ctx, f.Count)
-	case plan.ActionScaleIn:
+	case scenario.ActionScaleIn:
 		return d.ScaleIn(ctx, f.Count)
-	case plan.ActionReloadBalancer:
+	case scenario.ActionReloadBalancer:
 		return d.ReloadBalancer(ctx)
-	case plan.ActionRestartStore:
+	case scenario.ActionRestartStore:
 		return d.RestartStore(ctx, f.Persist)
 	}
 	return fmt.Errorf("unknown action %q", f.Action)

@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // OwnApp is the user's own app run as the replicas (app.command on the local runtime, app.image on the docker
-// runtime): its command line and environment are templates rendered per replica with AppVars, its readiness a
+// runtime): its command line and environment are templates rendered per replica with scenario.AppVars, its readiness a
 // health path, its start a stagger.
 type OwnApp struct {
 	Command  []*template.Template // program and arguments; empty when only an image is given
@@ -46,61 +47,22 @@ type Health struct {
 	Timeout time.Duration
 }
 
-// AppVars are what app.command, app.env, app.dir and app.image may use, e.g. "{{.Port}}".
-type AppVars struct {
-	Name      string // replica-2
-	Index     int    // 2
-	Host      string // the address to listen on: 127.0.0.1 (local), 0.0.0.0 (docker)
-	Port      int    // the port to listen on
-	Addr      string // Host:Port
-	DataDir   string // this replica's own directory, empty at the start of a run
-	SharedDir string // one directory every replica of the run sees
-	Secret    string // the same for every replica, or each replica's own (app.secret)
-	Store     string // host:port of the run's Redis (app.sessions: redis), else ""
-	Users     int    // how many simulated users there are: user1..userN
-	Seed      uint64
-	// With app.idp: oidc, the OpenID Connect provider: its issuer URL (as browsers and the app reach it), and the
-	// app's client id and secret there.
-	IdP             string
-	IdPClientID     string
-	IdPClientSecret string
-}
-
-// AppVarNames lists the template values, for messages.
-const AppVarNames = "{{.Name}} {{.Index}} {{.Host}} {{.Port}} {{.Addr}} {{.DataDir}} {{.SharedDir}} {{.Secret}} {{.Store}} {{.Users}} {{.Seed}} {{.IdP}} {{.IdPClientID}} {{.IdPClientSecret}}"
-
-var sampleVars = AppVars{Name: "replica-1", Index: 1, Host: "127.0.0.1", Port: 8080, Addr: "127.0.0.1:8080", DataDir: "/d", SharedDir: "/s",
-	Secret: DerivedSecret(0, "sample"), Users: 1, IdP: "http://127.0.0.1:8090/oidc", IdPClientID: contract.OIDCClientID, IdPClientSecret: "s"}
-
-// ParseAppTemplate parses one templated value of the user's app (name is its key) and executes it on sample values,
-// so that a misspelt {{.Prot}} is an error now, not when a replica starts.
-func ParseAppTemplate(name, text string) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("not a template: %w", err)
-	}
-	if err := t.Execute(&bytes.Buffer{}, sampleVars); err != nil {
-		return nil, fmt.Errorf("%w (allowed: %s)", err, AppVarNames)
-	}
-	return t, nil
-}
-
 // AppVars are the template values of replica r listening on listen (host:port), in a run whose directory is
 // runDir: its data directory and the shared one are made under it.
-func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL string) (AppVars, error) {
+func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL string) (scenario.AppVars, error) {
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
-		return AppVars{}, err
+		return scenario.AppVars{}, err
 	}
 	port, _ := strconv.Atoi(portText)
-	v := AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
+	v := scenario.AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
 		Users: t.Users, Seed: t.Seed, DataDir: filepath.Join(runDir, "data", r.Name), SharedDir: filepath.Join(runDir, "shared")}
 	if t.App.IdP == "oidc" {
 		v.IdP, v.IdPClientID, v.IdPClientSecret = idpURL+contract.OIDCIssuerPath, contract.OIDCClientID, t.App.IdPKey
 	}
 	for _, dir := range []string{v.DataDir, v.SharedDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return AppVars{}, err
+			return scenario.AppVars{}, err
 		}
 	}
 	return v, nil
@@ -115,7 +77,7 @@ type LocalCommand struct {
 }
 
 // LocalCommand renders the replica's command line, environment and directory for v.
-func (o *OwnApp) LocalCommand(v AppVars) (LocalCommand, error) {
+func (o *OwnApp) LocalCommand(v scenario.AppVars) (LocalCommand, error) {
 	argv, err := renderAll(o.Command, v)
 	if err != nil {
 		return LocalCommand{}, err
@@ -145,7 +107,7 @@ func (o *OwnApp) LocalCommand(v AppVars) (LocalCommand, error) {
 }
 
 // ContainerCommand renders the image's command (nil: the image's own) and environment for v.
-func (o *OwnApp) ContainerCommand(v AppVars) (cmd []string, env map[string]string, err error) {
+func (o *OwnApp) ContainerCommand(v scenario.AppVars) (cmd []string, env map[string]string, err error) {
 	if cmd, err = renderAll(o.Image.Command, v); err != nil {
 		return nil, nil, err
 	}
@@ -161,7 +123,7 @@ func (o *OwnApp) ContainerCommand(v AppVars) (cmd []string, env map[string]strin
 	return cmd, env, nil
 }
 
-func render(t *template.Template, v AppVars) (string, error) {
+func render(t *template.Template, v scenario.AppVars) (string, error) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("%s: %w", t.Name(), err)
@@ -169,7 +131,7 @@ func render(t *template.Template, v AppVars) (string, error) {
 	return b.String(), nil
 }
 
-func renderAll(ts []*template.Template, v AppVars) ([]string, error) {
+func renderAll(ts []*template.Template, v scenario.AppVars) ([]string, error) {
 	if len(ts) == 0 {
 		return nil, nil
 	}
@@ -185,7 +147,7 @@ func renderAll(ts []*template.Template, v AppVars) ([]string, error) {
 }
 
 // renderEnv renders env as NAME=value lines, sorted by name.
-func renderEnv(env map[string]*template.Template, v AppVars) ([]string, error) {
+func renderEnv(env map[string]*template.Template, v scenario.AppVars) ([]string, error) {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		s, err := render(env[name], v)
@@ -195,4 +157,45 @@ func renderEnv(env map[string]*template.Template, v AppVars) ([]string, error) {
 		out = append(out, name+"="+s)
 	}
 	return out, nil
+}
+
+// ownApp is the user's app the scenario runs as the replicas (app.command, app.image; validated), its templates
+// parsed; nil for the built-in app.
+func ownApp(s *scenario.Scenario) *OwnApp {
+	a := s.App
+	if !a.Own() {
+		return nil
+	}
+	parse := func(key, text string) *template.Template {
+		t, _ := scenario.ParseAppTemplate(key, text)
+		return t
+	}
+	parseAll := func(key string, args []string) []*template.Template {
+		var out []*template.Template
+		for i, arg := range args {
+			out = append(out, parse(fmt.Sprintf("%s[%d]", key, i), arg))
+		}
+		return out
+	}
+	parseEnv := func(key string, env map[string]string) map[string]*template.Template {
+		out := make(map[string]*template.Template, len(env))
+		for name, text := range env {
+			out[name] = parse(key+"."+name, text)
+		}
+		return out
+	}
+	o := &OwnApp{Command: parseAll("app.command", a.Command), Env: parseEnv("app.env", a.Env), EmptyEnv: a.EmptyEnv,
+		Stagger: time.Duration(a.Stagger), StoreKeys: a.StoreKeys, BaseDir: s.Dir(),
+		Health: Health{Path: or(a.Health.Path, "/healthz"), Timeout: time.Duration(a.Health.Timeout)}}
+	if o.Health.Timeout == 0 {
+		o.Health.Timeout = 30 * time.Second
+	}
+	if a.Dir != "" {
+		o.Dir = parse("app.dir", a.Dir)
+	}
+	if im := a.Image; im != nil {
+		o.Image = &OwnImage{Name: im.Name, Port: im.Port, Command: parseAll("app.image.command", im.Command),
+			Env: parseEnv("app.image.env", im.Env)}
+	}
+	return o
 }

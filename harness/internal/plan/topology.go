@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
@@ -27,8 +28,8 @@ type Topology struct {
 	Identity string
 	// Concurrency is how many users are active at once.
 	Concurrency int
-	// ClientConns is how many connections they hold at once (clients.Config.ConnectionsAtOnce): it sizes the
-	// balancer's connection limits and the harness's files. Zero: one per user at once.
+	// ClientConns is how many connections they hold at once (as the clients section's pauses and keep-alive let
+	// them): it sizes the balancer's connection limits and the harness's files. Zero: one per user at once.
 	ClientConns int
 	// Target, when set, is a live deployment the users drive: nothing is started (the target runtime).
 	Target *TargetSpec
@@ -46,7 +47,7 @@ type Topology struct {
 func (t Topology) NeedsFakeApp() bool { return t.Own == nil || t.App.NeedsIdP() }
 
 // Bind reports whether clients connect from real loopback source addresses, without a PROXY header.
-func (t Topology) Bind() bool { return t.Identity == clients.IdentityBind }
+func (t Topology) Bind() bool { return t.Identity == scenario.IdentityBind }
 
 // TargetSpec is a live deployment: where it is, and how an answer names the replica that gave it.
 type TargetSpec struct {
@@ -109,8 +110,8 @@ func (t Topology) Replica(index int) ReplicaSpec {
 	return r
 }
 
-// ReplicaName is the name of the replica numbered index: replica-2.
-func ReplicaName(index int) string { return "replica-" + strconv.Itoa(index) }
+// ReplicaName is the name of the replica numbered index: replica-2 (the scenario's name for it).
+func ReplicaName(index int) string { return scenario.ReplicaName(index) }
 
 // ReplicaNames lists the replicas in order.
 func (t Topology) ReplicaNames() []string {

@@ -22,7 +22,7 @@ func topology(t *testing.T, set ...string) plan.Topology {
 	t.Helper()
 	s, err := scenario.Parse("docker-test.yaml", []byte("name: docker-test\nclients: {users: 10}\n"), set...)
 	require.NoError(t, err)
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	require.NoError(t, err)
 	return p.Topology
 }

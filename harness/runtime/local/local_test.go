@@ -29,7 +29,7 @@ func topology(t *testing.T, set ...string) plan.Topology {
 	t.Helper()
 	s, err := scenario.Parse("local-test.yaml", []byte("name: local-test\nclients: {users: 10}\n"), set...)
 	require.NoError(t, err)
-	p, err := scenario.Compile(s)
+	p, err := plan.Compile(s)
 	require.NoError(t, err)
 	return p.Topology
 }
@@ -225,7 +225,7 @@ func TestOwnAppThatExitsOrNeverGetsReady(t *testing.T) {
 			yaml := fmt.Sprintf("name: own-fails\napp:\n  replicas: 2\n  command: [/bin/sh, -c, %q]\n  health: {timeout: 2s}\n", c.script)
 			s, err := scenario.Parse("own.yaml", []byte(yaml))
 			require.NoError(t, err)
-			p, err := scenario.Compile(s)
+			p, err := plan.Compile(s)
 			require.NoError(t, err)
 			start := time.Now()
 			d, err := runtime.Start(context.Background(), New(), p.Topology)

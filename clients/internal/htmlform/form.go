@@ -1,4 +1,6 @@
-package clients
+// Package htmlform reads a login form out of an HTML page, as a browser would: where it posts and the hidden fields it
+// carries.
+package htmlform
 
 import (
 	"bytes"
@@ -8,19 +10,19 @@ import (
 	"golang.org/x/net/html"
 )
 
-// loginForm is a login form read from a page: where it posts and the hidden fields it carries (a CSRF token, an
-// SSO state).
-type loginForm struct {
-	action string
-	hidden url.Values
+// Login is a login form read from a page: where it posts and the hidden fields it carries (a CSRF token, an SSO
+// state).
+type Login struct {
+	Action string
+	Hidden url.Values
 }
 
-// findLoginForm returns the first form on the page with a password field, if there is one. It reads the page with
+// FindLogin returns the first form on the page with a password field, if there is one. It reads the page with
 // x/net/html's tokenizer, so attribute order, quoting and entities are handled as a browser would; a form the page
 // never closes (cut off, or sloppy markup) ends with the page, and a hidden input without a name is not submitted.
-func findLoginForm(page []byte) (loginForm, bool) {
+func FindLogin(page []byte) (Login, bool) {
 	z := html.NewTokenizer(bytes.NewReader(page))
-	var cur *loginForm
+	var cur *Login
 	password := false
 	for {
 		switch z.Next() {
@@ -28,12 +30,12 @@ func findLoginForm(page []byte) (loginForm, bool) {
 			if cur != nil && password {
 				return *cur, true
 			}
-			return loginForm{}, false
+			return Login{}, false
 		case html.StartTagToken, html.SelfClosingTagToken:
 			t := z.Token()
 			switch t.Data {
 			case "form":
-				cur, password = &loginForm{action: attr(t, "action"), hidden: url.Values{}}, false
+				cur, password = &Login{Action: attr(t, "action"), Hidden: url.Values{}}, false
 			case "input":
 				if cur == nil {
 					continue
@@ -43,7 +45,7 @@ func findLoginForm(page []byte) (loginForm, bool) {
 					password = true
 				case "hidden":
 					if name := attr(t, "name"); name != "" {
-						cur.hidden.Add(name, attr(t, "value"))
+						cur.Hidden.Add(name, attr(t, "value"))
 					}
 				}
 			}

@@ -13,152 +13,44 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
-// decodeSpec decodes a scenario's journey block as the harness does: unknown keys are errors.
-func decodeSpec(t *testing.T, src string) clients.JourneySpec {
-	t.Helper()
-	var doc struct {
-		Journey clients.JourneySpec `yaml:"journey"`
+// Compile names each problem's field by its path after the prefix, and its templates by the same name, so that a
+// scenario's messages read as its keys.
+func TestJourneyCompile(t *testing.T) {
+	j := fakeAppJourney(3, 1)
+	j.UserName = "user{{.ID"
+	j.LoginForm = map[string]string{"username": "{{.Usr}}", "password": "{{.Page}}"}
+	j.PagePaths = []string{"/a/{{.Page}}", "c/{{.Page}}", ""}
+	j.Logout.Form = map[string]string{"x": "{{.Page}}"}
+	errs := j.Compile("journey.")
+	var keys []string
+	for _, err := range errs {
+		var fe *clients.FieldError
+		require.True(t, errors.As(err, &fe), "%v is a *FieldError", err)
+		keys = append(keys, fe.Field)
+		assert.Equal(t, fe.Field+": "+fe.Msg, err.Error())
 	}
-	dec := yaml.NewDecoder(strings.NewReader(src))
-	dec.KnownFields(true)
-	require.NoError(t, dec.Decode(&doc))
-	return doc.Journey
-}
+	assert.Equal(t, []string{"journey.users.name", "journey.login.form.password", "journey.login.form.username",
+		"journey.pages[1]", "journey.pages[2]", "journey.logout.form.x"}, keys)
+	assert.Contains(t, errs[0].Error(), `"user{{.ID" is not a template: template: journey.users.name:1:`)
+	assert.Contains(t, errs[1].Error(), "no field .Page here")
+	assert.Contains(t, errs[3].Error(), `"c/1" is not a path on the app`)
+	assert.Contains(t, errs[4].Error(), "is empty")
 
-func fieldKeys(t *testing.T, errs []error) []string {
-	t.Helper()
-	keys := make([]string, len(errs))
-	for i, err := range errs {
-		var fe *clients.KeyError
-		require.True(t, errors.As(err, &fe), "%v is a *KeyError", err)
-		keys[i] = fe.Key
-	}
-	return keys
-}
-
-func TestJourneySpecValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		yaml string
-		key  string
-		msg  string // a part of the message
-	}{
-		{"bad template", `users: {name: "user{{.ID"}`, "journey.users.name", "not a template"},
-		{"unknown template field", `login: {form: {username: "{{.Usr}}", password: "{{.Password}}"}}`, "journey.login.form.username", "allowed here: .User, .Password, .ID"},
-		{"page number outside pages", `login: {form: {username: "{{.User}}", password: "{{.Page}}"}}`, "journey.login.form.password", "no field .Page here"},
-		{"the name cannot use the name", `users: {name: "{{.User}}"}`, "journey.users.name", "allowed here: .ID"},
-		{"empty name", `users: {name: "{{if false}}x{{end}}"}`, "journey.users.name", "empty name"},
-		{"password template", `users: {password: "{{.Pasword}}"}`, "journey.users.password", "allowed here: .ID, .User"},
-		{"setup form template", `setup: {path: /signup, form: {email: "{{.Mail}}"}}`, "journey.setup.form.email", "does not execute"},
-		{"logout form template", `logout: {path: /signout, form: {x: "{{.Page}}"}}`, "journey.logout.form.x", "does not execute"},
-		{"bad setup method", `setup: {method: PUT, path: /signup}`, "journey.setup.method", "allowed: GET, POST"},
-		{"lower-case method", `login: {method: post}`, "journey.login.method", "allowed: GET, POST"},
-		{"bad logout method", `logout: {method: DELETE, path: /session}`, "journey.logout.method", "allowed: GET, POST"},
-		{"setup without a path", `setup: {form: {a: b}}`, "journey.setup.path", "required"},
-		{"logout without a path", `logout: {method: POST}`, "journey.logout.path", "required"},
-		{"form path without /", `login: {form_path: login}`, "journey.login.form_path", "start with a single /"},
-		{"login path on another host", `login: {path: "//evil.example/login"}`, "journey.login.path", "start with a single /"},
-		{"setup path without /", `setup: {path: signup}`, "journey.setup.path", "start with a single /"},
-		{"page without /", `pages: ["/a/{{.Page}}", "/b", "c/{{.Page}}"]`, "journey.pages[2]", "start with a single /"},
-		{"page template", `pages: ["/a", "/b/{{.Pg}}"]`, "journey.pages[1]", "allowed here: .User, .Password, .ID, .Page"},
-		{"empty page", `pages: [""]`, "journey.pages[0]", "is empty"},
-		{"explicitly no pages", `pages: []`, "journey.pages", "at least one page"},
-		{"logged-out status 700", `logged_out: {status: [401, 700]}`, "journey.logged_out.status[1]", "allowed 100..599"},
-		{"success status 700", `success: {status: 700}`, "journey.success.status", "allowed 100..599"},
-		{"success status a redirect", `success: {status: 302}`, "journey.success.status", "redirect"},
-		{"setup ok status 99", `setup: {path: /signup, ok_status: [201, 99]}`, "journey.setup.ok_status[1]", "allowed 100..599"},
-		{"logout ok status 600", `logout: {path: /signout, ok_status: [600]}`, "journey.logout.ok_status[0]", "allowed 100..599"},
-		{"success path without /", `success: {path: dashboard}`, "journey.success.path", "start with a single /"},
-		{"redirect_to without /", `logged_out: {redirect_to: [/signin, signin]}`, "journey.logged_out.redirect_to[1]", "start with a single /"},
-		{"cleared cookie name", `logged_out: {cleared_cookie: "s id"}`, "journey.logged_out.cleared_cookie", "not a cookie name"},
-		{"nothing is logged out", `logged_out: {redirect_to: [], status: []}`, "journey.logged_out", "nothing would count"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec := decodeSpec(t, "journey:\n  "+tt.yaml+"\n")
-			errs := spec.Validate()
-			require.Len(t, errs, 1, "%v", errs)
-			assert.Equal(t, []string{tt.key}, fieldKeys(t, errs))
-			assert.Contains(t, errs[0].Error(), tt.msg)
-			_, err := spec.Journey(3, 1)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.key)
-		})
-	}
-
-	t.Run("every problem at once", func(t *testing.T) {
-		spec := decodeSpec(t, `
-journey:
-  setup: {method: PATCH, path: signup}
-  login: {form: {user: "{{.Usr}}"}}
-  pages: ["/p/{{.Page}}", "p2"]
-  success: {status: 700}
-`)
-		assert.ElementsMatch(t, []string{"journey.setup.method", "journey.setup.path", "journey.login.form.user",
-			"journey.pages[1]", "journey.success.status"}, fieldKeys(t, spec.Validate()))
-	})
-}
-
-func TestJourneySpecValidateAccepts(t *testing.T) {
-	tests := []struct {
-		name string
-		yaml string
-	}{
-		{"the zero spec", "journey: {}"},
-		{"pages left out take the default", "journey: {pages: null, login: {form_path: /login}}"},
-		{"the fake app written out", fakeAppYAML},
-		{"a custom app", customYAML("")},
-		{"post directly", "journey: {login: {path: /api/login, form: {email: x, pass: y}}}"},
-		{"login by GET, only hidden fields", "journey: {login: {method: GET, form_path: /signin, form: {}}}"},
-		{"logged out by status only", "journey: {logged_out: {redirect_to: [], status: [401, 419]}}"},
-		{"logged out by the cookie only", "journey: {logged_out: {redirect_to: [], status: [], cleared_cookie: __Host-sid}}"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec := decodeSpec(t, tt.yaml)
-			assert.Empty(t, spec.Validate())
-			j, err := spec.Journey(4, 2)
-			require.NoError(t, err)
-			assert.Equal(t, 4, j.Pages)
-			assert.Equal(t, 2, j.Relogin)
-			assert.Equal(t, 20, j.MaxRedirects)
-		})
+	_, err := clients.Run(t.Context(), "127.0.0.1:1", nil, j, events.SinkFunc(func(events.Event) {}), clients.RunOptions{})
+	assert.ErrorContains(t, err, "journey: users.name: ", "Run compiles a journey not compiled, without a prefix")
+	for _, ok := range []clients.Journey{fakeAppJourney(4, 2), customJourney(1, 0)} {
+		assert.Empty(t, ok.Compile("journey."))
 	}
 }
 
-func TestJourneySpecYAMLKeys(t *testing.T) {
-	spec := decodeSpec(t, customYAML(""))
-	require.NotNil(t, spec.Setup)
-	assert.Equal(t, clients.RequestSpec{Path: "/signup", Form: map[string]string{"email": "{{.User}}", "pass": "{{.Password}}"}, OKStatus: []int{201}}, *spec.Setup)
-	assert.Equal(t, clients.UsersSpec{Name: "u{{.ID}}@example.com", Password: "pw-{{.ID}}"}, spec.Users)
-	assert.Equal(t, clients.LoginSpec{FormPath: "/signin", Form: map[string]string{"email": "{{.User}}", "pass": "{{.Password}}"}}, spec.Login)
-	assert.Equal(t, clients.SuccessSpec{Path: "/dashboard", BodyContains: "Welcome"}, spec.Success)
-	assert.Equal(t, []string{"/app/{{.Page}}"}, spec.Pages)
-	assert.Equal(t, clients.LoggedOutSpec{RedirectTo: []string{"/signin"}, ClearedCookie: "sid"}, spec.LoggedOut)
-	require.NotNil(t, spec.Logout)
-	assert.Equal(t, clients.RequestSpec{Method: http.MethodGet, Path: "/signout", Form: map[string]string{"user": "{{.User}}"}, OKStatus: []int{204}}, *spec.Logout)
-
-	// An empty list given explicitly is not a list left out.
-	assert.Nil(t, decodeSpec(t, "journey: {}").Pages)
-	assert.NotNil(t, decodeSpec(t, "journey: {pages: []}").Pages)
-
-	var doc struct {
-		Journey clients.JourneySpec `yaml:"journey"`
-	}
-	dec := yaml.NewDecoder(strings.NewReader("journey: {login: {from_path: /login}}"))
-	dec.KnownFields(true)
-	assert.ErrorContains(t, dec.Decode(&doc), "from_path", "a misspelt key is an error")
-}
-
-// The default user name is the one User.Name gives, and the one the zero spec logs in with.
-func TestJourneySpecDefaultUserName(t *testing.T) {
+// The fake app's user name template gives user<ID>, for any number of digits, and its password secret.
+func TestJourneyUserName(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]string{} // username → password
 	srv := startProxyServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -174,27 +66,14 @@ func TestJourneySpecDefaultUserName(t *testing.T) {
 	}))
 	users := population(t, 1, config(12, "203.0.113.0/24"))
 	users[10].ID = 1234 // a longer number
-	j, err := clients.JourneySpec{}.Journey(1, 0)
-	require.NoError(t, err)
-	runJourney(t, srv.addr, users, j)
+	runJourney(t, srv.addr, users, fakeAppJourney(1, 0))
 	want := map[string]string{}
 	for _, u := range users {
-		want[u.Name()] = "secret"
+		want["user"+strconv.Itoa(u.ID)] = "secret"
 	}
 	assert.Equal(t, want, got)
-	assert.Equal(t, "user1234", users[10].Name())
+	assert.Contains(t, got, "user1234")
 }
-
-// fakeAppYAML is the fake app's journey written out.
-const fakeAppYAML = `
-journey:
-  login:
-    form_path: /login
-    form: {username: "{{.User}}", password: "{{.Password}}"}
-  success: {status: 200}
-  pages: ["/page/{{.Page}}"]
-  logged_out: {redirect_to: ["/login"], status: [401]}
-`
 
 // timeless is an event without its timings, which differ from run to run.
 func timeless(evs []events.Event) []events.Event {
@@ -206,9 +85,10 @@ func timeless(evs []events.Event) []events.Event {
 	return out
 }
 
-// TestJourneySpecIsFakeAppJourney runs FakeAppJourney, the zero spec's journey and the fake app's journey written
-// out in YAML against the same conditions, each on fresh replicas, and compares every event but its timings.
-func TestJourneySpecIsFakeAppJourney(t *testing.T) {
+// TestFakeAppJourney runs the fake app's journey (which a scenario's zero journey is) twice against the same
+// conditions, each time on fresh replicas, compares every event but its timings, and reaches every outcome the
+// fake app can give.
+func TestFakeAppJourney(t *testing.T) {
 	idpURL := idp(t, idpKey) // stateless: one provider serves every run, so that its address is the same
 	memory := func(login string) func() http.Handler {
 		return func() http.Handler {
@@ -257,14 +137,12 @@ func TestJourneySpecIsFakeAppJourney(t *testing.T) {
 		{"sso, per-replica secrets, a a b", sso(2, 1), 0},
 		{"wrong password", func() http.Handler { return fakeapp.New(fakeapp.Config{Name: "replica-1", Password: "other"}) }, 0},
 	}
-	zero, err := clients.JourneySpec{}.Journey(4, 1)
-	require.NoError(t, err)
-	written, err := decodeSpec(t, fakeAppYAML).Journey(4, 1)
-	require.NoError(t, err)
+	compiled := fakeAppJourney(4, 1)
+	require.Empty(t, compiled.Compile(""))
 	journeys := []struct {
 		name string
 		j    clients.Journey
-	}{{"zero spec", zero}, {"written out", written}}
+	}{{"compiled beforehand", compiled}, {"compiled by Run", fakeAppJourney(4, 1)}}
 
 	seen := map[string]int{}
 	for _, c := range conditions {
@@ -273,7 +151,7 @@ func TestJourneySpecIsFakeAppJourney(t *testing.T) {
 			cfg.CookiesBlocked = c.blocked
 			users := population(t, 7, cfg)
 			users[1].Logout, users[3].Logout = true, true
-			want := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, clients.FakeAppJourney(4, 1)).evs)
+			want := timeless(runJourney(t, startProxyServer(t, c.app()).addr, users, fakeAppJourney(4, 1)).evs)
 			require.NotEmpty(t, want)
 			for _, e := range want {
 				seen[e.Step+" "+e.Outcome]++
@@ -291,11 +169,11 @@ func TestJourneySpecIsFakeAppJourney(t *testing.T) {
 	}
 }
 
-// TestJourneySpecPagesCycle: page p opens Pages[(p-1) % len(Pages)], with {{.Page}} = p.
-func TestJourneySpecPagesCycle(t *testing.T) {
+// TestJourneyPagesCycle: page p opens Pages[(p-1) % len(Pages)], with {{.Page}} = p.
+func TestJourneyPagesCycle(t *testing.T) {
 	srv := startProxyServer(t, fakeapp.New(fakeapp.Config{Name: "replica-1"}))
-	j, err := decodeSpec(t, `journey: {pages: ["/page/{{.Page}}", "/", "/page/{{.ID}}x{{.Page}}"]}`).Journey(5, 0)
-	require.NoError(t, err)
+	j := fakeAppJourney(5, 0)
+	j.PagePaths = []string{"/page/{{.Page}}", "/", "/page/{{.ID}}x{{.Page}}"}
 	users := population(t, 1, config(2, "203.0.113.0/24"))
 	r := runJourney(t, srv.addr, users, j)
 	for _, u := range users {
@@ -439,20 +317,26 @@ func (a *customApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// customYAML is the custom app's journey; extra is appended to the journey block (indented two spaces).
-func customYAML(extra string) string {
-	return `
-journey:
-  users: {name: "u{{.ID}}@example.com", password: "pw-{{.ID}}"}
-  setup: {path: /signup, form: {email: "{{.User}}", pass: "{{.Password}}"}, ok_status: [201]}
-  login:
-    form_path: /signin
-    form: {email: "{{.User}}", pass: "{{.Password}}"}
-  success: {path: /dashboard, body_contains: Welcome}
-  pages: ["/app/{{.Page}}"]
-  logged_out: {redirect_to: [/signin], cleared_cookie: sid}
-  logout: {method: GET, path: /signout, form: {user: "{{.User}}"}, ok_status: [204]}
-` + extra
+// customJourney is the custom app's journey, as a scenario's journey section gives it (its defaults filled in):
+//
+//	users: {name: "u{{.ID}}@example.com", password: "pw-{{.ID}}"}
+//	setup: {path: /signup, form: {email: "{{.User}}", pass: "{{.Password}}"}, ok_status: [201]}
+//	login: {form_path: /signin, form: {email: "{{.User}}", pass: "{{.Password}}"}}
+//	success: {path: /dashboard, body_contains: Welcome}
+//	pages: ["/app/{{.Page}}"]
+//	logged_out: {redirect_to: [/signin], cleared_cookie: sid}
+//	logout: {method: GET, path: /signout, form: {user: "{{.User}}"}, ok_status: [204]}
+func customJourney(pages, relogin int) clients.Journey {
+	form := map[string]string{"email": "{{.User}}", "pass": "{{.Password}}"}
+	return clients.Journey{Pages: pages, Relogin: relogin, UserName: "u{{.ID}}@example.com", Password: "pw-{{.ID}}",
+		Setup:         &clients.Request{Method: http.MethodPost, Path: "/signup", Form: form, OKStatus: []int{201}},
+		LoginFormPath: "/signin", LoginMethod: http.MethodPost, LoginForm: form,
+		SuccessPath: "/dashboard", SuccessStatus: http.StatusOK, SuccessText: "Welcome",
+		PagePaths:      []string{"/app/{{.Page}}"},
+		LoggedOutPaths: []string{"/signin"}, LoggedOutStatus: []int{http.StatusUnauthorized}, LoggedOutCookie: "sid",
+		Logout: clients.Request{Method: http.MethodGet, Path: "/signout", Form: map[string]string{"user": "{{.User}}"},
+			OKStatus: []int{204}},
+	}
 }
 
 func TestCustomAppJourney(t *testing.T) {
@@ -480,7 +364,7 @@ func TestCustomAppJourney(t *testing.T) {
 
 	tests := []struct {
 		name        string
-		extra       string // appended to the journey block
+		change      func(*clients.Journey) // what the case changes in the custom journey
 		drop        string
 		formInPlace bool
 		blocked     bool
@@ -493,39 +377,36 @@ func TestCustomAppJourney(t *testing.T) {
 		{name: "a cookie expired in the past is a loss", drop: "expires", want: lostAt2},
 		{name: "a cookie cleared and set anew is not", drop: "rotate", want: join([]step{setup}, login(1, events.OutcomeOK),
 			[]step{page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)})},
-		{name: "a wrong password is rejected", extra: "  setup: {path: /signup, form: {email: \"{{.User}}\", pass: other}}\n",
+		{name: "a wrong password is rejected", change: func(j *clients.Journey) {
+			j.Setup = &clients.Request{Method: http.MethodPost, Path: "/signup", Form: map[string]string{"email": "{{.User}}", "pass": "other"}}
+		},
 			want: []step{setup, {events.StepLogin, 1, get, "/signin", events.OutcomeOK}, {events.StepLogin, 1, post, "/api/login", events.OutcomeRejected},
 				{events.StepLogin, 2, get, "/signin", events.OutcomeOK}, {events.StepLogin, 2, post, "/api/login", events.OutcomeRejected}}},
-		{name: "a success page without the success text is an error", extra: "  success: {path: /dashboard, body_contains: Welcome back}\n",
+		{name: "a success page without the success text is an error", change: func(j *clients.Journey) { j.SuccessText = "Welcome back" },
 			want: join([]step{setup}, login(1, events.OutcomeError), login(2, events.OutcomeError))},
-		{name: "a success page elsewhere is an error", extra: "  success: {path: /home}\n",
+		{name: "a success page elsewhere is an error", change: func(j *clients.Journey) { j.SuccessPath, j.SuccessText = "/home", "" },
 			want: join([]step{setup}, login(1, events.OutcomeError), login(2, events.OutcomeError))},
 		{name: "bounced to /signin after the login is a loop", blocked: true,
 			want: join([]step{setup}, login(1, events.OutcomeLoop), login(2, events.OutcomeLoop))},
 		{name: "the login form in place of the success page is a loop", blocked: true, formInPlace: true,
 			want: join([]step{setup}, login(1, events.OutcomeLoop), login(2, events.OutcomeLoop))},
-		{name: "post directly without the form", extra: "  login: {path: /api/login, form: {email: \"{{.User}}\", pass: \"{{.Password}}\"}}\n",
+		{name: "post directly without the form", change: func(j *clients.Journey) { j.LoginFormPath, j.LoginPath = "", "/api/login" },
 			want: []step{setup, {events.StepLogin, 1, post, "/api/login", events.OutcomeOK}, {events.StepLogin, 1, get, "/dashboard", events.OutcomeOK},
 				page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)}},
-		{name: "an API login answered 200 with JSON", extra: `  login: {path: /api/session, form: {email: "{{.User}}", pass: "{{.Password}}"}}
-  success: {path: /api/session, body_contains: '"ok":true'}
-`, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeOK},
+		{name: "an API login answered 200 with JSON", change: apiLogin, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeOK},
 			page(1, events.OutcomeOK), page(2, events.OutcomeOK), page(3, events.OutcomeOK)}},
-		{name: "an API login refused", extra: `  users: {name: "u{{.ID}}@example.com", password: "pw"}
-  setup: {path: /signup, form: {email: "{{.User}}", pass: other}}
-  login: {path: /api/session, form: {email: "{{.User}}", pass: "{{.Password}}"}}
-  success: {path: /api/session, body_contains: '"ok":true'}
-`, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeRejected}, {events.StepLogin, 2, post, "/api/session", events.OutcomeRejected}}},
+		{name: "an API login refused", change: func(j *clients.Journey) {
+			apiLogin(j)
+			j.Password = "pw"
+			j.Setup = &clients.Request{Method: http.MethodPost, Path: "/signup", Form: map[string]string{"email": "{{.User}}", "pass": "other"}}
+		}, want: []step{setup, {events.StepLogin, 1, post, "/api/session", events.OutcomeRejected}, {events.StepLogin, 2, post, "/api/session", events.OutcomeRejected}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// A key given twice in a YAML mapping is an error, so an override replaces the whole block.
-			src := customYAML("")
-			if tt.extra != "" {
-				src = overrideYAML(t, customYAML(""), tt.extra)
+			j := customJourney(3, 1)
+			if tt.change != nil {
+				tt.change(&j)
 			}
-			j, err := decodeSpec(t, src).Journey(3, 1)
-			require.NoError(t, err)
 			app := newCustomApp()
 			app.drop, app.formInPlace = tt.drop, tt.formInPlace
 			srv := startProxyServer(t, app)
@@ -545,7 +426,7 @@ func TestCustomAppJourney(t *testing.T) {
 			for _, n := range posts {
 				submitted += n
 			}
-			if strings.Contains(src, "form_path") {
+			if j.LoginFormPath != "" {
 				assert.Equal(t, submitted, app.tokens, "the form's hidden token goes with every submission")
 			} else {
 				assert.Zero(t, app.tokens, "posted directly, without reading the form")
@@ -558,8 +439,7 @@ func TestCustomAppJourney(t *testing.T) {
 		srv := startProxyServer(t, app)
 		users := population(t, 5, config(2, "203.0.113.0/24"))
 		users[0].Logout = true
-		j, err := decodeSpec(t, customYAML("")).Journey(1, 0)
-		require.NoError(t, err)
+		j := customJourney(1, 0)
 		runJourney(t, srv.addr, users, j) // signs the users up
 		r := runJourney(t, srv.addr, users, j)
 		for _, u := range users {
@@ -584,8 +464,8 @@ func TestCustomAppJourney(t *testing.T) {
 		mux.HandleFunc("GET /login", serveLoginForm)
 		mux.HandleFunc("POST /login", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
 		srv := startProxyServer(t, mux)
-		j, err := decodeSpec(t, `journey: {setup: {method: POST, path: /signup}}`).Journey(1, 0)
-		require.NoError(t, err)
+		j := fakeAppJourney(1, 0)
+		j.Setup = &clients.Request{Method: http.MethodPost, Path: "/signup"}
 		users := population(t, 5, config(1, "203.0.113.0/24"))
 		r := runJourney(t, srv.addr, users, j)
 		assert.Equal(t, []step{
@@ -597,18 +477,8 @@ func TestCustomAppJourney(t *testing.T) {
 	})
 }
 
-// overrideYAML replaces the journey keys extra gives (two-space indented blocks) in src.
-func overrideYAML(t *testing.T, src, extra string) string {
-	t.Helper()
-	var base, over struct {
-		Journey map[string]yaml.Node `yaml:"journey"`
-	}
-	require.NoError(t, yaml.Unmarshal([]byte(src), &base))
-	require.NoError(t, yaml.Unmarshal([]byte("journey:\n"+extra), &over))
-	for k, v := range over.Journey {
-		base.Journey[k] = v
-	}
-	out, err := yaml.Marshal(base)
-	require.NoError(t, err)
-	return string(out)
+// apiLogin changes the custom journey to post directly to the app's API, which answers 200 with JSON.
+func apiLogin(j *clients.Journey) {
+	j.LoginFormPath, j.LoginPath = "", "/api/session"
+	j.SuccessPath, j.SuccessText = "/api/session", `"ok":true`
 }

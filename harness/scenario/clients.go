@@ -1,8 +1,4 @@
-// Package clients simulates the users: who they are and where they connect from (the population), what they do
-// (journeys), how each exchange is made (a browser with its own cookie jar whose every connection opens with a PROXY
-// protocol header carrying the user's address), and the event log every exchange is written to. It knows nothing of
-// how the replicas and the balancer are started.
-package clients
+package scenario
 
 import (
 	"fmt"
@@ -11,8 +7,9 @@ import (
 	"time"
 )
 
-// Config is the `clients:` section of a scenario.
-type Config struct {
+// Clients is the `clients:` section: who the simulated users are, where they connect from and how they pace
+// themselves.
+type Clients struct {
 	Users          int       `yaml:"users"`           // simulated users in the run
 	Concurrency    int       `yaml:"concurrency"`     // users active at once
 	Pages          Range     `yaml:"pages"`           // protected pages each user opens after logging in: 10, or 5..15
@@ -31,7 +28,7 @@ type Config struct {
 	Identity string `yaml:"identity"`
 }
 
-// How a user's address reaches the balancer.
+// How a user's address reaches the balancer (clients.identity).
 const (
 	// IdentityProxyProtocol opens each connection with a PROXY v1 header announcing the simulated address.
 	IdentityProxyProtocol = "proxy-protocol"
@@ -45,7 +42,7 @@ const (
 	IdentityNone = "none"
 )
 
-// Network says where users connect from.
+// Network is `clients.network`: where users connect from.
 type Network struct {
 	Pools []string `yaml:"pools"` // CIDRs addresses are drawn from (IPv4 or IPv6)
 	// PoolWeights weighs the pools, one weight each (default: every pool alike).
@@ -56,64 +53,83 @@ type Network struct {
 	FrontProxy  bool      `yaml:"front_proxy"` // every user reaches the balancer with one address
 }
 
-// DefaultConfig is what a scenario gets for the keys it leaves out.
-func DefaultConfig() Config {
-	return Config{
+// WebSocket is `clients.websocket`: how often each user connects to the app's WebSocket, whose state (a counter)
+// lives in the replica's memory.
+type WebSocket struct {
+	Connections int `yaml:"connections"` // per user, spread over the pages; 0: no WebSocket
+	Messages    int `yaml:"messages"`    // increments sent on each connection
+}
+
+// Arrival kinds (clients.arrival.kind).
+const (
+	ArrivalAll     = "all"     // every user is ready at the start; concurrency alone paces them
+	ArrivalFixed   = "fixed"   // one user every 1/rate seconds
+	ArrivalPoisson = "poisson" // exponential gaps between users, rate per second on average
+)
+
+// Arrival is `clients.arrival`: when users start their journeys.
+type Arrival struct {
+	Kind string  `yaml:"kind"` // all (default) | fixed | poisson
+	Rate float64 `yaml:"rate"` // users per second, for fixed and poisson
+}
+
+// Think kinds (clients.think.kind).
+const (
+	ThinkNone        = "none"        // no pause between pages (default)
+	ThinkConstant    = "constant"    // always Mean
+	ThinkUniform     = "uniform"     // uniformly between Min and Max
+	ThinkExponential = "exponential" // exponential with mean Mean, as many independent readers give
+)
+
+// Think is `clients.think`: the pause a user takes before each protected page.
+type Think struct {
+	Kind string   `yaml:"kind"`
+	Mean Duration `yaml:"mean"`
+	Min  Duration `yaml:"min"`
+	Max  Duration `yaml:"max"`
+}
+
+// defaultClients is what a scenario gets for the clients keys it leaves out.
+func defaultClients() Clients {
+	return Clients{
 		Users:       300,
 		Concurrency: 30,
-		Pages:       Fixed(10),
+		Pages:       fixed(10),
 		Relogin:     1,
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
 		WebSocket:   WebSocket{Messages: 3},
 		Identity:    IdentityProxyProtocol,
-		KeepAlive:   Duration(DefaultKeepAlive),
+		KeepAlive:   Duration(30 * time.Second),
 	}
 }
-
-// DefaultKeepAlive is how long a browser keeps an idle connection unless the scenario says otherwise.
-const DefaultKeepAlive = 30 * time.Second
 
 // Limits on what a run may ask for.
 const (
-	MaxUsers   = 1_000_000
-	MaxPages   = 10_000
-	MaxRelogin = 100
-	// MaxConcurrency bounds users at once; what the machine can hold is checked before a run starts.
-	MaxConcurrency = 200_000
+	maxUsers   = 1_000_000
+	maxPages   = 10_000
+	maxRelogin = 100
+	// maxConcurrency bounds users at once; what the machine can hold is checked before a run starts.
+	maxConcurrency = 200_000
 )
 
-// KeyError is a problem with one key of a scenario, named by its dotted path: the one error type of every key's
-// validation, here because this package, which validates its own sections (clients, journey), is the lowest that
-// does. The scenario's loader finds the key's line from it.
-type KeyError struct {
-	Key string // e.g. "clients.network.pools[1]"
-	Msg string
-}
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
-
-func keyErr(key, format string, args ...any) error {
-	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
-}
-
-// Validate returns every problem with c, each a *KeyError.
-func (c Config) Validate() []error {
+// validate returns every problem with the clients section, each a *KeyError.
+func (c Clients) validate() []error {
 	var errs []error
-	if c.Users < 1 || c.Users > MaxUsers {
-		errs = append(errs, keyErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, MaxUsers))
+	if c.Users < 1 || c.Users > maxUsers {
+		errs = append(errs, keyErr("clients.users", "%d is out of range (allowed 1..%d)", c.Users, maxUsers))
 	}
-	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
-		errs = append(errs, keyErr("clients.concurrency", "%d is out of range (allowed 1..%d)", c.Concurrency, MaxConcurrency))
+	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
+		errs = append(errs, keyErr("clients.concurrency", "%d is out of range (allowed 1..%d)", c.Concurrency, maxConcurrency))
 	}
 	if k := time.Duration(c.KeepAlive); k < 100*time.Millisecond || k > time.Hour {
 		errs = append(errs, keyErr("clients.keep_alive", "%s is out of range (allowed 100ms..1h)", k))
 	}
-	if c.Pages.Min < 0 || c.Pages.Max > MaxPages || c.Pages.Min > c.Pages.Max {
-		errs = append(errs, keyErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, MaxPages))
+	if c.Pages.Min < 0 || c.Pages.Max > maxPages || c.Pages.Min > c.Pages.Max {
+		errs = append(errs, keyErr("clients.pages", "%s is out of range (allowed 0..%d, or a range inside it)", c.Pages, maxPages))
 	}
 	errs = append(errs, c.validatePacing()...)
-	if c.Relogin < 0 || c.Relogin > MaxRelogin {
-		errs = append(errs, keyErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, MaxRelogin))
+	if c.Relogin < 0 || c.Relogin > maxRelogin {
+		errs = append(errs, keyErr("clients.relogin", "%d is out of range (allowed 0..%d)", c.Relogin, maxRelogin))
 	}
 	if c.CookiesBlocked < 0 || c.CookiesBlocked > 1 {
 		errs = append(errs, keyErr("clients.cookies_blocked", "%g is out of range (allowed 0.0..1.0)", c.CookiesBlocked))
@@ -164,10 +180,10 @@ func (n Network) validate(users int) []error {
 			}
 		}
 		seen = append(seen, pfx)
-		capacity += float64(hostCount(pfx))
+		capacity += hostCount(pfx)
 	}
-	if n.NAT < 1 || n.NAT > MaxUsers {
-		errs = append(errs, keyErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, MaxUsers))
+	if n.NAT < 1 || n.NAT > maxUsers {
+		errs = append(errs, keyErr("clients.network.nat", "%d is out of range (allowed 1..%d users per address)", n.NAT, maxUsers))
 	} else if need := (users + n.NAT - 1) / n.NAT; len(errs) == 0 && !n.FrontProxy && capacity < float64(need) {
 		errs = append(errs, keyErr("clients.network.pools", "hold %.0f usable addresses, fewer than the %d distinct addresses %d users with nat %d need", capacity, need, users, n.NAT))
 	}
@@ -197,12 +213,54 @@ func (n Network) validate(users int) []error {
 	return errs
 }
 
-// ConnectionsAtOnce estimates the connections the users hold at once: a user whose pauses last no longer than
-// keep_alive keeps its connection through them; the others hold one only while their exchanges are in flight — a
-// tenth of them, and 256 more, is the margin for a system slow enough to have that many waiting.
-func (c Config) ConnectionsAtOnce() int {
-	n := min(c.Concurrency, c.Users)
-	held := float64(n) * c.Think.heldShare(time.Duration(c.KeepAlive))
-	inFlight := n/10 + 256
-	return min(n, int(math.Ceil(held))+inFlight)
+// hostCount is how many distinct addresses the population can draw from p: an IPv4 network's first and last
+// address (network and broadcast) are left out when the prefix has room for hosts. It is capped to keep the
+// arithmetic finite.
+func hostCount(p netip.Prefix) float64 {
+	hostBits := p.Addr().BitLen() - p.Bits()
+	n := math.Pow(2, float64(min(hostBits, 62)))
+	if p.Addr().Is4() && hostBits >= 2 {
+		n -= 2
+	}
+	return n
+}
+
+func (c Clients) validatePacing() []error {
+	var errs []error
+	switch c.Arrival.Kind {
+	case "", ArrivalAll:
+		if c.Arrival.Rate != 0 {
+			errs = append(errs, keyErr("clients.arrival.rate", "applies to arrival kinds fixed and poisson only"))
+		}
+	case ArrivalFixed, ArrivalPoisson:
+		if !(c.Arrival.Rate > 0) || math.IsInf(c.Arrival.Rate, 0) || c.Arrival.Rate > 1e6 {
+			errs = append(errs, keyErr("clients.arrival.rate", "%g is out of range (users per second, above 0 and at most 1000000)", c.Arrival.Rate))
+		}
+	default:
+		errs = append(errs, keyErr("clients.arrival.kind", "%q is not allowed (allowed: all, fixed, poisson)", c.Arrival.Kind))
+	}
+	t := c.Think
+	switch t.Kind {
+	case "", ThinkNone:
+		if t.Mean != 0 || t.Min != 0 || t.Max != 0 {
+			errs = append(errs, keyErr("clients.think", "mean, min and max need a kind (constant, uniform, exponential)"))
+		}
+	case ThinkConstant, ThinkExponential:
+		if t.Min != 0 || t.Max != 0 {
+			errs = append(errs, keyErr("clients.think", "%s takes mean only (min and max are for uniform)", t.Kind))
+		}
+	case ThinkUniform:
+		if t.Mean != 0 {
+			errs = append(errs, keyErr("clients.think.mean", "uniform takes min and max"))
+		}
+		if t.Max < t.Min {
+			errs = append(errs, keyErr("clients.think.max", "%s is less than min %s", t.Max, t.Min))
+		}
+	default:
+		errs = append(errs, keyErr("clients.think.kind", "%q is not allowed (allowed: none, constant, uniform, exponential)", t.Kind))
+	}
+	if c.Logout < 0 || c.Logout > 1 {
+		errs = append(errs, keyErr("clients.logout", "%g is out of range (allowed 0.0..1.0: the fraction of users who log out at the end)", c.Logout))
+	}
+	return errs
 }

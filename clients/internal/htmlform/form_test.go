@@ -1,4 +1,4 @@
-package clients
+package htmlform
 
 import (
 	"net/url"
@@ -101,13 +101,13 @@ func TestFindLoginForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, ok := findLoginForm([]byte(tt.page))
+			f, ok := FindLogin([]byte(tt.page))
 			assert.Equal(t, tt.found, ok)
 			if !tt.found {
 				return
 			}
-			assert.Equal(t, tt.action, f.action)
-			assert.Equal(t, tt.hidden, f.hidden)
+			assert.Equal(t, tt.action, f.Action)
+			assert.Equal(t, tt.hidden, f.Hidden)
 		})
 	}
 }

@@ -1,10 +1,8 @@
-package scenario
+package plan
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/template"
@@ -13,92 +11,87 @@ import (
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/internal/plan"
+	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/reports"
 )
 
 // Compile validates s — loaded from a file or built in Go, alike — and turns it into the plan of one run: the
 // topology with every default filled in, balancer.config read and checked, the user's app parsed, the faults
-// resolved, the users drawn from the seed and their journey compiled. Nothing is started. Errors name the key and,
-// for a loaded file, its line or --set.
-func Compile(s *Scenario) (*plan.Plan, error) {
-	c, errs := s.check()
+// resolved, each expect key checked against the figures of the report the run will have, the users drawn from the
+// seed and their journey compiled. Nothing is started. Errors name the key and, for a loaded file, its line or
+// --set.
+func Compile(s *scenario.Scenario) (*Plan, error) {
+	errs := append(s.Validate(), checkExpect(s)...)
 	if len(errs) > 0 {
-		return nil, s.located(errs)
+		return nil, s.Located(errs...)
 	}
-	t := s.topology()
-	t.Own = c.own
+	t := topology(s)
+	t.Own = ownApp(s)
 	if s.Target.URL != "" {
-		t.Target = &plan.TargetSpec{URL: s.Target.URL, Attribution: s.attribution()}
-	}
-	if t.Own != nil {
-		t.Own.BaseDir = s.dir()
+		t.Target = &TargetSpec{URL: s.Target.URL, Attribution: attribution(s)}
 	}
 	if s.Balancer.Config != "" {
-		tmpl, err := s.balancerTemplate(t)
+		tmpl, err := balancerTemplate(s, t)
 		if err != nil {
-			return nil, s.located([]error{err})
+			return nil, s.Located(err)
 		}
 		t.Balancer.Template = tmpl
 	}
-	users, err := clients.Population(s.Seed, s.Clients)
+	users, err := clients.Population(s.Seed, crowd(s.Clients))
 	if err != nil {
-		return nil, fmt.Errorf("%s: clients: %w", s.file(), err)
+		return nil, fmt.Errorf("%s: clients: %w", s.File(), err)
 	}
-	journey := c.journey
-	journey.WebSocket, journey.Think = s.Clients.WebSocket, s.Clients.Think
-	journey.KeepAlive = time.Duration(s.Clients.KeepAlive)
+	j, err := journey(s)
+	if err != nil {
+		return nil, s.Located(err)
+	}
 	t.Concurrency = min(s.Clients.Concurrency, s.Clients.Users)
-	t.ClientConns = s.Clients.ConnectionsAtOnce()
-	return &plan.Plan{
-		Topology: t, Faults: s.faults(), Users: users, Journey: journey, Concurrency: s.Clients.Concurrency,
-		Meta: s.meta(), Expect: s.Expect,
+	t.ClientConns = connectionsAtOnce(s.Clients)
+	return &Plan{
+		Topology: t, Faults: faults(s), Users: users, Journey: j, Concurrency: s.Clients.Concurrency,
+		Meta: meta(s), Expect: s.Expect,
 	}, nil
 }
 
-// located prefixes each error with where its key was written, when s came from a file, and joins them.
-func (s *Scenario) located(errs []error) error {
-	if s.where == nil {
-		return errors.Join(errs...)
+// checkExpect checks each bound parses and each key names a figure a report of this scenario will have.
+func checkExpect(s *scenario.Scenario) []error {
+	var errs []error
+	skeleton := reports.NewAccumulator(meta(s)).Report()
+	skeleton.Store = &reports.Store{} // Run always reads the app's side
+	if s.Clients.WebSocket.Connections > 0 {
+		skeleton.WebSocket = &reports.WebSocket{}
 	}
-	out := make([]error, len(errs))
-	for i, e := range errs {
-		out[i] = s.where.locate(e)
+	for key, want := range s.Expect {
+		if _, err := reports.ParseBound(want); err != nil {
+			errs = append(errs, keyErr("expect."+key, "%v", err))
+		}
+		if _, found := skeleton.Lookup(key); !found {
+			errs = append(errs, keyErr("expect."+key, "%q is not a figure of the report (a totals field such as login_failure_rate, or a dotted path such as skew.max_over_mean)", key))
+		}
 	}
-	return errors.Join(out...)
+	return errs
 }
 
-// file names the scenario in messages: its file, or its name when it was built in Go.
-func (s *Scenario) file() string {
-	if s.where != nil {
-		return s.where.file
-	}
-	return "scenario " + s.Name
-}
-
-// dir is where relative paths in the scenario start: the file's directory, or the working directory.
-func (s *Scenario) dir() string {
-	if s.where != nil {
-		return filepath.Dir(s.where.file)
-	}
-	return "."
+func keyErr(key, format string, args ...any) error {
+	return &scenario.KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
 // topology is the topology the scenario asks for, without what Compile reads or parses.
-func (s *Scenario) topology() plan.Topology {
-	t := plan.Topology{
+func topology(s *scenario.Scenario) Topology {
+	t := Topology{
 		Name: s.Name, Seed: s.Seed, Users: s.Clients.Users,
-		App: plan.AppSpec{Sessions: s.App.Sessions, Login: s.App.Login, SessionTTL: time.Duration(s.App.SessionTTL),
+		App: AppSpec{Sessions: s.App.Sessions, Login: s.App.Login, SessionTTL: time.Duration(s.App.SessionTTL),
 			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
 		CookiePerReplica: s.App.CookieName == "per-replica", SecretPerReplica: s.App.Secret == "per-replica",
 		SessionCookie: s.App.SessionCookie, Identity: s.Clients.Identity,
-		Balancer: plan.BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
-			Settings: s.Balancer.settings()},
+		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
+			Settings: settings(s.Balancer)},
 	}
 	if s.App.Own() {
 		t.App.IdP = s.App.IdP
 	}
 	if t.App.NeedsIdP() {
-		t.App.IdPKey = plan.DerivedSecret(s.Seed, plan.PartIdP)
+		t.App.IdPKey = DerivedSecret(s.Seed, PartIdP)
 	}
 	for i := range s.App.Replicas {
 		t.Replicas = append(t.Replicas, t.Replica(i+1))
@@ -106,24 +99,11 @@ func (s *Scenario) topology() plan.Topology {
 	return t
 }
 
-// appCookies are the session cookie names the replicas use, which the balancer's own cookie must not take.
-func (s *Scenario) appCookies() []string {
-	t := s.topology()
-	names := make([]string, len(t.Replicas))
-	for i, r := range t.Replicas {
-		names[i] = r.CookieName
-	}
-	return names
-}
-
 // balancerTemplate reads and parses balancer.config (relative to the scenario file; one given with --set to the
 // working directory), and fills it once with a sample of t, so that a template that cannot be filled is refused
 // before anything starts. Errors name the template's file and line.
-func (s *Scenario) balancerTemplate(t plan.Topology) (*template.Template, error) {
-	path := s.Balancer.Config
-	if !filepath.IsAbs(path) && s.where != nil && !s.where.isSet(s.where.keys["balancer.config"]) {
-		path = filepath.Join(s.dir(), path)
-	}
+func balancerTemplate(s *scenario.Scenario, t Topology) (*template.Template, error) {
+	path := s.Path("balancer.config", s.Balancer.Config)
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, keyErr("balancer.config", "%v", err)
@@ -142,11 +122,11 @@ func (s *Scenario) balancerTemplate(t plan.Topology) (*template.Template, error)
 }
 
 // faults resolves each fault's target to a part name and parses its trigger (both validated).
-func (s *Scenario) faults() []plan.Fault {
-	out := make([]plan.Fault, len(s.Faults))
+func faults(s *scenario.Scenario) []Fault {
+	out := make([]Fault, len(s.Faults))
 	for i, f := range s.Faults {
-		trig, _ := plan.ParseTrigger(f.At)
-		out[i] = plan.Fault{Index: i, Action: f.Action, Target: s.faultTarget(f), At: f.At, Trigger: trig,
+		trig, _ := scenario.ParseTrigger(f.At)
+		out[i] = Fault{Index: i, Action: f.Action, Target: faultTarget(s, f), At: f.At, Trigger: trig,
 			For: time.Duration(f.For), Pause: time.Duration(f.Pause), Count: max(f.Count, 1), Persist: f.Persist}
 		if out[i].Pause == 0 {
 			out[i].Pause = time.Second
@@ -157,52 +137,78 @@ func (s *Scenario) faults() []plan.Fault {
 
 // faultTarget is the part a fault acts on, as the deployment names it: "balancer" becomes the balancer's kind, and
 // the actions on all replicas have none.
-func (s *Scenario) faultTarget(f Fault) string {
+func faultTarget(s *scenario.Scenario, f scenario.Fault) string {
 	switch f.Action {
-	case plan.ActionReloadBalancer:
+	case scenario.ActionReloadBalancer:
 		return s.Balancer.Kind
-	case plan.ActionRestartStore:
-		return plan.PartStore
-	case plan.ActionRollingRestart, plan.ActionScaleOut, plan.ActionScaleIn:
+	case scenario.ActionRestartStore:
+		return PartStore
+	case scenario.ActionRollingRestart, scenario.ActionScaleOut, scenario.ActionScaleIn:
 		return ""
 	}
-	if f.Target == plan.TargetBalancer {
+	if f.Target == scenario.TargetBalancer {
 		return s.Balancer.Kind
 	}
 	return f.Target
 }
 
+// replicasMade is how many replicas the scenario starts in all, counting those its scale-outs add.
+func replicasMade(s *scenario.Scenario) int {
+	n := s.App.Replicas
+	for _, f := range s.Faults {
+		if f.Action == scenario.ActionScaleOut {
+			n += max(f.Count, 1)
+		}
+	}
+	return n
+}
+
 // attribution is how a live target's answers name their replica.
-func (s *Scenario) attribution() clients.Attribution {
+func attribution(s *scenario.Scenario) clients.Attribution {
 	return clients.Attribution{Header: s.Target.ReplicaHeader, Cookie: s.Target.AffinityCookie,
 		None: s.Target.ReplicaHeader == "" && s.Target.AffinityCookie == ""}
 }
 
 // meta is what the report and the event log's header say of the run (the runtime is Run's to fill in). A live
 // target's replicas are not known before its answers name them.
-func (s *Scenario) meta() events.Meta {
+func meta(s *scenario.Scenario) events.Meta {
 	var names []string
 	if s.Target.URL == "" {
-		names = make([]string, s.replicasMade())
+		names = make([]string, max(replicasMade(s), 0))
 		for i := range names {
-			names[i] = plan.ReplicaName(i + 1)
+			names[i] = ReplicaName(i + 1)
 		}
 	}
 	plans := make([]events.FaultPlan, len(s.Faults))
 	for i, f := range s.Faults {
-		plans[i] = events.FaultPlan{Action: f.Action, Target: s.faultTarget(f), At: f.At, Persist: f.Persist}
+		plans[i] = events.FaultPlan{Action: f.Action, Target: faultTarget(s, f), At: f.At, Persist: f.Persist}
 	}
 	return events.Meta{
 		Scenario: s.Name, Seed: s.Seed,
 		Balancer: events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
 		App: events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName,
 			Own: s.App.Own() || s.Target.URL != ""},
-		Replicas: names, Users: s.Clients.Users, Faults: plans, Target: s.Target.URL, Attribution: s.attributionText(),
+		Replicas: names, Users: s.Clients.Users, Faults: plans, Target: s.Target.URL, Attribution: attributionText(s),
 	}
 }
 
+// attributionText says in the log's header how answers were attributed to replicas, when not by the balancer the
+// harness started: "header X", "cookie Y", or "none".
+func attributionText(s *scenario.Scenario) string {
+	a := attribution(s)
+	switch {
+	case s.Target.URL == "":
+		return ""
+	case a.Header != "":
+		return "header " + a.Header
+	case a.Cookie != "":
+		return "cookie " + a.Cookie
+	}
+	return "none"
+}
+
 // settings fills the scenario's balancer settings with their defaults.
-func (b Balancer) settings() balancer.Settings {
+func settings(b scenario.Balancer) balancer.Settings {
 	st := balancer.Settings{
 		HashType: or(b.HashType, "map-based"), CookieName: or(b.Cookie.Name, defaultCookie(b.Kind)),
 		CookieMaxAge: int(time.Duration(b.Cookie.MaxAge) / time.Second), ChangeOnFailure: b.Cookie.ChangeOnFailure,
@@ -254,25 +260,10 @@ func orInt(v, def int) int {
 }
 
 // seconds writes d (or def when d is 0) in whole seconds, a unit both nginx and HAProxy read.
-func seconds(d Duration, def time.Duration) string {
+func seconds(d scenario.Duration, def time.Duration) string {
 	v := time.Duration(d)
 	if v == 0 {
 		v = def
 	}
 	return strconv.FormatInt(int64((v+time.Second-1)/time.Second), 10) + "s"
-}
-
-// attributionText says in the log's header how answers were attributed to replicas, when not by the balancer the
-// harness started: "header X", "cookie Y", or "none".
-func (s *Scenario) attributionText() string {
-	a := s.attribution()
-	switch {
-	case s.Target.URL == "":
-		return ""
-	case a.Header != "":
-		return "header " + a.Header
-	case a.Cookie != "":
-		return "cookie " + a.Cookie
-	}
-	return "none"
 }
