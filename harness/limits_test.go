@@ -7,8 +7,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,12 +31,12 @@ func TestTooManyUsersAtOnceForThePortsIsRefused(t *testing.T) {
 		identity string
 		want     string
 	}{
-		{"within the ports", 8000, 0, scenario.IdentityProxyProtocol, ""},
-		{"beyond them", 9000, 0, scenario.IdentityProxyProtocol,
+		{"within the ports", 8000, 0, vocab.IdentityProxyProtocol, ""},
+		{"beyond them", 9000, 0, vocab.IdentityProxyProtocol,
 			"clients.concurrency: 9000 users at once hold about 9000 connections from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
-		{"users with addresses of their own", 9000, 0, scenario.IdentityBind, ""},
-		{"users thinking longer than the keep-alive", 50000, 5256, scenario.IdentityProxyProtocol, ""},
-		{"and holding more than the ports", 50000, 9200, scenario.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
+		{"users with addresses of their own", 9000, 0, vocab.IdentityBind, ""},
+		{"users thinking longer than the keep-alive", 50000, 5256, vocab.IdentityProxyProtocol, ""},
+		{"and holding more than the ports", 50000, 9200, vocab.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,11 +60,20 @@ func TestRunRefusesAScenarioTheMachineCannotHold(t *testing.T) {
 	portRangeFile = ports
 	s, err := scenario.Load("../scenarios/rr-memory.yaml", "clients.users=500", "clients.concurrency=500")
 	require.NoError(t, err)
-	var started bool
-	_, err = Run(context.Background(), s, WithDeployment(func(*runtime.Deployment) { started = true }))
+	spy := &startSpy{}
+	_, err = Run(context.Background(), s, WithRuntime(spy))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "clients.concurrency: 500 users at once")
-	assert.False(t, started, "nothing was started")
+	assert.False(t, spy.started, "nothing was started")
+}
+
+// startSpy is a runtime that only records that it was asked to start something.
+type startSpy struct{ started bool }
+
+func (*startSpy) Name() string { return "local" }
+func (s *startSpy) Start(context.Context, *runtime.Deployment) error {
+	s.started = true
+	return nil
 }
 
 // The open-file limit is raised to what the users at once need, within the hard limit.
@@ -82,7 +93,7 @@ func TestUsersBeyondTheFileLimit(t *testing.T) {
 	var lim syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
 	users := int(lim.Max) // two connections each: beyond the hard limit
-	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: scenario.IdentityBind}}
+	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: vocab.IdentityBind}}
 	err := prepareLimits(p)
 	var now syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now))

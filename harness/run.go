@@ -17,9 +17,9 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/internal/nemesis"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
-	"github.com/sessionlab/sessionlab/harness/runtime/target"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/target"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -32,7 +32,6 @@ type runConfig struct {
 	events   io.Writer
 	log      *slog.Logger
 	watchers []Watcher
-	started  []func(*runtime.Deployment)
 	shard    *[2]int // index, count
 }
 
@@ -46,17 +45,11 @@ type Watcher interface {
 // WithWatcher tells w about the run while it goes.
 func WithWatcher(w Watcher) Option { return func(c *runConfig) { c.watchers = append(c.watchers, w) } }
 
-// WithRuntime chooses where the topology runs. Default: local.New().
-func WithRuntime(rt runtime.Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
+// WithRuntime chooses where the topology runs: Local (the default) or Docker.
+func WithRuntime(rt Runtime) Option { return func(c *runConfig) { c.runtime = rt } }
 
 // WithEvents writes the event log (a header record, then JSON lines, one per exchange) to w.
 func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
-
-// WithDeployment calls fn with the deployment before the runtime starts anything in it, e.g. for a test to register
-// its Close (which is idempotent) with t.Cleanup first. Run closes it all the same when it returns.
-func WithDeployment(fn func(*runtime.Deployment)) Option {
-	return func(c *runConfig) { c.started = append(c.started, fn) }
-}
 
 // WithShard runs only the index-th (from 0) of count disjoint shares of the users (e.g. a Kubernetes Indexed Job's
 // pod); `sessionlab report --merge` joins the shards' event logs into the run's report. A scenario with faults
@@ -87,12 +80,26 @@ func Check(s *scenario.Scenario, opts ...Option) error {
 	return err
 }
 
+// Stack is a topology Start started, without users: where its balancer listens, and what stops it.
+type Stack struct {
+	Endpoint string // host:port of the balancer, which takes the PROXY protocol unless the scenario's identity says otherwise
+	dep      *runtime.Deployment
+}
+
+// Close stops every part of the stack. It is safe on a nil or partly started stack, and idempotent.
+func (st *Stack) Close(ctx context.Context) error {
+	if st == nil {
+		return nil
+	}
+	return st.dep.Stop(ctx)
+}
+
 // Start validates and compiles s as Run does and starts its topology — the replicas, the balancer and what they
-// need — on the runtime Run would use (WithRuntime; default local), without users or faults: for a caller that
-// drives the deployment itself, such as a benchmark's own clients, and closes it. WithDeployment applies as in Run,
-// so that a test registers the Close before anything starts; the deployment is returned, as far as it started, with
-// an error too (nil when the scenario did not compile).
-func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*runtime.Deployment, error) {
+// need — on the runtime Run would use (WithRuntime; default Local), without users or faults: for a caller that drives
+// the stack itself, such as a benchmark's own clients or a test of target mode. On error the stack is returned as far
+// as it started (nil when the scenario did not compile), so that the caller's deferred Close, registered before the
+// error check, stops it.
+func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*Stack, error) {
 	p, cfg, err := compile(s, opts)
 	if err == nil {
 		err = cfg.pickRuntime(p.Topology)
@@ -105,13 +112,12 @@ func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*runtime.
 	if err != nil {
 		return nil, err
 	}
-	for _, fn := range cfg.started {
-		fn(dep)
-	}
+	st := &Stack{dep: dep}
 	if err := rt.Start(ctx, dep); err != nil {
-		return dep, fmt.Errorf("start %s runtime: %w", rt.Name(), err)
+		return st, fmt.Errorf("start %s runtime: %w", rt.Name(), err)
 	}
-	return dep, nil
+	st.Endpoint = dep.Endpoint
+	return st, nil
 }
 
 func compile(s *scenario.Scenario, opts []Option) (*plan.Plan, runConfig, error) {
@@ -152,15 +158,8 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	if err != nil {
 		return nil, err
 	}
-	// The Close is registered before anything starts: a part started before a failure is stopped with the rest.
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		err = errors.Join(err, dep.Close(stopCtx))
-	}()
-	for _, fn := range cfg.started {
-		fn(dep)
-	}
+	// The Stop is registered before anything starts: a part started before a failure is stopped with the rest.
+	defer func() { err = errors.Join(err, dep.Stop(ctx)) }()
 	if err := cfg.runtime.Start(ctx, dep); err != nil {
 		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
 	}

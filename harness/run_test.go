@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,10 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
-	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 )
 
 // Run checks a scenario built in Go as it checks a file: a bad one starts nothing, and a good one runs what it
@@ -22,22 +21,24 @@ func TestRunValidatesAGoValue(t *testing.T) {
 	bad := scenario.Default()
 	bad.Name = "go-value"
 	bad.App.Command = []string{"app", "{{.Prot}}"}
-	started := false
-	_, err := harness.Run(context.Background(), &bad, harness.WithDeployment(func(*runtime.Deployment) { started = true }))
+	spy := &startSpy{}
+	_, err := harness.Run(context.Background(), &bad, harness.WithRuntime(spy))
 	require.ErrorContains(t, err, "app.command[1]")
-	assert.False(t, started, "nothing started")
+	assert.False(t, spy.started, "nothing started")
 
 	if testing.Short() {
 		t.Skip("the good half starts real processes; skipped with -short")
 	}
-	bin, err := sessionlabtest.FakeApp()
-	require.NoError(t, err)
+	bin := os.Getenv("SESSIONLAB_FAKEAPP")
+	if bin == "" {
+		t.Skip("SESSIONLAB_FAKEAPP names no fakeapp binary to run as your own app")
+	}
 	s := scenario.Default()
 	s.Name = "go-value"
 	s.Balancer.Strategy = "ip-hash"
 	s.Clients.Users, s.Clients.Concurrency = 20, 5
 	s.App.Command = []string{bin, "-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}"}
-	rep, err := harness.Run(context.Background(), &s, harness.WithRuntime(local.New()))
+	rep, err := harness.Run(context.Background(), &s, harness.WithRuntime(harness.Local()))
 	require.NoError(t, err)
 	assert.Nil(t, rep.Store, "your own app: no /metrics read, so the report has no store section")
 	require.NotNil(t, rep.Totals.LoginFailRate)
@@ -45,20 +46,34 @@ func TestRunValidatesAGoValue(t *testing.T) {
 	assert.Equal(t, 20, rep.Totals.Users)
 }
 
-// A program that runs scenarios only locally links no container library: the packages a user imports for local
-// runs do not depend on testcontainers-go.
-func TestLocalRunsDoNotLinkTestcontainers(t *testing.T) {
+// A program that runs scenarios only locally links no container library, and none links the fake app's
+// dependencies (its OpenID Connect provider, its metrics): the packages a user imports do not depend on them.
+func TestImportersLinkNeitherContainersNorTheFakeApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool to list dependencies with")
 	}
-	for _, pkg := range []string{"harness", "harness/sessionlabtest", "harness/runtime/local", "harness/scenario", "reports", "clients"} {
+	for _, pkg := range []string{"harness", "harness/sessionlabtest", "harness/internal/runtime/local", "harness/scenario", "reports", "clients"} {
 		out, err := exec.Command(goTool, "list", "-deps", "github.com/sessionlab/sessionlab/"+pkg).CombinedOutput()
 		require.NoError(t, err, "%s", out)
-		assert.NotContains(t, string(out), "testcontainers", pkg)
-		assert.NotContains(t, string(out), "github.com/moby/", pkg)
+		deps := string(out)
+		for _, never := range []string{"testcontainers", "github.com/moby/", "mockoidc", "go-jose", "prometheus/client_golang", "github.com/sessionlab/sessionlab/fakeapp\n"} {
+			assert.NotContains(t, deps, never, "%s links %s", pkg, strings.TrimSpace(never))
+		}
 	}
-	out, err := exec.Command(goTool, "list", "-deps", "github.com/sessionlab/sessionlab/harness/runtime/docker").CombinedOutput()
+	out, err := exec.Command(goTool, "list", "-deps", "github.com/sessionlab/sessionlab/harness/internal/runtime/docker").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.True(t, strings.Contains(string(out), "github.com/testcontainers/testcontainers-go\n"), "the docker runtime is where it is linked")
+}
+
+// startSpy is a runtime that only records that it was asked to start something.
+type startSpy struct{ started bool }
+
+func (*startSpy) Name() string { return "local" }
+func (s *startSpy) Start(context.Context, *runtime.Deployment) error {
+	s.started = true
+	return nil
 }

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/docker"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

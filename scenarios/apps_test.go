@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,7 +46,7 @@ func failRate(t *testing.T, rep *reports.Report) float64 {
 }
 
 func TestWakapiRoundRobin(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		t.Run("memory sessions loop", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "wakapi-round-robin.yaml")
 			assertExpectationsMet(t, rep)
@@ -104,7 +104,7 @@ func pagesByUserAttempt(evs []events.Event) map[userAttempt][]events.Event {
 }
 
 func TestCaddySecurityReplicas(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		t.Run("per-replica keys refuse each other's tokens", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "caddy-security-replicas.yaml")
 			assertExpectationsMet(t, rep)
@@ -123,7 +123,7 @@ func TestCaddySecurityReplicas(t *testing.T) {
 }
 
 func TestOAuth2ProxyRedis(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		t.Run("per-replica secret and cookie name double the records", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "oauth2-proxy-redis.yaml")
 			assertExpectationsMet(t, rep)
@@ -172,7 +172,7 @@ func TestOAuth2ProxyRedis(t *testing.T) {
 }
 
 func TestRedisSharedSessions(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		t.Run("round-robin keeps everyone logged in", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "redis-shared-sessions.yaml")
 			assertExpectationsMet(t, rep)
@@ -205,7 +205,7 @@ func TestRedisSharedSessions(t *testing.T) {
 }
 
 func TestWebSocketIPHash(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		for _, kind := range kinds {
 			t.Run(kind+" ip-hash keeps the state", func(t *testing.T) {
 				rep, _ := runOn(t, rt, "websocket-ip-hash.yaml", "balancer.kind="+kind)
@@ -226,7 +226,7 @@ func TestWebSocketIPHash(t *testing.T) {
 }
 
 func TestFormCSRFRoundRobin(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		t.Run("the token is unknown to the replica the form is posted to", func(t *testing.T) {
 			rep, _ := runOn(t, rt, "form-csrf-round-robin.yaml")
 			assertExpectationsMet(t, rep)

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +28,7 @@ func TestCaddyRoundRobinLoops(t *testing.T) {
 // lived there, and nobody else moves. change_on_failure (lb_retries) decides whether the request that found it dead
 // fails or is retried: the same difference as on ingress-nginx.
 func TestCaddyKillUnderCookieAffinityMovesOnlyItsUsers(t *testing.T) {
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		for _, change := range []bool{false, true} {
 			t.Run(fmt.Sprintf("change_on_failure=%v", change), func(t *testing.T) {
 				rep, _ := runOn(t, rt, "kill-replica.yaml", "balancer.kind=caddy", "balancer.strategy=cookie-insert", "clients.pages=60",
@@ -75,7 +75,7 @@ func TestCaddyAddressHashSpreadsAnOffice(t *testing.T) {
 // whether Caddy and the replicas are processes or containers.
 func TestCaddyCountsAreTheSameInBothRuntimes(t *testing.T) {
 	counts := map[string][]int{}
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		rep, _ := runOn(t, rt, "rr-memory.yaml", "balancer.kind=caddy", "balancer.strategy=round-robin", "clients.users=40",
 			"clients.concurrency=1", "clients.pages=5")
 		for _, r := range rep.Replicas {

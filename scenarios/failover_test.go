@@ -1,30 +1,41 @@
 package scenarios_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// stopBeforeUsers stops one replica's process once the deployment is up and before the first user starts: its
-// listener is gone, the balancer's config still names it.
+// stopBeforeUsers stops one replica's process once the deployment is up and before the first user starts, behind
+// the harness's back: its listener is gone, the balancer's config still names it.
 type stopBeforeUsers struct {
 	t       *testing.T
-	dep     *runtime.Deployment
 	replica string
 }
 
 func (s *stopBeforeUsers) Start(int) {
-	p, err := s.dep.Part(s.replica)
-	require.NoError(s.t, err)
-	require.NoError(s.t, p.Stop(context.Background()))
+	var pid int
+	for _, p := range sessionlabtest.Processes(os.Getpid()) {
+		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil && bytes.Contains(cmd, []byte("\x00-name\x00"+s.replica+"\x00")) {
+			pid = p
+		}
+	}
+	require.NotZero(s.t, pid, "the process of %s", s.replica)
+	require.NoError(s.t, syscall.Kill(pid, syscall.SIGTERM))
+	require.Eventually(s.t, func() bool { return !slices.Contains(sessionlabtest.Processes(os.Getpid()), pid) }, 5*time.Second, 10*time.Millisecond)
 }
 func (s *stopBeforeUsers) Record(events.Event) {}
 func (s *stopBeforeUsers) UserDone()           {}
@@ -33,8 +44,7 @@ func (s *stopBeforeUsers) UserDone()           {}
 func runWithReplica1Stopped(t *testing.T, s *scenario.Scenario) *reports.Report {
 	t.Helper()
 	stop := &stopBeforeUsers{t: t, replica: "replica-1"}
-	rep, err := harness.Run(context.Background(), s, harness.WithDeployment(func(d *runtime.Deployment) { stop.dep = d }),
-		harness.WithWatcher(stop))
+	rep, err := harness.Run(context.Background(), s, harness.WithWatcher(stop))
 	require.NoError(t, err)
 	require.Len(t, rep.Replicas, 4)
 	return rep

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,7 +95,7 @@ func TestOwnAppImageOnDocker(t *testing.T) {
 	}
 	own, evs := runOn(t, rt, "own-app-fakeapp.yaml", "balancer.strategy=ip-hash", "app.command=[]", "app.empty_env=false",
 		fmt.Sprintf(`app.image={name: %q, port: 9000, env: {UNUSED: "{{.Name}}"}, command: ["-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]}`, image))
-	base, _ := runOn(t, local.New(), "own-app-fakeapp.yaml", append(builtIn, "balancer.strategy=ip-hash")...)
+	base, _ := runOn(t, harness.Local(), "own-app-fakeapp.yaml", append(builtIn, "balancer.strategy=ip-hash")...)
 	assert.Equal(t, requestsPerReplica(base), requestsPerReplica(own), "per-replica counts")
 	require.NotNil(t, own.Totals.LoginFailRate)
 	assert.Zero(t, *own.Totals.LoginFailRate)

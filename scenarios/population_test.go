@@ -7,7 +7,6 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -148,7 +147,7 @@ func TestBindAndProxyProtocolAssignAlike(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			byIdentity := map[string][]int{}
 			replicaOf := map[string]map[int]string{}
-			for _, identity := range []string{scenario.IdentityProxyProtocol, scenario.IdentityBind} {
+			for _, identity := range []string{"proxy-protocol", "bind"} {
 				rep, evs := run(t, "rr-memory.yaml", "balancer.kind="+kind, "balancer.strategy=ip-hash", "clients.identity="+identity,
 					`clients.network.pools=["127.16.0.0/16"]`, "clients.users=200", "clients.pages=3")
 				assert.Zero(t, rep.Totals.LoginFailures)
@@ -161,14 +160,14 @@ func TestBindAndProxyProtocolAssignAlike(t *testing.T) {
 				}
 			}
 			busy := 0
-			for _, n := range byIdentity[scenario.IdentityBind] {
+			for _, n := range byIdentity["bind"] {
 				if n > 0 {
 					busy++
 				}
 			}
 			assert.Greater(t, busy, 1, "256 /24s spread over the replicas")
-			assert.Equal(t, byIdentity[scenario.IdentityProxyProtocol], byIdentity[scenario.IdentityBind], "same per-replica counts")
-			assert.Equal(t, replicaOf[scenario.IdentityProxyProtocol], replicaOf[scenario.IdentityBind], "same replica for every user")
+			assert.Equal(t, byIdentity["proxy-protocol"], byIdentity["bind"], "same per-replica counts")
+			assert.Equal(t, replicaOf["proxy-protocol"], replicaOf["bind"], "same replica for every user")
 		})
 	}
 	t.Run("bind keeps an office's /24 together", func(t *testing.T) {

@@ -3,59 +3,37 @@ package scenarios_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/docker"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/docker"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(buildFakeAppAndRun(m))
-}
-
-// buildFakeAppAndRun builds the fakeapp once for every run of the package.
-func buildFakeAppAndRun(m *testing.M) int {
-	if os.Getenv("SESSIONLAB_FAKEAPP") == "" && !testing.Short() {
-		bin, err := local.BuildFakeApp(context.Background(), "")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		defer os.RemoveAll(filepath.Dir(bin))
-		os.Setenv("SESSIONLAB_FAKEAPP", bin)
-	}
-	return m.Run()
-}
-
 // runtimes are the rows every scenario test runs under.
 var runtimes = []struct {
 	name string
-	new  func(t *testing.T) runtime.Runtime
+	new  func(t *testing.T) harness.Runtime
 }{
-	{"local", func(*testing.T) runtime.Runtime { return local.New() }},
-	{"docker", func(t *testing.T) runtime.Runtime {
+	{"local", func(*testing.T) harness.Runtime { return harness.Local() }},
+	{"docker", func(t *testing.T) harness.Runtime {
 		if err := docker.Available(context.Background()); err != nil {
 			t.Skipf("docker runtime not tested: %v", err)
 		}
-		return docker.New()
+		rt, err := docker.New()
+		require.NoError(t, err)
+		return rt
 	}},
 }
 
 // eachRuntime runs fn once per runtime, as subtests named after them.
-func eachRuntime(t *testing.T, fn func(t *testing.T, rt runtime.Runtime)) {
+func eachRuntime(t *testing.T, fn func(t *testing.T, rt harness.Runtime)) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes or containers; skipped with -short")
@@ -71,11 +49,11 @@ func run(t *testing.T, file string, overrides ...string) (*reports.Report, []eve
 	if testing.Short() {
 		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
 	}
-	return runOn(t, local.New(), file, overrides...)
+	return runOn(t, harness.Local(), file, overrides...)
 }
 
 // runOn runs a catalog scenario on rt and returns its report and event log.
-func runOn(t *testing.T, rt runtime.Runtime, file string, overrides ...string) (*reports.Report, []events.Event) {
+func runOn(t *testing.T, rt harness.Runtime, file string, overrides ...string) (*reports.Report, []events.Event) {
 	t.Helper()
 	s, err := scenario.Load(file, overrides...)
 	require.NoError(t, err)
@@ -98,7 +76,7 @@ func TestRoundRobinMemorySessionsLoop(t *testing.T) {
 	eachRuntime(t, testRoundRobinMemorySessionsLoop)
 }
 
-func testRoundRobinMemorySessionsLoop(t *testing.T, rt runtime.Runtime) {
+func testRoundRobinMemorySessionsLoop(t *testing.T, rt harness.Runtime) {
 	rep, _ := runOn(t, rt, "rr-memory.yaml")
 
 	require.NotNil(t, rep.Totals.LoginFailRate)
@@ -115,7 +93,7 @@ func TestIPHashKeepsEveryoneLoggedIn(t *testing.T) {
 	eachRuntime(t, testIPHashKeepsEveryoneLoggedIn)
 }
 
-func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt runtime.Runtime) {
+func testIPHashKeepsEveryoneLoggedIn(t *testing.T, rt harness.Runtime) {
 	rep, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash")
 
 	assert.Equal(t, 0, rep.Totals.LoginFailures)
@@ -157,7 +135,7 @@ func TestIPHashPicksTheReplicaNginxWouldForTheSimulatedAddress(t *testing.T) {
 	eachRuntime(t, testIPHashPicksTheReplicaNginxWould)
 }
 
-func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt runtime.Runtime) {
+func testIPHashPicksTheReplicaNginxWould(t *testing.T, rt harness.Runtime) {
 	_, evs := runOn(t, rt, "rr-memory.yaml", "balancer.strategy=ip-hash",
 		`clients.network.pools=["198.18.0.0/15", "2001:db8::/48"]`, "clients.users=200", "clients.pages=2")
 	families := map[bool]int{}

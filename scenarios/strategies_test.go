@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/docker"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -111,7 +110,7 @@ func TestKillingAReplicaLosesItsUsersOnly(t *testing.T) {
 		"haproxy": {"balancer.kind=haproxy", "balancer.hash_type=consistent", "balancer.health_check={interval: 500ms, fall: 1}", "balancer.redispatch=true"},
 		"caddy":   {"balancer.kind=caddy"},
 	}
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		for _, kind := range allKinds {
 			t.Run(kind, func(t *testing.T) {
 				// Long journeys, so that most users are still browsing when a slow engine has finished the kill.
@@ -196,7 +195,7 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 	  {at: 3600 requests, action: scale-in},
 	  {at: 4200 requests, action: start, target: replica-5},
 	  {at: 4800 requests, action: kill, target: balancer, for: 200ms}]`
-	eachRuntime(t, func(t *testing.T, rt runtime.Runtime) {
+	eachRuntime(t, func(t *testing.T, rt harness.Runtime) {
 		for _, kind := range allKinds {
 			t.Run(kind, func(t *testing.T) {
 				name := "leftovers-" + kind
@@ -218,9 +217,9 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 }
 
 // assertNothingLeft checks that no process of this test and no container of this process outlived a run.
-func assertNothingLeft(t *testing.T, rt runtime.Runtime, runName string) {
+func assertNothingLeft(t *testing.T, rt harness.Runtime, runName string) {
 	t.Helper()
-	assert.Empty(t, runtime.ChildPIDs(os.Getpid()), "no child process is left")
+	assert.Empty(t, sessionlabtest.Processes(os.Getpid()), "no child process is left")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		if cmd, err := os.ReadFile(p); err == nil && strings.Contains(string(cmd), "sessionlab-"+runName+"-") {
@@ -230,7 +229,7 @@ func assertNothingLeft(t *testing.T, rt runtime.Runtime, runName string) {
 	if rt.Name() != "docker" {
 		return
 	}
-	owner := "label=org.sessionlab.owner=" + docker.RunOwner(os.Getpid())
+	owner := sessionlabtest.DockerOwner(os.Getpid())
 	for _, what := range [][]string{{"ps", "-aq"}, {"network", "ls", "-q"}} {
 		out, err := exec.CommandContext(context.Background(), "docker", append(what, "--filter", owner)...).Output()
 		require.NoError(t, err)

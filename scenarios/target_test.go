@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +19,8 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 )
 
@@ -30,10 +31,12 @@ func liveStack(t *testing.T, strategy string) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o755)) // nginx's workers drop to another user when the test runs as root
+	fakeApp, err := sessionlabtest.FakeApp(t.Context())
+	require.NoError(t, err)
 	var servers, pods strings.Builder
 	for i := 1; i <= 3; i++ {
 		addr := freeAddr(t)
-		start(t, dir, fmt.Sprintf("replica-%d", i), os.Getenv("SESSIONLAB_FAKEAPP"), "-listen", addr, "-name", fmt.Sprintf("replica-%d", i),
+		start(t, dir, fmt.Sprintf("replica-%d", i), fakeApp, "-listen", addr, "-name", fmt.Sprintf("replica-%d", i),
 			"-users", "1000", "-secret", "shared-secret", "-sessions", "memory", "-login", "form")
 		waitHTTP(t, "http://"+addr+"/healthz")
 		fmt.Fprintf(&servers, "        server %s;\n", addr)
@@ -72,8 +75,10 @@ http {
 }
 `, dir, balance, servers.String(), pods.String(), listen)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644))
-	nginx, err := local.FindBinary("nginx", "nginx")
-	require.NoError(t, err)
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		nginx = "/usr/sbin/nginx" // Debian's, outside an unprivileged user's PATH
+	}
 	start(t, dir, "nginx", nginx, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
 	waitHTTP(t, "http://"+listen+"/healthz")
 	return "http://" + listen
@@ -97,14 +102,21 @@ func start(t *testing.T, dir, name, bin string, args ...string) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	addr, err := runtime.FreeLoopbackAddr()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	return addr
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	require.NoError(t, runtime.Poll(context.Background(), 10*time.Second, runtime.HTTPProbe(url), nil), "%s never answered", url)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond, "%s never answered", url)
 }
 
 // runTarget runs rr-memory against a live URL, its users sending their address in X-Forwarded-For.

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/harness"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
@@ -87,12 +86,9 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	dep, err := harness.Start(ctx, s, harness.WithRuntime(local.New()))
-	defer func() {
-		if dep != nil {
-			_ = dep.Close(context.Background())
-		}
-	}()
+	// The replicas are the measured sessionlab binary's own fake app.
+	dep, err := harness.Start(ctx, s, harness.WithRuntime(harness.Local(harness.WithFakeApp(*sessionlab, "fakeapp"))))
+	defer func() { _ = dep.Close(context.Background()) }()
 	if err != nil {
 		return fmt.Errorf("start the stack: %w", err)
 	}

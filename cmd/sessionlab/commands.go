@@ -16,11 +16,8 @@ import (
 
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/docker"
 	"github.com/sessionlab/sessionlab/harness/k8s"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/docker"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
-	"github.com/sessionlab/sessionlab/harness/runtime/target"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/spf13/cobra"
@@ -49,7 +46,7 @@ func (c *common) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local, docker)")
 	cmd.Flags().StringArrayVar(&c.images, "image", nil, "docker runtime: use this image for a part, PART=IMAGE (parts: fakeapp, nginx, haproxy, redis; default from SESSIONLAB_IMAGE_<PART>, else the ones `make images` builds)")
 	cmd.Flags().StringArrayVar(&c.sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable), e.g. --set balancer.strategy=ip-hash")
-	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: beside sessionlab, else built with the go tool)")
+	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: this sessionlab binary, which serves the fake app itself)")
 	cmd.Flags().BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr")
 	cmd.Flags().IntVar(&c.procs, "procs", defaultProcs, "threads running the simulated users at once (Go's GOMAXPROCS; default 1, or $GOMAXPROCS when set); raise it when one core cannot keep up with the requests a run sends")
 }
@@ -67,20 +64,22 @@ func (c *common) setProcs(cmd *cobra.Command) (restore func(), err error) {
 	return func() { goruntime.GOMAXPROCS(prev) }, nil
 }
 
-// options turns the flags into harness options. cleanup removes what they created (a built fakeapp).
-func (c *common) options(ctx context.Context, quiet bool) (opts []harness.Option, cleanup func(), err error) {
-	rt, cleanup, err := c.newRuntime(ctx)
+// options turns the flags into harness options.
+func (c *common) options(quiet bool) (opts []harness.Option, err error) {
+	rt, err := c.newRuntime()
 	if err != nil {
-		return nil, cleanup, err
+		return nil, err
 	}
-	opts = append(opts, harness.WithRuntime(rt))
+	if rt != nil {
+		opts = append(opts, harness.WithRuntime(rt))
+	}
 	if c.verbose {
 		opts = append(opts, harness.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	} else if c.progress = newProgress(os.Stderr, quiet); c.progress != nil {
 		// A log line per step and a redrawn line would tangle; -v wins.
 		opts = append(opts, harness.WithWatcher(c.progress))
 	}
-	return opts, cleanup, nil
+	return opts, nil
 }
 
 // finish takes the progress line off the terminal before anything else is printed.
@@ -90,52 +89,44 @@ func (c *common) finish() {
 	}
 }
 
-func (c *common) newRuntime(ctx context.Context) (runtime.Runtime, func(), error) {
+// newRuntime is the runtime the flags choose; nil for a live target, which the harness runs itself.
+func (c *common) newRuntime() (harness.Runtime, error) {
 	if c.target != "" {
-		return target.New(), func() {}, nil
+		return nil, nil
 	}
 	switch c.runtime {
 	case "local":
 		if len(c.images) > 0 {
-			return nil, func() {}, fmt.Errorf("--image applies to --runtime docker only")
+			return nil, fmt.Errorf("--image applies to --runtime docker only")
 		}
-		bin := c.fakeApp
-		if bin == "" {
-			bin = local.LocateFakeApp()
+		if c.fakeApp != "" {
+			return harness.Local(harness.WithFakeApp(c.fakeApp)), nil
 		}
-		if bin != "" {
-			return local.New(local.WithFakeAppBinary(bin)), func() {}, nil
+		if os.Getenv("SESSIONLAB_FAKEAPP") != "" {
+			return harness.Local(), nil // the fakeapp binary it names
 		}
-		// Build once for all the runs of this command rather than once per run.
-		bin, err := local.BuildFakeApp(ctx, "")
+		// The fake app is this binary's own subcommand: nothing to build, no go tool needed.
+		exe, err := os.Executable()
 		if err != nil {
-			return nil, func() {}, err
+			return nil, fmt.Errorf("find the sessionlab binary to run the fake app from: %w (pass --fakeapp)", err)
 		}
-		return local.New(local.WithFakeAppBinary(bin)), func() { os.RemoveAll(filepath.Dir(bin)) }, nil
+		return harness.Local(harness.WithFakeApp(exe, fakeAppCommand)), nil
 	case "docker":
-		images, err := parseImages(c.images)
-		if err != nil {
-			return nil, func() {}, err
+		var opts []docker.Option
+		for _, f := range c.images {
+			part, image, _ := strings.Cut(f, "=")
+			opts = append(opts, docker.WithImage(part, image))
 		}
 		if c.verbose {
 			tclog.SetDefault(stdlog.New(os.Stderr, "", 0))
 		}
-		return docker.New(docker.WithImages(images)), func() {}, nil
-	}
-	return nil, func() {}, fmt.Errorf("--runtime %q is not known (allowed: local, docker)", c.runtime)
-}
-
-func parseImages(flags []string) (docker.Images, error) {
-	var im docker.Images
-	for _, f := range flags {
-		part, image, ok := strings.Cut(f, "=")
-		dst := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "redis": &im.Redis}[part]
-		if !ok || image == "" || dst == nil {
-			return im, fmt.Errorf("--image %s: want PART=IMAGE with PART one of fakeapp, nginx, haproxy, redis", f)
+		rt, err := docker.New(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("--image %w", err)
 		}
-		*dst = image
+		return rt, nil
 	}
-	return im, nil
+	return nil, fmt.Errorf("--runtime %q is not known (allowed: local, docker)", c.runtime)
 }
 
 func newRootCmd() *cobra.Command {
@@ -177,8 +168,7 @@ func newRunCmd() *cobra.Command {
 			if c.target = s.Target.URL; c.target != "" && (cmd.Flags().Changed("runtime") || cmd.Flags().Changed("image") || cmd.Flags().Changed("fakeapp")) {
 				return fmt.Errorf("target %s is a live deployment and nothing is started: --runtime, --image and --fakeapp do not apply", c.target)
 			}
-			opts, cleanup, err := c.options(cmd.Context(), out.quiet)
-			defer cleanup()
+			opts, err := c.options(out.quiet)
 			if err != nil {
 				return err
 			}
@@ -275,8 +265,7 @@ func newCompareCmd() *cobra.Command {
 					return fmt.Errorf("--events: %w", err)
 				}
 			}
-			opts, cleanup, err := c.options(cmd.Context(), out.quiet)
-			defer cleanup()
+			opts, err := c.options(out.quiet)
 			if err != nil {
 				return err
 			}
@@ -440,7 +429,7 @@ func newCleanupCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			swept, err := runtime.SweepLocal()
+			swept, err := harness.Sweep()
 			fmt.Fprintf(out, "local: removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
 			if derr := docker.Available(cmd.Context()); derr != nil {
 				fmt.Fprintf(out, "docker: skipped (%v)\n", derr)

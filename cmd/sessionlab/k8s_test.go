@@ -7,14 +7,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/k8s"
-	"github.com/sessionlab/sessionlab/harness/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -27,13 +25,8 @@ func TestShardCommandLinesMergeToTheSingleRun(t *testing.T) {
 	sets := []string{"balancer.strategy=ip-hash", "clients.users=60"}
 	s, err := scenario.Load(rrMemory, sets...)
 	require.NoError(t, err)
-	dep, err := harness.Start(t.Context(), s, harness.WithDeployment(func(d *runtime.Deployment) {
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			assert.NoError(t, d.Close(ctx), "close deployment")
-		})
-	}))
+	dep, err := harness.Start(t.Context(), s)
+	t.Cleanup(func() { assert.NoError(t, dep.Close(context.Background()), "close the stack") })
 	require.NoError(t, err)
 	url := "http://" + dep.Endpoint
 

@@ -11,14 +11,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/docker"
+	"github.com/sessionlab/sessionlab/harness/docker"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
@@ -210,7 +211,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			before := len(runtime.ChildPIDs(os.Getpid()))
+			before := len(sessionlabtest.Processes(os.Getpid()))
 			_, err := execute(t, tt.args...)
 			require.Error(t, err)
 			var unmet unmetError
@@ -218,7 +219,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
-			assert.Len(t, runtime.ChildPIDs(os.Getpid()), before, "no process was started")
+			assert.Len(t, sessionlabtest.Processes(os.Getpid()), before, "no process was started")
 		})
 	}
 }
@@ -267,18 +268,12 @@ func TestInterruptStopsEverything(t *testing.T) {
 		cmd := startRun(t, "local")
 		var started []int
 		require.Eventually(t, func() bool {
-			started = runtime.ChildPIDs(cmd.Process.Pid)
-			if len(started) != 4 {
-				return false
-			}
-			for _, pid := range started {
-				started = append(started, runtime.ChildPIDs(pid)...)
-			}
+			started = sessionlabtest.Processes(cmd.Process.Pid)
 			return len(started) == 5 // three replicas, nginx and its worker
 		}, 20*time.Second, 50*time.Millisecond, "replicas and nginx start")
 		interrupt(t, cmd)
 		for _, pid := range started {
-			assert.False(t, runtime.Alive(pid), "pid %d stopped", pid)
+			assert.False(t, alive(pid), "pid %d stopped", pid)
 		}
 	})
 	t.Run("docker", func(t *testing.T) {
@@ -286,7 +281,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 			t.Skipf("docker runtime not tested: %v", err)
 		}
 		cmd := startRun(t, "docker")
-		owner := "label=org.sessionlab.owner=" + docker.RunOwner(cmd.Process.Pid)
+		owner := sessionlabtest.DockerOwner(cmd.Process.Pid)
 		require.Eventually(t, func() bool {
 			return len(dockerList(t, "ps", "-q", "--filter", owner)) == 4
 		}, 60*time.Second, 200*time.Millisecond, "replicas and nginx containers start")
@@ -323,4 +318,10 @@ func dockerList(t *testing.T, args ...string) []string {
 	out, err := exec.Command("docker", args...).Output()
 	require.NoError(t, err)
 	return strings.Fields(string(out))
+}
+
+// alive reports whether process pid runs (a zombie, exited but not reaped, does not).
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && !bytes.Contains(stat[bytes.LastIndexByte(stat, ')'):], []byte(") Z "))
 }

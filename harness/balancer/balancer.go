@@ -84,11 +84,6 @@ var Funcs = template.FuncMap{
 	},
 }
 
-// CaddyVersion is the Caddy `make deps` builds from the Go module proxy (kinds/caddy/kind.yaml's install names it
-// too): its proxy_protocol listener wrapper, client_ip_hash and the cookie policy's fallback came in 2.7, after
-// Debian bookworm's 2.6.2.
-const CaddyVersion = "v2.11.9"
-
 // Lookup returns the kind named name.
 func Lookup(name string) (*Kind, error) {
 	if k, ok := tbl.kinds[name]; ok {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

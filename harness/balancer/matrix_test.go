@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,11 +110,11 @@ func TestTableSettingsAreScenarioKeys(t *testing.T) {
 	}
 }
 
-// The local runtime finds a kind's binary by its row alone: $SESSIONLAB_<KIND>, .tools/bin, PATH, sbin.
+// The local runtime finds a kind's binary by its row alone: $SESSIONLAB_<KIND>, the tool cache, PATH, sbin.
 func TestFindBalancerByTheRow(t *testing.T) {
 	kind := &balancer.Kind{Name: "no-such-kind", Binary: "no-such-balancer-sessionlab", Install: "install it from somewhere"}
 	_, err := local.FindBalancer(kind)
-	assert.EqualError(t, err, "no-such-balancer-sessionlab not found in $SESSIONLAB_NO_SUCH_KIND, .tools/bin, PATH or /usr/sbin: install it from somewhere")
+	assert.EqualError(t, err, "no-such-balancer-sessionlab: not found in $SESSIONLAB_NO_SUCH_KIND, the tool cache, PATH or /usr/sbin: install it from somewhere")
 
 	bin := filepath.Join(t.TempDir(), "mybalancer")
 	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755))

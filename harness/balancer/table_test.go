@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -125,7 +126,9 @@ func TestRows(t *testing.T) {
 	}
 	caddy, err := Lookup("caddy")
 	require.NoError(t, err)
-	assert.Contains(t, caddy.Install, "caddy@"+CaddyVersion+" ", "kinds/caddy/kind.yaml's install names CaddyVersion")
+	pinned, err := tools.Lookup("caddy")
+	require.NoError(t, err)
+	assert.Contains(t, caddy.Install, "Caddy "+pinned.Version+" ", "kinds/caddy/kind.yaml's install names the version sessionlab install builds")
 }
 
 // Every refusal says what to use instead: a strategy the kind runs, or another kind.

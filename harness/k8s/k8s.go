@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/harness/scenario"
 
 	"go.yaml.in/yaml/v3"
@@ -37,7 +39,7 @@ func (o *Options) defaults() {
 	o.RedisImage = or(o.RedisImage, "sessionlab/redis:bookworm")
 	o.RunnerImage = or(o.RunnerImage, "sessionlab/sessionlab:dev")
 	o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
-	o.Identity = or(o.Identity, scenario.IdentityForwardedFor)
+	o.Identity = or(o.Identity, vocab.IdentityForwardedFor)
 	o.IngressClass = or(o.IngressClass, "nginx")
 }
 

@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // The manifests are plain maps in the shape of the Kubernetes API objects: the binary links no Kubernetes library
@@ -52,7 +53,7 @@ func appContainer(t plan.Topology, o Options) (container, error) {
 		return container{}, fmt.Errorf("app.command: a cluster runs images; give app.image")
 	}
 	port := t.Own.Image.Port
-	v := scenario.AppVars{Name: pod.Name, Host: "0.0.0.0", Port: port, Addr: "0.0.0.0:" + strconv.Itoa(port), DataDir: "/sessionlab/data",
+	v := vocab.AppVars{Name: pod.Name, Host: "0.0.0.0", Port: port, Addr: "0.0.0.0:" + strconv.Itoa(port), DataDir: "/sessionlab/data",
 		SharedDir: "/sessionlab/shared", Secret: pod.Secret, Store: store, Users: t.Users, Seed: t.Seed}
 	args, env, err := t.Own.ContainerCommand(v)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"time"
+
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 )
 
 // Clients is the `clients:` section: who the simulated users are, where they connect from and how they pace
@@ -23,24 +25,10 @@ type Clients struct {
 	// it lets the connection go, so a user thinking holds none, as behind a server's keep-alive timeout.
 	KeepAlive Duration `yaml:"keep_alive"`
 	Logout    float64  `yaml:"logout"` // fraction of users who log out (POST /logout) at the end of their journey
-	// Identity is how a user's address reaches the balancer: IdentityProxyProtocol (default), IdentityBind,
-	// IdentityForwardedFor or IdentityNone.
+	// Identity is how a user's address reaches the balancer: vocab.IdentityProxyProtocol (default), vocab.IdentityBind,
+	// vocab.IdentityForwardedFor or vocab.IdentityNone.
 	Identity string `yaml:"identity"`
 }
-
-// How a user's address reaches the balancer (clients.identity).
-const (
-	// IdentityProxyProtocol opens each connection with a PROXY v1 header announcing the simulated address.
-	IdentityProxyProtocol = "proxy-protocol"
-	// IdentityBind connects from a real loopback source address instead: 127.x.y.z, one 127.x.y network per
-	// /24 of the population (an address already in 127.0.0.0/8 is used as it is). IPv4 users only.
-	IdentityBind = "bind"
-	// IdentityForwardedFor sends the address in an X-Forwarded-For header, for a balancer told to trust it (a live
-	// target behind an ingress, say); the connection comes from this machine.
-	IdentityForwardedFor = "x-forwarded-for"
-	// IdentityNone sends no address: the balancer sees this machine's, for every user.
-	IdentityNone = "none"
-)
 
 // Network is `clients.network`: where users connect from.
 type Network struct {
@@ -60,26 +48,11 @@ type WebSocket struct {
 	Messages    int `yaml:"messages"`    // increments sent on each connection
 }
 
-// Arrival kinds (clients.arrival.kind).
-const (
-	ArrivalAll     = "all"     // every user is ready at the start; concurrency alone paces them
-	ArrivalFixed   = "fixed"   // one user every 1/rate seconds
-	ArrivalPoisson = "poisson" // exponential gaps between users, rate per second on average
-)
-
 // Arrival is `clients.arrival`: when users start their journeys.
 type Arrival struct {
 	Kind string  `yaml:"kind"` // all (default) | fixed | poisson
 	Rate float64 `yaml:"rate"` // users per second, for fixed and poisson
 }
-
-// Think kinds (clients.think.kind).
-const (
-	ThinkNone        = "none"        // no pause between pages (default)
-	ThinkConstant    = "constant"    // always Mean
-	ThinkUniform     = "uniform"     // uniformly between Min and Max
-	ThinkExponential = "exponential" // exponential with mean Mean, as many independent readers give
-)
 
 // Think is `clients.think`: the pause a user takes before each protected page.
 type Think struct {
@@ -98,7 +71,7 @@ func defaultClients() Clients {
 		Relogin:     1,
 		Network:     Network{Pools: []string{"198.18.0.0/15"}, NAT: 1},
 		WebSocket:   WebSocket{Messages: 3},
-		Identity:    IdentityProxyProtocol,
+		Identity:    vocab.IdentityProxyProtocol,
 		KeepAlive:   Duration(30 * time.Second),
 	}
 }
@@ -142,15 +115,15 @@ func (c Clients) validate() []error {
 	}
 	errs = append(errs, c.Network.validate(c.Users)...)
 	switch c.Identity {
-	case IdentityProxyProtocol, IdentityForwardedFor, IdentityNone:
-	case IdentityBind:
+	case vocab.IdentityProxyProtocol, vocab.IdentityForwardedFor, vocab.IdentityNone:
+	case vocab.IdentityBind:
 		for i, p := range c.Network.Pools {
 			if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Addr().Is6() {
 				errs = append(errs, keyErr(fmt.Sprintf("clients.network.pools[%d]", i), "%s: identity bind connects from 127.0.0.0/8 and has no IPv6 addresses to bind (use IPv4 pools, or identity proxy-protocol)", p))
 			}
 		}
 	default:
-		errs = append(errs, keyErr("clients.identity", "%q is not allowed (allowed: %s, %s, %s, %s)", c.Identity, IdentityProxyProtocol, IdentityBind, IdentityForwardedFor, IdentityNone))
+		errs = append(errs, keyErr("clients.identity", "%q is not allowed (allowed: %s, %s, %s, %s)", c.Identity, vocab.IdentityProxyProtocol, vocab.IdentityBind, vocab.IdentityForwardedFor, vocab.IdentityNone))
 	}
 	if c.Network.Roam > 0 && c.Pages.Min < 1 {
 		errs = append(errs, keyErr("clients.network.roam", "roaming happens before a protected page: it needs clients.pages of 1 or more"))
@@ -228,11 +201,11 @@ func hostCount(p netip.Prefix) float64 {
 func (c Clients) validatePacing() []error {
 	var errs []error
 	switch c.Arrival.Kind {
-	case "", ArrivalAll:
+	case "", vocab.ArrivalAll:
 		if c.Arrival.Rate != 0 {
 			errs = append(errs, keyErr("clients.arrival.rate", "applies to arrival kinds fixed and poisson only"))
 		}
-	case ArrivalFixed, ArrivalPoisson:
+	case vocab.ArrivalFixed, vocab.ArrivalPoisson:
 		if !(c.Arrival.Rate > 0) || math.IsInf(c.Arrival.Rate, 0) || c.Arrival.Rate > 1e6 {
 			errs = append(errs, keyErr("clients.arrival.rate", "%g is out of range (users per second, above 0 and at most 1000000)", c.Arrival.Rate))
 		}
@@ -241,15 +214,15 @@ func (c Clients) validatePacing() []error {
 	}
 	t := c.Think
 	switch t.Kind {
-	case "", ThinkNone:
+	case "", vocab.ThinkNone:
 		if t.Mean != 0 || t.Min != 0 || t.Max != 0 {
 			errs = append(errs, keyErr("clients.think", "mean, min and max need a kind (constant, uniform, exponential)"))
 		}
-	case ThinkConstant, ThinkExponential:
+	case vocab.ThinkConstant, vocab.ThinkExponential:
 		if t.Min != 0 || t.Max != 0 {
 			errs = append(errs, keyErr("clients.think", "%s takes mean only (min and max are for uniform)", t.Kind))
 		}
-	case ThinkUniform:
+	case vocab.ThinkUniform:
 		if t.Mean != 0 {
 			errs = append(errs, keyErr("clients.think.mean", "uniform takes min and max"))
 		}

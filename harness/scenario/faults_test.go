@@ -4,7 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -12,22 +13,22 @@ import (
 func TestParseTrigger(t *testing.T) {
 	tests := []struct {
 		in   string
-		want scenario.Trigger
+		want vocab.Trigger
 	}{
-		{"2s", scenario.Trigger{After: 2 * time.Second}},
-		{"1500ms", scenario.Trigger{After: 1500 * time.Millisecond}},
-		{"0s", scenario.Trigger{}},
-		{"1500 requests", scenario.Trigger{Requests: 1500}},
-		{"1 request", scenario.Trigger{Requests: 1}},
-		{"20requests", scenario.Trigger{Requests: 20}},
+		{"2s", vocab.Trigger{After: 2 * time.Second}},
+		{"1500ms", vocab.Trigger{After: 1500 * time.Millisecond}},
+		{"0s", vocab.Trigger{}},
+		{"1500 requests", vocab.Trigger{Requests: 1500}},
+		{"1 request", vocab.Trigger{Requests: 1}},
+		{"20requests", vocab.Trigger{Requests: 20}},
 	}
 	for _, tt := range tests {
-		got, err := scenario.ParseTrigger(tt.in)
+		got, err := vocab.ParseTrigger(tt.in)
 		require.NoError(t, err, tt.in)
 		assert.Equal(t, tt.want, got, tt.in)
 	}
 	for _, bad := range []string{"", "soon", "-2s", "0 requests", "2", "1.5 requests"} {
-		_, err := scenario.ParseTrigger(bad)
+		_, err := vocab.ParseTrigger(bad)
 		assert.Error(t, err, "%q", bad)
 	}
 }

@@ -47,7 +47,7 @@ type App struct {
 	ClearBadCookie bool `yaml:"clear_bad_cookie"`
 
 	// The user's own app instead of the built-in one (see ownapp.go): its command line on the local runtime, its
-	// image on the docker runtime, each templated per replica with AppVars.
+	// image on the docker runtime, each templated per replica with vocab.AppVars.
 	Command  []string          `yaml:"command"`
 	Env      map[string]string `yaml:"env"`       // added to the harness's environment, or with EmptyEnv the only one
 	EmptyEnv bool              `yaml:"empty_env"` // start from an empty environment
@@ -122,7 +122,7 @@ type Target struct {
 // Fault is one nemesis action (Jepsen's nemesis): what happens to which part, and when.
 type Fault struct {
 	At      string   `yaml:"at"`      // "2s" after the users start, or "1500 requests" after that many answers
-	Action  string   `yaml:"action"`  // FaultActions
+	Action  string   `yaml:"action"`  // vocab.FaultActions
 	Target  string   `yaml:"target"`  // replica-N, balancer, store; rolling-restart, scale-out and scale-in take none
 	For     Duration `yaml:"for"`     // kill, stop: start the part again after this long (0: leave it down)
 	Pause   Duration `yaml:"pause"`   // rolling-restart: wait between replicas; default 1s

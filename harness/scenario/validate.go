@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 )
@@ -172,23 +174,23 @@ func (s *Scenario) validateFaults() []error {
 	for i, f := range s.Faults {
 		key := fmt.Sprintf("faults[%d]", i)
 		add := func(sub, format string, args ...any) { errs = append(errs, keyErr(key+"."+sub, format, args...)) }
-		if !slices.Contains(FaultActions, f.Action) {
-			add("action", "%q is not allowed (allowed: %s)", f.Action, strings.Join(FaultActions, ", "))
+		if !slices.Contains(vocab.FaultActions, f.Action) {
+			add("action", "%q is not allowed (allowed: %s)", f.Action, strings.Join(vocab.FaultActions, ", "))
 			continue
 		}
 		if f.At == "" {
 			add("at", "is required (a duration since the users started, such as 2s, or a count such as \"1500 requests\")")
-		} else if _, err := ParseTrigger(f.At); err != nil {
+		} else if _, err := vocab.ParseTrigger(f.At); err != nil {
 			add("at", "%v", err)
 		}
 		switch f.Action {
 		case "kill", "stop", "start", "restart":
-			others := []string{TargetBalancer}
+			others := []string{vocab.TargetBalancer}
 			if s.App.Sessions == "redis" {
-				others = append(others, PartStore)
+				others = append(others, vocab.PartStore)
 			}
 			if s.App.Login == "sso" {
-				others = append(others, PartIdP)
+				others = append(others, vocab.PartIdP)
 			}
 			allowed := fmt.Sprintf("replica-1..replica-%d, %s", made, strings.Join(others, ", "))
 			if f.Target == "" {
@@ -197,12 +199,12 @@ func (s *Scenario) validateFaults() []error {
 				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
 			}
 		case "reload-balancer":
-			if f.Target != "" && f.Target != TargetBalancer && f.Target != s.Balancer.Kind {
-				add("target", "%q: reload-balancer acts on the balancer (allowed: %s, or none)", f.Target, TargetBalancer)
+			if f.Target != "" && f.Target != vocab.TargetBalancer && f.Target != s.Balancer.Kind {
+				add("target", "%q: reload-balancer acts on the balancer (allowed: %s, or none)", f.Target, vocab.TargetBalancer)
 			}
 		case "restart-store":
-			if f.Target != "" && f.Target != PartStore {
-				add("target", "%q: restart-store acts on the session store (allowed: %s, or none)", f.Target, PartStore)
+			if f.Target != "" && f.Target != vocab.PartStore {
+				add("target", "%q: restart-store acts on the session store (allowed: %s, or none)", f.Target, vocab.PartStore)
 			}
 			if s.App.Sessions != "redis" {
 				add("action", "restart-store restarts the shared session store, which needs app.sessions: redis (this scenario's sessions are %s)", s.App.Sessions)
@@ -246,7 +248,7 @@ func (s *Scenario) validateFaults() []error {
 
 func isReplicaName(name string, replicas int) bool {
 	for i := 1; i <= replicas; i++ {
-		if name == ReplicaName(i) {
+		if name == vocab.ReplicaName(i) {
 			return true
 		}
 	}
@@ -263,7 +265,7 @@ func (s *Scenario) validateTarget() []error {
 		if tg.ReplicaHeader != "" || tg.AffinityCookie != "" {
 			add("target", "replica_header and affinity_cookie apply to a live target only: set target.url (or run with --target URL)")
 		}
-		if id := s.Clients.Identity; id == IdentityForwardedFor || id == IdentityNone {
+		if id := s.Clients.Identity; id == vocab.IdentityForwardedFor || id == vocab.IdentityNone {
 			add("clients.identity", "%s applies to a live target only (target.url): the balancers sessionlab starts read the address from the PROXY header (proxy-protocol) or the connection (bind)", id)
 		}
 		return errs
@@ -280,7 +282,7 @@ func (s *Scenario) validateTarget() []error {
 	if s.App.Own() {
 		add("app", "a live target is the app: app.command and app.image apply to a topology the harness starts")
 	}
-	if s.Clients.Identity == IdentityBind {
+	if s.Clients.Identity == vocab.IdentityBind {
 		add("clients.identity", "bind connects from loopback addresses, which a live target does not see as users' (allowed with a target: proxy-protocol, x-forwarded-for, none)")
 	}
 	return errs

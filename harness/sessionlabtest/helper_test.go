@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 )

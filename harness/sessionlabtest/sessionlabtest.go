@@ -15,14 +15,12 @@ import (
 	"maps"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/runtime/local"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -48,7 +46,7 @@ type Option func(*config)
 type config struct {
 	sets    []string
 	expect  map[string]string
-	runtime runtime.Runtime
+	runtime harness.Runtime
 	opts    []harness.Option
 }
 
@@ -63,8 +61,9 @@ func WithExpect(key, bound string) Option {
 	return func(c *config) { c.expect[key] = bound }
 }
 
-// WithRuntime runs the scenario on rt, e.g. docker.New(). Default: the local runtime with the fakeapp built once.
-func WithRuntime(rt runtime.Runtime) Option { return func(c *config) { c.runtime = rt } }
+// WithRuntime runs the scenario on rt, e.g. harness.Docker(). Default: harness.Local(), which builds the fake app
+// with the go tool once per test binary unless $SESSIONLAB_FAKEAPP names one.
+func WithRuntime(rt harness.Runtime) Option { return func(c *config) { c.runtime = rt } }
 
 // WithEvents writes the run's event log to w.
 func WithEvents(w io.Writer) Option {
@@ -156,16 +155,7 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 	}
 	rt := c.runtime
 	if rt == nil {
-		if p.Topology.NeedsFakeApp() {
-			bin, err := FakeApp()
-			if err != nil {
-				t.Fatalf("sessionlab: %v", err)
-				return nil
-			}
-			rt = local.New(local.WithFakeAppBinary(bin))
-		} else {
-			rt = local.New()
-		}
+		rt = harness.Local()
 	}
 	if check, ok := rt.(runtime.Checker); ok {
 		if err := check.Check(t.Context(), p.Topology); err != nil {
@@ -177,17 +167,8 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 			return nil
 		}
 	}
-	// The deployment's Close is registered before the runtime starts anything in it.
-	opts := append([]harness.Option{harness.WithRuntime(rt), harness.WithDeployment(func(d *runtime.Deployment) {
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := d.Close(ctx); err != nil {
-				t.Errorf("sessionlab: stop the deployment: %v", err)
-			}
-		})
-	})}, c.opts...)
-	rep, err := harness.Run(t.Context(), s, opts...)
+	// Run stops what it started before it returns, also when the test fails or is cancelled.
+	rep, err := harness.Run(t.Context(), s, append([]harness.Option{harness.WithRuntime(rt)}, c.opts...)...)
 	if err != nil {
 		t.Fatalf("sessionlab: run %s: %v", s.Name, err)
 		return nil
@@ -217,20 +198,14 @@ func diagnosis(rep *reports.Report) string {
 	return b.String()
 }
 
-var fakeApp struct {
-	once sync.Once
-	bin  string
-	err  error
-}
+// Processes lists the running processes that process pid started, and theirs: what a run made by pid and not
+// stopped would leave behind. After a run, Processes(os.Getpid()) of a test that starts nothing else is empty.
+func Processes(pid int) []int { return runtime.Descendants(pid) }
 
-// FakeApp is the fakeapp binary the local runtime runs: $SESSIONLAB_FAKEAPP or one beside the test binary when
-// there is one, else built with the go tool once per test binary, into a directory that a later run sweeps once this
-// process has ended.
-func FakeApp() (string, error) {
-	fakeApp.once.Do(func() {
-		if fakeApp.bin = local.LocateFakeApp(); fakeApp.bin == "" {
-			fakeApp.bin, fakeApp.err = local.BuildFakeApp(context.Background(), "")
-		}
-	})
-	return fakeApp.bin, fakeApp.err
-}
+// DockerOwner is the label filter (for docker ps --filter) that matches the containers and networks of the runs made
+// by process pid on this host.
+func DockerOwner(pid int) string { return "label=org.sessionlab.owner=" + runtime.RunOwner(pid) }
+
+// FakeApp is the fakeapp binary the local runtime runs when it is given none: $SESSIONLAB_FAKEAPP, else
+// cmd/fakeapp built with the go tool once per test binary — for a test that starts replicas of its own.
+func FakeApp(ctx context.Context) (string, error) { return local.FakeApp(ctx) }

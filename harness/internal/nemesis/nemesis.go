@@ -12,11 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
-	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // Nemesis runs faults. It is also a sink of the users' exchanges, which it counts for request triggers.
@@ -75,7 +76,7 @@ func (n *Nemesis) run(ctx, users context.Context, f plan.Fault) {
 }
 
 // await blocks until the trigger fires (true) or the users are done (false).
-func (n *Nemesis) await(users context.Context, trig scenario.Trigger) bool {
+func (n *Nemesis) await(users context.Context, trig vocab.Trigger) bool {
 	if trig.Requests == 0 {
 		return clients.Sleep(users, trig.After-n.clock())
 	}
@@ -103,19 +104,19 @@ func (n *Nemesis) mark(f plan.Fault, phase string, err error) {
 func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 	d := n.d
 	switch f.Action {
-	case scenario.ActionKill, scenario.ActionStop, scenario.ActionStart, scenario.ActionRestart:
+	case vocab.ActionKill, vocab.ActionStop, vocab.ActionStart, vocab.ActionRestart:
 		p, err := d.Part(f.Target)
 		if err != nil {
 			return err
 		}
 		switch f.Action {
-		case scenario.ActionKill:
+		case vocab.ActionKill:
 			err = p.Kill(ctx)
-		case scenario.ActionStop:
+		case vocab.ActionStop:
 			err = p.Stop(ctx)
-		case scenario.ActionStart:
+		case vocab.ActionStart:
 			err = p.Start(ctx)
-		case scenario.ActionRestart:
+		case vocab.ActionRestart:
 			if err = p.Stop(ctx); err == nil {
 				err = p.Start(ctx)
 			}
@@ -124,7 +125,7 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 			return err
 		}
 		return p.Start(ctx)
-	case scenario.ActionRollingRestart:
+	case vocab.ActionRollingRestart:
 		for i, r := range d.Replicas() {
 			if i > 0 && !clients.Sleep(users, f.Pause) {
 				return nil
@@ -141,13 +142,13 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 			}
 		}
 		return nil
-	case scenario.ActionScaleOut:
+	case vocab.ActionScaleOut:
 		return d.ScaleOut(ctx, f.Count)
-	case scenario.ActionScaleIn:
+	case vocab.ActionScaleIn:
 		return d.ScaleIn(ctx, f.Count)
-	case scenario.ActionReloadBalancer:
+	case vocab.ActionReloadBalancer:
 		return d.ReloadBalancer(ctx)
-	case scenario.ActionRestartStore:
+	case vocab.ActionRestartStore:
 		return d.RestartStore(ctx, f.Persist)
 	}
 	return fmt.Errorf("unknown action %q", f.Action)

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
@@ -17,13 +19,13 @@ const wsPath = "/ws"
 func crowd(c scenario.Clients) clients.Crowd {
 	n := c.Network
 	out := clients.Crowd{Users: c.Users, PoolWeights: n.PoolWeights, NAT: n.NAT, Offices: n.Offices,
-		FrontProxy: n.FrontProxy, Roam: n.Roam, Loopback: c.Identity == scenario.IdentityBind,
+		FrontProxy: n.FrontProxy, Roam: n.Roam, Loopback: c.Identity == vocab.IdentityBind,
 		CookiesBlocked: c.CookiesBlocked, MinPages: c.Pages.Min, MaxPages: c.Pages.Max, Logout: c.Logout}
 	for _, p := range n.Pools {
 		out.Pools = append(out.Pools, netip.MustParsePrefix(p))
 	}
-	if c.Arrival.Kind == scenario.ArrivalFixed || c.Arrival.Kind == scenario.ArrivalPoisson {
-		out.Rate, out.Poisson = c.Arrival.Rate, c.Arrival.Kind == scenario.ArrivalPoisson
+	if c.Arrival.Kind == vocab.ArrivalFixed || c.Arrival.Kind == vocab.ArrivalPoisson {
+		out.Rate, out.Poisson = c.Arrival.Rate, c.Arrival.Kind == vocab.ArrivalPoisson
 	}
 	return out
 }
@@ -47,16 +49,16 @@ func journey(s *scenario.Scenario) (clients.Journey, error) {
 func pause(t scenario.Think) func(*rand.Rand) time.Duration {
 	mean, lo, hi := time.Duration(t.Mean), int64(t.Min), int64(t.Max)
 	switch t.Kind {
-	case scenario.ThinkConstant:
+	case vocab.ThinkConstant:
 		return func(*rand.Rand) time.Duration { return mean }
-	case scenario.ThinkUniform:
+	case vocab.ThinkUniform:
 		return func(rng *rand.Rand) time.Duration {
 			if hi <= lo {
 				return time.Duration(lo)
 			}
 			return time.Duration(lo + rng.Int64N(hi-lo+1))
 		}
-	case scenario.ThinkExponential:
+	case vocab.ThinkExponential:
 		return func(rng *rand.Rand) time.Duration { return time.Duration(rng.ExpFloat64() * float64(mean)) }
 	}
 	return nil
@@ -81,15 +83,15 @@ func heldShare(t scenario.Think, keep time.Duration) float64 {
 		return 0
 	}
 	switch t.Kind {
-	case scenario.ThinkConstant:
+	case vocab.ThinkConstant:
 		return at(float64(t.Mean))
-	case scenario.ThinkUniform:
+	case vocab.ThinkUniform:
 		lo, hi := float64(t.Min), float64(t.Max)
 		if hi <= lo {
 			return at(lo)
 		}
 		return min(1, max(0, (float64(keep)-lo)/(hi-lo)))
-	case scenario.ThinkExponential:
+	case vocab.ThinkExponential:
 		if t.Mean <= 0 {
 			return 1
 		}
@@ -101,8 +103,8 @@ func heldShare(t scenario.Think, keep time.Duration) float64 {
 // RunOptions are the clients' options for the topology: how each user's address reaches the balancer, and, for a
 // live target, how its answers name the replica.
 func (t Topology) RunOptions() clients.RunOptions {
-	o := clients.RunOptions{Bind: t.Bind(), ForwardedFor: t.Identity == scenario.IdentityForwardedFor,
-		Anonymous: t.Identity == scenario.IdentityNone}
+	o := clients.RunOptions{Bind: t.Bind(), ForwardedFor: t.Identity == vocab.IdentityForwardedFor,
+		Anonymous: t.Identity == vocab.IdentityNone}
 	if t.Target != nil {
 		o.Attribution = t.Target.Attribution
 	}

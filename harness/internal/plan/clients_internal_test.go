@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,9 +24,9 @@ func TestThinkPauses(t *testing.T) {
 		min, max time.Duration
 	}{
 		{"none", scenario.Think{}, 0, 0, 0},
-		{"constant", scenario.Think{Kind: scenario.ThinkConstant, Mean: ms(40)}, 40 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond},
-		{"uniform", scenario.Think{Kind: scenario.ThinkUniform, Min: ms(10), Max: ms(30)}, 20 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond},
-		{"exponential", scenario.Think{Kind: scenario.ThinkExponential, Mean: ms(50)}, 50 * time.Millisecond, 0, time.Hour},
+		{"constant", scenario.Think{Kind: vocab.ThinkConstant, Mean: ms(40)}, 40 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond},
+		{"uniform", scenario.Think{Kind: vocab.ThinkUniform, Min: ms(10), Max: ms(30)}, 20 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond},
+		{"exponential", scenario.Think{Kind: vocab.ThinkExponential, Mean: ms(50)}, 50 * time.Millisecond, 0, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +45,7 @@ func TestThinkPauses(t *testing.T) {
 			assert.InDelta(t, tt.mean.Seconds(), (sum / n).Seconds(), 0.03*tt.mean.Seconds()+1e-9)
 		})
 	}
-	assert.Nil(t, pause(scenario.Think{Kind: scenario.ThinkNone}))
+	assert.Nil(t, pause(scenario.Think{Kind: vocab.ThinkNone}))
 }
 
 // The connections users hold at once follow how many of their pauses last no longer than keep_alive.
@@ -60,11 +62,11 @@ func TestConnectionsAtOnce(t *testing.T) {
 		cfg  scenario.Clients
 		want int
 	}{
-		{"no pauses: every user holds one", cfg(scenario.Think{Kind: scenario.ThinkNone}, 30*time.Second), 50000},
-		{"pauses shorter than keep_alive", cfg(scenario.Think{Kind: scenario.ThinkConstant, Mean: sec(1)}, 30*time.Second), 50000},
-		{"pauses longer than keep_alive", cfg(scenario.Think{Kind: scenario.ThinkConstant, Mean: sec(10)}, 5*time.Second), inFlight},
-		{"uniform, half of them longer", cfg(scenario.Think{Kind: scenario.ThinkUniform, Min: 0, Max: sec(10)}, 5*time.Second), 25000 + inFlight},
-		{"exponential", cfg(scenario.Think{Kind: scenario.ThinkExponential, Mean: sec(10)}, 5*time.Second), int(math.Ceil(50000*(1-math.Exp(-0.5)))) + inFlight},
+		{"no pauses: every user holds one", cfg(scenario.Think{Kind: vocab.ThinkNone}, 30*time.Second), 50000},
+		{"pauses shorter than keep_alive", cfg(scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(1)}, 30*time.Second), 50000},
+		{"pauses longer than keep_alive", cfg(scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(10)}, 5*time.Second), inFlight},
+		{"uniform, half of them longer", cfg(scenario.Think{Kind: vocab.ThinkUniform, Min: 0, Max: sec(10)}, 5*time.Second), 25000 + inFlight},
+		{"exponential", cfg(scenario.Think{Kind: vocab.ThinkExponential, Mean: sec(10)}, 5*time.Second), int(math.Ceil(50000*(1-math.Exp(-0.5)))) + inFlight},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

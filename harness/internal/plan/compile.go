@@ -8,6 +8,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/balancer"
@@ -125,7 +127,7 @@ func balancerTemplate(s *scenario.Scenario, t Topology) (*template.Template, err
 func faults(s *scenario.Scenario) []Fault {
 	out := make([]Fault, len(s.Faults))
 	for i, f := range s.Faults {
-		trig, _ := scenario.ParseTrigger(f.At)
+		trig, _ := vocab.ParseTrigger(f.At)
 		out[i] = Fault{Index: i, Action: f.Action, Target: faultTarget(s, f), At: f.At, Trigger: trig,
 			For: time.Duration(f.For), Pause: time.Duration(f.Pause), Count: max(f.Count, 1), Persist: f.Persist}
 		if out[i].Pause == 0 {
@@ -139,14 +141,14 @@ func faults(s *scenario.Scenario) []Fault {
 // the actions on all replicas have none.
 func faultTarget(s *scenario.Scenario, f scenario.Fault) string {
 	switch f.Action {
-	case scenario.ActionReloadBalancer:
+	case vocab.ActionReloadBalancer:
 		return s.Balancer.Kind
-	case scenario.ActionRestartStore:
+	case vocab.ActionRestartStore:
 		return PartStore
-	case scenario.ActionRollingRestart, scenario.ActionScaleOut, scenario.ActionScaleIn:
+	case vocab.ActionRollingRestart, vocab.ActionScaleOut, vocab.ActionScaleIn:
 		return ""
 	}
-	if f.Target == scenario.TargetBalancer {
+	if f.Target == vocab.TargetBalancer {
 		return s.Balancer.Kind
 	}
 	return f.Target
@@ -156,7 +158,7 @@ func faultTarget(s *scenario.Scenario, f scenario.Fault) string {
 func replicasMade(s *scenario.Scenario) int {
 	n := s.App.Replicas
 	for _, f := range s.Faults {
-		if f.Action == scenario.ActionScaleOut {
+		if f.Action == vocab.ActionScaleOut {
 			n += max(f.Count, 1)
 		}
 	}

@@ -13,12 +13,14 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // OwnApp is the user's own app run as the replicas (app.command on the local runtime, app.image on the docker
-// runtime): its command line and environment are templates rendered per replica with scenario.AppVars, its readiness a
+// runtime): its command line and environment are templates rendered per replica with vocab.AppVars, its readiness a
 // health path, its start a stagger.
 type OwnApp struct {
 	Command  []*template.Template // program and arguments; empty when only an image is given
@@ -49,20 +51,20 @@ type Health struct {
 
 // AppVars are the template values of replica r listening on listen (host:port), in a run whose directory is
 // runDir: its data directory and the shared one are made under it.
-func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL string) (scenario.AppVars, error) {
+func (t Topology) AppVars(r ReplicaSpec, listen, runDir, storeAddr, idpURL string) (vocab.AppVars, error) {
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
-		return scenario.AppVars{}, err
+		return vocab.AppVars{}, err
 	}
 	port, _ := strconv.Atoi(portText)
-	v := scenario.AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
+	v := vocab.AppVars{Name: r.Name, Index: r.Index, Host: host, Port: port, Addr: listen, Secret: r.Secret, Store: storeAddr,
 		Users: t.Users, Seed: t.Seed, DataDir: filepath.Join(runDir, "data", r.Name), SharedDir: filepath.Join(runDir, "shared")}
 	if t.App.IdP == "oidc" {
 		v.IdP, v.IdPClientID, v.IdPClientSecret = idpURL+contract.OIDCIssuerPath, contract.OIDCClientID, t.App.IdPKey
 	}
 	for _, dir := range []string{v.DataDir, v.SharedDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return scenario.AppVars{}, err
+			return vocab.AppVars{}, err
 		}
 	}
 	return v, nil
@@ -77,7 +79,7 @@ type LocalCommand struct {
 }
 
 // LocalCommand renders the replica's command line, environment and directory for v.
-func (o *OwnApp) LocalCommand(v scenario.AppVars) (LocalCommand, error) {
+func (o *OwnApp) LocalCommand(v vocab.AppVars) (LocalCommand, error) {
 	argv, err := renderAll(o.Command, v)
 	if err != nil {
 		return LocalCommand{}, err
@@ -107,7 +109,7 @@ func (o *OwnApp) LocalCommand(v scenario.AppVars) (LocalCommand, error) {
 }
 
 // ContainerCommand renders the image's command (nil: the image's own) and environment for v.
-func (o *OwnApp) ContainerCommand(v scenario.AppVars) (cmd []string, env map[string]string, err error) {
+func (o *OwnApp) ContainerCommand(v vocab.AppVars) (cmd []string, env map[string]string, err error) {
 	if cmd, err = renderAll(o.Image.Command, v); err != nil {
 		return nil, nil, err
 	}
@@ -123,7 +125,7 @@ func (o *OwnApp) ContainerCommand(v scenario.AppVars) (cmd []string, env map[str
 	return cmd, env, nil
 }
 
-func render(t *template.Template, v scenario.AppVars) (string, error) {
+func render(t *template.Template, v vocab.AppVars) (string, error) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("%s: %w", t.Name(), err)
@@ -131,7 +133,7 @@ func render(t *template.Template, v scenario.AppVars) (string, error) {
 	return b.String(), nil
 }
 
-func renderAll(ts []*template.Template, v scenario.AppVars) ([]string, error) {
+func renderAll(ts []*template.Template, v vocab.AppVars) ([]string, error) {
 	if len(ts) == 0 {
 		return nil, nil
 	}
@@ -147,7 +149,7 @@ func renderAll(ts []*template.Template, v scenario.AppVars) ([]string, error) {
 }
 
 // renderEnv renders env as NAME=value lines, sorted by name.
-func renderEnv(env map[string]*template.Template, v scenario.AppVars) ([]string, error) {
+func renderEnv(env map[string]*template.Template, v vocab.AppVars) ([]string, error) {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		s, err := render(env[name], v)
@@ -167,7 +169,7 @@ func ownApp(s *scenario.Scenario) *OwnApp {
 		return nil
 	}
 	parse := func(key, text string) *template.Template {
-		t, _ := scenario.ParseAppTemplate(key, text)
+		t, _ := vocab.ParseAppTemplate(key, text)
 		return t
 	}
 	parseAll := func(key string, args []string) []*template.Template {

@@ -10,9 +10,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // Plan is one run, ready to start.
@@ -30,17 +31,17 @@ type Plan struct {
 
 // The names of the parts that are not replicas, as the runtimes and the nemesis call them: the scenario's.
 const (
-	PartStore = scenario.PartStore // the shared session store (Redis)
-	PartIdP   = scenario.PartIdP   // the identity provider
+	PartStore = vocab.PartStore // the shared session store (Redis)
+	PartIdP   = vocab.PartIdP   // the identity provider
 )
 
 // Fault is one nemesis action (Jepsen's nemesis): what happens to which part, and when.
 type Fault struct {
-	Index   int              // its position in the scenario's list, from 0
-	Action  string           // one of scenario.FaultActions
-	Target  string           // the part as the deployment names it ("replica-2", "nginx", "store"); "" for actions on all replicas
-	At      string           // the trigger as written
-	Trigger scenario.Trigger // the trigger, parsed
+	Index   int           // its position in the scenario's list, from 0
+	Action  string        // one of vocab.FaultActions
+	Target  string        // the part as the deployment names it ("replica-2", "nginx", "store"); "" for actions on all replicas
+	At      string        // the trigger as written
+	Trigger vocab.Trigger // the trigger, parsed
 	For     time.Duration
 	Pause   time.Duration // rolling-restart: between replicas
 	Count   int           // scale-out, scale-in: replicas to add or remove (at least 1)

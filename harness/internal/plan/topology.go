@@ -7,11 +7,12 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
-	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.
@@ -47,7 +48,7 @@ type Topology struct {
 func (t Topology) NeedsFakeApp() bool { return t.Own == nil || t.App.NeedsIdP() }
 
 // Bind reports whether clients connect from real loopback source addresses, without a PROXY header.
-func (t Topology) Bind() bool { return t.Identity == scenario.IdentityBind }
+func (t Topology) Bind() bool { return t.Identity == vocab.IdentityBind }
 
 // TargetSpec is a live deployment: where it is, and how an answer names the replica that gave it.
 type TargetSpec struct {
@@ -111,7 +112,7 @@ func (t Topology) Replica(index int) ReplicaSpec {
 }
 
 // ReplicaName is the name of the replica numbered index: replica-2 (the scenario's name for it).
-func ReplicaName(index int) string { return scenario.ReplicaName(index) }
+func ReplicaName(index int) string { return vocab.ReplicaName(index) }
 
 // ReplicaNames lists the replicas in order.
 func (t Topology) ReplicaNames() []string {

@@ -13,7 +13,7 @@ import (
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // Name is the runtime's name in reports.

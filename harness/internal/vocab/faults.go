@@ -1,4 +1,7 @@
-package scenario
+// Package vocab holds the words the scenario file and the plan compiled from it share: fault actions and the parts
+// they name, trigger parsing, how users reach the balancer, arrival and think kinds, and what the user's own app's
+// templates see. Both sides import it, so that each word is written once.
+package vocab
 
 import (
 	"fmt"

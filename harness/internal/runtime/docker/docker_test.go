@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
@@ -64,7 +64,7 @@ func TestDockerFailedStartCarriesLogsAndLeavesNothing(t *testing.T) {
 // sessionlabResources lists the docker objects of this process's runs (other test packages may run beside it).
 func sessionlabResources(t *testing.T, args ...string) []string {
 	t.Helper()
-	args = append(args, "--filter", "label="+labelOwner+"="+RunOwner(os.Getpid()))
+	args = append(args, "--filter", "label="+labelOwner+"="+runtime.RunOwner(os.Getpid()))
 	out, err := exec.Command("docker", args...).Output()
 	require.NoError(t, err)
 	return strings.Fields(string(out))

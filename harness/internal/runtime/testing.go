@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
@@ -17,9 +16,7 @@ func StartT(tb testing.TB, rt Runtime, t plan.Topology) *Deployment {
 		tb.Fatalf("start %s runtime: %v", rt.Name(), err)
 	}
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
+		if err := d.Stop(context.Background()); err != nil {
 			tb.Errorf("close deployment: %v", err)
 		}
 	})

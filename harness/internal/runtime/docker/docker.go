@@ -28,7 +28,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -50,7 +51,7 @@ func DefaultImages() Images {
 		FakeApp: envOr("SESSIONLAB_IMAGE_FAKEAPP", "sessionlab/fakeapp:dev"),
 		Nginx:   envOr("SESSIONLAB_IMAGE_NGINX", "sessionlab/nginx:bookworm"),
 		HAProxy: envOr("SESSIONLAB_IMAGE_HAPROXY", "sessionlab/haproxy:bookworm"),
-		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+balancer.CaddyVersion),
+		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+caddyVersion()),
 		Redis:   envOr("SESSIONLAB_IMAGE_REDIS", "sessionlab/redis:bookworm"),
 	}
 }
@@ -231,7 +232,7 @@ func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
 	}
 	dir := d.Dir
 	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
-	labels := map[string]string{labelRun: newRunID(), labelOwner: RunOwner(os.Getpid()), labelScenario: t.Name}
+	labels := map[string]string{labelRun: newRunID(), labelOwner: runtime.RunOwner(os.Getpid()), labelScenario: t.Name}
 	nw, subnet, err := newRunNetwork(ctx, labels)
 	if nw != nil {
 		d.OnClose("network", func(ctx context.Context) error { return nw.Remove(ctx) })
@@ -734,13 +735,6 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// RunOwner is the value of the org.sessionlab.owner label on the containers and networks of runs made by process
-// pid on this host: it tells a live run's resources from a dead run's.
-func RunOwner(pid int) string {
-	host, _ := os.Hostname()
-	return host + " " + runtime.ProcessIdentity(pid)
-}
-
 // signalName is how the engine API names a signal.
 func signalName(sig syscall.Signal) string {
 	switch sig {
@@ -756,4 +750,10 @@ func signalName(sig syscall.Signal) string {
 		return "TERM"
 	}
 	return "KILL"
+}
+
+// caddyVersion tags the Caddy image: the version sessionlab install builds, which make images copies.
+func caddyVersion() string {
+	t, _ := tools.Lookup("caddy") // a known tool
+	return t.Version
 }

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // localPart is a part that is an OS process.

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // process is one OS process the local runtime started, in a process group of its own so that stopping it also stops

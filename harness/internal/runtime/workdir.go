@@ -75,6 +75,22 @@ func Alive(pid int) bool {
 	return ok && st.state != "Z"
 }
 
+// RunOwner is the value of the org.sessionlab.owner label on the containers and networks of runs made by process
+// pid on this host: it tells a live run's resources from a dead run's.
+func RunOwner(pid int) string {
+	host, _ := os.Hostname()
+	return host + " " + ProcessIdentity(pid)
+}
+
+// Descendants lists the running processes pid started, and theirs, depth first.
+func Descendants(pid int) []int {
+	var all []int
+	for _, kid := range ChildPIDs(pid) {
+		all = append(append(all, kid), Descendants(kid)...)
+	}
+	return all
+}
+
 // ChildPIDs lists the running processes whose parent is pid.
 func ChildPIDs(pid int) []int {
 	var kids []int

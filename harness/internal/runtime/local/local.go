@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -17,15 +18,13 @@ import (
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // Local is the default runtime.
 type Local struct {
-	fakeApp      string
-	nginx        string
-	haproxy      string
-	caddy        string
+	fakeApp      []string          // the command line before the fake app's own arguments
+	binaries     map[string]string // a part's binary, by part (nginx, haproxy, caddy, redis-server)
 	startTimeout time.Duration
 }
 
@@ -37,25 +36,19 @@ var (
 // Option configures the local runtime.
 type Option func(*Local)
 
-// WithFakeAppBinary runs this fakeapp binary. Without it: $SESSIONLAB_FAKEAPP, else a "fakeapp" beside the running
-// executable, else one built with the go tool into the run's directory (inside the sessionlab module).
-func WithFakeAppBinary(path string) Option { return func(l *Local) { l.fakeApp = path } }
+// WithFakeApp runs the fake app as command followed by its own arguments: the sessionlab binary and "fakeapp", or
+// a fakeapp binary alone. Without it, FakeApp says.
+func WithFakeApp(command ...string) Option { return func(l *Local) { l.fakeApp = command } }
 
-// WithNginxBinary runs this nginx instead of the one found in PATH or /usr/sbin.
-func WithNginxBinary(path string) Option { return func(l *Local) { l.nginx = path } }
-
-// WithHAProxyBinary runs this haproxy instead of the one found in PATH or /usr/sbin.
-func WithHAProxyBinary(path string) Option { return func(l *Local) { l.haproxy = path } }
-
-// WithCaddyBinary runs this caddy instead of $SESSIONLAB_CADDY, the project's .tools/bin/caddy or one in PATH.
-func WithCaddyBinary(path string) Option { return func(l *Local) { l.caddy = path } }
+// WithBinary runs path as part (nginx, haproxy, caddy, redis-server) instead of the one Find finds.
+func WithBinary(part, path string) Option { return func(l *Local) { l.binaries[part] = path } }
 
 // WithStartTimeout bounds how long each part may take to become ready. Default: 15s.
 func WithStartTimeout(d time.Duration) Option { return func(l *Local) { l.startTimeout = d } }
 
 // New returns the local runtime.
 func New(opts ...Option) *Local {
-	l := &Local{startTimeout: 15 * time.Second}
+	l := &Local{startTimeout: 15 * time.Second, binaries: map[string]string{}}
 	for _, o := range opts {
 		o(l)
 	}
@@ -75,7 +68,7 @@ func (l *Local) Check(_ context.Context, t plan.Topology) error {
 		return err
 	}
 	if t.App.NeedsStore() {
-		if _, err := FindBinary("redis-server", "redis-server"); err != nil {
+		if _, err := l.binary("redis-server", "redis-server"); err != nil {
 			return err
 		}
 	}
@@ -115,7 +108,7 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 	case t.Own != nil && len(t.Own.Command) == 0:
 		return errNoCommand
 	case t.NeedsFakeApp():
-		if r.appBin, err = l.fakeAppBinary(ctx, dir); err != nil {
+		if r.appCmd, err = l.fakeAppCommand(ctx); err != nil {
 			return err
 		}
 	}
@@ -136,24 +129,24 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 }
 
 func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
-	// The binaries given as options; any other kind is found by its row.
-	bin := map[string]string{"nginx": l.nginx, "haproxy": l.haproxy, "caddy": l.caddy}[kind.Name]
-	if bin == "" {
-		return FindBalancer(kind)
+	if bin := l.binaries[kind.Name]; bin != "" {
+		return given(kind.Name, bin)
 	}
-	if !isExecutable(bin) {
-		return "", fmt.Errorf("%s binary %s is not an executable file", kind.Name, bin)
-	}
-	return bin, nil
+	return FindBalancer(kind)
 }
 
 // localRun is one deployment's processes: the runtime's side of it (runtime.Backend).
 type localRun struct {
 	l         *Local
 	d         *runtime.Deployment
-	appBin    string            // the fakeapp, when the replicas or the identity provider are it
+	appCmd    []string          // the fake app's command line, when the replicas or the identity provider are it
 	hostAddrs map[string]string // parts other than replicas -> where they listen (written before the users start)
 	listen    string            // where the balancer listens
+}
+
+// fakeApp is the fake app's program and arguments for its own arguments args.
+func (r *localRun) fakeApp(args []string) (string, []string) {
+	return r.appCmd[0], append(slices.Clone(r.appCmd[1:]), args...)
 }
 
 func (r *localRun) HostAddr(_ context.Context, name string) (string, error) {
@@ -179,9 +172,9 @@ func (r *localRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) erro
 // newReplica prepares a replica's process on a free loopback port and records it in the deployment.
 func (r *localRun) newReplica(spec plan.ReplicaSpec) (*localPart, error) {
 	d, t := r.d, r.d.Topology()
-	p := &localPart{name: spec.Name, bin: r.appBin, logPath: filepath.Join(d.Dir, spec.Name+".log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p := &localPart{name: spec.Name, logPath: filepath.Join(d.Dir, spec.Name+".log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
 	p.bindTo = func(addr string) {
-		p.args = t.FakeAppArgs(spec, addr, d.StoreAddr(), d.IdPURL())
+		p.bin, p.args = r.fakeApp(t.FakeAppArgs(spec, addr, d.StoreAddr(), d.IdPURL()))
 		p.ready = runtime.HTTPProbe("http://" + addr + "/healthz")
 		d.SetReplica(runtime.Endpoint{Name: spec.Name, Index: spec.Index, Addr: addr})
 	}
@@ -248,7 +241,7 @@ func (r *localRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec) 
 
 // startStore starts redis-server on a free loopback port, its data directory in the run's directory.
 func (r *localRun) startStore(ctx context.Context) error {
-	bin, err := FindBinary("redis-server", "redis-server")
+	bin, err := r.l.binary("redis-server", "redis-server")
 	if err != nil {
 		return err
 	}
@@ -293,9 +286,10 @@ func (s *localStore) ForgetSaved(context.Context) error {
 // startIdP starts the identity provider (fakeapp idp) on a free loopback port.
 func (r *localRun) startIdP(ctx context.Context) error {
 	d := r.d
-	p := &localPart{name: plan.PartIdP, bin: r.appBin, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p := &localPart{name: plan.PartIdP, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
 	p.bindTo = func(a string) {
-		p.args, p.ready = d.Topology().IdPArgs(a), runtime.HTTPProbe("http://"+a+d.Topology().IdPReadyPath())
+		p.bin, p.args = r.fakeApp(d.Topology().IdPArgs(a))
+		p.ready = runtime.HTTPProbe("http://" + a + d.Topology().IdPReadyPath())
 		r.hostAddrs[plan.PartIdP] = a
 		d.SetIdPURL("http://" + a)
 	}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,7 +83,7 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 	fake := filepath.Join(t.TempDir(), "nginx")
 	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho 'nginx: [emerg] something is wrong' >&2\nexit 1\n"), 0o755))
 
-	d, err := runtime.Start(context.Background(), New(WithNginxBinary(fake)), testTopology(t, "round-robin", 2))
+	d, err := runtime.Start(context.Background(), New(WithBinary("nginx", fake)), testTopology(t, "round-robin", 2))
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nginx exited")
@@ -99,28 +98,17 @@ func TestLocalNginxThatExitsIsAnErrorWithItsOutput(t *testing.T) {
 }
 
 func TestLocalMissingNginxStartsNothing(t *testing.T) {
-	d, err := runtime.Start(context.Background(), New(WithNginxBinary("/nonexistent/nginx")), testTopology(t, "round-robin", 2))
+	d, err := runtime.Start(context.Background(), New(WithBinary("nginx", "/nonexistent/nginx")), testTopology(t, "round-robin", 2))
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/nginx is not an executable file")
 	assert.Empty(t, d.Parts())
 }
 
-func TestFindBinaryNamesTheDebianPackage(t *testing.T) {
-	_, err := FindBinary("no-such-daemon-sessionlab", "no-such-package")
+func TestMissingBinaryNamesTheDebianPackage(t *testing.T) {
+	_, err := New().binary("no-such-daemon-sessionlab", "no-such-package")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `install the Debian package "no-such-package"`)
-}
-
-func startSleeper(t *testing.T, logPath string) *process {
-	t.Helper()
-	if logPath == "" {
-		logPath = filepath.Join(t.TempDir(), "sleep.log")
-	}
-	p, err := startProcess("sleep", "/bin/sleep", []string{"60"}, logPath)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.signalGroup(syscall.SIGKILL) })
-	return p
+	assert.Contains(t, err.Error(), "no-such-daemon-sessionlab: not found in $SESSIONLAB_NO_SUCH_DAEMON_SESSIONLAB, the tool cache, PATH or /usr/sbin: install the Debian package no-such-package")
 }
 
 // A port taken between the harness choosing it and the part binding it (another run, a client's outgoing
@@ -134,7 +122,9 @@ func TestPartStartsAgainWhenItsPortIsTaken(t *testing.T) {
 	require.NoError(t, err)
 	d.Dir = t.TempDir()
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	r := &localRun{l: New(), d: d, appBin: LocateFakeApp(), hostAddrs: map[string]string{}}
+	app, err := FakeApp(context.Background())
+	require.NoError(t, err)
+	r := &localRun{l: New(), d: d, appCmd: []string{app}, hostAddrs: map[string]string{}}
 	d.SetBackend(r)
 	p, err := r.newReplica(d.Topology().Replicas[0])
 	require.NoError(t, err)

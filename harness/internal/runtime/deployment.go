@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
@@ -251,6 +252,17 @@ func (d *Deployment) OnClose(name string, fn func(context.Context) error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closers = append(d.closers, closer{name, fn})
+}
+
+// stopTimeout bounds how long Stop waits for every part to finish what it holds and exit.
+const stopTimeout = 30 * time.Second
+
+// Stop is Close within stopTimeout, also when ctx is already cancelled (a Ctrl-C, a failed test): what started is
+// stopped whatever ended the run.
+func (d *Deployment) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	return d.Close(ctx)
 }
 
 // Close stops everything the deployment started, in reverse order. It is safe on a nil or partial deployment and

@@ -14,7 +14,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // Where the user's app finds its directories in a container: bind mounts of the run directory's "shared" (one for

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/moby/moby/client"
-	"github.com/sessionlab/sessionlab/harness/runtime"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
 
 // Swept is what a docker sweep removed.
