@@ -86,7 +86,7 @@ $(STATICCHECK):
 
 # lint: formatting, go vet and staticcheck, all clean or it fails.
 lint: $(STATICCHECK)
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "lint: gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "lint: gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 

@@ -37,7 +37,7 @@ func BenchmarkClients(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for b.Loop() {
-		st, err := clients.Run(context.Background(), srv.addr, users, journey, events.SinkFunc(func(events.Event) {}),
+		st, err := clients.Run(context.Background(), srv.addr, users, journey, (func(events.Event) {}),
 			clients.RunOptions{Concurrency: 50})
 		if err != nil {
 			b.Fatal(err)

@@ -33,7 +33,7 @@ type browser struct {
 	timeout time.Duration
 	clock   func() time.Duration
 	sent    *atomic.Int64
-	sink    events.Sink
+	record  func(events.Event)
 	wsSent  int // WebSocket increments the replicas acknowledged, over all connections
 	// upstreams names the replica at an upstream address (RunOptions.ReplicaOf); nil: by X-Replica only.
 	upstreams func(string) string
@@ -65,13 +65,13 @@ const (
 	capAttribution
 )
 
-func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, sink events.Sink, opts *RunOptions) (*browser, error) {
+func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, record func(events.Event), opts *RunOptions) (*browser, error) {
 	base, dialAddr, err := ParseTarget(target)
 	if err != nil {
 		return nil, err
 	}
 	timeout := opts.Timeout
-	b := &browser{user: u, base: base, https: base.Scheme == "https", timeout: timeout, clock: clock, sent: sent, sink: sink,
+	b := &browser{user: u, base: base, https: base.Scheme == "https", timeout: timeout, clock: clock, sent: sent, record: record,
 		forwardedFor: opts.ForwardedFor}
 	if !u.BlockCookies {
 		b.jar = jar.New()
@@ -335,7 +335,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	ev.TMs = int64(start / time.Millisecond)
 	ev.Status, ev.Location, ev.Replica, ev.Outcome = x.Status, x.Location, x.Replica, x.Outcome
 	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)
-	b.sink.Record(ev)
+	b.record(ev)
 	return x
 }
 
@@ -345,7 +345,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 func (b *browser) fail(step string, attempt int, method, path string, err error) *exchange {
 	b.sent.Add(1)
 	t := b.clock()
-	b.sink.Record(events.Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
+	b.record(events.Event{TMs: int64(t / time.Millisecond), User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt,
 		Method: method, Path: path, Outcome: events.OutcomeError, Error: err.Error()})
 	return &exchange{Step: step, Err: err, Outcome: events.OutcomeError}
 }

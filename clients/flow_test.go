@@ -42,7 +42,7 @@ func TestJourneyCompile(t *testing.T) {
 	assert.Contains(t, errs[3].Error(), `"c/1" is not a path on the app`)
 	assert.Contains(t, errs[4].Error(), "is empty")
 
-	_, err := clients.Run(t.Context(), "127.0.0.1:1", nil, j, events.SinkFunc(func(events.Event) {}), clients.RunOptions{})
+	_, err := clients.Run(t.Context(), "127.0.0.1:1", nil, j, (func(events.Event) {}), clients.RunOptions{})
 	assert.ErrorContains(t, err, "journey: users.name: ", "Run compiles a journey not compiled, without a prefix")
 	for _, ok := range []clients.Journey{fakeAppJourney(4, 2), customJourney(1, 0)} {
 		assert.Empty(t, ok.Compile("journey."))

@@ -57,7 +57,7 @@ func runJourney(t *testing.T, target string, users []clients.User, j clients.Jou
 	t.Helper()
 	var mu sync.Mutex
 	var r run
-	sink := events.SinkFunc(func(e events.Event) {
+	sink := (func(e events.Event) {
 		mu.Lock()
 		r.evs = append(r.evs, e)
 		mu.Unlock()

@@ -50,11 +50,11 @@ type RunOptions struct {
 const upstreamHeader = "X-Sessionlab-Upstream"
 
 // Run walks every user through the journey against the balancer at target (host:port, or an http(s) URL), at most
-// opts.Concurrency users at once, in the order given. Every exchange is recorded in sink exactly once; Run returns
+// opts.Concurrency users at once, in the order given. Every exchange is recorded with record (called from many goroutines at once) exactly once; Run returns
 // an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
 // and in-flight requests are cancelled (and recorded as errors). A journey not compiled is compiled first; one that
 // does not compile is an error before any user starts.
-func Run(ctx context.Context, target string, users []User, j Journey, sink events.Sink, opts RunOptions) (Stats, error) {
+func Run(ctx context.Context, target string, users []User, j Journey, record func(events.Event), opts RunOptions) (Stats, error) {
 	if j.flow == nil {
 		if errs := j.Compile(""); len(errs) > 0 {
 			return Stats{}, fmt.Errorf("journey: %w", errors.Join(errs...))
@@ -72,7 +72,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, sink event
 	clock := func() time.Duration { return time.Since(opts.Start) }
 
 	var sent, recorded atomic.Int64
-	counted := events.SinkFunc(func(e events.Event) { recorded.Add(1); sink.Record(e) })
+	counted := func(e events.Event) { recorded.Add(1); record(e) }
 	next := make(chan User)
 	var started atomic.Int64
 	var wg sync.WaitGroup

@@ -78,7 +78,7 @@ func runUsers(t *testing.T, ctx context.Context, target string, users []clients.
 	t.Helper()
 	var mu sync.Mutex
 	var evs []events.Event
-	sink := events.SinkFunc(func(e events.Event) {
+	sink := (func(e events.Event) {
 		mu.Lock()
 		evs = append(evs, e)
 		mu.Unlock()
@@ -271,7 +271,7 @@ func TestKeepAliveLetsIdleConnectionsGo(t *testing.T) {
 			j.Think = func(*rand.Rand) time.Duration { return 60 * time.Millisecond }
 			j.KeepAlive = c.keep
 			var failed atomic.Int64
-			_, err = clients.Run(context.Background(), srv.addr, users, j, events.SinkFunc(func(e events.Event) {
+			_, err = clients.Run(context.Background(), srv.addr, users, j, (func(e events.Event) {
 				if e.Outcome != events.OutcomeOK {
 					failed.Add(1)
 				}

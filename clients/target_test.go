@@ -42,7 +42,7 @@ func runAgainst(t *testing.T, url string, users []clients.User, opts clients.Run
 	var mu sync.Mutex
 	var evs []events.Event
 	opts.Concurrency, opts.Timeout = 4, 10*time.Second
-	_, err := clients.Run(context.Background(), url, users, fakeAppJourney(2, 0), events.SinkFunc(func(e events.Event) {
+	_, err := clients.Run(context.Background(), url, users, fakeAppJourney(2, 0), (func(e events.Event) {
 		mu.Lock()
 		evs = append(evs, e)
 		mu.Unlock()

@@ -33,7 +33,7 @@ func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	}
 	ev.TMs = int64(start / time.Millisecond)
 	ev.LatencyUS = int64((b.clock() - start) / time.Microsecond)
-	b.sink.Record(ev)
+	b.record(ev)
 }
 
 var errStateLost = errors.New("the replica did not have the WebSocket state")

@@ -32,8 +32,8 @@ const (
 
 // Paths of the login flows.
 const (
-	LoginPath    = "/login"
-	CallbackPath = "/oauth2/callback"
+	loginPath    = "/login"
+	callbackPath = "/oauth2/callback"
 	CSRFField    = "csrf_token"
 )
 
@@ -142,11 +142,11 @@ func New(cfg Config) *App {
 	a.mux.HandleFunc("GET /ws", a.websocket)
 	switch cfg.Login {
 	case LoginSSO:
-		a.mux.HandleFunc("GET "+LoginPath, func(w http.ResponseWriter, r *http.Request) { a.startSSO(w, r, "/") })
-		a.mux.HandleFunc("GET "+CallbackPath, a.callback)
+		a.mux.HandleFunc("GET "+loginPath, func(w http.ResponseWriter, r *http.Request) { a.startSSO(w, r, "/") })
+		a.mux.HandleFunc("GET "+callbackPath, a.callback)
 	default:
-		a.mux.HandleFunc("GET "+LoginPath, a.loginForm)
-		a.mux.HandleFunc("POST "+LoginPath, a.login)
+		a.mux.HandleFunc("GET "+loginPath, a.loginForm)
+		a.mux.HandleFunc("POST "+loginPath, a.login)
 	}
 	a.mux.HandleFunc("POST /logout", a.logout)
 	a.mux.HandleFunc("GET /{$}", a.protected(a.home))
@@ -201,7 +201,7 @@ func renderLogin(w http.ResponseWriter, status int, v loginView) {
 const preLoginTTL = 10 * time.Minute
 
 func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Action: LoginPath}
+	v := loginView{Action: loginPath}
 	if a.cfg.Login == LoginFormCSRF {
 		cur, err := a.keep.read(r.Context(), r)
 		if err != nil {
@@ -235,13 +235,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			// The classic multi-replica failure: the form came from a replica whose pre-login session this one
 			// does not have.
 			a.m.csrfRefusals.Inc()
-			renderLogin(w, http.StatusForbidden, loginView{Action: LoginPath, Error: "the form has expired; please log in again"})
+			renderLogin(w, http.StatusForbidden, loginView{Action: loginPath, Error: "the form has expired; please log in again"})
 			return
 		}
 	}
 	user := r.PostFormValue("username")
 	if !a.validUser(user) || r.PostFormValue("password") != a.cfg.Password {
-		v := loginView{Action: LoginPath, Error: "wrong username or password"}
+		v := loginView{Action: loginPath, Error: "wrong username or password"}
 		if a.cfg.Login == LoginFormCSRF {
 			v.Hidden = map[string]string{CSRFField: cur.session.CSRF} // the form stays valid for another try
 		}
@@ -274,7 +274,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, "delete session", err)
 		return
 	}
-	http.Redirect(w, r, LoginPath, http.StatusFound)
+	http.Redirect(w, r, loginPath, http.StatusFound)
 }
 
 func (a *App) validUser(name string) bool { return validUser(name, a.cfg.Users) }
@@ -321,7 +321,7 @@ func (a *App) unauthenticated(w http.ResponseWriter, r *http.Request) {
 		a.startSSO(w, r, r.URL.Path)
 		return
 	}
-	http.Redirect(w, r, LoginPath, http.StatusFound)
+	http.Redirect(w, r, loginPath, http.StatusFound)
 }
 
 func (a *App) home(w http.ResponseWriter, _ *http.Request, s session) {
@@ -361,10 +361,10 @@ func (a *App) startSSO(w http.ResponseWriter, r *http.Request, returnTo string) 
 	}
 	q := url.Values{
 		"client_id":    {"sessionlab"},
-		"redirect_uri": {"http://" + r.Host + CallbackPath},
+		"redirect_uri": {"http://" + r.Host + callbackPath},
 		"state":        {state},
 	}
-	http.Redirect(w, r, trimSlash(a.cfg.IdPURL)+AuthorizePath+"?"+q.Encode(), http.StatusFound)
+	http.Redirect(w, r, trimSlash(a.cfg.IdPURL)+authorizePath+"?"+q.Encode(), http.StatusFound)
 }
 
 // findState returns the state the callback carries, if this replica issued it (or shares where it was kept).

@@ -11,15 +11,13 @@ import (
 
 	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Identity provider paths.
 const (
-	AuthorizePath = "/authorize"
+	authorizePath = "/authorize"
 	idpLoginPath  = "/login"
 	idpCookie     = "idp_session"
 )
@@ -56,13 +54,13 @@ func NewIdP(cfg IdPConfig) (*IdP, error) {
 	app.init()
 	cfg.Users, cfg.Password, cfg.SessionTTL = app.Users, app.Password, app.SessionTTL
 	p := &IdP{cfg: cfg, seal: sealer, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
-		prompts: prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPLogins, Help: "Logins the provider prompted for."}),
-		silent:  prometheus.NewCounter(prometheus.CounterOpts{Name: contract.MetricIdPSilent, Help: "Authorizations answered from the provider's own cookie, without a prompt."}),
+		prompts: prometheus.NewCounter(prometheus.CounterOpts{Name: metricIdPLogins, Help: "Logins the provider prompted for."}),
+		silent:  prometheus.NewCounter(prometheus.CounterOpts{Name: metricIdPSilent, Help: "Authorizations answered from the provider's own cookie, without a prompt."}),
 	}
 	p.registry.MustRegister(p.prompts, p.silent)
 	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	p.mux.Handle("GET /metrics", promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{}))
-	p.mux.HandleFunc("GET "+AuthorizePath, p.authorize)
+	p.mux.HandleFunc("GET "+authorizePath, p.authorize)
 	p.mux.HandleFunc("POST "+idpLoginPath, p.login)
 	return p, nil
 }

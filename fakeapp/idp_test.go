@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -53,8 +51,8 @@ func TestIdPRefuses(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, 0.0, metric(t, idp, contract.MetricIdPLogins))
-	assert.Equal(t, 0.0, metric(t, idp, contract.MetricIdPSilent))
+	assert.Equal(t, 0.0, metric(t, idp, "sessionlab_idp_logins_total"))
+	assert.Equal(t, 0.0, metric(t, idp, "sessionlab_idp_silent_authorizations_total"))
 }
 
 func TestIdPRemembersItsLogin(t *testing.T) {
@@ -82,7 +80,7 @@ func TestIdPRemembersItsLogin(t *testing.T) {
 	resp = br.do(other, http.MethodGet, "/authorize?state=s3&redirect_uri="+url.QueryEscape(cb), nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
-	assert.Equal(t, 1.0, metric(t, idp, contract.MetricIdPLogins))
-	assert.Equal(t, 1.0, metric(t, idp, contract.MetricIdPSilent))
+	assert.Equal(t, 1.0, metric(t, idp, "sessionlab_idp_logins_total"))
+	assert.Equal(t, 1.0, metric(t, idp, "sessionlab_idp_silent_authorizations_total"))
 	assert.Equal(t, http.StatusOK, serve(t, idp, http.MethodGet, "/healthz", nil).StatusCode)
 }

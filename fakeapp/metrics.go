@@ -11,6 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Metric names only the fake app's own tests read; those the harness reads are in package contract.
+const (
+	metricWSConnections = "sessionlab_ws_connections_total"
+	metricIdPLogins     = "sessionlab_idp_logins_total"
+	metricIdPSilent     = "sessionlab_idp_silent_authorizations_total"
+)
+
 // metrics are one replica's counters, in a registry of its own so that several apps in one process (tests) do not
 // share them.
 type metrics struct {
@@ -35,7 +42,7 @@ func newMetrics(active Store) *metrics {
 		silentReauths:   counter(contract.MetricSilentReauths, "Sessions issued after the identity provider vouched for the user without a prompt."),
 		csrfRefusals:    counter(contract.MetricCSRFRefusals, "Login submissions and SSO callbacks refused because this replica did not know their CSRF token or state."),
 		badCookies:      counter(contract.MetricBadCookies, "session cookies this replica could not open (another secret, or tampered with)."),
-		wsConnections:   counter(contract.MetricWSConnections, "WebSocket connections accepted."),
+		wsConnections:   counter(metricWSConnections, "WebSocket connections accepted."),
 	}
 	m.reg.MustRegister(m.sessionsCreated, m.logins, m.silentReauths, m.csrfRefusals, m.badCookies, m.wsConnections)
 	if active != nil {

@@ -22,7 +22,7 @@ import (
 
 var counters = []string{
 	contract.MetricSessionsCreated, contract.MetricLogins, contract.MetricSilentReauths,
-	contract.MetricCSRFRefusals, contract.MetricBadCookies, contract.MetricWSConnections,
+	contract.MetricCSRFRefusals, contract.MetricBadCookies, "sessionlab_ws_connections_total",
 }
 
 func TestMetricsText(t *testing.T) {

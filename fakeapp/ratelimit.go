@@ -22,8 +22,8 @@ type RateLimit struct {
 	TrustProxies []netip.Prefix
 }
 
-// ParseRate reads "COUNT/WINDOW", e.g. "10/1m" (Wakapi's WAKAPI_LOGIN_MAX_RATE form).
-func ParseRate(s string) (count int, window time.Duration, err error) {
+// parseRate reads "COUNT/WINDOW", e.g. "10/1m" (Wakapi's WAKAPI_LOGIN_MAX_RATE form).
+func parseRate(s string) (count int, window time.Duration, err error) {
 	c, w, ok := strings.Cut(s, "/")
 	if ok {
 		count, err = strconv.Atoi(c)

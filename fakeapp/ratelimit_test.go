@@ -12,7 +12,6 @@ import (
 
 	"github.com/sessionlab/sessionlab/fakeapp"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // Wakapi's login limit, per client address: behind a balancer that is not trusted every user is the balancer.
@@ -47,16 +46,5 @@ func TestLoginRateLimitPerClientAddress(t *testing.T) {
 			}
 			assert.Equal(t, tt.limitedOf5, limited)
 		})
-	}
-}
-
-func TestParseRate(t *testing.T) {
-	n, w, err := fakeapp.ParseRate("10/1m")
-	require.NoError(t, err)
-	assert.Equal(t, 10, n)
-	assert.Equal(t, time.Minute, w)
-	for _, bad := range []string{"10", "x/1m", "10/forever", "0/1m", "5/-1s"} {
-		_, _, err := fakeapp.ParseRate(bad)
-		assert.ErrorContains(t, err, "is not a rate", bad)
 	}
 }

@@ -55,7 +55,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *loginRate != "" {
 		var err error
-		if cfg.LoginRate.Count, cfg.LoginRate.Window, err = ParseRate(*loginRate); err != nil {
+		if cfg.LoginRate.Count, cfg.LoginRate.Window, err = parseRate(*loginRate); err != nil {
 			return fmt.Errorf("-login-max-rate: %w", err)
 		}
 	}
@@ -98,7 +98,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return Serve(ctx, ln, New(cfg), log)
+	return serve(ctx, ln, New(cfg), log)
 }
 
 func mainIdP(ctx context.Context, args []string, stderr io.Writer) error {
@@ -125,15 +125,15 @@ func mainIdP(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return Serve(ctx, ln, idp, slog.New(slog.NewTextHandler(stderr, nil)).With("replica", "idp"))
+	return serve(ctx, ln, idp, slog.New(slog.NewTextHandler(stderr, nil)).With("replica", "idp"))
 }
 
-// drainTimeout bounds how long Serve waits for in-flight requests once ctx ends.
+// drainTimeout bounds how long serve waits for in-flight requests once ctx ends.
 const drainTimeout = 5 * time.Second
 
-// Serve serves h on ln until ctx ends, then stops accepting and lets in-flight requests finish (up to
+// serve serves h on ln until ctx ends, then stops accepting and lets in-flight requests finish (up to
 // drainTimeout) before returning: a replica stopped with SIGTERM answers what it already accepted.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -137,20 +137,20 @@ func TestSSOLoginThenSilentReauth(t *testing.T) {
 
 	toIdP := br.get(r.aURL + "/login")
 	require.Equal(t, http.StatusFound, toIdP.status)
-	assert.Equal(t, r.idpURL+fakeapp.AuthorizePath, base(toIdP.loc)+toIdP.loc.Path)
+	assert.Equal(t, r.idpURL+"/authorize", base(toIdP.loc)+toIdP.loc.Path)
 	q := toIdP.loc.Query()
 	state := q.Get("state")
 	require.NotEmpty(t, state)
-	assert.Equal(t, r.aURL+fakeapp.CallbackPath, q.Get("redirect_uri"))
+	assert.Equal(t, r.aURL+"/oauth2/callback", q.Get("redirect_uri"))
 
 	form := br.get(toIdP.loc.String())
 	require.Equal(t, http.StatusOK, form.status)
-	assert.Equal(t, map[string]string{"redirect_uri": r.aURL + fakeapp.CallbackPath, "state": state}, hiddenFields(form.body))
+	assert.Equal(t, map[string]string{"redirect_uri": r.aURL + "/oauth2/callback", "state": state}, hiddenFields(form.body))
 
 	back := br.post(r.idpURL+"/login", url.Values{"username": {"user7"}, "password": {"secret"},
-		"redirect_uri": {r.aURL + fakeapp.CallbackPath}, "state": {state}})
+		"redirect_uri": {r.aURL + "/oauth2/callback"}, "state": {state}})
 	require.Equal(t, http.StatusFound, back.status)
-	assert.Equal(t, r.aURL+fakeapp.CallbackPath, base(back.loc)+back.loc.Path)
+	assert.Equal(t, r.aURL+"/oauth2/callback", base(back.loc)+back.loc.Path)
 	assert.Equal(t, state, back.loc.Query().Get("state"))
 	assert.NotEmpty(t, back.loc.Query().Get("code"))
 
@@ -164,10 +164,10 @@ func TestSSOLoginThenSilentReauth(t *testing.T) {
 	// The other replica does not know the session; the provider vouches again without a prompt.
 	toIdP = br.get(r.bURL + "/page/3")
 	require.Equal(t, http.StatusFound, toIdP.status)
-	assert.Equal(t, r.bURL+fakeapp.CallbackPath, toIdP.loc.Query().Get("redirect_uri"))
+	assert.Equal(t, r.bURL+"/oauth2/callback", toIdP.loc.Query().Get("redirect_uri"))
 	back = br.get(toIdP.loc.String())
 	require.Equal(t, http.StatusFound, back.status, "a provider that remembers the user must not show a form")
-	assert.Equal(t, r.bURL+fakeapp.CallbackPath, base(back.loc)+back.loc.Path)
+	assert.Equal(t, r.bURL+"/oauth2/callback", base(back.loc)+back.loc.Path)
 	home = br.get(back.loc.String())
 	require.Equal(t, http.StatusFound, home.status)
 	assert.Equal(t, r.bURL+"/page/3", home.loc.String(), "back to where the user was going")
@@ -182,14 +182,14 @@ func TestSSOLoginThenSilentReauth(t *testing.T) {
 	assert.Equal(t, 1.0, metric(t, r.b, contract.MetricSessionsCreated))
 	// Cookies are not isolated by port (RFC 6265), so b was sent a's cookie, sealed with a's random secret.
 	assert.Equal(t, 1.0, metric(t, r.b, contract.MetricBadCookies))
-	assert.Equal(t, 1.0, metric(t, r.idp, contract.MetricIdPLogins))
-	assert.Equal(t, 1.0, metric(t, r.idp, contract.MetricIdPSilent))
+	assert.Equal(t, 1.0, metric(t, r.idp, "sessionlab_idp_logins_total"))
+	assert.Equal(t, 1.0, metric(t, r.idp, "sessionlab_idp_silent_authorizations_total"))
 
 	// b's cookie replaced a's, so back on a the session is silently replaced in turn.
 	page = br.follow(r.aURL+"/", 3) // to the provider, to the callback, home
 	assert.Equal(t, "Hello user7, served by app-a\n", page.body)
 	assert.Equal(t, 1.0, metric(t, r.a, contract.MetricSilentReauths))
-	assert.Equal(t, 2.0, metric(t, r.idp, contract.MetricIdPSilent))
+	assert.Equal(t, 2.0, metric(t, r.idp, "sessionlab_idp_silent_authorizations_total"))
 }
 
 // follow follows redirects from u, which must take exactly hops of them to end with a 200.

@@ -60,8 +60,8 @@ func TestWebSocketCounter(t *testing.T) {
 	wsSession(t, bURL, "u1", 0, 2) // the other replica never saw u1
 	wsSession(t, aURL, "u1", 4, 0)
 
-	assert.Equal(t, 4.0, metric(t, a, contract.MetricWSConnections))
-	assert.Equal(t, 1.0, metric(t, b, contract.MetricWSConnections))
+	assert.Equal(t, 4.0, metric(t, a, "sessionlab_ws_connections_total"))
+	assert.Equal(t, 1.0, metric(t, b, "sessionlab_ws_connections_total"))
 }
 
 func TestWebSocketRefuses(t *testing.T) {
@@ -72,7 +72,7 @@ func TestWebSocketRefuses(t *testing.T) {
 
 	resp = serve(t, app, http.MethodGet, "/ws?client=u1", nil) // not an upgrade
 	assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode)
-	assert.Equal(t, 0.0, metric(t, app, contract.MetricWSConnections))
+	assert.Equal(t, 0.0, metric(t, app, "sessionlab_ws_connections_total"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -33,6 +33,7 @@ type runConfig struct {
 	log      *slog.Logger
 	watchers []Watcher
 	shard    *[2]int // index, count
+	cleanup  func(stop func(context.Context) error)
 }
 
 // Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
@@ -50,6 +51,13 @@ func WithRuntime(rt Runtime) Option { return func(c *runConfig) { c.runtime = rt
 
 // WithEvents writes the event log (a header record, then JSON lines, one per exchange) to w.
 func WithEvents(w io.Writer) Option { return func(c *runConfig) { c.events = w } }
+
+// WithCleanup hands register the run's stop before the runtime starts anything, for a test to register it with
+// t.Cleanup first: a test that fails while the run goes on still stops every part. Run stops them all the same when
+// it returns; stop is idempotent.
+func WithCleanup(register func(stop func(context.Context) error)) Option {
+	return func(c *runConfig) { c.cleanup = register }
+}
 
 // WithShard runs only the index-th (from 0) of count disjoint shares of the users (e.g. a Kubernetes Indexed Job's
 // pod); `sessionlab report --merge` joins the shards' event logs into the run's report. A scenario with faults
@@ -160,6 +168,9 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	}
 	// The Stop is registered before anything starts: a part started before a failure is stopped with the rest.
 	defer func() { err = errors.Join(err, dep.Stop(ctx)) }()
+	if cfg.cleanup != nil {
+		cfg.cleanup(dep.Stop)
+	}
 	if err := cfg.runtime.Start(ctx, dep); err != nil {
 		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
 	}
@@ -167,27 +178,27 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	meta := p.Meta
 	meta.Runtime = cfg.runtime.Name()
 	acc := reports.NewAccumulator(meta)
-	var sink events.Sink = acc
+	record := acc.Record
 	var log *events.Writer
 	if cfg.events != nil {
 		// The header makes the log self-sufficient: `sessionlab report` renders it without the scenario file.
 		if log, err = events.NewWriter(cfg.events, events.Header{Meta: meta, Expect: p.Expect}); err != nil {
 			return nil, err
 		}
-		sink = events.Tee(acc, log)
+		record = tee(acc.Record, log.Record)
 	}
 	cfg.log.Info("running users", "users", len(p.Users), "endpoint", dep.Endpoint)
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
-	nem := nemesis.New(dep, p.Faults, sink, clock, cfg.log)
+	nem := nemesis.New(dep, p.Faults, record, clock, cfg.log)
 	usersCtx, usersDone := context.WithCancel(ctx)
 	nem.Start(ctx, usersCtx)
 	runOpts := t.RunOptions()
 	runOpts.Concurrency, runOpts.Start, runOpts.ReplicaOf = p.Concurrency, start, dep.ReplicaOf
-	userSink := events.Tee(sink, nem)
+	recordUsers := tee(record, nem.Record)
 	for _, w := range cfg.watchers {
 		w.Start(len(p.Users))
-		userSink = events.Tee(userSink, w)
+		recordUsers = tee(recordUsers, w.Record)
 		done := runOpts.UserDone
 		runOpts.UserDone = func() {
 			if done != nil {
@@ -197,7 +208,7 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 		}
 	}
 	stopWatch := dep.WatchBalancer(ctx)
-	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, userSink, runOpts)
+	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, recordUsers, runOpts)
 	usersDone()
 	stopWatch()
 	runErr = errors.Join(runErr, nem.Wait())
@@ -215,14 +226,14 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 		if st, err := readStore(ctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		} else {
-			sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
+			record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
 		}
 	}
 	// And what the balancer itself said of its upstreams: a failover it made, or a replica it marked failed, shows
 	// in no answer, and would leave the figures describing a topology other than the scenario's without a word.
 	if t.Target == nil {
 		st := dep.BalancerStats(ctx)
-		sink.Record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
+		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
 	}
 	if log != nil {
 		runErr = errors.Join(runErr, log.Close())
@@ -237,4 +248,13 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	}
 	cfg.log.Info("run done", "requests", stats.Sent, "users", stats.Users)
 	return rep, runErr
+}
+
+// tee records each event with every one of records in turn.
+func tee(records ...func(events.Event)) func(events.Event) {
+	return func(e events.Event) {
+		for _, r := range records {
+			r(e)
+		}
+	}
 }

@@ -27,9 +27,9 @@ func WithBinary(part, path string) LocalOption { return local.WithBinary(part, p
 // stopped when the run ends.
 func Local(opts ...LocalOption) Runtime { return local.New(opts...) }
 
-// Swept is what Sweep removed.
-type Swept = runtime.Swept
-
 // Sweep stops the processes and removes the working directories of runs whose process is gone (a killed run's
-// leftovers); docker.Sweep does the same for containers.
-func Sweep() (Swept, error) { return runtime.SweepLocal() }
+// leftovers), and says how many of each; docker.Sweep does the same for containers.
+func Sweep() (dirs, processes int, err error) {
+	s, err := runtime.SweepLocal()
+	return len(s.Dirs), len(s.Processes), err
+}

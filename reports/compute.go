@@ -51,8 +51,6 @@ type replicaLoad struct {
 	failedOver int // answers another replica gave after the balancer could not use this one
 }
 
-var _ events.Sink = (*Accumulator)(nil)
-
 // NewAccumulator starts an empty report for the run meta describes.
 func NewAccumulator(meta events.Meta) *Accumulator {
 	a := &Accumulator{

@@ -225,9 +225,9 @@ func TestRenderJSONFieldNames(t *testing.T) {
 
 func TestAccumulatorMatchesCompute(t *testing.T) {
 	acc := reports.NewAccumulator(meta("replica-1", "replica-2", "replica-3"))
-	var sink events.Sink = acc
+	sink := acc.Record
 	for _, e := range runEvents() {
-		sink.Record(e)
+		sink(e)
 	}
 	assert.Equal(t, reports.Compute(meta("replica-1", "replica-2", "replica-3"), runEvents()), acc.Report())
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 )
 
-// MaxBuckets bounds OverTime: a plot of the run stays readable however long the run was.
-const MaxBuckets = 120
+// maxBuckets bounds OverTime: a plot of the run stays readable however long the run was.
+const maxBuckets = 120
 
 // sliceMs is the finest resolution the accumulator keeps; Report merges slices into wider buckets.
 const sliceMs = 100
@@ -64,7 +64,7 @@ func (s *series) add(e events.Event) {
 	}
 }
 
-// overTime merges the slices into the narrowest bucket width that gives at most MaxBuckets buckets; every bucket
+// overTime merges the slices into the narrowest bucket width that gives at most maxBuckets buckets; every bucket
 // from the run's start to its last answer is there, empty or not.
 func (s *series) overTime() OverTime {
 	out := OverTime{BucketMs: bucketWidths[0], Buckets: []Bucket{}}
@@ -74,7 +74,7 @@ func (s *series) overTime() OverTime {
 	n := s.last + 1
 	out.BucketMs = bucketWidths[len(bucketWidths)-1]
 	for _, w := range bucketWidths {
-		if n*sliceMs <= w*MaxBuckets {
+		if n*sliceMs <= w*maxBuckets {
 			out.BucketMs = w
 			break
 		}

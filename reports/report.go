@@ -63,7 +63,7 @@ type Network struct {
 }
 
 // OverTime is the run cut into equal buckets by answer time (t_ms + latency), each counting its exchanges by
-// outcome. The bucket width grows with the run so that there are at most MaxBuckets of them.
+// outcome. The bucket width grows with the run so that there are at most maxBuckets of them.
 type OverTime struct {
 	BucketMs int64    `json:"bucket_ms"`
 	Buckets  []Bucket `json:"buckets"`

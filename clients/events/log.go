@@ -90,8 +90,6 @@ type Writer struct {
 	closed bool
 }
 
-var _ Sink = (*Writer)(nil)
-
 // NewWriter writes the header to w (buffered) and returns the writer of the records after it; call Close to
 // write the end record and flush. An empty h.Schema is written as Schema.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
@@ -106,6 +104,7 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	return lw, nil
 }
 
+// Record writes e as one JSON line; the first error is kept and returned by Close. Safe for concurrent use.
 func (w *Writer) Record(e Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -203,14 +203,3 @@ func TestReadStopsAtTheCallbacksError(t *testing.T) {
 	require.ErrorIs(t, err, stop)
 	assert.Equal(t, 1, n)
 }
-
-func TestTee(t *testing.T) {
-	var a, b []events.Event
-	sink := events.Tee(events.SinkFunc(func(e events.Event) { a = append(a, e) }),
-		events.SinkFunc(func(e events.Event) { b = append(b, e) }))
-	for _, e := range sampleEvents() {
-		sink.Record(e)
-	}
-	assert.Equal(t, sampleEvents(), a)
-	assert.Equal(t, sampleEvents(), b)
-}

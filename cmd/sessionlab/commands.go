@@ -429,14 +429,14 @@ func newCleanupCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			swept, err := harness.Sweep()
-			fmt.Fprintf(out, "local: removed %d working directories, stopped %d processes\n", len(swept.Dirs), len(swept.Processes))
+			dirs, procs, err := harness.Sweep()
+			fmt.Fprintf(out, "local: removed %d working directories, stopped %d processes\n", dirs, procs)
 			if derr := docker.Available(cmd.Context()); derr != nil {
 				fmt.Fprintf(out, "docker: skipped (%v)\n", derr)
 				return err
 			}
-			dswept, derr := docker.Sweep(cmd.Context(), all)
-			fmt.Fprintf(out, "docker: removed %d containers, %d networks\n", len(dswept.Containers), len(dswept.Networks))
+			containers, networks, derr := docker.Sweep(cmd.Context(), all)
+			fmt.Fprintf(out, "docker: removed %d containers, %d networks\n", containers, networks)
 			return errors.Join(err, derr)
 		},
 	}

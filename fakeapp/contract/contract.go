@@ -26,13 +26,6 @@ const (
 	MetricSilentReauths   = "sessionlab_silent_reauths_total"
 	MetricCSRFRefusals    = "sessionlab_csrf_refusals_total"
 	MetricBadCookies      = "sessionlab_bad_cookies_total"
-	MetricWSConnections   = "sessionlab_ws_connections_total"
-)
-
-// Metric names on the identity provider's GET /metrics.
-const (
-	MetricIdPLogins = "sessionlab_idp_logins_total"
-	MetricIdPSilent = "sessionlab_idp_silent_authorizations_total"
 )
 
 // RedisKeyPrefix is where every replica keeps its records in a shared Redis; sessions are under

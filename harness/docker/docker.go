@@ -50,9 +50,9 @@ func New(opts ...Option) (harness.Runtime, error) {
 // Available says why the docker runtime cannot run here (no Docker engine answers), or nil.
 func Available(ctx context.Context) error { return docker.Available(ctx) }
 
-// Swept is what Sweep removed.
-type Swept = docker.Swept
-
 // Sweep removes the containers and networks of docker runs whose process on this host is gone — or, with all, of
-// every sessionlab run, live or not.
-func Sweep(ctx context.Context, all bool) (Swept, error) { return docker.Sweep(ctx, all) }
+// every sessionlab run, live or not — and says how many of each.
+func Sweep(ctx context.Context, all bool) (containers, networks int, err error) {
+	s, err := docker.Sweep(ctx, all)
+	return len(s.Containers), len(s.Networks), err
+}

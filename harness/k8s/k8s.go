@@ -51,15 +51,15 @@ func or(v, def string) string {
 }
 
 const (
-	// ScenarioPath is where the Job's pods find the scenario (the ConfigMap).
-	ScenarioPath = "/sessionlab/scenario.yaml"
-	// ShardIndex is the Job's completion index, as the pod's command line reads it.
-	ShardIndex = "$(JOB_COMPLETION_INDEX)"
+	// scenarioPath is where the Job's pods find the scenario (the ConfigMap).
+	scenarioPath = "/sessionlab/scenario.yaml"
+	// shardIndex is the Job's completion index, as the pod's command line reads it.
+	shardIndex = "$(JOB_COMPLETION_INDEX)"
 )
 
 // ShardArgs is the command line (after the program's name) that runs shard index of count against target: a
 // target-mode run of the scenario at scenario, writing its event log to events and its report, as JSON, to dir, and
-// nothing else to stdout. The Job's pods run it with index ShardIndex, events /dev/stdout (so that a pod's log is
+// nothing else to stdout. The Job's pods run it with index shardIndex, events /dev/stdout (so that a pod's log is
 // its shard's log: `kubectl logs`) and dir /tmp/report.
 func ShardArgs(target, index string, count int, scenario, events, dir, identity, attribution string, sets []string) []string {
 	args := []string{"run", "--target", target, "--shard", index + "/" + strconv.Itoa(count), "--quiet",
@@ -121,7 +121,7 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	case t.Own == nil:
 		attribution = "target.replica_header=X-Replica" // the fakeapp names its pod
 	}
-	docs = append(docs, job(name+"-users", o, ShardArgs(target, ShardIndex, o.Shards, ScenarioPath, "/dev/stdout", "/tmp/report", o.Identity, attribution, o.Sets), name+"-scenario"))
+	docs = append(docs, job(name+"-users", o, ShardArgs(target, shardIndex, o.Shards, scenarioPath, "/dev/stdout", "/tmp/report", o.Identity, attribution, o.Sets), name+"-scenario"))
 	var buf bytes.Buffer
 	for _, d := range docs {
 		buf.WriteString("---\n")

@@ -107,7 +107,7 @@ func TestManifestsPerStrategy(t *testing.T) {
 			assert.Equal(t, batchv1.IndexedCompletion, *job.Spec.CompletionMode)
 			assert.Equal(t, int32(4), *job.Spec.Parallelism)
 			assert.Equal(t, int32(4), *job.Spec.Completions)
-			args := k8s.ShardArgs("http://ingress-nginx-controller.ingress-nginx.svc.cluster.local", k8s.ShardIndex, 4, k8s.ScenarioPath,
+			args := k8s.ShardArgs("http://ingress-nginx-controller.ingress-nginx.svc.cluster.local", "$(JOB_COMPLETION_INDEX)", 4, "/sessionlab/scenario.yaml",
 				"/dev/stdout", "/tmp/report", "x-forwarded-for", c.attribution, c.sets)
 			assert.Equal(t, args, job.Spec.Template.Spec.Containers[0].Args, "the Job's pods run the shard command line")
 			assert.Empty(t, o.deployments["rr-memory-redis"].Name, "no Redis for memory sessions")

@@ -127,7 +127,7 @@ func ingress(name, class, svc string, annotations map[string]string) obj {
 // job is the Indexed Job whose pods each run one shard; a pod's log is its shard's event log.
 func job(name string, o Options, args []string, scenarioConfig string) obj {
 	ctr := obj{"name": "sessionlab", "image": o.RunnerImage, "args": args,
-		"volumeMounts": []any{obj{"name": "scenario", "mountPath": ScenarioPath, "subPath": "scenario.yaml"}}}
+		"volumeMounts": []any{obj{"name": "scenario", "mountPath": scenarioPath, "subPath": "scenario.yaml"}}}
 	return obj{"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(name, nil), "spec": obj{
 		"completionMode": "Indexed", "completions": o.Shards, "parallelism": o.Shards, "backoffLimitPerIndex": 0,
 		"template": obj{"spec": obj{"restartPolicy": "Never", "containers": []any{ctr}, "volumes": []any{

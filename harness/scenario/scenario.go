@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 )
 
 // Scenario is a validated scenario file (docs/scenarios.md; the contract in docs/contract.md, "Scenario file (v1)").
@@ -130,8 +130,8 @@ type Fault struct {
 	Persist bool     `yaml:"persist"` // restart-store: the store keeps its data across the restart
 }
 
-// MaxReplicas bounds app.replicas.
-const MaxReplicas = 64
+// maxReplicas bounds app.replicas.
+const maxReplicas = 64
 
 // choice is a scenario key with a closed set of values.
 type choice struct {

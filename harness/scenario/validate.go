@@ -10,7 +10,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -23,8 +23,8 @@ func (s *Scenario) Validate() []error {
 	if !namePattern.MatchString(s.Name) {
 		errs = append(errs, keyErr("name", "%q is not a name (required; allowed characters: a-z, 0-9 and -)", s.Name))
 	}
-	if s.App.Replicas < 1 || s.App.Replicas > MaxReplicas {
-		errs = append(errs, keyErr("app.replicas", "%d is out of range (allowed 1..%d)", s.App.Replicas, MaxReplicas))
+	if s.App.Replicas < 1 || s.App.Replicas > maxReplicas {
+		errs = append(errs, keyErr("app.replicas", "%d is out of range (allowed 1..%d)", s.App.Replicas, maxReplicas))
 	}
 	for _, c := range []struct {
 		choice
@@ -233,8 +233,8 @@ func (s *Scenario) validateFaults() []error {
 		switch {
 		case count < 0:
 			add("count", "%d is out of range (allowed 1 and up)", f.Count)
-		case f.Action == "scale-out" && made+count > MaxReplicas:
-			add("count", "scale-out to %d replicas made in all is more than %d", made+count, MaxReplicas)
+		case f.Action == "scale-out" && made+count > maxReplicas:
+			add("count", "scale-out to %d replicas made in all is more than %d", made+count, maxReplicas)
 		case f.Action == "scale-out":
 			replicas, made = replicas+count, made+count
 		case f.Action == "scale-in" && replicas-count < 1:

@@ -167,8 +167,15 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 			return nil
 		}
 	}
-	// Run stops what it started before it returns, also when the test fails or is cancelled.
-	rep, err := harness.Run(t.Context(), s, append([]harness.Option{harness.WithRuntime(rt)}, c.opts...)...)
+	// The run's stop is registered before the runtime starts anything in it.
+	cleanup := harness.WithCleanup(func(stop func(context.Context) error) {
+		t.Cleanup(func() {
+			if err := stop(context.Background()); err != nil {
+				t.Errorf("sessionlab: stop the deployment: %v", err)
+			}
+		})
+	})
+	rep, err := harness.Run(t.Context(), s, append([]harness.Option{harness.WithRuntime(rt), cleanup}, c.opts...)...)
 	if err != nil {
 		t.Fatalf("sessionlab: run %s: %v", s.Name, err)
 		return nil

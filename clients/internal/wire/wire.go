@@ -561,8 +561,7 @@ func (k *bodyBuf) add(p []byte) {
 // readN reads n bytes of body (n < 0: until the end of the stream).
 func readN(br *bufio.Reader, n int64, body *bodyBuf) error {
 	for n != 0 {
-		p, err := br.Peek(1)
-		if err != nil {
+		if _, err := br.Peek(1); err != nil {
 			if n < 0 && err == io.EOF {
 				return nil
 			}
@@ -575,7 +574,7 @@ func readN(br *bufio.Reader, n int64, body *bodyBuf) error {
 		if n >= 0 {
 			avail = min(avail, n)
 		}
-		p, _ = br.Peek(int(avail))
+		p, _ := br.Peek(int(avail))
 		body.add(p)
 		_, _ = br.Discard(int(avail))
 		if n > 0 {

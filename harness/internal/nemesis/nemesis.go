@@ -24,7 +24,7 @@ import (
 type Nemesis struct {
 	d        *runtime.Deployment
 	faults   []plan.Fault
-	marks    events.Sink
+	marks    func(events.Event)
 	clock    func() time.Duration
 	log      *slog.Logger
 	answered atomic.Int64
@@ -32,10 +32,8 @@ type Nemesis struct {
 	errs     []error
 }
 
-var _ events.Sink = (*Nemesis)(nil)
-
 // New is the nemesis of faults on d. It writes its marks to marks, timed by clock (the users' clock).
-func New(d *runtime.Deployment, faults []plan.Fault, marks events.Sink, clock func() time.Duration, log *slog.Logger) *Nemesis {
+func New(d *runtime.Deployment, faults []plan.Fault, marks func(events.Event), clock func() time.Duration, log *slog.Logger) *Nemesis {
 	return &Nemesis{d: d, faults: faults, marks: marks, clock: clock, log: log, done: make(chan struct{})}
 }
 
@@ -97,7 +95,7 @@ func (n *Nemesis) mark(f plan.Fault, phase string, err error) {
 	if err != nil {
 		m.Error = err.Error()
 	}
-	n.marks.Record(events.Event{TMs: n.clock().Milliseconds(), User: -1, Step: events.StepFault, Fault: m})
+	n.marks(events.Event{TMs: n.clock().Milliseconds(), User: -1, Step: events.StepFault, Fault: m})
 }
 
 // apply performs one fault. Waits inside it (a kill's duration, a rolling restart's pause) end early with users.

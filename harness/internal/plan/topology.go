@@ -12,7 +12,7 @@ import (
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 )
 
 // Topology is what a runtime starts: the replicas, how each is configured, and the balancer in front.

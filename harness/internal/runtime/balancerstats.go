@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 )
 
 // BalancerStats asks the balancer what it did with its upstreams over the run: nginx's error log for the servers

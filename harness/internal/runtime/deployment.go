@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 

@@ -7,7 +7,7 @@ package runtime
 import (
 	"context"
 
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 )
 

@@ -26,7 +26,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	dockernetwork "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/internal/tools"
@@ -146,13 +146,20 @@ func checkReaper(ctx context.Context, cli client.APIClient) error {
 	if cfg.RyukDisabled {
 		return nil
 	}
-	image := testcontainers.ReaperDefaultImage
-	if prefix := cfg.Config.HubImageNamePrefix; prefix != "" {
-		image = strings.TrimSuffix(prefix, "/") + "/" + image
+	// Which ryuk tag the library starts is its own (internal) choice: any ryuk image here may be it; none cannot.
+	images, err := cli.ImageList(ctx, client.ImageListOptions{})
+	if err != nil {
+		return fmt.Errorf("list the images: %w", err)
 	}
-	if _, err := cli.ImageInspect(ctx, image); err != nil {
-		return fmt.Errorf("testcontainers would start its reaper from the image %s, which is not here, and nothing is pulled: "+
-			"set TESTCONTAINERS_RYUK_DISABLED=true (or ryuk.disabled=true in ~/.testcontainers.properties); sessionlab removes its own containers", image)
+	found := false
+	for _, im := range images.Items {
+		for _, tag := range im.RepoTags {
+			found = found || strings.Contains(tag, "testcontainers/ryuk:")
+		}
+	}
+	if !found {
+		return fmt.Errorf("testcontainers would start its reaper from a testcontainers/ryuk image, which is not here, and nothing is pulled: " +
+			"set TESTCONTAINERS_RYUK_DISABLED=true (or ryuk.disabled=true in ~/.testcontainers.properties); sessionlab removes its own containers")
 	}
 	return nil
 }
@@ -290,14 +297,13 @@ const fakeAppPort = "8080/tcp"
 
 // dockerRun is one deployment's containers and network: the runtime's side of it (runtime.Backend).
 type dockerRun struct {
-	rt       *Docker
-	d        *runtime.Deployment
-	cli      client.APIClient
-	nw       *testcontainers.DockerNetwork
-	subnet   netip.Prefix
-	labels   map[string]string
-	host     string // where published ports are reached
-	endpoint string // where clients reach the balancer
+	rt     *Docker
+	d      *runtime.Deployment
+	cli    client.APIClient
+	nw     *testcontainers.DockerNetwork
+	subnet netip.Prefix
+	labels map[string]string
+	host   string // where published ports are reached
 }
 
 func (r *dockerRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) error {

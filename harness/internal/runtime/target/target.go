@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients"
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )

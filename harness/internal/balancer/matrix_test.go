@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/stretchr/testify/assert"
@@ -19,7 +19,7 @@ import (
 var updateDocs = flag.Bool("update-docs", false, "rewrite the strategy matrix in docs/strategies.md from the table")
 
 const (
-	docsPath    = "../../docs/strategies.md"
+	docsPath    = "../../../docs/strategies.md"
 	matrixBegin = "<!-- strategy-matrix:begin -->"
 	matrixEnd   = "<!-- strategy-matrix:end -->"
 )
