@@ -7,50 +7,28 @@ DEB_HAPROXY ?= haproxy
 DEB_REDIS   ?= redis-server
 # Headless Chromium opens the HTML report in the tests (it must fetch nothing) and takes the picture under docs/.
 DEB_CHROMIUM ?= chromium
-# Caddy is no Debian package new enough (bookworm's 2.6.2 has no PROXY-protocol listener): `make deps` builds this
-# version from the Go module proxy into $(TOOLS), once; the runtimes find it as .tools/bin/caddy or $SESSIONLAB_CADDY.
-CADDY_VERSION ?= v2.11.9
-TOOLS       ?= $(CURDIR)/.tools
+# The Go programs sessionlab runs and Debian lacks (Caddy new enough for a PROXY-protocol listener, OAuth2-Proxy) are
+# built by `sessionlab install NAME` at the versions it pins, once per machine, into the per-user tool cache.
 # The strategies and balancers `make demo` compares; a pair a balancer cannot run is a row that says why.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
 DEMO_BALANCERS  ?= nginx,haproxy,caddy
 
-.PHONY: all build lint deps deps-debian deps-caddy deps-oauth2-proxy wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
+.PHONY: all build lint deps deps-debian deps-tools wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/sessionlab ./cmd/fakeapp
+	$(GO) build -o $(BIN)/ ./cmd/sessionlab
 
 # deps installs Debian packages whose binaries are missing, without starting their system services
-# (policy-rc.d answers 101 while apt runs). A second run finds everything and does nothing.
-deps: deps-debian deps-caddy deps-oauth2-proxy
+# (policy-rc.d answers 101 while apt runs), and the Go programs the runs need. A second run finds everything and does
+# nothing. DEPS_TOOLS names the Go programs (make demo needs only caddy).
+DEPS_TOOLS ?= caddy oauth2-proxy
+deps: deps-debian deps-tools
 
-# The versioned directory makes a second run a no-op and a version change a new build; bin/caddy points at the one
-# in use. CGO_ENABLED=0: one static binary, which the caddy image copies as it is.
-deps-caddy:
-	@if [ ! -x $(TOOLS)/caddy-$(CADDY_VERSION)/caddy ]; then \
-	  echo "deps: building caddy $(CADDY_VERSION) from the Go module proxy (about two minutes)"; \
-	  GOFLAGS= CGO_ENABLED=0 GOBIN=$(TOOLS)/caddy-$(CADDY_VERSION) $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION) || exit 1; \
-	fi
-	@mkdir -p $(TOOLS)/bin && ln -sfn ../caddy-$(CADDY_VERSION)/caddy $(TOOLS)/bin/caddy
-
-# The real OAuth2-Proxy of the 15,000-users report (scenarios/oauth2-proxy-real.yaml runs it as the replicas), built
-# once from the Go module proxy like Caddy.
-OAUTH2_PROXY_VERSION ?= v7.15.6
-# Where the module proxy cannot be reached, the build's error is kept in $(TOOLS)/oauth2-proxy.unavailable and the
-# tests of the real OAuth2-Proxy skip, saying so; nothing else depends on it.
-deps-oauth2-proxy:
-	@mkdir -p $(TOOLS)/bin; rm -f $(TOOLS)/oauth2-proxy.unavailable; \
-	if [ ! -x $(TOOLS)/oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy ]; then \
-	  echo "deps: building oauth2-proxy $(OAUTH2_PROXY_VERSION) from the Go module proxy (about a minute)"; \
-	  if ! GOFLAGS= CGO_ENABLED=0 GOBIN=$(TOOLS)/oauth2-proxy-$(OAUTH2_PROXY_VERSION) \
-	      $(GO) install github.com/oauth2-proxy/oauth2-proxy/v7@$(OAUTH2_PROXY_VERSION) 2>$(TOOLS)/oauth2-proxy.unavailable; then \
-	    echo "deps: could not build oauth2-proxy (see $(TOOLS)/oauth2-proxy.unavailable): its tests will skip"; exit 0; \
-	  fi; \
-	  rm -f $(TOOLS)/oauth2-proxy.unavailable; \
-	fi; \
-	ln -sfn ../oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy $(TOOLS)/bin/oauth2-proxy
+deps-tools:
+	@$(GO) build -o $(BIN)/ ./cmd/sessionlab
+	$(BIN)/sessionlab install $(DEPS_TOOLS)
 
 deps-debian:
 	@missing=""; \
@@ -150,7 +128,8 @@ scale: deps
 # The main job: every strategy on both balancers, on the default scenario. The text table goes to stdout; every
 # format goes to $(DEMO_OUT) (report.html is the one to open), and each variant's event log to $(DEMO_OUT)/events.
 DEMO_OUT ?= out
-demo: deps
+demo:
+	@$(MAKE) --no-print-directory deps DEPS_TOOLS=caddy
 	$(GO) run ./cmd/sessionlab compare --balancers $(DEMO_BALANCERS) --strategies $(DEMO_STRATEGIES) \
 	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
 
@@ -189,24 +168,27 @@ SESSIONLAB_IMAGE_HAPROXY ?= sessionlab/haproxy:bookworm
 SESSIONLAB_IMAGE_REDIS   ?= sessionlab/redis:bookworm
 SESSIONLAB_IMAGE_FAKEAPP ?= sessionlab/fakeapp:dev
 SESSIONLAB_IMAGE_SESSIONLAB ?= sessionlab/sessionlab:dev
-SESSIONLAB_IMAGE_CADDY   ?= sessionlab/caddy:$(CADDY_VERSION)
-export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP SESSIONLAB_IMAGE_SESSIONLAB SESSIONLAB_IMAGE_CADDY
+# The Caddy image is tagged with the version sessionlab pins (read off the tool cache's directory, caddy-VERSION),
+# which is the docker runtime's default too.
+export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY SESSIONLAB_IMAGE_REDIS SESSIONLAB_IMAGE_FAKEAPP SESSIONLAB_IMAGE_SESSIONLAB
 
 .PHONY: images clean-images clean-docker
 
-images: deps-caddy
+images:
+	@$(MAKE) --no-print-directory deps-tools DEPS_TOOLS=caddy
+	@caddy=$$($(BIN)/sessionlab install caddy | sed 's/^caddy: //'); version=$$(basename $$(dirname $$caddy) | sed 's/^caddy-//'); \
 	IMAGE_DEBIAN='$(SESSIONLAB_IMAGE_DEBIAN)' IMAGE_NGINX='$(SESSIONLAB_IMAGE_NGINX)' IMAGE_HAPROXY='$(SESSIONLAB_IMAGE_HAPROXY)' \
 	IMAGE_REDIS='$(SESSIONLAB_IMAGE_REDIS)' IMAGE_FAKEAPP='$(SESSIONLAB_IMAGE_FAKEAPP)' IMAGE_SESSIONLAB='$(SESSIONLAB_IMAGE_SESSIONLAB)' \
-	IMAGE_CADDY='$(SESSIONLAB_IMAGE_CADDY)' CADDY_BIN='$(TOOLS)/bin/caddy' \
+	IMAGE_CADDY="$${SESSIONLAB_IMAGE_CADDY:-sessionlab/caddy:$$version}" CADDY_BIN="$$caddy" \
 	GO='$(GO)' bash docker/build-images.sh
 
 # Derived images first, the base last; images that are not there are skipped.
 clean-images:
-	@for img in $(SESSIONLAB_IMAGE_CADDY) $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
+	@for img in $$(docker image ls -q 'sessionlab/caddy') $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
 	  if docker image inspect $$img >/dev/null 2>&1; then docker image rm $$img >/dev/null && echo "removed $$img"; fi; \
 	done
 	@docker image prune --force --filter label=org.sessionlab.image=1 >/dev/null
-	rm -f docker/fakeapp/fakeapp docker/sessionlab/sessionlab docker/caddy/caddy
+	rm -f docker/fakeapp/sessionlab docker/sessionlab/sessionlab docker/caddy/caddy
 
 # Remove every container and network a sessionlab run created, including those of runs that were killed.
 clean-docker:

@@ -6,10 +6,12 @@
 #                     Slow (a minute or two), so skipped when the image exists; `make clean-images` to redo it.
 #   2. IMAGE_NGINX, IMAGE_HAPROXY, IMAGE_REDIS
 #                     tiny Dockerfiles FROM IMAGE_DEBIAN (docker/<name>/Dockerfile): a default CMD and EXPOSE.
-#   3. IMAGE_FAKEAPP  FROM scratch + the static fakeapp binary, rebuilt every run (a layer-cache hit when the
-#                     binary did not change: go builds it byte-identically).
+#   3. IMAGE_FAKEAPP  FROM scratch + the static sessionlab binary, whose `fakeapp` subcommand is the entry point:
+#                     the fake app the local runtime runs, from the same binary. Rebuilt every run (a layer-cache
+#                     hit when the binary did not change: go builds it byte-identically).
 #   4. IMAGE_SESSIONLAB  FROM IMAGE_DEBIAN + the static sessionlab binary: the runner of `sessionlab k8s`'s Job.
-#   5. IMAGE_CADDY    FROM IMAGE_DEBIAN + the static caddy `make deps` built from the Go module proxy (CADDY_BIN).
+#   5. IMAGE_CADDY    FROM IMAGE_DEBIAN + the static caddy `sessionlab install caddy` built from the Go module proxy
+#                     into the tool cache (CADDY_BIN).
 #
 # Image names come from the environment (the Makefile passes its IMAGE_* variables). Every image carries the label
 # org.sessionlab.image=1. Safe to run again: a second run does no real work.
@@ -21,7 +23,7 @@ IMAGE_HAPROXY=${IMAGE_HAPROXY:-sessionlab/haproxy:bookworm}
 IMAGE_REDIS=${IMAGE_REDIS:-sessionlab/redis:bookworm}
 IMAGE_FAKEAPP=${IMAGE_FAKEAPP:-sessionlab/fakeapp:dev}
 IMAGE_SESSIONLAB=${IMAGE_SESSIONLAB:-sessionlab/sessionlab:dev}
-IMAGE_CADDY=${IMAGE_CADDY:-sessionlab/caddy:v2.11.9}
+IMAGE_CADDY=${IMAGE_CADDY:?IMAGE_CADDY names the Caddy image (make images passes sessionlab/caddy:PINNED-VERSION)}
 GO=${GO:-go}
 
 LABEL=org.sessionlab.image=1
@@ -225,23 +227,18 @@ docker_build() {
 	log "$image: ready (${id:0:12})"
 }
 
-# build_fakeapp_binary builds the static binary the fakeapp image copies (git-ignored). -trimpath and
-# -buildvcs=false keep it independent of the checkout's path and git state (and of git's ownership checks);
-# go builds it byte-identically from the same sources, so docker's cache is hit when nothing changed.
-build_fakeapp_binary() {
-	build_static fakeapp
-}
-
-# build_static builds cmd/NAME into docker/NAME/NAME (git-ignored), as build_fakeapp_binary says.
+# build_static builds cmd/NAME into docker/NAME/NAME (git-ignored). -trimpath and -buildvcs=false keep it
+# independent of the checkout's path and git state (and of git's ownership checks); go builds it byte-identically
+# from the same sources, so docker's cache is hit when nothing changed.
 build_static() {
 	(cd "$REPO_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
 		-o "docker/$1/$1" "./cmd/$1") || die "go build ./cmd/$1 failed"
 }
 
-# copy_caddy puts the caddy binary `make deps` built beside its Dockerfile (git-ignored).
+# copy_caddy puts the caddy binary `sessionlab install caddy` built beside its Dockerfile (git-ignored).
 copy_caddy() {
-	local bin=${CADDY_BIN:-$REPO_DIR/.tools/bin/caddy}
-	[ -x "$bin" ] || die "no caddy binary at $bin: run \`make deps\` first (it builds one from the Go module proxy)"
+	local bin=${CADDY_BIN:?CADDY_BIN names the caddy binary (make images passes the one sessionlab install built)}
+	[ -x "$bin" ] || die "no caddy binary at $bin: run \`make deps\` first (sessionlab install caddy builds one from the Go module proxy)"
 	cp -L "$bin" "$DOCKER_DIR/caddy/caddy"
 }
 
@@ -254,9 +251,9 @@ main() {
 	docker_build "$IMAGE_HAPROXY" haproxy
 	docker_build "$IMAGE_REDIS" redis
 
-	build_fakeapp_binary
-	docker_build "$IMAGE_FAKEAPP" fakeapp
 	build_static sessionlab
+	cp "$DOCKER_DIR/sessionlab/sessionlab" "$DOCKER_DIR/fakeapp/sessionlab"
+	docker_build "$IMAGE_FAKEAPP" fakeapp
 	docker_build "$IMAGE_SESSIONLAB" sessionlab
 	copy_caddy
 	docker_build "$IMAGE_CADDY" caddy

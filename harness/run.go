@@ -20,6 +20,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime/local"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime/target"
+	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/reports"
 )
@@ -134,6 +135,12 @@ func compile(s *scenario.Scenario, opts []Option) (*plan.Plan, runConfig, error)
 		o(&cfg)
 	}
 	p, err := plan.Compile(s)
+	if err == nil && p.Topology.Target == nil {
+		if id := s.Clients.Identity; id == vocab.IdentityForwardedFor || id == vocab.IdentityNone {
+			err = s.Located(&scenario.KeyError{Key: "clients.identity", Msg: id + " applies to a live target only (target.url): " +
+				"the balancers sessionlab starts read the address from the PROXY header (proxy-protocol) or the connection (bind)"})
+		}
+	}
 	if err == nil && cfg.shard != nil {
 		p, err = p.Shard(cfg.shard[0], cfg.shard[1])
 	}

@@ -2,7 +2,6 @@ package harness_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 )
 
 // Run checks a scenario built in Go as it checks a file: a bad one starts nothing, and a good one runs what it
@@ -29,10 +29,8 @@ func TestRunValidatesAGoValue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the good half starts real processes; skipped with -short")
 	}
-	bin := os.Getenv("SESSIONLAB_FAKEAPP")
-	if bin == "" {
-		t.Skip("SESSIONLAB_FAKEAPP names no fakeapp binary to run as your own app")
-	}
+	bin, err := sessionlabtest.FakeApp(t.Context())
+	require.NoError(t, err)
 	s := scenario.Default()
 	s.Name = "go-value"
 	s.Balancer.Strategy = "ip-hash"
@@ -76,4 +74,19 @@ func (*startSpy) Name() string { return "local" }
 func (s *startSpy) Start(context.Context, *runtime.Deployment) error {
 	s.started = true
 	return nil
+}
+
+// The identities only a live target can read are refused before anything starts when the harness starts the
+// balancer itself: its balancers read the PROXY header or the connection.
+func TestCheckRefusesAddressesOnlyALiveTargetReads(t *testing.T) {
+	for _, id := range []string{"x-forwarded-for", "none"} {
+		s, err := scenario.Parse("t.yaml", []byte("name: t\nclients: {identity: "+id+"}\n"))
+		require.NoError(t, err, "the file is valid: it could drive a live target")
+		err = harness.Check(s)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "t.yaml:2: clients.identity: "+id+" applies to a live target only")
+		s, err = scenario.Parse("t.yaml", []byte("name: t\nclients: {identity: "+id+"}\ntarget: {url: http://127.0.0.1:9}\n"))
+		require.NoError(t, err)
+		assert.NoError(t, harness.Check(s))
+	}
 }

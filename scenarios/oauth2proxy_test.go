@@ -1,19 +1,18 @@
 package scenarios_test
 
 import (
+	"fmt"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// realOAuth2Proxy is where `make deps` builds OAuth2-Proxy (scenarios/oauth2-proxy-real.yaml runs it from there).
-const realOAuth2Proxy = "../.tools/bin/oauth2-proxy"
 
 // The OAuth2-Proxy report with the real OAuth2-Proxy v7.15.6: two instances behind nginx, a real Redis, an OpenID
 // Connect provider approving every login (mockoidc). Redis's records are counted in the real Redis after each run
@@ -22,12 +21,17 @@ func TestRealOAuth2ProxyRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real OAuth2-Proxy, nginx and Redis processes; skipped with -short")
 	}
-	if _, err := os.Stat(realOAuth2Proxy); err != nil {
-		// make deps could not reach the module proxy: the one reason to skip even where the tests must run.
-		if why, err := os.ReadFile("../.tools/oauth2-proxy.unavailable"); err == nil {
-			t.Skipf("OAuth2-Proxy could not be built from the Go module proxy: %s", strings.TrimSpace(string(why)))
+	// scenarios/oauth2-proxy-real.yaml names the program oauth2-proxy, which `sessionlab install oauth2-proxy` (make
+	// deps) builds into the tool cache; the doctor finds it where the local runtime will.
+	s, err := scenario.Load("oauth2-proxy-real.yaml")
+	require.NoError(t, err)
+	needs, err := harness.Doctor(t.Context(), s, "local")
+	require.NoError(t, err)
+	for _, r := range needs {
+		if r.Missing == nil {
+			continue
 		}
-		msg := "no OAuth2-Proxy at " + realOAuth2Proxy + ": `make deps` builds it from the Go module proxy"
+		msg := fmt.Sprintf("%s: %v (%s)", r.Name, r.Missing, r.Command)
 		if os.Getenv(sessionlabtest.RequireEnv) != "" {
 			t.Fatal(msg)
 		}

@@ -8,15 +8,18 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // ownFakeApp is own-app-fakeapp.yaml with the fakeapp binary this test run built.
-func ownFakeApp(extra ...string) []string {
-	cmd := fmt.Sprintf(`app.command=[%q, "-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]`,
-		os.Getenv("SESSIONLAB_FAKEAPP"))
+func ownFakeApp(t *testing.T, extra ...string) []string {
+	t.Helper()
+	bin, err := sessionlabtest.FakeApp(t.Context())
+	require.NoError(t, err)
+	cmd := fmt.Sprintf(`app.command=[%q, "-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]`, bin)
 	return append([]string{cmd}, extra...)
 }
 
@@ -30,7 +33,7 @@ func TestOwnAppCommandGivesTheBuiltInFigures(t *testing.T) {
 	for _, strategy := range []string{"round-robin", "ip-hash"} {
 		t.Run(strategy, func(t *testing.T) {
 			set := "balancer.strategy=" + strategy
-			own, ownEvents := run(t, "own-app-fakeapp.yaml", ownFakeApp(set)...)
+			own, ownEvents := run(t, "own-app-fakeapp.yaml", ownFakeApp(t, set)...)
 			base, _ := run(t, "own-app-fakeapp.yaml", append(builtIn, set)...)
 
 			require.NotNil(t, own.Totals.LoginFailRate)
@@ -68,7 +71,7 @@ func requestsPerReplica(r *reports.Report) map[string]int {
 // A journey with a setup step: the fake app has no sign-up page, so a setup to a path it answers 404 is an error
 // outcome for each user, who then logs in all the same.
 func TestOwnAppJourneySetupStep(t *testing.T) {
-	rep, evs := run(t, "own-app-fakeapp.yaml", ownFakeApp("balancer.strategy=ip-hash", "clients.users=20",
+	rep, evs := run(t, "own-app-fakeapp.yaml", ownFakeApp(t, "balancer.strategy=ip-hash", "clients.users=20",
 		`journey.setup={path: /signup, form: {username: "{{.User}}"}}`)...)
 	setups := 0
 	for _, e := range evs {

@@ -136,7 +136,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd(), newFakeAppCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd(), newFakeAppCmd(), newDoctorCmd(), newInstallCmd(), newVersionCmd())
 	return root
 }
 
@@ -416,7 +416,7 @@ func unmet(reps ...*reports.Report) error {
 		}
 	}
 	if n > 0 {
-		return unmetError{n}
+		return unmetError{n: n}
 	}
 	return nil
 }
@@ -501,7 +501,7 @@ func newK8sCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable); the Job's pods get them too")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "the image for a part, PART=IMAGE (parts: fakeapp, redis, sessionlab)")
 	cmd.Flags().StringVar(&o.IngressURL, "ingress-url", "", "where the Job's pods reach the ingress controller (default: ingress-nginx's Service in the ingress-nginx namespace)")
-	cmd.Flags().StringVar(&o.Identity, "identity", "", "how users' addresses reach the ingress: x-forwarded-for (default; the controller's use-forwarded-headers), proxy-protocol, none")
+	cmd.Flags().StringVar(&o.Identity, "identity", "", "how users' addresses reach the ingress: x-forwarded-for (the controller's use-forwarded-headers), proxy-protocol, none; default the scenario's clients.identity when it is x-forwarded-for or none, else x-forwarded-for (bind is refused: a pod cannot connect from the users' addresses)")
 	return cmd
 }
 

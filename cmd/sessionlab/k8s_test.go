@@ -63,3 +63,14 @@ func TestShardCommandLinesMergeToTheSingleRun(t *testing.T) {
 	_, err = execute(t, append([]string{"report", "--merge"}, logs[:3]...)...)
 	assert.ErrorContains(t, err, "shard 3/4 is missing")
 }
+
+// A scenario written for a live target behind an ingress (identity x-forwarded-for) is what `sessionlab k8s` turns
+// into manifests, and its Job's pods send the addresses the same way.
+func TestK8sTakesAScenarioForALiveTarget(t *testing.T) {
+	out, err := execute(t, "k8s", "--set", "clients.identity=x-forwarded-for", "--set", "balancer.strategy=cookie-insert", rrMemory)
+	require.NoError(t, err)
+	assert.Contains(t, out, "kind: Job")
+	assert.Contains(t, out, "clients.identity=x-forwarded-for")
+	_, err = execute(t, "k8s", "--set", "clients.identity=bind", rrMemory)
+	assert.ErrorContains(t, err, "clients.identity bind: the Job's pods cannot connect from the users' addresses")
+}

@@ -23,10 +23,19 @@ const (
 	exitFailed = 2
 )
 
-// unmetError marks a finished run whose expectations were not all met.
-type unmetError struct{ n int }
+// unmetError marks a finished run whose expectations were not all met (or a doctor's check that found what a
+// scenario needs missing): exit code 1.
+type unmetError struct {
+	n    int
+	what string // the message, when not the expectations'
+}
 
-func (e unmetError) Error() string { return fmt.Sprintf("%d expectation(s) not met", e.n) }
+func (e unmetError) Error() string {
+	if e.what != "" {
+		return e.what
+	}
+	return fmt.Sprintf("%d expectation(s) not met", e.n)
+}
 
 // startCPUProfile writes a CPU profile of the whole command to $SESSIONLAB_CPUPROFILE when it is set, and a heap
 // profile to $SESSIONLAB_MEMPROFILE: how the client's cost per request and per user was taken apart (make

@@ -325,3 +325,83 @@ func alive(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	return err == nil && !bytes.Contains(stat[bytes.LastIndexByte(stat, ')'):], []byte(") Z "))
 }
+
+// The sessionlab binary alone, copied into an empty directory and run with a PATH that has no go tool, runs a
+// catalog scenario (its fake app is its own subcommand) and an own-app scenario (the fake app as "your app", started
+// from app.command) to a report, and leaves the directory as it was.
+func TestCopiedBinaryRunsAlone(t *testing.T) {
+	skipShort(t)
+	dir := t.TempDir()
+	bin, err := os.ReadFile(filepath.Join(binDir, "sessionlab"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sessionlab"), bin, 0o755))
+	for _, f := range []string{"rr-memory.yaml", "own-app-fakeapp.yaml"} {
+		text, err := os.ReadFile(filepath.Join("../../scenarios", f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), text, 0o644))
+	}
+	before := listDir(t, dir)
+	path := "/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, d := range filepath.SplitList(path) {
+		require.NoFileExists(t, filepath.Join(d, "go"), "the PATH of this test has no go tool")
+	}
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command("./sessionlab", append([]string{"run", "--set", "clients.users=24", "--set", "clients.pages=2"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + path, "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(out), exit.ExitCode()
+		}
+		require.NoError(t, err, "%s", out)
+		return string(out), 0
+	}
+	out, code := run("--set", "expect.login_failure_rate=< 0.01", "rr-memory.yaml")
+	assert.Equal(t, exitUnmet, code, "an expectation of no login failure is not met under round-robin: %s", out)
+	assert.Regexp(t, `logins\s+\d+ attempts, [1-9]\d* failed`, out, "a report")
+
+	out, code = run("--set", `app.command=["./sessionlab", "fakeapp", "-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}", "-no-replica-header"]`,
+		"--set", "balancer.strategy=ip-hash", "own-app-fakeapp.yaml")
+	assert.Equal(t, 0, code, "your own app under ip-hash keeps its users logged in: %s", out)
+	assert.Regexp(t, `logins\s+24 attempts, 0 failed`, out, "a report")
+	assert.Contains(t, out, "your app", "the replicas were the scenario's own app")
+	assert.Equal(t, before, listDir(t, dir), "the directory is as it was")
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// doctor names every part a scenario needs, found or missing, with the command that installs a missing one, and
+// exits 1 only when a scenario's part is missing.
+func TestDoctor(t *testing.T) {
+	skipShort(t)
+	t.Setenv("SESSIONLAB_TOOLS", t.TempDir()) // an empty tool cache: no caddy there
+	t.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+	out, err := execute(t, "doctor", "--set", "balancer.kind=caddy", "--set", "app.sessions=redis", rrMemory)
+	var unmet unmetError
+	require.ErrorAs(t, err, &unmet, "%s", out)
+	assert.Contains(t, err.Error(), "needs 1 missing part(s) on the local runtime")
+	assert.Regexp(t, `caddy\s+missing\s+sessionlab install caddy`, out)
+	assert.Regexp(t, `redis-server\s+found\s+/usr/bin/redis-server Redis server v=`, out)
+	assert.NotContains(t, out, "nginx", "only what the scenario needs")
+
+	out, err = execute(t, "doctor", rrMemory)
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `nginx\s+found\s+/usr/sbin/nginx nginx version: nginx/`, out)
+
+	out, err = execute(t, "doctor")
+	require.NoError(t, err, "without a scenario doctor only reports: %s", out)
+	for _, part := range []string{"nginx", "haproxy", "caddy", "redis-server", "oauth2-proxy", "docker"} {
+		assert.Regexp(t, `(?m)^`+part+`\s+(found|missing)`, out)
+	}
+	assert.Contains(t, out, "sessionlab install oauth2-proxy")
+}

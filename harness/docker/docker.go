@@ -11,16 +11,17 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/harness"
+	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime/docker"
 )
 
 // Option configures the docker runtime.
-type Option func(*docker.Images) error
+type Option func(*runtime.Images) error
 
 // WithImage runs image as part (fakeapp, nginx, haproxy, caddy, redis) instead of the one `make images` builds
 // ($SESSIONLAB_IMAGE_<PART> names it too).
 func WithImage(part, image string) Option {
-	return func(im *docker.Images) error {
+	return func(im *runtime.Images) error {
 		parts := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "caddy": &im.Caddy, "redis": &im.Redis}
 		dst := parts[part]
 		if dst == nil || image == "" {
@@ -38,7 +39,7 @@ func WithImage(part, image string) Option {
 
 // New is the docker runtime.
 func New(opts ...Option) (harness.Runtime, error) {
-	var im docker.Images
+	var im runtime.Images
 	for _, o := range opts {
 		if err := o(&im); err != nil {
 			return nil, err

@@ -22,14 +22,17 @@ import (
 
 // Options are what the manifests need besides the plan.
 type Options struct {
-	Shards       int    // pods of the Job, each running one shard; default 1
-	Scenario     []byte // the scenario file, as the Job's pods read it
-	Sets         []string
-	AppImage     string // the fakeapp image, for the built-in app; default sessionlab/fakeapp:dev
-	RedisImage   string // default sessionlab/redis:bookworm
-	RunnerImage  string // the sessionlab image the Job runs; default sessionlab/sessionlab:dev
-	IngressURL   string // where the Job's pods reach the ingress controller; default ingress-nginx's Service
-	Identity     string // how users' addresses reach the ingress; default x-forwarded-for
+	Shards      int    // pods of the Job, each running one shard; default 1
+	Scenario    []byte // the scenario file, as the Job's pods read it
+	Sets        []string
+	AppImage    string // the fakeapp image, for the built-in app; default sessionlab/fakeapp:dev
+	RedisImage  string // default sessionlab/redis:bookworm
+	RunnerImage string // the sessionlab image the Job runs; default sessionlab/sessionlab:dev
+	IngressURL  string // where the Job's pods reach the ingress controller; default ingress-nginx's Service
+	// Identity is how users' addresses reach the ingress: x-forwarded-for, none or proxy-protocol; default the
+	// scenario's clients.identity when it is x-forwarded-for or none, else x-forwarded-for (the controller's
+	// use-forwarded-headers). bind is refused: a pod cannot connect from the users' addresses.
+	Identity     string
 	IngressClass string // default nginx
 }
 
@@ -39,7 +42,6 @@ func (o *Options) defaults() {
 	o.RedisImage = or(o.RedisImage, "sessionlab/redis:bookworm")
 	o.RunnerImage = or(o.RunnerImage, "sessionlab/sessionlab:dev")
 	o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
-	o.Identity = or(o.Identity, vocab.IdentityForwardedFor)
 	o.IngressClass = or(o.IngressClass, "nginx")
 }
 
@@ -87,8 +89,14 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	if len(p.Faults) > 0 {
 		return nil, fmt.Errorf("faults: the Job's pods drive the app in target mode, which has no faults; remove them")
 	}
-	if t.Bind() {
-		return nil, fmt.Errorf("clients.identity bind: the Job's pods cannot connect from the users' addresses; use x-forwarded-for or proxy-protocol")
+	if o.Identity == "" {
+		o.Identity = vocab.IdentityForwardedFor
+		if id := s.Clients.Identity; id == vocab.IdentityNone || id == vocab.IdentityForwardedFor {
+			o.Identity = id
+		}
+	}
+	if t.Bind() || o.Identity == vocab.IdentityBind {
+		return nil, fmt.Errorf("clients.identity bind: the Job's pods cannot connect from the users' addresses (bind connects from loopback addresses of this machine); use x-forwarded-for or proxy-protocol")
 	}
 	route, err := routing(t)
 	if err != nil {

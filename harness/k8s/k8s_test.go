@@ -153,8 +153,24 @@ func TestManifestsRefuse(t *testing.T) {
 		"app.secret=per-replica":                             "app.secret per-replica: a Deployment's pods share one environment",
 		"faults=[{at: 1s, action: kill, target: replica-1}]": "faults: the Job's pods drive the app in target mode",
 		"target.url=http://staging.example":                  "the scenario names a live target",
+		"clients.identity=bind":                              "clients.identity bind: the Job's pods cannot connect from the users' addresses",
 	} {
 		_, err := manifests(t, sets)
 		assert.ErrorContains(t, err, want, sets)
+	}
+}
+
+// A scenario written for a live target behind an ingress — its users' addresses in X-Forwarded-For, or none — is
+// what the Job runs: its identity goes to the pods' command line; proxy-protocol (the default) gives x-forwarded-for.
+func TestManifestsTakeTheIdentitiesThatReachAnIngress(t *testing.T) {
+	for set, want := range map[string]string{
+		"clients.identity=x-forwarded-for": "clients.identity=x-forwarded-for",
+		"clients.identity=none":            "clients.identity=none",
+		"clients.identity=proxy-protocol":  "clients.identity=x-forwarded-for",
+	} {
+		o, err := manifests(t, set)
+		require.NoError(t, err, set)
+		require.Len(t, o.jobs, 1)
+		assert.Contains(t, o.jobs[0].Spec.Template.Spec.Containers[0].Args, want, set)
 	}
 }

@@ -14,8 +14,6 @@ func TestTargetSection(t *testing.T) {
 		{"two attributions", "target: {url: http://127.0.0.1:9, replica_header: X-Pod, affinity_cookie: LB}\n",
 			"target.affinity_cookie: give replica_header or affinity_cookie, not both"},
 		{"attribution without a url", "target: {replica_header: X-Pod}\n", "target: replica_header and affinity_cookie apply to a live target only"},
-		{"x-forwarded-for without a url", "clients: {identity: x-forwarded-for}\n", "clients.identity: x-forwarded-for applies to a live target only"},
-		{"none without a url", "clients: {identity: none}\n", "clients.identity: none applies to a live target only"},
 		{"own app", "target: {url: http://127.0.0.1:9}\napp: {command: [app]}\n", "app: a live target is the app"},
 		{"bind", "target: {url: http://127.0.0.1:9}\nclients: {identity: bind}\n", "clients.identity: bind connects from loopback addresses"},
 		{"not a url", "target: {url: \"ftp://x\"}\n", `target.url: target "ftp://x" is not host:port or an http(s) URL`},

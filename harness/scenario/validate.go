@@ -256,7 +256,9 @@ func isReplicaName(name string, replicas int) bool {
 }
 
 // validateTarget checks the target section, and what a live target rules out: faults (nothing is started to
-// fault), your own app (the target is the app), and the identities that only a started balancer can read.
+// fault), your own app (the target is the app), and the identity that only a balancer on this machine can read.
+// The identities that only a live target can read (x-forwarded-for, none) are the harness's to refuse when it starts
+// a balancer itself: the same file drives a staging deployment or a Kubernetes Job.
 func (s *Scenario) validateTarget() []error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
@@ -264,9 +266,6 @@ func (s *Scenario) validateTarget() []error {
 	if tg.URL == "" {
 		if tg.ReplicaHeader != "" || tg.AffinityCookie != "" {
 			add("target", "replica_header and affinity_cookie apply to a live target only: set target.url (or run with --target URL)")
-		}
-		if id := s.Clients.Identity; id == vocab.IdentityForwardedFor || id == vocab.IdentityNone {
-			add("clients.identity", "%s applies to a live target only (target.url): the balancers sessionlab starts read the address from the PROXY header (proxy-protocol) or the connection (bind)", id)
 		}
 		return errs
 	}

@@ -72,7 +72,7 @@ const htmlParts = `
 
 const htmlRun = `{{template "head" .Title -}}
 <h1>{{.R.Scenario}}</h1>
-<p class="meta">{{.R.Balancer.Kind}} {{.R.Balancer.Strategy}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
+<p class="meta">{{.Balancer}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
 {{- with .R.App.Login}} · login {{.}}{{end}}{{with .R.App.Secret}} · secret {{.}}{{end}}{{with .R.App.CookieName}} · cookie name {{.}}{{end}}</p>
 <h2>reports.Figures</h2>
 <table class="headline">
@@ -175,12 +175,13 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 		return errors.New("render html: no report")
 	}
 	data := struct {
-		Title              string
+		Title, Balancer    string
 		R                  *reports.Report
 		Headline           []headRow
 		OverTime, Replicas template.HTML
 	}{
-		Title:    fmt.Sprintf("sessionlab: %s, %s %s", r.Scenario, r.Balancer.Kind, r.Balancer.Strategy),
+		Title:    fmt.Sprintf("sessionlab: %s, %s", r.Scenario, balancerOf(r)),
+		Balancer: balancerOf(r),
 		R:        r,
 		Headline: headline(r),
 		// Both are built from numbers and html.EscapeString'd names only.

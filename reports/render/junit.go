@@ -137,8 +137,8 @@ func junitDiagnosis(r *reports.Report) string {
 func junitHeadline(r *reports.Report) string {
 	t := r.Totals
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s seed %d runtime %s %s %s, %d replicas, sessions %s\n", r.Scenario, r.Seed, r.Runtime,
-		r.Balancer.Kind, r.Balancer.Strategy, r.App.Replicas, r.App.Sessions)
+	fmt.Fprintf(&b, "%s seed %d runtime %s %s, %d replicas, sessions %s\n", r.Scenario, r.Seed, r.Runtime,
+		balancerOf(r), r.App.Replicas, r.App.Sessions)
 	fmt.Fprintf(&b, "users %d requests %d errors %d\n", t.Users, t.Requests, t.Errors)
 	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
 	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests)

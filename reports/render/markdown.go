@@ -21,8 +21,8 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 	if r.Balancer.Config != "" {
 		config = " (config `" + r.Balancer.Config + "`)"
 	}
-	fmt.Fprintf(bw, "### sessionlab: %s · %s %s%s · %d replicas · sessions %s · runtime %s · seed %d\n\n",
-		r.Scenario, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions, r.Runtime, r.Seed)
+	fmt.Fprintf(bw, "### sessionlab: %s · %s%s · %d replicas · sessions %s · runtime %s · seed %d\n\n",
+		r.Scenario, balancerOf(r), config, r.App.Replicas, r.App.Sessions, r.Runtime, r.Seed)
 
 	rows := [][2]string{
 		{"users / requests / errors", fmt.Sprintf("%d / %d / %d", t.Users, t.Requests, t.Errors)},

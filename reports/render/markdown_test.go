@@ -148,3 +148,17 @@ func TestRenderMarkdownCompareEdges(t *testing.T) {
 		})
 	}
 }
+
+// A live target's run names the target and says its balancer is whatever serves it, in every format's header: the
+// scenario's balancer section did not run.
+func TestTargetRunNamesTheTarget(t *testing.T) {
+	r := reporttest.Looping()
+	r.Runtime, r.Target = "target", "https://staging.example"
+	r.Balancer.Kind, r.Balancer.Strategy = "unknown", "unknown"
+	for _, format := range []string{"text", "markdown", "html", "junit"} {
+		var buf bytes.Buffer
+		require.NoError(t, render.Report(&buf, format, r))
+		assert.Contains(t, buf.String(), "target https://staging.example (its balancer: whatever serves it)", format)
+		assert.NotContains(t, buf.String(), "nginx round-robin", format)
+	}
+}

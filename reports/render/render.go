@@ -96,8 +96,8 @@ func textReport(w io.Writer, r *reports.Report) error {
 	case r.App.Login != "":
 		app = fmt.Sprintf("  login %s  secret %s  cookie name %s", r.App.Login, r.App.Secret, r.App.CookieName)
 	}
-	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s %s%s  %d replicas  sessions %s%s\n\n",
-		r.Scenario, r.Seed, r.Runtime, r.Balancer.Kind, r.Balancer.Strategy, config, r.App.Replicas, r.App.Sessions, app)
+	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s%s  %d replicas  sessions %s%s\n\n",
+		r.Scenario, r.Seed, r.Runtime, balancerOf(r), config, r.App.Replicas, r.App.Sessions, app)
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
 	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, reports.Fig(t.LoginFailRate), causes(r.FailureCauses))
 	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, reports.Fig(t.SessionLoss))
@@ -302,4 +302,13 @@ func jsonList(w io.Writer, rs []*reports.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rs)
+}
+
+// balancerOf names what balanced the run: the kind and strategy the harness started, or a live target's URL, whose
+// balancer is whatever serves it (the harness started none and saw none).
+func balancerOf(r *reports.Report) string {
+	if r.Target != "" {
+		return "target " + r.Target + " (its balancer: whatever serves it)"
+	}
+	return r.Balancer.Kind + " " + r.Balancer.Strategy
 }

@@ -185,9 +185,14 @@ func meta(s *scenario.Scenario) events.Meta {
 	for i, f := range s.Faults {
 		plans[i] = events.FaultPlan{Action: f.Action, Target: faultTarget(s, f), At: f.At, Persist: f.Persist}
 	}
+	b := events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config}
+	if s.Target.URL != "" {
+		// Nothing of the scenario's balancer section ran: whatever serves the target balanced it, unseen.
+		b = events.Balancer{Kind: "unknown", Strategy: "unknown"}
+	}
 	return events.Meta{
 		Scenario: s.Name, Seed: s.Seed,
-		Balancer: events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config},
+		Balancer: b,
 		App: events.App{Sessions: s.App.Sessions, Login: s.App.Login, Secret: s.App.Secret, CookieName: s.App.CookieName,
 			Own: s.App.Own() || s.Target.URL != ""},
 		Replicas: names, Users: s.Clients.Users, Faults: plans, Target: s.Target.URL, Attribution: attributionText(s),

@@ -13,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
@@ -98,14 +99,40 @@ func (o *OwnApp) LocalCommand(v vocab.AppVars) (LocalCommand, error) {
 			return LocalCommand{}, err
 		}
 	}
-	if !filepath.IsAbs(c.Bin) && strings.Contains(c.Bin, string(filepath.Separator)) {
-		// A relative program path is the scenario file's directory's, as balancer.config is, not the replica's
-		// working directory's.
-		if abs, err := filepath.Abs(filepath.Join(o.BaseDir, c.Bin)); err == nil {
-			c.Bin = abs // absolute: the process runs in its own directory
+	c.Bin = o.program(c.Bin)
+	return c, nil
+}
+
+// program resolves the program of app.command. A relative path is the scenario file's directory's, as
+// balancer.config is, not the replica's working directory's; a bare name is a program sessionlab installs (the tool
+// cache: `oauth2-proxy`), else one in PATH.
+func (o *OwnApp) program(bin string) string {
+	switch {
+	case filepath.IsAbs(bin):
+		return bin
+	case strings.Contains(bin, string(filepath.Separator)):
+		if abs, err := filepath.Abs(filepath.Join(o.BaseDir, bin)); err == nil {
+			return abs // absolute: the process runs in its own directory
+		}
+	default:
+		if p, err := tools.Find(bin, ""); err == nil {
+			return p
 		}
 	}
-	return c, nil
+	return bin
+}
+
+// Program is the program app.command runs, resolved as the local runtime resolves it (Program of an unrendered
+// command: a template in the program's name is left as it is).
+func (o *OwnApp) Program() string {
+	if len(o.Command) == 0 {
+		return ""
+	}
+	bin, err := render(o.Command[0], vocab.AppVars{})
+	if err != nil {
+		return ""
+	}
+	return o.program(bin)
 }
 
 // ContainerCommand renders the image's command (nil: the image's own) and environment for v.

@@ -29,39 +29,10 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
-	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
-
-// Images names the images the docker runtime runs. They are settings: a user with a registry can point them at
-// official images (with configs that fit them).
-type Images struct {
-	FakeApp string
-	Nginx   string
-	HAProxy string
-	Caddy   string
-	Redis   string
-}
-
-// DefaultImages are the images `make images` builds, each overridable by an environment variable.
-func DefaultImages() Images {
-	return Images{
-		FakeApp: envOr("SESSIONLAB_IMAGE_FAKEAPP", "sessionlab/fakeapp:dev"),
-		Nginx:   envOr("SESSIONLAB_IMAGE_NGINX", "sessionlab/nginx:bookworm"),
-		HAProxy: envOr("SESSIONLAB_IMAGE_HAPROXY", "sessionlab/haproxy:bookworm"),
-		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+caddyVersion()),
-		Redis:   envOr("SESSIONLAB_IMAGE_REDIS", "sessionlab/redis:bookworm"),
-	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
 
 // Labels on every container and network the docker runtime creates, so that `sessionlab cleanup` finds the
 // leftovers of a run that was killed.
@@ -75,7 +46,7 @@ const (
 // pulled: the images must exist locally (`make images`). The runtime removes its own containers, network and
 // directories; testcontainers' own configuration (its reaper, Ryuk) is left as the user set it.
 type Docker struct {
-	images       Images
+	images       runtime.Images
 	startTimeout time.Duration
 }
 
@@ -88,7 +59,7 @@ var (
 type Option func(*Docker)
 
 // WithImages replaces the default images; empty fields keep theirs.
-func WithImages(im Images) Option {
+func WithImages(im runtime.Images) Option {
 	return func(d *Docker) {
 		for dst, src := range map[*string]string{&d.images.FakeApp: im.FakeApp, &d.images.Nginx: im.Nginx, &d.images.HAProxy: im.HAProxy, &d.images.Caddy: im.Caddy, &d.images.Redis: im.Redis} {
 			if src != "" {
@@ -105,7 +76,7 @@ func WithStartTimeout(t time.Duration) Option {
 
 // New returns the docker runtime.
 func New(opts ...Option) *Docker {
-	d := &Docker{images: DefaultImages(), startTimeout: 60 * time.Second}
+	d := &Docker{images: runtime.DefaultImages(), startTimeout: 60 * time.Second}
 	for _, o := range opts {
 		o(d)
 	}
@@ -199,15 +170,7 @@ func (rt *Docker) imagesFor(t plan.Topology) []string {
 	return images
 }
 
-func (rt *Docker) balancerImage(kind string) string {
-	switch kind {
-	case "haproxy":
-		return rt.images.HAProxy
-	case "caddy":
-		return rt.images.Caddy
-	}
-	return rt.images.Nginx
-}
+func (rt *Docker) balancerImage(kind string) string { return rt.images.Balancer(kind) }
 
 // Start creates the network, starts the replicas side by side, then the balancer, and waits until each answers.
 func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
@@ -756,10 +719,4 @@ func signalName(sig syscall.Signal) string {
 		return "TERM"
 	}
 	return "KILL"
-}
-
-// caddyVersion tags the Caddy image: the version sessionlab install builds, which make images copies.
-func caddyVersion() string {
-	t, _ := tools.Lookup("caddy") // a known tool
-	return t.Version
 }

@@ -48,7 +48,7 @@ func TestDockerFailedStartCarriesLogsAndLeavesNothing(t *testing.T) {
 	requireDocker(t)
 	ctx := context.Background()
 	// The fakeapp image cannot run nginx: the "nginx" container exits at once, complaining about its arguments.
-	rt := New(WithImages(Images{Nginx: DefaultImages().FakeApp}), WithStartTimeout(15*time.Second))
+	rt := New(WithImages(runtime.Images{Nginx: runtime.DefaultImages().FakeApp}), WithStartTimeout(15*time.Second))
 	d, err := runtime.Start(ctx, rt, topology(t, "app.replicas=2"))
 	t.Cleanup(func() { _ = d.Close(ctx) })
 	require.Error(t, err)
@@ -77,7 +77,7 @@ func TestOwnImageDirectoriesAreTheRunsOwn(t *testing.T) {
 	ctx := context.Background()
 	t.Chdir(t.TempDir())
 	volumes := dockerLines(t, "volume", "ls", "-q")
-	image := DefaultImages().FakeApp
+	image := runtime.DefaultImages().FakeApp
 	topo := topology(t, "app.replicas=2", "balancer.strategy=ip-hash",
 		`app.image={name: `+image+`, port: 9000, command: ["-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}"]}`)
 	d := runtime.StartT(t, New(), topo)
