@@ -160,6 +160,9 @@ func redisServerBin(t *testing.T) string {
 // end with the test.
 func startRedis(t *testing.T) *redis.Client {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real redis-server; skipped with -short")
+	}
 	bin := redisServerBin(t)
 	addr := freeAddr(t)
 	_, port, err := net.SplitHostPort(addr)

@@ -71,7 +71,7 @@ func TestImportersLinkNeitherContainersNorTheFakeApp(t *testing.T) {
 type startSpy struct{ started bool }
 
 func (*startSpy) Name() string { return "local" }
-func (s *startSpy) Start(context.Context, *runtime.Deployment) error {
+func (s *startSpy) Start(context.Context, runtime.Recorder) error {
 	s.started = true
 	return nil
 }

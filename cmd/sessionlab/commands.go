@@ -51,6 +51,15 @@ func (c *common) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&c.procs, "procs", defaultProcs, "threads running the simulated users at once (Go's GOMAXPROCS; default 1, or $GOMAXPROCS when set); raise it when one core cannot keep up with the requests a run sends")
 }
 
+// begin is what every command that runs scenarios does first: it checks --format and applies --procs. restore
+// puts back what --procs changed.
+func (c *common) begin(cmd *cobra.Command, out *output) (restore func(), err error) {
+	if _, err := out.list(); err != nil {
+		return func() {}, err
+	}
+	return c.setProcs(cmd)
+}
+
 // setProcs applies --procs, or leaves $GOMAXPROCS when that is set and the flag is not given; restore puts back
 // what was there, for a command run inside another program (the tests).
 func (c *common) setProcs(cmd *cobra.Command) (restore func(), err error) {
@@ -149,11 +158,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run one scenario and print its report; exit 1 when an expectation is not met",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := out.list(); err != nil {
-				return err
-			}
-			restoreProcs, err := c.setProcs(cmd)
-			defer restoreProcs()
+			restore, err := c.begin(cmd, &out)
+			defer restore()
 			if err != nil {
 				return err
 			}
@@ -168,19 +174,11 @@ func newRunCmd() *cobra.Command {
 			if c.target = s.Target.URL; c.target != "" && (cmd.Flags().Changed("runtime") || cmd.Flags().Changed("image") || cmd.Flags().Changed("fakeapp")) {
 				return fmt.Errorf("target %s is a live deployment and nothing is started: --runtime, --image and --fakeapp do not apply", c.target)
 			}
-			opts, err := c.options(out.quiet)
-			if err != nil {
+			if err := harness.Check(s); err != nil {
 				return err
 			}
-			if eventsPath != "" {
-				f, err := os.Create(eventsPath)
-				if err != nil {
-					return fmt.Errorf("--events: %w", err)
-				}
-				defer f.Close()
-				opts = append(opts, harness.WithEvents(f))
-			}
-			if err := harness.Check(s); err != nil {
+			opts, err := c.options(out.quiet)
+			if err != nil {
 				return err
 			}
 			if shard != "" {
@@ -192,6 +190,14 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("--shard: %w", err)
 				}
 				opts = append(opts, harness.WithShard(i, n))
+			}
+			if eventsPath != "" { // created once the input is known good: bad input leaves no file behind
+				f, err := os.Create(eventsPath)
+				if err != nil {
+					return fmt.Errorf("--events: %w", err)
+				}
+				defer f.Close()
+				opts = append(opts, harness.WithEvents(f))
 			}
 			rep, err := harness.Run(cmd.Context(), s, opts...)
 
@@ -225,11 +231,8 @@ func newCompareCmd() *cobra.Command {
 		Short: "Run one scenario under several strategies (and balancers) and print them side by side",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := out.list(); err != nil {
-				return err
-			}
-			restoreProcs, err := c.setProcs(cmd)
-			defer restoreProcs()
+			restore, err := c.begin(cmd, &out)
+			defer restore()
 			if err != nil {
 				return err
 			}

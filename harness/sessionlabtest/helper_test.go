@@ -51,7 +51,7 @@ func (m *missing) Name() string { return "missing" }
 func (m *missing) Check(context.Context, plan.Topology) error {
 	return errors.New("nginx not found in PATH or /usr/sbin: install the Debian package \"nginx\"")
 }
-func (m *missing) Start(context.Context, *runtime.Deployment) error {
+func (m *missing) Start(context.Context, runtime.Recorder) error {
 	m.started = true
 	return errors.New("started")
 }

@@ -18,8 +18,8 @@ import (
 type Deployment struct {
 	Runtime  string
 	Endpoint string // host:port the clients connect to (the balancer)
-	Dir      string // the run's working directory: rendered configs, logs, the app's directories
 
+	dir      string // the run's working directory: rendered configs, logs, the app's directories
 	topology plan.Topology
 	kind     *balancer.Kind
 	backend  Backend
@@ -49,6 +49,14 @@ func New(runtime string, t plan.Topology) (*Deployment, error) {
 	}
 	return &Deployment{Runtime: runtime, topology: t, kind: kind, names: map[string]string{}}, nil
 }
+
+var _ Recorder = (*Deployment)(nil)
+
+// Dir is the run's working directory: rendered configs, logs, the app's directories.
+func (d *Deployment) Dir() string { return d.dir }
+
+// SetDir records the run's working directory.
+func (d *Deployment) SetDir(dir string) { d.dir = dir }
 
 // Topology is what the deployment was started from.
 func (d *Deployment) Topology() plan.Topology { return d.topology }

@@ -15,9 +15,34 @@ import (
 type Runtime interface {
 	Name() string
 	// Start brings up every part of d's topology, recording each in d (with its release) as it starts it, and
-	// waits until each is ready. The caller made d (New) and registered its Close before calling Start, and closes
-	// it also when Start fails: a part started before the failure is stopped with the rest.
-	Start(ctx context.Context, d *Deployment) error
+	// waits until each is ready. The caller made the deployment (New) and registered its Close before calling
+	// Start, and closes it also when Start fails: a part started before the failure is stopped with the rest.
+	Start(ctx context.Context, d Recorder) error
+}
+
+// Recorder is a Deployment as a runtime sees it: what the runtime records of the parts it starts (each with its
+// release, registered before the part is used), and what it reads back. The harness holds the Deployment itself and
+// acts on it: faults, the app's side, the balancer's record, Stop.
+type Recorder interface {
+	Topology() plan.Topology
+	Kind() *balancer.Kind
+	Dir() string
+	SetDir(dir string)
+	SetBackend(b Backend)
+	AddPart(p Part, release func(context.Context) error)
+	OnClose(name string, fn func(context.Context) error)
+	Part(name string) (Part, error)
+	SetReplica(e Endpoint)
+	Replicas() []Endpoint
+	SetStore(st StorePart, addr string)
+	StoreAddr() string
+	SetIdPURL(u string)
+	IdPURL() string
+	SetBalancer(b BalancerPart, endpoint string)
+	SetEndpoint(endpoint string)
+	SetAdminSocket(path string)
+	RenderBalancer() (text []byte, gen int, err error)
+	Logs(ctx context.Context, lines int) string
 }
 
 // Start makes the deployment of t on rt and starts it. On error it still returns the partial deployment, which the

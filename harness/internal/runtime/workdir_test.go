@@ -42,6 +42,9 @@ func TestSweepStopsLeftoversOfADeadRun(t *testing.T) {
 // startSleeper starts a process that writes to logPath (and so holds it open) for a minute.
 func startSleeper(t *testing.T, logPath string) *exec.Cmd {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a process; skipped with -short")
+	}
 	f, err := os.Create(logPath)
 	require.NoError(t, err)
 	defer f.Close()

@@ -173,7 +173,7 @@ func (rt *Docker) imagesFor(t plan.Topology) []string {
 func (rt *Docker) balancerImage(kind string) string { return rt.images.Balancer(kind) }
 
 // Start creates the network, starts the replicas side by side, then the balancer, and waits until each answers.
-func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
+func (rt *Docker) Start(ctx context.Context, d runtime.Recorder) error {
 	t := d.Topology()
 	if t.Bind() {
 		return errBind
@@ -197,10 +197,11 @@ func (rt *Docker) Start(ctx context.Context, d *runtime.Deployment) error {
 	}
 	// The run's own directories: the app's data and shared directories are bind-mounted from here, so that nothing
 	// of one run is seen by the next, and nothing is left once the run ends.
-	if d.Dir, err = runtime.NewWorkDir(t.Name); err != nil {
+	dir, err := runtime.NewWorkDir(t.Name)
+	if err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
-	dir := d.Dir
+	d.SetDir(dir)
 	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
 	labels := map[string]string{labelRun: newRunID(), labelOwner: runtime.RunOwner(os.Getpid()), labelScenario: t.Name}
 	nw, subnet, err := newRunNetwork(ctx, labels)
@@ -261,7 +262,7 @@ const fakeAppPort = "8080/tcp"
 // dockerRun is one deployment's containers and network: the runtime's side of it (runtime.Backend).
 type dockerRun struct {
 	rt     *Docker
-	d      *runtime.Deployment
+	d      runtime.Recorder
 	cli    client.APIClient
 	nw     *testcontainers.DockerNetwork
 	subnet netip.Prefix

@@ -81,21 +81,21 @@ func TestOwnImageDirectoriesAreTheRunsOwn(t *testing.T) {
 	topo := topology(t, "app.replicas=2", "balancer.strategy=ip-hash",
 		`app.image={name: `+image+`, port: 9000, command: ["-listen={{.Addr}}", "-name={{.Name}}", "-users={{.Users}}", "-secret={{.Secret}}"]}`)
 	d := runtime.StartT(t, New(), topo)
-	require.DirExists(t, d.Dir)
+	require.DirExists(t, d.Dir())
 	for _, r := range []string{"replica-1", "replica-2"} {
 		p, err := d.Part(r)
 		require.NoError(t, err)
 		mounts := dockerLines(t, "inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}}\n{{end}}", p.(*containerPart).c.GetContainerID())
 		assert.ElementsMatch(t, []string{
-			"bind " + filepath.Join(d.Dir, "shared") + " " + containerSharedDir,
-			"bind " + filepath.Join(d.Dir, "data", r) + " " + containerDataDir,
+			"bind " + filepath.Join(d.Dir(), "shared") + " " + containerSharedDir,
+			"bind " + filepath.Join(d.Dir(), "data", r) + " " + containerDataDir,
 		}, mounts, "%s mounts the run's directories", r)
 	}
 	entries, err := os.ReadDir(".")
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing is made in the working directory")
 	require.NoError(t, d.Close(ctx))
-	assert.NoDirExists(t, d.Dir, "the run directory goes with the run")
+	assert.NoDirExists(t, d.Dir(), "the run directory goes with the run")
 	assert.Equal(t, volumes, dockerLines(t, "volume", "ls", "-q"), "no Docker volume is created")
 }
 

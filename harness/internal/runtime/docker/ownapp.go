@@ -69,7 +69,7 @@ func (r *dockerRun) launchOwnReplica(ctx context.Context, spec plan.ReplicaSpec)
 	own := r.d.Topology().Own
 	ip := r.replicaIP(spec.Index)
 	port := strconv.Itoa(own.Image.Port)
-	v, err := r.d.Topology().AppVars(spec, net.JoinHostPort("0.0.0.0", port), r.d.Dir, r.d.StoreAddr(), r.d.IdPURL())
+	v, err := r.d.Topology().AppVars(spec, net.JoinHostPort("0.0.0.0", port), r.d.Dir(), r.d.StoreAddr(), r.d.IdPURL())
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}

@@ -82,7 +82,7 @@ var errNoCommand = fmt.Errorf("app.command is not set: the local runtime runs yo
 
 // Start starts the replicas, waits until each answers its health path, then starts the balancer in front of them
 // and waits until it answers through its PROXY-protocol listener.
-func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
+func (l *Local) Start(ctx context.Context, d runtime.Recorder) error {
 	t := d.Topology()
 	// Leftovers of runs that were killed outright would hold ports and CPU; clearing them is cheap.
 	if _, err := runtime.SweepLocal(); err != nil {
@@ -92,7 +92,7 @@ func (l *Local) Start(ctx context.Context, d *runtime.Deployment) error {
 	if err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
-	d.Dir = dir
+	d.SetDir(dir)
 	d.OnClose("run directory", func(context.Context) error { return os.RemoveAll(dir) })
 	// nginx workers drop to an unprivileged user when the harness runs as root; they must reach their temp dirs.
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -138,7 +138,7 @@ func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
 // localRun is one deployment's processes: the runtime's side of it (runtime.Backend).
 type localRun struct {
 	l         *Local
-	d         *runtime.Deployment
+	d         runtime.Recorder
 	appCmd    []string          // the fake app's command line, when the replicas or the identity provider are it
 	hostAddrs map[string]string // parts other than replicas -> where they listen (written before the users start)
 	listen    string            // where the balancer listens
@@ -172,7 +172,7 @@ func (r *localRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) erro
 // newReplica prepares a replica's process on a free loopback port and records it in the deployment.
 func (r *localRun) newReplica(spec plan.ReplicaSpec) (*localPart, error) {
 	d, t := r.d, r.d.Topology()
-	p := &localPart{name: spec.Name, logPath: filepath.Join(d.Dir, spec.Name+".log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p := &localPart{name: spec.Name, logPath: filepath.Join(d.Dir(), spec.Name+".log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
 	p.bindTo = func(addr string) {
 		p.bin, p.args = r.fakeApp(t.FakeAppArgs(spec, addr, d.StoreAddr(), d.IdPURL()))
 		p.ready = runtime.HTTPProbe("http://" + addr + "/healthz")
@@ -183,7 +183,7 @@ func (r *localRun) newReplica(spec plan.ReplicaSpec) (*localPart, error) {
 		p.bindTo = func(addr string) {
 			p.ready = runtime.HTTPProbe("http://" + addr + own.Health.Path)
 			d.SetReplica(runtime.Endpoint{Name: spec.Name, Index: spec.Index, Addr: addr})
-			v, err := t.AppVars(spec, addr, d.Dir, d.StoreAddr(), d.IdPURL())
+			v, err := t.AppVars(spec, addr, d.Dir(), d.StoreAddr(), d.IdPURL())
 			if err != nil {
 				p.bindErr = err
 				return
@@ -246,12 +246,12 @@ func (r *localRun) startStore(ctx context.Context) error {
 		return err
 	}
 	d := r.d
-	dataDir := filepath.Join(d.Dir, "redis")
+	dataDir := filepath.Join(d.Dir(), "redis")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("store directory: %w", err)
 	}
 	p := &localStore{dataDir: dataDir, localPart: &localPart{
-		name: plan.PartStore, bin: bin, logPath: filepath.Join(d.Dir, "redis.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout,
+		name: plan.PartStore, bin: bin, logPath: filepath.Join(d.Dir(), "redis.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout,
 	}}
 	p.bindTo = func(addr string) {
 		_, portText, _ := net.SplitHostPort(addr)
@@ -286,7 +286,7 @@ func (s *localStore) ForgetSaved(context.Context) error {
 // startIdP starts the identity provider (fakeapp idp) on a free loopback port.
 func (r *localRun) startIdP(ctx context.Context) error {
 	d := r.d
-	p := &localPart{name: plan.PartIdP, logPath: filepath.Join(d.Dir, "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
+	p := &localPart{name: plan.PartIdP, logPath: filepath.Join(d.Dir(), "idp.log"), stopSig: syscall.SIGTERM, timeout: r.l.startTimeout}
 	p.bindTo = func(a string) {
 		p.bin, p.args = r.fakeApp(d.Topology().IdPArgs(a))
 		p.ready = runtime.HTTPProbe("http://" + a + d.Topology().IdPReadyPath())
@@ -302,27 +302,27 @@ func (r *localRun) startIdP(ctx context.Context) error {
 
 func (r *localRun) FillConfig(c *balancer.Config) {
 	name := r.d.Kind().Name
-	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = r.d.Dir, r.errLog(), filepath.Join(r.d.Dir, name+"-access.log"), r.listen
+	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = r.d.Dir(), r.errLog(), filepath.Join(r.d.Dir(), name+"-access.log"), r.listen
 	c.TrustProxy = []string{"127.0.0.1", "::1"}
 	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without.
-	if sock := filepath.Join(r.d.Dir, "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
+	if sock := filepath.Join(r.d.Dir(), "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
 		c.AdminSocket = sock
 		r.d.SetAdminSocket(sock)
 	}
 }
 
-func (r *localRun) errLog() string { return filepath.Join(r.d.Dir, r.d.Kind().Name+"-error.log") }
+func (r *localRun) errLog() string { return filepath.Join(r.d.Dir(), r.d.Kind().Name+"-error.log") }
 
 func (r *localRun) startBalancer(ctx context.Context, bin string) (err error) {
 	d, kind := r.d, r.d.Kind()
 	if r.listen, err = runtime.FreeLoopbackAddr(); err != nil {
 		return err
 	}
-	confPath := filepath.Join(d.Dir, kind.ConfFile)
+	confPath := filepath.Join(d.Dir(), kind.ConfFile)
 	b := &localBalancer{confPath: confPath, reloadSig: kind.ReloadSignal}
 	b.localPart = &localPart{
-		name: kind.Name, bin: bin, logPath: filepath.Join(d.Dir, kind.Name+".out"), logs: []string{r.errLog()},
-		args: kind.LocalArgs(d.Dir, confPath, r.errLog()),
+		name: kind.Name, bin: bin, logPath: filepath.Join(d.Dir(), kind.Name+".out"), logs: []string{r.errLog()},
+		args: kind.LocalArgs(d.Dir(), confPath, r.errLog()),
 		ready: func(ctx context.Context) error {
 			return runtime.BalancerProbe(r.listen, b.Want(), !d.Topology().Bind())(ctx)
 		},

@@ -51,7 +51,7 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 	require.Len(t, d.Replicas(), 3)
 	parts := d.Parts()
 	require.Len(t, parts, 4, "three replicas and nginx")
-	conf, err := os.ReadFile(filepath.Join(d.Dir, "nginx.conf"))
+	conf, err := os.ReadFile(filepath.Join(d.Dir(), "nginx.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "ip_hash;")
 	assert.Contains(t, string(conf), "listen "+d.Endpoint+" proxy_protocol backlog=")
@@ -74,7 +74,7 @@ func TestLocalStartsAndStopsEverything(t *testing.T) {
 	for _, pid := range pids {
 		assert.False(t, runtime.Alive(pid), "pid %d is gone after Close", pid)
 	}
-	assert.NoDirExists(t, d.Dir)
+	assert.NoDirExists(t, d.Dir())
 	assert.NoError(t, d.Close(context.Background()), "Close is idempotent")
 }
 
@@ -120,7 +120,7 @@ func TestPartStartsAgainWhenItsPortIsTaken(t *testing.T) {
 	defer taken.Close()
 	d, err := runtime.New("local", testTopology(t, "round-robin", 1))
 	require.NoError(t, err)
-	d.Dir = t.TempDir()
+	d.SetDir(t.TempDir())
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	app, err := FakeApp(context.Background())
 	require.NoError(t, err)

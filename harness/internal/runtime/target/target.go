@@ -44,7 +44,7 @@ func (Target) Check(_ context.Context, t plan.Topology) error {
 }
 
 // Start starts nothing: it checks that the target accepts a connection and records it as the deployment's endpoint.
-func (rt Target) Start(ctx context.Context, d *runtime.Deployment) error {
+func (rt Target) Start(ctx context.Context, d runtime.Recorder) error {
 	t := d.Topology()
 	if err := rt.Check(ctx, t); err != nil {
 		return err
