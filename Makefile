@@ -54,7 +54,7 @@ vet:
 
 # Go programs the project builds for itself land in the per-user cache, where every clone and CI run finds them
 # (sessionlab install uses the same place for the balancers it builds).
-TOOL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sessionlab/tools
+TOOL_CACHE ?= $(or $(SESSIONLAB_TOOLS),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sessionlab/tools)
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(TOOL_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 

@@ -1,8 +1,10 @@
 // Package harness runs a scenario: it compiles the scenario (package scenario) into a plan, starts the plan's
-// topology on a runtime (local processes by default; runtime/docker for containers), walks the simulated users
-// through their journeys while the nemesis runs the faults, writes the event log, computes the report with the
-// scenario's expectations checked, and stops everything it started. Its sub-packages are its layers: scenario,
-// plan, balancer, runtime (local, docker), nemesis, and sessionlabtest for other repositories' go tests.
+// topology on a runtime (local processes by default; package harness/docker for containers), walks the simulated
+// users through their journeys while the nemesis runs the faults, writes the event log, computes the report with the
+// scenario's expectations checked, and stops everything it started. It also says what this machine has of what runs
+// need (Doctor) and builds the Go programs they run into the per-user tool cache. Its public sub-packages are
+// scenario (the file), balancer (the templates), docker, k8s and sessionlabtest (for go tests); the machinery —
+// the plan, the nemesis, the runtimes, the balancer table, the tool cache — is under internal/.
 package harness
 
 import (

@@ -1,6 +1,6 @@
 // Package events is the event log: one record per HTTP exchange a simulated user made (docs/event-log.md),
 // the marks the nemesis and the harness add around them (faults, the app's side, the run header and the log's end),
-// the sinks records flow through, and the JSON-lines writer and reader. Clients write it, the harness adds to it,
+// and the JSON-lines writer and reader. Clients write it, the harness adds to it,
 // reports read it; it imports nothing of sessionlab's.
 package events
 

@@ -44,7 +44,7 @@ const defaultProcs = 1
 
 func (c *common) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.runtime, "runtime", "local", "where the topology runs (allowed: local, docker)")
-	cmd.Flags().StringArrayVar(&c.images, "image", nil, "docker runtime: use this image for a part, PART=IMAGE (parts: fakeapp, nginx, haproxy, redis; default from SESSIONLAB_IMAGE_<PART>, else the ones `make images` builds)")
+	cmd.Flags().StringArrayVar(&c.images, "image", nil, "docker runtime: use this image for a part, PART=IMAGE (parts: fakeapp, nginx, haproxy, caddy, redis; default from SESSIONLAB_IMAGE_<PART>, else the ones `make images` builds)")
 	cmd.Flags().StringArrayVar(&c.sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable), e.g. --set balancer.strategy=ip-hash")
 	cmd.Flags().StringVar(&c.fakeApp, "fakeapp", "", "fakeapp binary to run as the replicas (default: this sessionlab binary, which serves the fake app itself)")
 	cmd.Flags().BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr")

@@ -61,7 +61,7 @@ func WithExpect(key, bound string) Option {
 	return func(c *config) { c.expect[key] = bound }
 }
 
-// WithRuntime runs the scenario on rt, e.g. harness.Docker(). Default: harness.Local(), which builds the fake app
+// WithRuntime runs the scenario on rt, e.g. one from harness/docker's New. Default: harness.Local(), which builds the fake app
 // with the go tool once per test binary unless $SESSIONLAB_FAKEAPP names one.
 func WithRuntime(rt harness.Runtime) Option { return func(c *config) { c.runtime = rt } }
 

@@ -1,7 +1,7 @@
-// Package local is the local runtime: every part of a topology — the replicas (the built-in fakeapp or the user's
-// app.command), Debian's nginx or haproxy or the caddy `make deps` builds, redis-server, the identity provider — a
-// real OS process on a free loopback port, in a process group of its own, stopped when the deployment closes. It
-// links no container library.
+// Package local is the local runtime: every part of a topology — the replicas (the built-in fake app or the user's
+// app.command), Debian's nginx or haproxy or the caddy `sessionlab install` builds, redis-server, the identity
+// provider — a real OS process on a free loopback port, in a process group of its own, stopped when the deployment
+// closes. It links no container library.
 package local
 
 import (
