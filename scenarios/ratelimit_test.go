@@ -2,17 +2,20 @@ package scenarios_test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // ownFakeAppWith is ownFakeApp with more command-line flags for the app.
-func ownFakeAppWith(flags ...string) string {
-	args := []string{fmt.Sprintf("%q", os.Getenv("SESSIONLAB_FAKEAPP")), `"-listen={{.Addr}}"`, `"-name={{.Name}}"`,
+func ownFakeAppWith(t *testing.T, flags ...string) string {
+	t.Helper()
+	bin, err := sessionlabtest.FakeApp(t.Context())
+	require.NoError(t, err)
+	args := []string{fmt.Sprintf("%q", bin), `"-listen={{.Addr}}"`, `"-name={{.Name}}"`,
 		`"-users={{.Users}}"`, `"-secret={{.Secret}}"`, `"-no-replica-header"`}
 	for _, f := range flags {
 		args = append(args, fmt.Sprintf("%q", f))
@@ -27,7 +30,7 @@ func ownFakeAppWith(flags ...string) string {
 func TestRateLimitedLoginsBehindEachBalancer(t *testing.T) {
 	for _, kind := range allKinds {
 		t.Run(kind+" balancer not trusted", func(t *testing.T) {
-			rep, _ := run(t, "own-app-fakeapp.yaml", ownFakeAppWith("-login-max-rate=10/1m"), "balancer.kind="+kind,
+			rep, _ := run(t, "own-app-fakeapp.yaml", ownFakeAppWith(t, "-login-max-rate=10/1m"), "balancer.kind="+kind,
 				"balancer.strategy=ip-hash")
 			// 120 users over 3 replicas, each replica letting 10 logins a minute through from the one address it sees.
 			assert.GreaterOrEqual(t, rep.FailureCauses["rate_limited"], 80)
@@ -40,7 +43,7 @@ func TestRateLimitedLoginsBehindEachBalancer(t *testing.T) {
 			assert.Contains(t, rep.Diagnosis[0].Text, "a limit per client address that sees the balancer's address for all of them")
 		})
 		t.Run(kind+" balancer trusted", func(t *testing.T) {
-			rep, _ := run(t, "own-app-fakeapp.yaml", ownFakeAppWith("-login-max-rate=10/1m", "-trust-proxies=127.0.0.0/8"),
+			rep, _ := run(t, "own-app-fakeapp.yaml", ownFakeAppWith(t, "-login-max-rate=10/1m", "-trust-proxies=127.0.0.0/8"),
 				"balancer.kind="+kind, "balancer.strategy=ip-hash")
 			assert.Zero(t, rep.Totals.RateLimited, "X-Forwarded-For named each user")
 			assert.Zero(t, rep.Totals.LoginFailures)
