@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 	"github.com/sessionlab/sessionlab/harness/internal/tools"
@@ -40,21 +42,46 @@ func (r Requirement) Build(ctx context.Context, progress io.Writer) (string, err
 	return tools.Install(ctx, *r.tool, progress)
 }
 
-// program is a program a run may start, and how to ask it for its version.
+// program is a program a run may start: its binary, the Debian package that has it or the Go program sessionlab
+// builds it as, what needs it, and how to ask it for its version.
 type program struct {
 	binary, debian, need string
+	tool                 *tools.Tool
 	version              []string
 }
 
 var (
-	nginx    = program{"nginx", "nginx", "balancer.kind: nginx", []string{"-v"}}
-	haproxy  = program{"haproxy", "haproxy", "balancer.kind: haproxy (and the balancer tier's front)", []string{"-v"}}
-	redis    = program{"redis-server", "redis-server", "app.sessions: redis", []string{"--version"}}
-	chromium = program{"chromium", "chromium", "the tests of the HTML report, make screenshot", []string{"--version"}}
-	goTool   = program{"go", "", "sessionlab install (building the Go programs below), the fake app inside go tests", []string{"version"}}
-	caddy    = program{"caddy", "", "", []string{"version"}}
-	oauth2   = program{"oauth2-proxy", "", "", []string{"--version"}}
+	redis    = program{binary: "redis-server", debian: "redis-server", need: "app.sessions: redis", version: []string{"--version"}}
+	chromium = program{binary: "chromium", debian: "chromium", need: "the tests of the HTML report, make screenshot", version: []string{"--version"}}
+	goTool   = program{binary: "go", need: "sessionlab install (building the Go programs), the fake app inside go tests", version: []string{"version"}}
 )
+
+// balancerProgram is kind's binary, as its row (kinds/<kind>/kind.yaml) names it.
+func balancerProgram(kind string) program {
+	k, err := balancer.Lookup(kind)
+	if err != nil {
+		return program{binary: kind, need: "balancer.kind: " + kind}
+	}
+	p := program{binary: k.Binary, debian: k.Debian, need: "balancer.kind: " + k.Name, version: k.VersionArgs}
+	if t, ok := toolFor(k.Binary); ok {
+		p.tool, p.need = t, t.For
+	}
+	return p
+}
+
+// toolProgram is a Go program sessionlab builds.
+func toolProgram(t *tools.Tool) program {
+	return program{binary: t.Binary, need: t.For, tool: t, version: t.VersionArgs}
+}
+
+func toolFor(binary string) (*tools.Tool, bool) {
+	for i := range tools.Known {
+		if tools.Known[i].Binary == binary {
+			return &tools.Known[i], true
+		}
+	}
+	return nil, false
+}
 
 // Doctor says what runs need on this machine and what it has. With s nil: every program of every runtime and
 // balancer kind (the local runtime's, the docker runtime's engine and images). With s: what s needs on the runtime
@@ -62,8 +89,17 @@ var (
 // version commands; the error is for a scenario that does not compile.
 func Doctor(ctx context.Context, s *scenario.Scenario, rt string) ([]Requirement, error) {
 	if s == nil {
-		reqs := []Requirement{find(ctx, nginx), find(ctx, haproxy), find(ctx, caddyProgram()), find(ctx, redis),
-			find(ctx, oauth2Program()), find(ctx, chromium), find(ctx, goTool), dockerEngine(ctx)}
+		var reqs []Requirement
+		for _, kind := range balancer.Kinds {
+			reqs = append(reqs, find(ctx, balancerProgram(kind)))
+		}
+		reqs = append(reqs, find(ctx, redis))
+		for i := range tools.Known {
+			if _, err := balancer.Lookup(tools.Known[i].Name); err != nil { // a balancer's is listed with its kind
+				reqs = append(reqs, find(ctx, toolProgram(&tools.Known[i])))
+			}
+		}
+		reqs = append(reqs, find(ctx, chromium), find(ctx, goTool), dockerEngine(ctx))
 		for _, im := range imageNames(runtime.DefaultImages()) {
 			reqs = append(reqs, image(ctx, im, "the docker runtime"))
 		}
@@ -109,47 +145,18 @@ func dockerNeeds(ctx context.Context, t plan.Topology) []Requirement {
 	return reqs
 }
 
-func balancerProgram(kind string) program {
-	switch kind {
-	case "haproxy":
-		return haproxy
-	case "caddy":
-		return caddyProgram()
-	}
-	return nginx
-}
-
-func caddyProgram() program {
-	p := caddy
-	p.need = "balancer.kind: caddy (Debian's 2.6 has no PROXY-protocol listener)"
-	return p
-}
-
-func oauth2Program() program {
-	p := oauth2
-	p.need = "scenarios/oauth2-proxy-real.yaml (the real OAuth2-Proxy as the replicas)"
-	return p
-}
-
 // find looks p up as the local runtime does and asks it for its version.
 func find(ctx context.Context, p program) Requirement {
-	r := Requirement{Name: p.binary, For: p.need}
-	env := ""
+	r := Requirement{Name: p.binary, For: p.need, tool: p.tool}
+	env := "SESSIONLAB_" + strings.ToUpper(strings.ReplaceAll(p.binary, "-", "_"))
 	switch {
+	case p.tool != nil:
+		r.Command = p.tool.InstallCommand()
+		r.For += " (pinned " + p.tool.Version + ")"
 	case p.debian != "":
 		r.Command = "apt-get install " + p.debian
-		env = "SESSIONLAB_" + strings.ToUpper(strings.ReplaceAll(p.binary, "-", "_"))
-	case p.binary == "go":
-		r.Command = "install the Go toolchain"
 	default:
-		for i, t := range tools.Known {
-			if t.Binary == p.binary {
-				r.tool = &tools.Known[i]
-				r.Command = t.InstallCommand()
-				r.For += " (pinned " + t.Version + ")"
-			}
-		}
-		env = "SESSIONLAB_" + strings.ToUpper(strings.ReplaceAll(p.binary, "-", "_"))
+		r.Command, env = "install the Go toolchain", ""
 	}
 	if r.Path, r.Missing = tools.Find(p.binary, env); r.Missing == nil {
 		r.Version = versionOf(ctx, r.Path, p.version)
@@ -162,10 +169,9 @@ func find(ctx context.Context, p program) Requirement {
 
 // ownProgram is the user's app.command program, resolved as the local runtime resolves it.
 func ownProgram(ctx context.Context, bin string) Requirement {
-	if bin == oauth2.binary || strings.HasSuffix(bin, "/"+oauth2.binary) {
-		if r := find(ctx, oauth2Program()); r.Missing == nil || !strings.Contains(bin, "/") {
-			return r
-		}
+	// A bare name, or the tool cache's build, of a program sessionlab installs (oauth2-proxy).
+	if t, ok := toolFor(filepath.Base(bin)); ok && (!strings.Contains(bin, "/") || bin == t.Installed()) {
+		return find(ctx, toolProgram(t))
 	}
 	r := Requirement{Name: bin, For: "app.command", Command: "build your app and name it in app.command"}
 	if strings.Contains(bin, "/") {

@@ -32,9 +32,13 @@ var Strategies = tbl.strategies
 type Kind struct {
 	Name     string
 	ConfFile string // the rendered config's file name
-	// Binary is the program's name; Install says where it comes from, for the message when it is missing.
-	Binary  string
-	Install string
+	// Binary is the program's name; Install says where it comes from, for the message when it is missing; Debian
+	// is the Debian package that has it ("" for a Go program sessionlab install builds); VersionArgs make it print
+	// its version.
+	Binary      string
+	Install     string
+	Debian      string
+	VersionArgs []string
 	// DefaultCookie names the balancer's own affinity cookie when balancer.cookie.name is not set: the name the
 	// real balancer's users meet.
 	DefaultCookie string

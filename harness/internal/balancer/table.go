@@ -23,14 +23,18 @@ var tableFiles embed.FS
 
 // row is a kind's kind.yaml.
 type row struct {
-	Name          string `yaml:"name"`           // the folder's name
-	Order         int    `yaml:"order"`          // its place in Kinds (from 1)
-	ConfFile      string `yaml:"conf_file"`      // the rendered config; the template is <conf_file>.tmpl beside the row
-	Binary        string `yaml:"binary"`         // the program's name
-	Install       string `yaml:"install"`        // how to install it, for the message when it is missing
-	DefaultCookie string `yaml:"default_cookie"` // the balancer's own affinity cookie by default
-	ReloadSignal  string `yaml:"reload_signal"`  // by name: HUP, USR1, ...
-	StopSignal    string `yaml:"stop_signal"`
+	Name     string `yaml:"name"`      // the folder's name
+	Order    int    `yaml:"order"`     // its place in Kinds (from 1)
+	ConfFile string `yaml:"conf_file"` // the rendered config; the template is <conf_file>.tmpl beside the row
+	Binary   string `yaml:"binary"`    // the program's name
+	Install  string `yaml:"install"`   // how to install it, for the message when it is missing
+	// Debian names the Debian package that has the binary ("" for a Go program sessionlab install builds), and
+	// Version the arguments that make the binary print its version, for sessionlab doctor.
+	Debian        string   `yaml:"debian"`
+	Version       []string `yaml:"version"`
+	DefaultCookie string   `yaml:"default_cookie"` // the balancer's own affinity cookie by default
+	ReloadSignal  string   `yaml:"reload_signal"`  // by name: HUP, USR1, ...
+	StopSignal    string   `yaml:"stop_signal"`
 	// LocalArgs may hold {dir}, {conf} and {err_log}; ContainerArgs (the program first) only {conf}.
 	LocalArgs     []string `yaml:"local_args"`
 	ContainerArgs []string `yaml:"container_args"`
@@ -181,8 +185,8 @@ func (r row) check(dir string, strategies []string) error {
 		return fmt.Errorf("name %q is not its folder's (%s)", r.Name, dir)
 	case r.Order < 1:
 		return fmt.Errorf("order %d: give its place in Kinds, from 1", r.Order)
-	case r.ConfFile == "" || r.Binary == "" || r.Install == "" || r.DefaultCookie == "":
-		return fmt.Errorf("conf_file, binary, install and default_cookie are required")
+	case r.ConfFile == "" || r.Binary == "" || r.Install == "" || r.DefaultCookie == "" || len(r.Version) == 0:
+		return fmt.Errorf("conf_file, binary, install, version and default_cookie are required")
 	}
 	if err := r.checkCommands(); err != nil {
 		return err
@@ -260,6 +264,7 @@ func (r row) kind() *Kind {
 	local, container := slices.Clone(r.LocalArgs), slices.Clone(r.ContainerArgs)
 	return &Kind{
 		Name: r.Name, ConfFile: r.ConfFile, Binary: r.Binary, Install: r.Install, DefaultCookie: r.DefaultCookie,
+		Debian: r.Debian, VersionArgs: r.Version,
 		ReloadSignal: signals[r.ReloadSignal], StopSignal: signals[r.StopSignal],
 		LocalArgs: func(dir, conf, errLog string) []string {
 			return expand(local, "{dir}", dir, "{conf}", conf, "{err_log}", errLog)

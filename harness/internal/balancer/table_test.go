@@ -61,7 +61,7 @@ func TestMalformedTableIsRefused(t *testing.T) {
 		{"name not the folder's", nginx, "name: nginx", "name: engine-x", `name "engine-x" is not its folder's (nginx)`},
 		{"order taken", nginx, "order: 1", "order: 2", "order 2 is "},
 		{"order missing", nginx, "order: 1", "", "order 0: give its place in Kinds, from 1"},
-		{"install missing", nginx, "install: install the Debian package nginx (apt-get install nginx, or `make deps`)", "", "conf_file, binary, install and default_cookie are required"},
+		{"install missing", nginx, "install: install the Debian package nginx (apt-get install nginx, or `make deps`)", "", "conf_file, binary, install, version and default_cookie are required"},
 		{"setting read and refused", nginx, "settings: [max_fails, fail_timeout, next_upstream]", "settings: [max_fails]\nrefused_settings: {max_fails: why}", "settings: max_fails is read and refused at once"},
 		{"template missing", "kinds/nginx/nginx.conf.tmpl", "", "", ""},
 		{"template broken", "kinds/nginx/nginx.conf.tmpl", "", "{{if}}", "template: nginx.conf:1: missing value for if"},

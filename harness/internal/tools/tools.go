@@ -24,17 +24,18 @@ type Tool struct {
 	Binary  string // the file it builds
 	// Module and Replace, when set, build Package in a module of our own that requires Module at Version and repeats
 	// the module's own replace directives, which go install refuses to honour (Traefik).
-	Module  string
-	Replace []string
-	For     string // what needs it, for doctor
+	Module      string
+	Replace     []string
+	For         string   // what needs it, for doctor
+	VersionArgs []string // the arguments that make the binary print its version
 }
 
 // Known are the tools `sessionlab install` builds.
 var Known = []Tool{
 	{Name: "caddy", Version: "v2.11.9", Package: "github.com/caddyserver/caddy/v2/cmd/caddy", Binary: "caddy",
-		For: "balancer.kind: caddy (Debian's 2.6 has no PROXY-protocol listener)"},
+		For: "balancer.kind: caddy (Debian's 2.6 has no PROXY-protocol listener)", VersionArgs: []string{"version"}},
 	{Name: "oauth2-proxy", Version: "v7.15.6", Package: "github.com/oauth2-proxy/oauth2-proxy/v7", Binary: "oauth2-proxy",
-		For: "scenarios/oauth2-proxy-real.yaml (the real OAuth2-Proxy as the replicas)"},
+		For: "scenarios/oauth2-proxy-real.yaml (the real OAuth2-Proxy as the replicas)", VersionArgs: []string{"--version"}},
 }
 
 // Lookup is the known tool named name.
