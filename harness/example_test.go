@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/scenario"
@@ -29,4 +30,44 @@ func ExampleRun() {
 	// replica-1 234
 	// replica-2 221
 	// replica-3 325
+}
+
+// Start a scenario's topology without its users and drive it yourself: here, one request through the balancer.
+// The stack's Close is deferred before the error check, so that a half-started stack is stopped too.
+func ExampleStart() {
+	s, err := scenario.Load("../scenarios/rr-memory.yaml", "clients.identity=bind")
+	if err != nil {
+		log.Fatal(err)
+	}
+	stack, err := harness.Start(context.Background(), s)
+	defer stack.Close(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := http.Get("http://" + stack.Endpoint + "/login")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("X-Replica") != "")
+	// Output:
+	// 200 true
+}
+
+// Say what a scenario needs on this machine, as `sessionlab doctor FILE` does.
+func ExampleDoctor() {
+	s, err := scenario.Load("../scenarios/redis-shared-sessions.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	needs, err := harness.Doctor(context.Background(), s, "local")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range needs {
+		fmt.Println(r.Name, r.Missing == nil)
+	}
+	// Output:
+	// nginx true
+	// redis-server true
 }
