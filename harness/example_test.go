@@ -40,7 +40,7 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	stack, err := harness.Start(context.Background(), s)
-	defer stack.Close(context.Background())
+	defer func() { _ = stack.Close(context.Background()) }() // nil-safe: registered before the error check
 	if err != nil {
 		log.Fatal(err)
 	}
