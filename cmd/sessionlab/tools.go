@@ -49,7 +49,7 @@ func newDoctorCmd() *cobra.Command {
 
 // printRequirements writes one line per requirement and, for the missing ones, how to install them; it returns how
 // many are missing.
-func printRequirements(w io.Writer, reqs []Requirement) int {
+func printRequirements(w io.Writer, reqs []harness.Requirement) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PART\tSTATE\tWHERE / HOW TO INSTALL\tFOR")
 	var missing []string
@@ -71,9 +71,6 @@ func printRequirements(w io.Writer, reqs []Requirement) int {
 	}
 	return len(missing)
 }
-
-// Requirement is harness.Requirement, named short for the printer.
-type Requirement = harness.Requirement
 
 func newInstallCmd() *cobra.Command {
 	return &cobra.Command{
@@ -105,13 +102,13 @@ func newInstallCmd() *cobra.Command {
 	}
 }
 
-func requirement(reqs []Requirement, name string) (Requirement, bool) {
+func requirement(reqs []harness.Requirement, name string) (harness.Requirement, bool) {
 	for _, r := range reqs {
 		if r.Name == name {
 			return r, true
 		}
 	}
-	return Requirement{}, false
+	return harness.Requirement{}, false
 }
 
 func newVersionCmd() *cobra.Command {

@@ -18,14 +18,10 @@ import (
 
 // Tool is a Go program built at a pinned version.
 type Tool struct {
-	Name    string // what `sessionlab install NAME` takes
-	Version string
-	Package string // the main package, as go install takes it
-	Binary  string // the file it builds
-	// Module and Replace, when set, build Package in a module of our own that requires Module at Version and repeats
-	// the module's own replace directives, which go install refuses to honour (Traefik).
-	Module      string
-	Replace     []string
+	Name        string // what `sessionlab install NAME` takes
+	Version     string
+	Package     string   // the main package, as go install takes it
+	Binary      string   // the file it builds
 	For         string   // what needs it, for doctor
 	VersionArgs []string // the arguments that make the binary print its version
 }
@@ -131,38 +127,13 @@ func Install(ctx context.Context, t Tool, progress io.Writer) (string, error) {
 	return dst, nil
 }
 
-// build puts t's binary at tmp/bin: go install at the version, or, for a module with replace directives, go build
-// in a module of our own that repeats them. Binaries are static (CGO_ENABLED=0: the images copy them as they are)
-// and stripped of symbols.
+// build puts t's binary at tmp/bin with go install at the version. Binaries are static (CGO_ENABLED=0: the images
+// copy them as they are) and stripped of symbols.
 func build(ctx context.Context, gobin string, t Tool, tmp string, progress io.Writer) error {
-	env := append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOBIN="+filepath.Join(tmp, "bin"))
-	run := func(dir string, args ...string) error {
-		cmd := exec.CommandContext(ctx, gobin, args...)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, progress, progress
-		return cmd.Run()
-	}
-	if t.Module == "" {
-		return run(tmp, "install", "-trimpath", "-ldflags=-s -w", t.Package+"@"+t.Version)
-	}
-	mod := filepath.Join(tmp, "mod")
-	if err := os.MkdirAll(mod, 0o755); err != nil {
-		return err
-	}
-	gomod := "module sessionlab.local/build/" + t.Name + "\n\ngo 1.24\n\nrequire " + t.Module + " " + t.Version + "\n"
-	for _, r := range t.Replace {
-		gomod += "\nreplace " + r + "\n"
-	}
-	main := "package main\n\nimport _ \"" + t.Package + "\"\n"
-	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(mod, "tools.go"), []byte("//go:build tools\n\n"+main), 0o644); err != nil {
-		return err
-	}
-	if err := run(mod, "mod", "tidy"); err != nil {
-		return err
-	}
-	return run(mod, "install", "-trimpath", "-ldflags=-s -w", t.Package)
+	cmd := exec.CommandContext(ctx, gobin, "install", "-trimpath", "-ldflags=-s -w", t.Package+"@"+t.Version)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = tmp, progress, progress
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOBIN="+filepath.Join(tmp, "bin"))
+	return cmd.Run()
 }
 
 // lock takes an exclusive lock on path, waiting for another holder to let go.
