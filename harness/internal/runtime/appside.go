@@ -31,8 +31,8 @@ func RedisArgs(port int, bind, dir string) []string {
 // RedisDump is the file a save writes in the store's directory.
 const RedisDump = "dump.rdb"
 
-// RestartStore restarts the shared store; with persist it saves first (as Redis with RDB or AOF would have), so
-// the sessions come back; without, every session is gone.
+// RestartStore restarts the shared store; with persist it saves as it stops (as Redis with RDB would), so the
+// sessions come back; without, every session is gone.
 func (d *Deployment) RestartStore(ctx context.Context, persist bool) error {
 	d.mu.Lock()
 	st := d.store
@@ -45,11 +45,13 @@ func (d *Deployment) RestartStore(ctx context.Context, persist bool) error {
 		return err
 	}
 	if persist {
+		// A save point makes Redis save as it shuts down, after the last command it served: a SAVE sent before the
+		// stop would miss the sessions written between the two.
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		err = rdb.Save(ctx).Err()
+		err = rdb.ConfigSet(ctx, "save", "3600 1").Err()
 		rdb.Close()
 		if err != nil {
-			return fmt.Errorf("save the store: %w", err)
+			return fmt.Errorf("make the store save on shutdown: %w", err)
 		}
 	} else if err := st.ForgetSaved(ctx); err != nil {
 		return err
