@@ -36,6 +36,12 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 		b = appendField(b, "location", e.Location)
 	}
 	b = appendField(b, "replica", e.Replica)
+	if e.Instance != "" {
+		b = appendField(b, "instance", e.Instance)
+	}
+	if e.Conn != "" {
+		b = appendField(b, "conn", e.Conn)
+	}
 	if e.Failover != "" {
 		b = appendField(b, "failover", e.Failover)
 	}

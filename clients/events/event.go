@@ -60,6 +60,15 @@ type Event struct {
 	Status   int    `json:"status"`         // 0 when no answer came
 	Location string `json:"location,omitempty"`
 	Replica  string `json:"replica"` // "" when no replica answered
+	// Instance is the balancer instance that answered, as it named itself in its X-Sessionlab-Instance header: set
+	// in a tier of several (balancer.instances), "" with one balancer or when no answer came.
+	Instance string `json:"instance,omitempty"`
+	// Conn is set on an exchange with the balancer that opened a new connection, and says why: "first" (the
+	// user's first), "keep-alive" (the browser let the last one go over a pause longer than clients.keep_alive),
+	// "roam" (the user's address changed), "closed" (the balancer's side had closed the last one while it was idle,
+	// or it failed before any answer and the request went again on a new one), "error" (the exchange before
+	// failed). Empty: the exchange reused the connection the one before left open.
+	Conn string `json:"conn,omitempty"`
 	// Failover names the replica the balancer tried first when another answered (nginx lists every upstream it
 	// tried in its upstream header): a replica it could not reach.
 	Failover  string `json:"failover,omitempty"`

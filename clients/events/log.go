@@ -50,6 +50,16 @@ type Balancer struct {
 	Kind     string `json:"kind"`
 	Strategy string `json:"strategy"`
 	Config   string `json:"config,omitempty"` // the user's config template (balancer.config), when one was used
+	// Instances names the balancer instances of a tier (balancer.instances > 1), in order; empty for one balancer.
+	Instances []string `json:"instances,omitempty"`
+	// Front is how the tier's L4 front spread connections over them: "connection" or "source"; empty without a tier.
+	Front string `json:"front,omitempty"`
+	// Peers: the instances shared their stick tables (HAProxy peers). CookieSecret is Caddy's cookie secret:
+	// "per-instance" when each instance signed its cookie with its own.
+	Peers        bool   `json:"peers,omitempty"`
+	CookieSecret string `json:"cookie_secret,omitempty"`
+	// StaggerMs is how much later each instance saw a change than the one before it (balancer.stagger).
+	StaggerMs int64 `json:"stagger_ms,omitempty"`
 }
 
 // App says how the replicas kept their sessions.
