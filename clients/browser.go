@@ -47,6 +47,9 @@ type browser struct {
 	// transport dials from its own goroutines. addrText is its text, for the events.
 	addr     atomic.Pointer[netip.Addr]
 	addrText string
+	// roamed: the user moved since conn was last opened, which the next connection's Event.Conn says whatever
+	// became of the last one.
+	roamed bool
 
 	jar    *jar.Jar     // nil: the user refuses cookies
 	conn   *wire.Client // to the balancer
@@ -63,6 +66,16 @@ const (
 	capUpstream = iota
 	capReplica
 	capAttribution
+	capInstance
+)
+
+// Why an exchange with the balancer opened a new connection (Event.Conn, docs/event-log.md).
+const (
+	connFirst     = "first"
+	connKeepAlive = "keep-alive"
+	connRoam      = "roam"
+	connClosed    = "closed"
+	connError     = "error"
 )
 
 func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.Int64, record func(events.Event), opts *RunOptions) (*browser, error) {
@@ -78,7 +91,7 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 	}
 	b.setAddr(u.Addr)
 	b.keep = b.keepBody
-	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{upstreamHeader, contract.ReplicaHeader, ""}}
+	b.conn = &wire.Client{Addr: dialAddr, Timeout: timeout, Capture: []string{upstreamHeader, contract.ReplicaHeader, "", instanceHeader}}
 	if b.https {
 		b.conn.TLS = &tls.Config{ServerName: base.Hostname()}
 	}
@@ -131,6 +144,7 @@ func ParseTarget(target string) (base *url.URL, dialAddr string, err error) {
 // as a phone that leaves Wi-Fi for mobile data opens new connections from a new address.
 func (b *browser) roam(addr netip.Addr) {
 	b.setAddr(addr)
+	b.roamed = true
 	b.conn.Drop()
 	if b.ws != nil {
 		b.ws.CloseIdleConnections()
@@ -304,13 +318,15 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 		x.External, err = b.send(ctx, method, x.URL, form, x)
 		if x.External {
 			ev.Host = x.URL.Host
+		} else {
+			ev.Conn = b.opened()
 		}
 		if err == nil {
 			resp := &b.resp
 			x.Status = resp.Status
 			a := b.answerOf(resp)
 			x.Replica = b.replicaOf(a, x.sentCookie)
-			ev.Failover = b.failoverOf(a)
+			ev.Failover, ev.Instance = b.failoverOf(a), a.instance
 			if resp.Location != "" {
 				if loc, err := x.URL.Parse(resp.Location); err == nil {
 					x.Next = loc
@@ -456,19 +472,22 @@ func (b *browser) affinityCookie(u *url.URL) string {
 	return v
 }
 
-// answer is what attributes an answer to a replica: the headers that may name it and the cookies it sets.
+// answer is what attributes an answer to a replica: the headers that may name it and the cookies it sets; and the
+// balancer instance that passed it on.
 type answer struct {
-	upstream, replica, attribution string
-	setCookie                      []string
+	upstream, replica, attribution, instance string
+	setCookie                                []string
 }
 
 func (b *browser) answerOf(r *wire.Response) answer {
-	return answer{upstream: r.Header(capUpstream), replica: r.Header(capReplica), attribution: r.Header(capAttribution), setCookie: r.SetCookie}
+	return answer{upstream: r.Header(capUpstream), replica: r.Header(capReplica), attribution: r.Header(capAttribution),
+		instance: r.Header(capInstance), setCookie: r.SetCookie}
 }
 
 // answerOfHTTP reads the same from a net/http answer (a WebSocket upgrade's).
 func (b *browser) answerOfHTTP(r *http.Response) answer {
-	a := answer{upstream: r.Header.Get(upstreamHeader), replica: r.Header.Get(contract.ReplicaHeader), setCookie: r.Header.Values("Set-Cookie")}
+	a := answer{upstream: r.Header.Get(upstreamHeader), replica: r.Header.Get(contract.ReplicaHeader),
+		instance: strings.Join(r.Header.Values(instanceHeader), ", "), setCookie: r.Header.Values("Set-Cookie")}
 	if b.attribution.Header != "" {
 		a.attribution = strings.Join(r.Header.Values(b.attribution.Header), ", ")
 	}
@@ -528,6 +547,28 @@ func (b *browser) replicaOf(h answer, sent string) string {
 		}
 	}
 	return h.replica
+}
+
+// opened says why the exchange just made with the balancer opened a new connection (Event.Conn), "" when it reused
+// the one held: what the connection knows of how the last one ended, unless the user moved meanwhile.
+func (b *browser) opened() string {
+	why := b.conn.Opened()
+	if why == wire.Reused {
+		return ""
+	}
+	roamed := b.roamed
+	b.roamed = false
+	switch {
+	case roamed:
+		return connRoam
+	case why == wire.OpenedFirst:
+		return connFirst
+	case why == wire.OpenedAfterClose: // the browser lets it go before a long pause, and at a roam
+		return connKeepAlive
+	case why == wire.OpenedServerClosed:
+		return connClosed
+	}
+	return connError // wire.OpenedAfterError
 }
 
 // letGo drops the connections before a pause longer than the keep-alive: the next exchange opens a new one.

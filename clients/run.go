@@ -49,6 +49,10 @@ type RunOptions struct {
 // $upstream_addr: "a:1, b:2" when it tried more than one, the last answered): the harness's balancer.UpstreamHeader.
 const upstreamHeader = "X-Sessionlab-Upstream"
 
+// instanceHeader is the response header a balancer instance names itself in, in a tier of several behind an L4
+// front (Event.Instance): the harness's balancer.InstanceHeader.
+const instanceHeader = "X-Sessionlab-Instance"
+
 // Run walks every user through the journey against the balancer at target (host:port, or an http(s) URL), at most
 // opts.Concurrency users at once, in the order given. Every exchange is recorded with record (called from many goroutines at once) exactly once; Run returns
 // an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts

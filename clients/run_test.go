@@ -33,7 +33,8 @@ type proxyServer struct {
 	conns    atomic.Int64 // connections accepted
 }
 
-func startProxyServer(t testing.TB, h http.Handler) *proxyServer {
+// startProxyServer starts a proxyServer for h; tune, when given, sets its http.Server up further.
+func startProxyServer(t testing.TB, h http.Handler, tune ...func(*http.Server)) *proxyServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -52,6 +53,9 @@ func startProxyServer(t testing.TB, h http.Handler) *proxyServer {
 		s.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})}
+	for _, f := range tune {
+		f(srv)
+	}
 	go func() { _ = srv.Serve(&proxyproto.Listener{Listener: ln}) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return s

@@ -21,8 +21,8 @@ func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	start := b.clock()
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: events.StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
-	status, replica, err := b.websocket(ctx, j.WSPath, j.WSMessages)
-	ev.Status, ev.Replica = status, replica
+	up, err := b.websocket(ctx, j.WSPath, j.WSMessages)
+	ev.Status, ev.Replica, ev.Instance = up.status, up.replica, up.instance
 	switch {
 	case errors.Is(err, errStateLost):
 		ev.Outcome = events.OutcomeLoss
@@ -38,7 +38,14 @@ func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 
 var errStateLost = errors.New("the replica did not have the WebSocket state")
 
-func (b *browser) websocket(ctx context.Context, path string, messages int) (status int, replica string, err error) {
+// upgrade is what a WebSocket's event records of the upgrade's answer. The connection is one of its own, which the
+// upgrade opens every time: the event has no Conn.
+type upgrade struct {
+	status            int
+	replica, instance string
+}
+
+func (b *browser) websocket(ctx context.Context, path string, messages int) (up upgrade, err error) {
 	u := b.base.JoinPath(path)
 	u.Scheme = "ws"
 	if b.base.Scheme == "https" {
@@ -51,35 +58,36 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (sta
 	// in favour of the context.
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: b.httpClient()})
 	if resp != nil {
-		status, replica = resp.StatusCode, b.replicaOf(b.answerOfHTTP(resp), b.affinityCookie(b.base.JoinPath(path)))
+		a := b.answerOfHTTP(resp)
+		up = upgrade{status: resp.StatusCode, replica: b.replicaOf(a, b.affinityCookie(b.base.JoinPath(path))), instance: a.instance}
 	}
 	if err != nil {
-		return status, replica, fmt.Errorf("websocket: %w", err)
+		return up, fmt.Errorf("websocket: %w", err)
 	}
 	defer conn.CloseNow()
 	got, err := readCounter(ctx, conn)
 	if err != nil {
-		return status, replica, err
+		return up, err
 	}
 	// The state survived when the replica holds every increment this user made so far; a replica that saw only
 	// some of them (an earlier connection) has lost the rest.
 	lost := got != b.wsSent
 	for range messages {
 		if err := conn.Write(ctx, websocket.MessageText, []byte(contract.WSIncrement)); err != nil {
-			return status, replica, fmt.Errorf("websocket write: %w", err)
+			return up, fmt.Errorf("websocket write: %w", err)
 		}
 		if _, err := readCounter(ctx, conn); err != nil {
-			return status, replica, err
+			return up, err
 		}
 		b.wsSent++
 	}
 	if err := conn.Close(websocket.StatusNormalClosure, ""); err != nil {
-		return status, replica, fmt.Errorf("websocket close: %w", err)
+		return up, fmt.Errorf("websocket close: %w", err)
 	}
 	if lost {
-		return status, replica, errStateLost
+		return up, errStateLost
 	}
-	return status, replica, nil
+	return up, nil
 }
 
 func readCounter(ctx context.Context, conn *websocket.Conn) (int, error) {

@@ -124,8 +124,8 @@ func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*Stack, e
 		return nil, err
 	}
 	st := &Stack{dep: dep}
-	if err := rt.Start(ctx, dep); err != nil {
-		return st, fmt.Errorf("start %s runtime: %w", rt.Name(), err)
+	if err := startDeployment(ctx, rt, dep); err != nil {
+		return st, err
 	}
 	st.Endpoint = dep.Endpoint
 	return st, nil
@@ -180,8 +180,8 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	if cfg.cleanup != nil {
 		cfg.cleanup(dep.Stop)
 	}
-	if err := cfg.runtime.Start(ctx, dep); err != nil {
-		return nil, fmt.Errorf("start %s runtime: %w", cfg.runtime.Name(), err)
+	if err := startDeployment(ctx, cfg.runtime, dep); err != nil {
+		return nil, err
 	}
 
 	meta := p.Meta
@@ -266,4 +266,16 @@ func tee(records ...func(events.Event)) func(events.Event) {
 			r(e)
 		}
 	}
+}
+
+// startDeployment starts dep on rt and waits until it is ready for users: each part answers, and a tier's
+// instances that share their stick tables do.
+func startDeployment(ctx context.Context, rt runtime.Runtime, dep *runtime.Deployment) error {
+	if err := rt.Start(ctx, dep); err != nil {
+		return fmt.Errorf("start %s runtime: %w", rt.Name(), err)
+	}
+	if err := dep.AwaitPeers(ctx); err != nil {
+		return fmt.Errorf("start %s runtime: %w", rt.Name(), err)
+	}
+	return nil
 }

@@ -31,6 +31,9 @@ type Accumulator struct {
 	ws       WebSocket
 	series   series
 	addrs    addresses
+	tier     tierState
+	conns    map[string]int // exchanges that opened a connection, by cause; nil until one did
+	closed   int            // of which because the balancer's side had closed or broken the last one
 }
 
 type attemptKey struct{ user, attempt int }
@@ -68,6 +71,7 @@ func NewAccumulator(meta events.Meta) *Accumulator {
 	}
 	a.listed = len(a.loads)
 	a.tl = newTimeline(meta)
+	a.tier = newTierState(meta)
 	return a
 }
 
@@ -101,6 +105,7 @@ func (a *Accumulator) Record(e events.Event) {
 	}
 	a.t.Requests++
 	a.series.add(e)
+	a.countConn(e)
 	if e.Addr != "" && e.Host == "" {
 		a.addrs[e.Addr] = struct{}{}
 	}
@@ -124,7 +129,8 @@ func (a *Accumulator) Record(e events.Event) {
 	if loss {
 		a.t.SessionLosses++
 	}
-	a.trackUser(e, rep)
+	created := a.trackUser(e, rep)
+	a.trackInstance(e, loss, created)
 	switch e.Step {
 	case events.StepLogin:
 		a.recordLogin(e, seg)
@@ -275,11 +281,13 @@ func (a *Accumulator) Report() *Report {
 	if len(a.meta.Replicas) == 0 { // a live target's replicas are the ones its answers named
 		r.App.Replicas = len(r.Replicas)
 	}
+	a.connFigures(t)
+	r.Tier = a.tierFigures()
 	r.Phases = a.phases(order)
 	r.Faults = a.tl.results(a.meta, a.ids)
 	r.Network = a.addrs.network()
 	r.OverTime = a.series.overTime()
-	r.Diagnosis = Diagnose(r)
+	r.Diagnosis = diagnose(r)
 	return r
 }
 

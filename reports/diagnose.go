@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // Finding is one sentence of a run's diagnosis: what its figures show, why, and which fixes fit.
@@ -37,6 +39,9 @@ const (
 	FixSameKeyOwn       = "the same session key or secret on every replica (for Wakapi, one WAKAPI_COOKIE_KEY)"
 	FixTrustForwarded   = "have the app take the client address from the balancer's X-Forwarded-For or X-Real-IP, which every built-in config sets, by trusting the balancer's address (Wakapi: WAKAPI_TRUST_REVERSE_PROXY_IPS)"
 	FixRaiseLimit       = "or raise the app's limit for the test (Wakapi: WAKAPI_LOGIN_MAX_RATE)"
+	// FixPeers and FixSameBalancerSecret are for a tier of balancer instances that each keep affinity of their own.
+	FixPeers              = "share the stick table between instances (HAProxy peers: balancer.peers: true)"
+	FixSameBalancerSecret = "the same cookie secret on every balancer instance (balancer.cookie_secret: shared)"
 )
 
 // Thresholds below which a figure is noise rather than a finding.
@@ -54,9 +59,9 @@ var affinityStrategies = []string{"ip-hash", "hash-cookie", "learn-cookie", "coo
 // replicaFaults are the faults that take a replica's memory away or move users between replicas.
 var replicaFaults = []string{"kill", "stop", "restart", "rolling-restart", "scale-in", "scale-out"}
 
-// Diagnose derives a short diagnosis from the report's figures and topology alone: each rule that the figures
+// diagnose derives a short diagnosis from the report's figures and topology alone: each rule that the figures
 // trigger adds a finding, in a fixed order. A run where nothing went wrong gets one finding saying why it held.
-func Diagnose(r *Report) []Finding {
+func diagnose(r *Report) []Finding {
 	if r.Skipped != "" {
 		return []Finding{}
 	}
@@ -65,11 +70,13 @@ func Diagnose(r *Report) []Finding {
 	d.unreachable()
 	d.localSessions()
 	d.notAcceptedElsewhere()
+	d.tierAffinity()
 	d.affinityBroken()
 	d.perReplicaKey()
 	d.formState()
 	d.duplicates()
 	d.faultLosses()
+	d.tierStagger()
 	d.storeRestart()
 	d.webSocketState()
 	d.fewHashKeys()
@@ -136,7 +143,8 @@ func (d *diagnosis) localSessions() {
 // logins bounced anyway: what the strategy keys on changed between the login and the next page.
 func (d *diagnosis) affinityBroken() {
 	r, t := d.r, d.r.Totals
-	if r.App.Sessions != "memory" || !d.hasAffinity() || !d.loopsOrLosses() || r.FailureCauses["loop"] == 0 {
+	if r.App.Sessions != "memory" || !d.hasAffinity() || !d.loopsOrLosses() || r.FailureCauses["loop"] == 0 ||
+		d.fired("tier-affinity") {
 		return
 	}
 	why := fmt.Sprintf("what %s keys on changed between the login and the next page (a cookie the browser did not keep, "+
@@ -399,7 +407,7 @@ func (d *diagnosis) notAcceptedElsewhere() {
 	}
 	spread := r.Balancer.Strategy + " spread each user over the replicas"
 	if r.Stickiness.Mean != nil {
-		spread += fmt.Sprintf(" (stickiness mean %s)", Fig(r.Stickiness.Mean))
+		spread += fmt.Sprintf(" (stickiness mean %s)", fig.Fmt(r.Stickiness.Mean))
 	}
 	d.add("session-not-accepted-elsewhere", fmt.Sprintf(
 		"%s: %s, and a replica other than the one that created a session did not accept it. Two mechanisms do "+
@@ -444,15 +452,15 @@ func (d *diagnosis) healthy() {
 	case r.App.Own && value(r.Stickiness.Mean) < 1:
 		// What was seen: sessionlab cannot see where the app keeps sessions, only that every replica took them.
 		why = fmt.Sprintf("%s spread each user over the replicas (stickiness mean %s) and every replica accepted "+
-			"every session", r.Balancer.Strategy, Fig(r.Stickiness.Mean))
+			"every session", r.Balancer.Strategy, fig.Fmt(r.Stickiness.Mean))
 	case r.App.Own:
-		why = fmt.Sprintf("each user stayed on one replica (stickiness %s)", Fig(r.Stickiness.Mean))
+		why = fmt.Sprintf("each user stayed on one replica (stickiness %s)", fig.Fmt(r.Stickiness.Mean))
 	case r.App.Sessions == "redis":
 		why = "every replica reads sessions from the same store"
 	case r.App.Sessions == "cookie" && r.App.Secret != "per-replica":
 		why = "the session travels in a cookie every replica can open"
 	case d.hasAffinity():
-		why = fmt.Sprintf("%s kept every user on the replica that created the session (stickiness %s)", r.Balancer.Strategy, Fig(r.Stickiness.Mean))
+		why = fmt.Sprintf("%s kept every user on the replica that created the session (stickiness %s)", r.Balancer.Strategy, fig.Fmt(r.Stickiness.Mean))
 	}
 	d.add("healthy", fmt.Sprintf("No login failed and no session was lost across %d users and %d requests: %s.", t.Users, t.Requests, why))
 }

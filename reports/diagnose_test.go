@@ -594,7 +594,7 @@ func TestDiagnoseSkippedAndEmpty(t *testing.T) {
 		}
 		return r
 	}
-	setApp := func(a reports.App) reporttest.Mod { return func(r *reports.Report) { r.App = a } }
+	setApp := func(a events.App) reporttest.Mod { return func(r *reports.Report) { r.App = a } }
 	cases := []struct {
 		name string
 		r    *reports.Report

@@ -17,42 +17,48 @@ type Expectation struct {
 	OK   bool     `json:"ok"`
 }
 
-// Bound is a parsed condition such as "< 0.01", ">= 0.5", "== 0" or "between 1.8 2.2".
-type Bound struct {
+// bound is a parsed condition such as "< 0.01", ">= 0.5", "== 0" or "between 1.8 2.2".
+type bound struct {
 	op     string
 	lo, hi float64
 }
 
-// ParseBound reads a condition; the error says what is allowed.
-func ParseBound(s string) (Bound, error) {
+// ParseBound checks that s is a condition an expectation can hold a figure to ("< X", "<= X", "> X", ">= X",
+// "== X", "!= X", "between X Y"); the error says what is allowed. Check applies the bounds themselves.
+func ParseBound(s string) error {
+	_, err := parseBound(s)
+	return err
+}
+
+func parseBound(s string) (bound, error) {
 	bad := fmt.Errorf("%q is not a bound (allowed: \"< X\", \"<= X\", \"> X\", \">= X\", \"== X\", \"!= X\", \"between X Y\")", s)
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "between"); ok {
 		f := strings.Fields(rest)
 		if len(f) != 2 {
-			return Bound{}, bad
+			return bound{}, bad
 		}
 		lo, err1 := strconv.ParseFloat(f[0], 64)
 		hi, err2 := strconv.ParseFloat(f[1], 64)
 		if err1 != nil || err2 != nil || lo > hi {
-			return Bound{}, bad
+			return bound{}, bad
 		}
-		return Bound{op: "between", lo: lo, hi: hi}, nil
+		return bound{op: "between", lo: lo, hi: hi}, nil
 	}
 	for _, op := range []string{"<=", ">=", "==", "!=", "<", ">"} { // two-character operators first
 		if rest, ok := strings.CutPrefix(s, op); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 			if err != nil {
-				return Bound{}, bad
+				return bound{}, bad
 			}
-			return Bound{op: op, lo: v}, nil
+			return bound{op: op, lo: v}, nil
 		}
 	}
-	return Bound{}, bad
+	return bound{}, bad
 }
 
-// Holds reports whether v meets the bound.
-func (b Bound) Holds(v float64) bool {
+// holds reports whether v meets the bound.
+func (b bound) holds(v float64) bool {
 	switch b.op {
 	case "<":
 		return v < b.lo
@@ -125,11 +131,11 @@ func (r *Report) Check(expect map[string]string) bool {
 	all := true
 	for _, key := range sortedKeys(expect) {
 		e := Expectation{Key: key, Want: expect[key]}
-		b, err := ParseBound(e.Want)
+		b, err := parseBound(e.Want)
 		v, found := r.Lookup(key)
 		if err == nil && found && v != nil {
 			e.Got = v
-			e.OK = b.Holds(*v)
+			e.OK = b.holds(*v)
 		}
 		all = all && e.OK
 		r.Expectations = append(r.Expectations, e)

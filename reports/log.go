@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/sessionlab/sessionlab/clients/events"
 )
@@ -105,7 +106,7 @@ func sameRun(a, b events.Header) error {
 		return fmt.Errorf("%d and %d shards", a.Shard.Count, b.Shard.Count)
 	case a.Users != b.Users:
 		return fmt.Errorf("%d and %d users", a.Users, b.Users)
-	case a.Balancer != b.Balancer || a.App != b.App || a.Target != b.Target || a.Attribution != b.Attribution || a.Runtime != b.Runtime:
+	case !reflect.DeepEqual(a.Balancer, b.Balancer) || a.App != b.App || a.Target != b.Target || a.Attribution != b.Attribution || a.Runtime != b.Runtime:
 		return errors.New("their balancer, app, runtime or target differ")
 	}
 	return nil

@@ -35,6 +35,7 @@ type boundary struct {
 
 type segment struct {
 	requests, errors, rateLimited, pages, losses, users, usersWithLoss int
+	connsClosed                                                        int   // new connections: the last one was closed or broke
 	replicas                                                           []int // requests by replica id
 }
 
@@ -64,7 +65,16 @@ type faultTrack struct {
 	next     int32 // the first replica to answer at or after the end, for a fault the next one follows at once
 	preTaken bool  // pre is final: the user's first exchange at or after the start has been seen
 	lost     bool
+	// Between the start and the end: cur is 1 + the replica that answered last, left has a bit for each replica
+	// that answered before cur (replicaBit), and flipped is set once an answer came back from one of them.
+	cur     int32
+	left    uint64
+	flipped bool
 }
+
+// replicaBit is a replica id's bit in faultTrack.left. Past the 63rd, replicas share the last bit: only a live
+// target's answers can name that many, and a user who meets two of them in one fault is counted as flipped.
+func replicaBit(rep int32) uint64 { return 1 << min(rep, 63) }
 
 // maxDenseUsers bounds the users tracked in a slice by id (twice the most users a scenario may have); ids past it,
 // which only a damaged log holds, are tracked in a map rather than growing the slice to them.
@@ -163,6 +173,9 @@ func (tl *timeline) exchange(e events.Event, rep int) (int32, bool) {
 	case events.OutcomeRateLimited:
 		s.rateLimited++
 	}
+	if closesConn(e.Conn) {
+		s.connsClosed++
+	}
 	if rep >= 0 {
 		if rep >= len(s.replicas) {
 			s.replicas = append(s.replicas, make([]int, rep+1-len(s.replicas))...)
@@ -242,7 +255,24 @@ func (tl *timeline) follow(u *userTrack, t int64, rep int32, loss bool) {
 		if loss && t < st.lossUntil {
 			ft.lost = true
 		}
+		if rep != 0 && (!st.ended || t <= st.end) {
+			ft.window(rep)
+		}
 	}
+}
+
+// window follows the replicas that answer the user while the fault lasts: back to one the user had left is a flip.
+func (ft *faultTrack) window(rep int32) {
+	if rep == ft.cur {
+		return
+	}
+	if ft.cur != 0 {
+		ft.left |= replicaBit(ft.cur - 1)
+	}
+	if ft.left&replicaBit(rep-1) != 0 {
+		ft.flipped = true
+	}
+	ft.cur = rep
 }
 
 func (tl *timeline) user(id int) *userTrack {
@@ -345,6 +375,7 @@ func (a *Accumulator) phases(order []int) []Phase {
 			Users: s.users, UsersWithLoss: s.usersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
 		}
 		p.setRates()
+		p.ConnectionsClosed = s.connsClosed
 		for _, id := range order {
 			n := 0
 			if id < len(s.replicas) {
@@ -359,7 +390,7 @@ func (a *Accumulator) phases(order []int) []Phase {
 
 // faultTally counts users around one fault.
 type faultTally struct {
-	across, moved, onTarget, lostOnTarget, lostElsewhere, lost int
+	across, moved, onTarget, lostOnTarget, lostElsewhere, lost, flipped int
 }
 
 // results is one FaultResult per planned fault. ids interns replica names, as in the Accumulator.
@@ -381,7 +412,7 @@ func (tl *timeline) results(meta events.Meta, ids map[string]int) []FaultResult 
 		if st.ended {
 			c := tallies[i]
 			r.EndMs = new(st.end)
-			r.UsersAcross, r.MovedUsers, r.UsersLost = new(c.across), new(c.moved), new(c.lost)
+			r.UsersAcross, r.MovedUsers, r.UsersLost, r.FlippedUsers = new(c.across), new(c.moved), new(c.lost), new(c.flipped)
 			r.MovedShare = ratio(c.moved, c.across)
 			if targets[i] != 0 {
 				r.UsersOnTarget, r.LostOnTarget, r.LostElsewhere = new(c.onTarget), new(c.lostOnTarget), new(c.lostElsewhere)
@@ -399,6 +430,9 @@ func (tl *timeline) tally(targets []int32) []faultTally {
 			return
 		}
 		for f, ft := range tl.tracks[u.ft-1 : int(u.ft)-1+len(tl.planned)] {
+			if ft.flipped {
+				out[f].flipped++
+			}
 			post := ft.post
 			if post == 0 {
 				post = ft.next

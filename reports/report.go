@@ -6,8 +6,6 @@
 package reports
 
 import (
-	"strconv"
-
 	"github.com/sessionlab/sessionlab/clients/events"
 )
 
@@ -25,17 +23,19 @@ type Report struct {
 	Runtime  string `json:"runtime"`
 	// Target is the live URL a target run drove; Attribution how its answers named the replica that gave them
 	// ("header NAME", "cookie NAME", or "none": then there are no per-replica figures).
-	Target        string         `json:"target,omitempty"`
-	Attribution   string         `json:"attribution,omitempty"`
-	Balancer      Balancer       `json:"balancer"`
-	App           App            `json:"app"`
-	Totals        Totals         `json:"totals"`
-	FailureCauses map[string]int `json:"failure_causes"`
-	Replicas      []Replica      `json:"replicas"`
-	Skew          Skew           `json:"skew"`
-	Stickiness    Stickiness     `json:"stickiness"`
-	Phases        []Phase        `json:"phases"` // empty when the scenario has no faults and no fault mark came
-	Faults        []FaultResult  `json:"faults"` // one per Meta.Faults entry, in scenario order
+	Target        string          `json:"target,omitempty"`
+	Attribution   string          `json:"attribution,omitempty"`
+	Balancer      events.Balancer `json:"balancer"`
+	App           events.App      `json:"app"`
+	Totals        Totals          `json:"totals"`
+	FailureCauses map[string]int  `json:"failure_causes"`
+	Replicas      []Replica       `json:"replicas"`
+	Skew          Skew            `json:"skew"`
+	Stickiness    Stickiness      `json:"stickiness"`
+	// Tier is the balancer tier, when the run had several balancer instances (Meta.Balancer.Instances).
+	Tier   *Tier         `json:"tier,omitempty"`
+	Phases []Phase       `json:"phases"` // empty when the scenario has no faults and no fault mark came
+	Faults []FaultResult `json:"faults"` // one per Meta.Faults entry, in scenario order
 	// Store is what the app's side held and counted, when the run read it (the harness does after every run).
 	Store *Store `json:"store,omitempty"`
 	// WebSocket sums up the WebSocket connections, when the users made any.
@@ -44,16 +44,10 @@ type Report struct {
 	Network Network `json:"network"`
 	// OverTime counts the exchanges' outcomes by when their answers arrived, for the plot of the run.
 	OverTime OverTime `json:"over_time"`
-	// Diagnosis says in a few sentences what the figures mean and which fixes fit (Diagnose).
+	// Diagnosis says in a few sentences what the figures mean and which fixes fit (docs/report.md, "Diagnosis").
 	Diagnosis    []Finding     `json:"diagnosis"`
 	Expectations []Expectation `json:"expectations"`
 }
-
-// Balancer and App are the report's names for what the event log's header says of the run.
-type (
-	Balancer = events.Balancer
-	App      = events.App
-)
 
 // Network counts the distinct client addresses the exchanges carried.
 type Network struct {
@@ -94,6 +88,10 @@ type Figures struct {
 	PageRequests  int      `json:"page_requests"` // protected pages requested by authenticated users
 	SessionLosses int      `json:"session_losses"`
 	SessionLoss   *float64 `json:"session_loss_rate"`
+	// ConnectionsClosed counts the exchanges that opened a new connection because the balancer's side had closed
+	// the last one or it broke (events' conn "closed" or "error"): a balancer instance that dies closes its
+	// connections. 0 in a log that does not record why connections opened (Totals.Connections is then absent).
+	ConnectionsClosed int `json:"connections_closed"`
 }
 
 // setRates computes the rates from the counts; a rate whose denominator is zero is null.
@@ -126,6 +124,9 @@ type Totals struct {
 	// DuplicateRatio is store_sessions / users_logged_in; without the store record, sessions_created /
 	// users_logged_in.
 	DuplicateRatio *float64 `json:"duplicate_session_ratio"`
+	// Connections counts the exchanges that opened a new connection to the balancer, by why (events' conn:
+	// first, keep-alive, roam, closed, error; every cause named); absent when the log does not record it.
+	Connections map[string]int `json:"connections,omitempty"`
 }
 
 // Store is what the app's side held and counted at the end of the run, and where the figures came from.
@@ -208,6 +209,9 @@ type FaultResult struct {
 	LostElsewhere *int `json:"lost_elsewhere"`
 	// UsersLost are those across who lost a session from the start until the next fault's start (or the run's end).
 	UsersLost *int `json:"users_lost"`
+	// FlippedUsers are the users answered during the fault ([start, end], by answer time) whose replicas in that
+	// window went back to one they had left (A, B, then A again): balancers that disagreed on where a user belongs.
+	FlippedUsers *int `json:"flipped_users"`
 }
 
 // Causes lists every failure cause a login attempt can have; the report always names all of them.
@@ -223,18 +227,9 @@ func ratio(num, den int) *float64 {
 
 // Skipped is the row of a comparison for a balancer and strategy that cannot run together, saying why.
 func Skipped(kind, strategy, why string) *Report {
-	return &Report{Schema: Schema, Skipped: why, Balancer: Balancer{Kind: kind, Strategy: strategy},
+	return &Report{Schema: Schema, Skipped: why, Balancer: events.Balancer{Kind: kind, Strategy: strategy},
 		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{},
 		OverTime: OverTime{Buckets: []Bucket{}}, Diagnosis: []Finding{}}
-}
-
-// Fig writes a figure as the text renderers and the diagnosis do: three decimals, or "n/a" when it could not be
-// computed.
-func Fig(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return strconv.FormatFloat(*v, 'f', 3, 64)
 }
 
 // Label names the fault as the phases do: "kill replica-2", "scale-out".

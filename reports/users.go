@@ -23,10 +23,16 @@ type userRecord struct {
 	onCreator int
 	// from and to span the user's exchanges: the first one's start, the last one's end (ms into the run).
 	from, to int64
+	// In a tier, each 1 + an instance id (0: none): the first instance that answered the user, the one that
+	// answered the accepted login, and the one that answered the last protected page; severalInst once another
+	// than the first answered.
+	firstInst, loginInst, pageInst int32
+	severalInst                    bool
 }
 
-// trackUser updates the user's figures with e; rep is e's replica id (-1: none).
-func (a *Accumulator) trackUser(e events.Event, rep int) {
+// trackUser updates the user's figures with e; rep is e's replica id (-1: none). It reports whether e created the
+// user's session: the accepted login submission, or the app's answer to a single sign-on's callback.
+func (a *Accumulator) trackUser(e events.Event, rep int) (created bool) {
 	u := a.users[e.User]
 	if u == nil {
 		u = &userRecord{creator: -1, from: e.TMs}
@@ -50,11 +56,13 @@ func (a *Accumulator) trackUser(e events.Event, rep int) {
 		case e.Method == http.MethodPost:
 			u.accepted = true
 			u.nextPage = false
+			created = true
 			if rep >= 0 {
 				u.creator = rep
 			}
 		case u.accepted && e.Host == "" && isRedirect(e.Status) && rep >= 0:
 			u.creator = rep // an SSO callback, answered by the replica that keeps the new session
+			created = true
 		case u.accepted && e.Status == http.StatusOK:
 			u.nextPage = true
 		}
@@ -74,6 +82,7 @@ func (a *Accumulator) trackUser(e events.Event, rep int) {
 			}
 		}
 	}
+	return created
 }
 
 // bounce counts a login sent back to log in; the second in a row puts the user in a login loop.

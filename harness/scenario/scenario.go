@@ -77,6 +77,15 @@ type Balancer struct {
 	HashType string      `yaml:"hash_type"` // ip-hash: map-based (modulo) | consistent
 	Cookie   RouteCookie `yaml:"cookie"`    // cookie-insert, cookie-balanced: the balancer's own cookie
 
+	// The tier: Instances of the kind behind an L4 front (HAProxy in TCP mode) that spreads the users' connections
+	// over them by Front: connection (each new connection to the next instance) or source (by client address).
+	Instances int    `yaml:"instances"` // default 1: one balancer, no front
+	Front     string `yaml:"front"`     // connection (default) | source
+	// Stagger is how much later each instance sees a change of replicas than the one before it.
+	Stagger Duration `yaml:"stagger"`
+	// IdleTimeout closes a client connection idle that long (each kind's keep-alive timeout); default the kind's own.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+
 	// nginx and Caddy
 	MaxFails    *int     `yaml:"max_fails"`    // failed attempts before a server is skipped for fail_timeout
 	FailTimeout Duration `yaml:"fail_timeout"` // default 10s; Caddy's fail_duration
@@ -90,6 +99,10 @@ type Balancer struct {
 	Retries     *int         `yaml:"retries"`      // connection retries; default 3
 	StickTable  string       `yaml:"stick_table"`  // client-ip-sticky: ipv6 (default, sticks both families) | ip (IPv4 only)
 	StickExpire Duration     `yaml:"stick_expire"` // client-ip-sticky, learn-cookie: how long an idle entry is kept; default 30m
+	Peers       bool         `yaml:"peers"`        // client-ip-sticky, learn-cookie in a tier: the instances share the stick table
+
+	// Caddy
+	CookieSecret string `yaml:"cookie_secret"` // cookie-insert: shared (default) | per-instance (each instance its own)
 }
 
 // RouteCookie is the balancer-inserted affinity cookie.
@@ -130,8 +143,11 @@ type Fault struct {
 	Persist bool     `yaml:"persist"` // restart-store: the store keeps its data across the restart
 }
 
-// maxReplicas bounds app.replicas.
-const maxReplicas = 64
+// maxReplicas bounds app.replicas, maxInstances balancer.instances.
+const (
+	maxReplicas  = 64
+	maxInstances = 16
+)
 
 // choice is a scenario key with a closed set of values.
 type choice struct {
@@ -140,14 +156,16 @@ type choice struct {
 }
 
 var (
-	sessionsChoice   = choice{"app.sessions", []string{"memory", "redis", "cookie"}}
-	secretChoice     = choice{"app.secret", []string{"shared", "per-replica"}}
-	cookieNameChoice = choice{"app.cookie_name", []string{"shared", "per-replica"}}
-	loginChoice      = choice{"app.login", []string{"form", "form-csrf", "sso"}}
-	kindChoice       = choice{"balancer.kind", balancer.Kinds}
-	strategyChoice   = choice{"balancer.strategy", balancer.Strategies}
-	hashTypeChoice   = choice{"balancer.hash_type", []string{"map-based", "consistent"}}
-	stickTableChoice = choice{"balancer.stick_table", []string{"ipv6", "ip"}}
+	sessionsChoice     = choice{"app.sessions", []string{"memory", "redis", "cookie"}}
+	secretChoice       = choice{"app.secret", []string{"shared", "per-replica"}}
+	cookieNameChoice   = choice{"app.cookie_name", []string{"shared", "per-replica"}}
+	loginChoice        = choice{"app.login", []string{"form", "form-csrf", "sso"}}
+	kindChoice         = choice{"balancer.kind", balancer.Kinds}
+	strategyChoice     = choice{"balancer.strategy", balancer.Strategies}
+	hashTypeChoice     = choice{"balancer.hash_type", []string{"map-based", "consistent"}}
+	stickTableChoice   = choice{"balancer.stick_table", []string{"ipv6", "ip"}}
+	frontChoice        = choice{"balancer.front", []string{"connection", "source"}}
+	cookieSecretChoice = choice{"balancer.cookie_secret", []string{"shared", "per-instance"}}
 )
 
 func (c choice) check(v string) error {
@@ -163,7 +181,7 @@ func Default() Scenario {
 	return Scenario{
 		Seed:     1,
 		App:      App{Replicas: 3, Sessions: "memory", Secret: "shared", CookieName: "shared", Login: "form"},
-		Balancer: Balancer{Kind: "nginx", Strategy: "round-robin", Workers: 1},
+		Balancer: Balancer{Kind: "nginx", Strategy: "round-robin", Workers: 1, Instances: 1},
 		Clients:  defaultClients(),
 	}
 }

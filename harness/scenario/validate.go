@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
@@ -62,7 +63,47 @@ func (s *Scenario) validateBalancer() []error {
 		errs = append(errs, s.balancerMisfits()...)
 	}
 	errs = append(errs, b.validateValues()...)
+	errs = append(errs, s.validateTier()...)
 	return append(errs, s.validateBalancerCookie()...)
+}
+
+// validateTier checks the tier's keys: the count of instances, and that the keys that only mean something across
+// several instances are given with several.
+func (s *Scenario) validateTier() []error {
+	b := s.Balancer
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, keyErr(key, format, args...)) }
+	if b.Instances < 1 || b.Instances > maxInstances {
+		add("balancer.instances", "%d is out of range (allowed 1..%d)", b.Instances, maxInstances)
+	}
+	if b.Instances == 1 {
+		for _, k := range []struct {
+			key   string
+			given bool
+		}{{"front", b.Front != ""}, {"stagger", b.Stagger != 0}, {"peers", b.Peers}, {"cookie_secret", b.CookieSecret == "per-instance"}} {
+			if s.given("balancer."+k.key, k.given) && k.given {
+				add("balancer."+k.key, "applies to a tier of several instances: set balancer.instances to 2 or more")
+			}
+		}
+	}
+	for _, c := range []struct {
+		choice
+		v string
+	}{{frontChoice, b.Front}, {cookieSecretChoice, b.CookieSecret}} {
+		if err := c.check(c.v); c.v != "" && err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st := time.Duration(b.Stagger); st < 0 || st > time.Minute {
+		add("balancer.stagger", "%s is out of range (allowed 0..1m)", st)
+	}
+	if it := time.Duration(b.IdleTimeout); it != 0 && (it < 100*time.Millisecond || it > time.Hour) {
+		add("balancer.idle_timeout", "%s is out of range (allowed 100ms..1h)", it)
+	}
+	if b.Instances > 1 && s.Target.URL != "" {
+		add("balancer.instances", "a live target starts no balancer: its own tier serves it (remove balancer.instances, or run without a target)")
+	}
+	return errs
 }
 
 // balancerMisfits refuses each balancer setting given that the kind or the strategy does not read.
@@ -193,10 +234,19 @@ func (s *Scenario) validateFaults() []error {
 				others = append(others, vocab.PartIdP)
 			}
 			allowed := fmt.Sprintf("replica-1..replica-%d, %s", made, strings.Join(others, ", "))
-			if f.Target == "" {
+			switch {
+			case f.Target == "":
 				add("target", "is required for %s (allowed: %s)", f.Action, allowed)
-			} else if !isReplicaName(f.Target, made) && !slices.Contains(others, f.Target) && f.Target != s.Balancer.Kind {
+			case s.Balancer.Instances > 1 && (f.Target == vocab.TargetBalancer || f.Target == s.Balancer.Kind):
+				add("target", "the balancer is a tier of %d instances: kill one with action kill-balancer, target %s..%s",
+					s.Balancer.Instances, vocab.InstanceTarget(1), vocab.InstanceTarget(s.Balancer.Instances))
+			case !isReplicaName(f.Target, made) && !slices.Contains(others, f.Target) && f.Target != s.Balancer.Kind:
 				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
+			}
+		case "kill-balancer":
+			allowed := fmt.Sprintf("%s..%s", vocab.InstanceTarget(1), vocab.InstanceTarget(max(s.Balancer.Instances, 1)))
+			if !isInstanceTarget(f.Target, s.Balancer.Instances) {
+				add("target", "%q is not an instance of this scenario's balancer (allowed: %s)", f.Target, allowed)
 			}
 		case "reload-balancer":
 			if f.Target != "" && f.Target != vocab.TargetBalancer && f.Target != s.Balancer.Kind {
@@ -214,8 +264,8 @@ func (s *Scenario) validateFaults() []error {
 				add("target", "%s acts on all replicas and takes no target (%q given)", f.Action, f.Target)
 			}
 		}
-		if f.For != 0 && f.Action != "kill" && f.Action != "stop" {
-			add("for", "applies to kill and stop only (they start the part again after it)")
+		if f.For != 0 && f.Action != "kill" && f.Action != "stop" && f.Action != "kill-balancer" {
+			add("for", "applies to kill, stop and kill-balancer only (they start the part again after it)")
 		}
 		if f.Pause != 0 && f.Action != "rolling-restart" {
 			add("pause", "applies to rolling-restart only")
@@ -244,6 +294,15 @@ func (s *Scenario) validateFaults() []error {
 		}
 	}
 	return errs
+}
+
+func isInstanceTarget(name string, instances int) bool {
+	for i := 1; i <= instances; i++ {
+		if name == vocab.InstanceTarget(i) {
+			return true
+		}
+	}
+	return false
 }
 
 func isReplicaName(name string, replicas int) bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // htmlHead is the whole stylesheet: the page must open offline, so no font, image or sheet is fetched, and fonts
@@ -74,7 +75,7 @@ const htmlRun = `{{template "head" .Title -}}
 <h1>{{.R.Scenario}}</h1>
 <p class="meta">{{.Balancer}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
 {{- with .R.App.Login}} · login {{.}}{{end}}{{with .R.App.Secret}} · secret {{.}}{{end}}{{with .R.App.CookieName}} · cookie name {{.}}{{end}}</p>
-<h2>reports.Figures</h2>
+<h2>Figures</h2>
 <table class="headline">
 <tr><th>figure</th><th class="n">value</th><th></th></tr>
 {{- range .Headline}}
@@ -96,17 +97,28 @@ const htmlRun = `{{template "head" .Title -}}
 {{- end}}
 </table>
 <p class="meta">skew: max/mean {{fig .R.Skew.MaxOverMean}} · cov {{fig .R.Skew.CoV}} · jain {{fig .R.Skew.Jain}}</p>
+{{- with .R.Tier}}
+<h2>Balancer tier</h2>
+<p class="meta">{{tierSummary .}}</p>
+<table class="tier">
+<tr><th>instance</th><th class="n">requests</th><th class="n">share</th><th class="n">users</th><th class="n">errors</th><th class="n">connections</th></tr>
+{{- range .Instances}}
+<tr><td>{{.Name}}</td><td class="n">{{.Requests}}</td><td class="n">{{fig .Share}}</td><td class="n">{{.Users}}</td><td class="n">{{.Errors}}</td><td class="n">{{.Connections}}</td></tr>
+{{- end}}
+</table>
+<p class="meta">session losses: {{lossSplit .}}</p>
+{{- end}}
 {{- if or .R.Phases .R.Faults}}
 <h2>Phases</h2>
 <table class="phases">
-<tr><th>phase</th><th class="n">ms</th><th class="n">requests</th><th class="n">login failures</th><th class="n">rate</th><th class="n">session losses</th><th class="n">rate</th><th class="n">users lost</th><th class="n">errors</th><th class="n">requests per replica</th></tr>
+<tr><th>phase</th><th class="n">ms</th><th class="n">requests</th><th class="n">login failures</th><th class="n">rate</th><th class="n">session losses</th><th class="n">rate</th><th class="n">users lost</th><th class="n">errors</th>{{if .ConnsClosed}}<th class="n">conns closed</th>{{end}}<th class="n">requests per replica</th></tr>
 {{- range .R.Phases}}
-<tr><td>{{.Name}}</td><td class="n">{{.FromMs}}–{{.ToMs}}</td><td class="n">{{.Requests}}</td><td class="n">{{.LoginFailures}}</td><td class="n">{{fig .LoginFailRate}}</td><td class="n">{{.SessionLosses}}</td><td class="n">{{fig .SessionLoss}}</td><td class="n">{{.UsersWithLoss}}</td><td class="n">{{.Errors}}</td><td class="n">{{phaseReplicas .Replicas}}</td></tr>
+<tr><td>{{.Name}}</td><td class="n">{{.FromMs}}–{{.ToMs}}</td><td class="n">{{.Requests}}</td><td class="n">{{.LoginFailures}}</td><td class="n">{{fig .LoginFailRate}}</td><td class="n">{{.SessionLosses}}</td><td class="n">{{fig .SessionLoss}}</td><td class="n">{{.UsersWithLoss}}</td><td class="n">{{.Errors}}</td>{{if $.ConnsClosed}}<td class="n">{{.ConnectionsClosed}}</td>{{end}}<td class="n">{{phaseReplicas .Replicas}}</td></tr>
 {{- end}}
 </table>
 <ul class="faults">
 {{- range .R.Faults}}
-<li>{{faultLine .}}</li>
+<li>{{faultLine . $.R.Tier}}</li>
 {{- end}}
 </ul>
 {{- end}}
@@ -142,10 +154,12 @@ const htmlCompareTemplate = `{{template "head" .Title -}}
 `
 
 var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
-	"fig":       reports.Fig,
-	"causes":    causes,
-	"join":      strings.Join,
-	"faultLine": faultLine,
+	"fig":         fig.Fmt,
+	"causes":      causes,
+	"join":        strings.Join,
+	"faultLine":   faultLine,
+	"tierSummary": tierSummary,
+	"lossSplit":   lossSplit,
 	"replicas": func(reps []reports.Replica) string {
 		parts := make([]string, len(reps))
 		for i, r := range reps {
@@ -153,13 +167,7 @@ var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
 		}
 		return strings.Join(parts, "/")
 	},
-	"phaseReplicas": func(reps []reports.PhaseReplica) string {
-		parts := make([]string, len(reps))
-		for i, r := range reps {
-			parts[i] = strconv.Itoa(r.Requests)
-		}
-		return strings.Join(parts, "/")
-	},
+	"phaseReplicas": phaseReplicas,
 }).Parse(htmlHead + htmlParts +
 	`{{define "run"}}` + htmlRun + `{{end}}` +
 	`{{define "compare"}}` + htmlCompareTemplate + `{{end}}`))
@@ -179,11 +187,13 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 		R                  *reports.Report
 		Headline           []headRow
 		OverTime, Replicas template.HTML
+		ConnsClosed        bool // the phase table has the connections closed
 	}{
-		Title:    fmt.Sprintf("sessionlab: %s, %s", r.Scenario, balancerOf(r)),
-		Balancer: balancerOf(r),
-		R:        r,
-		Headline: headline(r),
+		Title:       fmt.Sprintf("sessionlab: %s, %s", r.Scenario, balancerOf(r)),
+		Balancer:    balancerOf(r),
+		R:           r,
+		Headline:    headline(r),
+		ConnsClosed: r.Totals.Connections != nil,
 		// Both are built from numbers and html.EscapeString'd names only.
 		OverTime: template.HTML(overTimeSVG(r.OverTime, r.Faults)),
 		Replicas: template.HTML(replicasSVG(r.Replicas)),
@@ -237,14 +247,14 @@ func headline(r *reports.Report) []headRow {
 		{"errors", n(t.Errors), "exchanges that ended in an error"},
 		{"login attempts", n(t.LoginAttempts), ""},
 		{"login failures", n(t.LoginFailures), ""},
-		{"login failure rate", reports.Fig(t.LoginFailRate), ""},
+		{"login failure rate", fig.Fmt(t.LoginFailRate), ""},
 		{"failure causes", causes(r.FailureCauses), ""},
 		{"session losses", n(t.SessionLosses), fmt.Sprintf("of %d protected pages", t.PageRequests)},
-		{"session loss rate", reports.Fig(t.SessionLoss), ""},
+		{"session loss rate", fig.Fmt(t.SessionLoss), ""},
 		{"users in a login loop", n(t.UsersInLoginLoop), ""},
 		{"affected users", n(t.AffectedUsers), "a failed login, a lost session or an error"},
-		{"stickiness mean", reports.Fig(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", reports.Fig(r.Stickiness.ShareAtOne))},
-		{"duplicate session ratio", reports.Fig(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
+		{"stickiness mean", fig.Fmt(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", fig.Fmt(r.Stickiness.ShareAtOne))},
+		{"duplicate session ratio", fig.Fmt(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
 	}
 	store := headRow{"store sessions", "n/a", fmt.Sprintf("%d sessions created (no store record)", t.SessionsCreated)}
 	if t.StoreSessions != nil {
@@ -259,8 +269,11 @@ func headline(r *reports.Report) []headRow {
 	}
 	rows = append(rows, store, headRow{"silent re-authentications", n(t.SilentReauths), ""})
 	if ws := r.WebSocket; ws != nil {
-		rows = append(rows, headRow{"websocket state loss", reports.Fig(ws.StateLossRate),
+		rows = append(rows, headRow{"websocket state loss", fig.Fmt(ws.StateLossRate),
 			fmt.Sprintf("%d of %d reconnects lost state; %d connections, %d errors", ws.StateLost, ws.Reconnects, ws.Connections, ws.Errors)})
+	}
+	if t.Connections != nil {
+		rows = append(rows, headRow{"connections closed", n(t.ConnectionsClosed), connections(t)})
 	}
 	return append(rows,
 		headRow{"client addresses", n(r.Network.Addresses), ""},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // The JUnit XML that Jenkins, GitLab and GitHub's test reporters all read. Bodies go out as CDATA so that the
@@ -87,7 +88,7 @@ func junitCompare(w io.Writer, rs []*reports.Report) error {
 		var unmet []string
 		for _, e := range r.Expectations {
 			if !e.OK {
-				unmet = append(unmet, fmt.Sprintf("%s = %s (want %s)", e.Key, reports.Fig(e.Got), e.Want))
+				unmet = append(unmet, fmt.Sprintf("%s = %s (want %s)", e.Key, fig.Fmt(e.Got), e.Want))
 			}
 		}
 		if len(unmet) > 0 {
@@ -111,7 +112,7 @@ func junitExpectations(class string, r *reports.Report) []junitCase {
 	for _, e := range r.Expectations {
 		c := junitCase{Classname: class, Name: e.Key + " " + e.Want, Time: "0"}
 		if !e.OK {
-			msg := fmt.Sprintf("%s = %s, want %s", e.Key, reports.Fig(e.Got), e.Want)
+			msg := fmt.Sprintf("%s = %s, want %s", e.Key, fig.Fmt(e.Got), e.Want)
 			text := msg + "\n"
 			if e.Got == nil {
 				text += "The figure could not be computed: its denominator is zero, so the run had nothing to measure it on.\n"
@@ -140,10 +141,10 @@ func junitHeadline(r *reports.Report) string {
 	fmt.Fprintf(&b, "%s seed %d runtime %s %s, %d replicas, sessions %s\n", r.Scenario, r.Seed, r.Runtime,
 		balancerOf(r), r.App.Replicas, r.App.Sessions)
 	fmt.Fprintf(&b, "users %d requests %d errors %d\n", t.Users, t.Requests, t.Errors)
-	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
-	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests)
-	fmt.Fprintf(&b, "users_in_login_loop %d affected_users %d duplicate_session_ratio %s\n", t.UsersInLoginLoop, t.AffectedUsers, reports.Fig(t.DuplicateRatio))
-	fmt.Fprintf(&b, "skew max_over_mean %s jain %s, stickiness mean %s\n", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain), reports.Fig(r.Stickiness.Mean))
+	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", fig.Fmt(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
+	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", fig.Fmt(t.SessionLoss), t.SessionLosses, t.PageRequests)
+	fmt.Fprintf(&b, "users_in_login_loop %d affected_users %d duplicate_session_ratio %s\n", t.UsersInLoginLoop, t.AffectedUsers, fig.Fmt(t.DuplicateRatio))
+	fmt.Fprintf(&b, "skew max_over_mean %s jain %s, stickiness mean %s\n", fig.Fmt(r.Skew.MaxOverMean), fig.Fmt(r.Skew.Jain), fig.Fmt(r.Stickiness.Mean))
 	b.WriteString(junitDiagnosis(r))
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // markdownReport writes r as GitHub-flavoured Markdown short enough for a pull-request comment: a heading, the
@@ -26,14 +27,14 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 
 	rows := [][2]string{
 		{"users / requests / errors", fmt.Sprintf("%d / %d / %d", t.Users, t.Requests, t.Errors)},
-		{"login failure rate", fmt.Sprintf("**%s** (%d of %d attempts)", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts)},
+		{"login failure rate", fmt.Sprintf("**%s** (%d of %d attempts)", fig.Fmt(t.LoginFailRate), t.LoginFailures, t.LoginAttempts)},
 		{"failure causes", causes(r.FailureCauses)},
-		{"session loss rate", fmt.Sprintf("**%s** (%d of %d pages)", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests)},
+		{"session loss rate", fmt.Sprintf("**%s** (%d of %d pages)", fig.Fmt(t.SessionLoss), t.SessionLosses, t.PageRequests)},
 		{"users in login loop", strconv.Itoa(t.UsersInLoginLoop)},
 		{"affected users", fmt.Sprintf("%d of %d", t.AffectedUsers, t.Users)},
-		{"duplicate session ratio", fmt.Sprintf("%s (%d silent re-authentications)", reports.Fig(t.DuplicateRatio), t.SilentReauths)},
-		{"skew", fmt.Sprintf("max/mean %s · jain %s", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain))},
-		{"stickiness mean", fmt.Sprintf("%s (%s of users at 1.0)", reports.Fig(r.Stickiness.Mean), reports.Fig(r.Stickiness.ShareAtOne))},
+		{"duplicate session ratio", fmt.Sprintf("%s (%d silent re-authentications)", fig.Fmt(t.DuplicateRatio), t.SilentReauths)},
+		{"skew", fmt.Sprintf("max/mean %s · jain %s", fig.Fmt(r.Skew.MaxOverMean), fig.Fmt(r.Skew.Jain))},
+		{"stickiness mean", fmt.Sprintf("%s (%s of users at 1.0)", fig.Fmt(r.Stickiness.Mean), fig.Fmt(r.Stickiness.ShareAtOne))},
 	}
 	if st := r.Store; st != nil {
 		v := fmt.Sprintf("%s: %d held for %d users logged in, %d issued, %d csrf refusals, %d bad cookies",
@@ -45,7 +46,10 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 	}
 	if ws := r.WebSocket; ws != nil {
 		rows = append(rows, [2]string{"websocket", fmt.Sprintf("%d connections, %d errors, state lost on %d of %d reconnects (%s)",
-			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, reports.Fig(ws.StateLossRate))})
+			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, fig.Fmt(ws.StateLossRate))})
+	}
+	if t.Connections != nil {
+		rows = append(rows, [2]string{"connections", connections(t)})
 	}
 	mdTable(bw, []string{"figure", "value"}, "---", func(row func(cells ...string)) {
 		for _, kv := range rows {
@@ -68,35 +72,53 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 		fmt.Fprintln(bw)
 		mdTable(bw, []string{"replica", "requests", "share", "users"}, "--:", func(row func(cells ...string)) {
 			for _, rep := range r.Replicas {
-				row(rep.Name, strconv.Itoa(rep.Requests), reports.Fig(rep.Share), strconv.Itoa(rep.Users))
+				row(rep.Name, strconv.Itoa(rep.Requests), fig.Fmt(rep.Share), strconv.Itoa(rep.Users))
+			}
+		})
+	}
+
+	if tr := r.Tier; tr != nil {
+		fmt.Fprintf(bw, "\n**Balancer tier**: %s; session losses %s\n\n", tierSummary(tr), lossSplit(tr))
+		mdTable(bw, []string{"instance", "requests", "share", "users", "errors", "connections"}, "--:", func(row func(cells ...string)) {
+			for _, in := range tr.Instances {
+				row(in.Name, strconv.Itoa(in.Requests), fig.Fmt(in.Share), strconv.Itoa(in.Users), strconv.Itoa(in.Errors),
+					strconv.Itoa(in.Connections))
 			}
 		})
 	}
 
 	if len(r.Phases) > 0 {
-		fmt.Fprintln(bw, "\n**Phases**")
-		fmt.Fprintln(bw)
-		mdTable(bw, []string{"phase", "ms", "requests", "login fail", "session loss", "users lost", "errors", "requests per replica"}, "--:",
-			func(row func(cells ...string)) {
-				for _, p := range r.Phases {
-					perReplica := make([]string, len(p.Replicas))
-					for i, rep := range p.Replicas {
-						perReplica[i] = strconv.Itoa(rep.Requests)
-					}
-					row(p.Name, fmt.Sprintf("%d–%d", p.FromMs, p.ToMs), strconv.Itoa(p.Requests),
-						fmt.Sprintf("%d (%s)", p.LoginFailures, reports.Fig(p.LoginFailRate)),
-						fmt.Sprintf("%d (%s)", p.SessionLosses, reports.Fig(p.SessionLoss)),
-						strconv.Itoa(p.UsersWithLoss), strconv.Itoa(p.Errors), strings.Join(perReplica, "/"))
-				}
-			})
+		mdPhases(bw, r.Phases, r.Totals.Connections != nil)
 	}
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(bw)
 		for _, f := range r.Faults {
-			fmt.Fprintf(bw, "- %s\n", faultLine(f))
+			fmt.Fprintf(bw, "- %s\n", faultLine(f, r.Tier))
 		}
 	}
 	return bw.Flush()
+}
+
+// mdPhases writes the phase table, with the connections closed when the log records why connections opened.
+func mdPhases(w io.Writer, phases []reports.Phase, conns bool) {
+	header := []string{"phase", "ms", "requests", "login fail", "session loss", "users lost", "errors"}
+	if conns {
+		header = append(header, "conns closed")
+	}
+	fmt.Fprintln(w, "\n**Phases**")
+	fmt.Fprintln(w)
+	mdTable(w, append(header, "requests per replica"), "--:", func(row func(cells ...string)) {
+		for _, p := range phases {
+			cells := []string{p.Name, fmt.Sprintf("%d–%d", p.FromMs, p.ToMs), strconv.Itoa(p.Requests),
+				fmt.Sprintf("%d (%s)", p.LoginFailures, fig.Fmt(p.LoginFailRate)),
+				fmt.Sprintf("%d (%s)", p.SessionLosses, fig.Fmt(p.SessionLoss)),
+				strconv.Itoa(p.UsersWithLoss), strconv.Itoa(p.Errors)}
+			if conns {
+				cells = append(cells, strconv.Itoa(p.ConnectionsClosed))
+			}
+			row(append(cells, phaseReplicas(p.Replicas))...)
+		}
+	})
 }
 
 // markdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
@@ -128,9 +150,9 @@ func markdownCompare(w io.Writer, rs []*reports.Report) error {
 				perReplica[i] = strconv.Itoa(rep.Requests)
 			}
 			row(r.Balancer.Kind, r.Balancer.Strategy, strconv.Itoa(t.Requests),
-				fmt.Sprintf("%s (%d/%d)", reports.Fig(t.LoginFailRate), t.LoginFailures, t.LoginAttempts), causes(r.FailureCauses),
-				fmt.Sprintf("%s (%d/%d)", reports.Fig(t.SessionLoss), t.SessionLosses, t.PageRequests), reports.Fig(t.DuplicateRatio),
-				reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.Jain), strings.Join(perReplica, "/"))
+				fmt.Sprintf("%s (%d/%d)", fig.Fmt(t.LoginFailRate), t.LoginFailures, t.LoginAttempts), causes(r.FailureCauses),
+				fmt.Sprintf("%s (%d/%d)", fig.Fmt(t.SessionLoss), t.SessionLosses, t.PageRequests), fig.Fmt(t.DuplicateRatio),
+				fig.Fmt(r.Skew.MaxOverMean), fig.Fmt(r.Skew.Jain), strings.Join(perReplica, "/"))
 		}
 	})
 
@@ -197,7 +219,7 @@ func mdExpectation(e reports.Expectation) string {
 	if !e.OK {
 		mark = "❌"
 	}
-	return fmt.Sprintf("%s `%s %s` got %s", mark, e.Key, e.Want, reports.Fig(e.Got))
+	return fmt.Sprintf("%s `%s %s` got %s", mark, e.Key, e.Want, fig.Fmt(e.Got))
 }
 
 // mdFindings joins the findings into one paragraph, each followed by the fixes that fit it.

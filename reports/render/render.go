@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // format is one way to render reports: one run, or a comparison of several.
@@ -99,13 +100,13 @@ func textReport(w io.Writer, r *reports.Report) error {
 	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s%s  %d replicas  sessions %s%s\n\n",
 		r.Scenario, r.Seed, r.Runtime, balancerOf(r), config, r.App.Replicas, r.App.Sessions, app)
 	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
-	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, reports.Fig(t.LoginFailRate), causes(r.FailureCauses))
-	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, reports.Fig(t.SessionLoss))
+	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig.Fmt(t.LoginFailRate), causes(r.FailureCauses))
+	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig.Fmt(t.SessionLoss))
 	fmt.Fprintf(w, "users     %d affected, %d in a login loop; stickiness mean %s, %s of users at 1.0\n",
-		t.AffectedUsers, t.UsersInLoginLoop, reports.Fig(r.Stickiness.Mean), reports.Fig(r.Stickiness.ShareAtOne))
+		t.AffectedUsers, t.UsersInLoginLoop, fig.Fmt(r.Stickiness.Mean), fig.Fmt(r.Stickiness.ShareAtOne))
 	if st := r.Store; st != nil {
 		fmt.Fprintf(w, "          %d held by the %s store for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
-			st.Sessions, st.Kind, t.UsersLoggedIn, reports.Fig(t.DuplicateRatio), t.SilentReauths)
+			st.Sessions, st.Kind, t.UsersLoggedIn, fig.Fmt(t.DuplicateRatio), t.SilentReauths)
 		if st.Keys != "" {
 			fmt.Fprintf(w, "store     %d keys matching %s in Redis (your app's counters are not read)", st.Sessions, st.Keys)
 		} else {
@@ -118,11 +119,14 @@ func textReport(w io.Writer, r *reports.Report) error {
 		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintf(w, "          %d created for %d users logged in (duplicate ratio %s), %d silent re-authentications\n",
-			t.SessionsCreated, t.UsersLoggedIn, reports.Fig(t.DuplicateRatio), t.SilentReauths)
+			t.SessionsCreated, t.UsersLoggedIn, fig.Fmt(t.DuplicateRatio), t.SilentReauths)
 	}
 	if ws := r.WebSocket; ws != nil {
 		fmt.Fprintf(w, "websocket %d connections, %d errors, state lost on %d of %d reconnects (rate %s)\n",
-			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, reports.Fig(ws.StateLossRate))
+			ws.Connections, ws.Errors, ws.StateLost, ws.Reconnects, fig.Fmt(ws.StateLossRate))
+	}
+	if t.Connections != nil {
+		fmt.Fprintf(w, "conns     %s\n", connections(t))
 	}
 	fmt.Fprintln(w)
 
@@ -136,16 +140,19 @@ func textReport(w io.Writer, r *reports.Report) error {
 	}
 	for _, rep := range r.Replicas {
 		if failovers {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t\n", rep.Name, rep.Requests, reports.Fig(rep.Share), rep.Users, rep.FailedOver)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t\n", rep.Name, rep.Requests, fig.Fmt(rep.Share), rep.Users, rep.FailedOver)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", rep.Name, rep.Requests, reports.Fig(rep.Share), rep.Users)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", rep.Name, rep.Requests, fig.Fmt(rep.Share), rep.Users)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "skew: max/mean %s  cov %s  jain %s\n", reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.CoV), reports.Fig(r.Skew.Jain))
-	if err := renderPhases(w, r.Phases, r.Faults); err != nil {
+	fmt.Fprintf(w, "skew: max/mean %s  cov %s  jain %s\n", fig.Fmt(r.Skew.MaxOverMean), fig.Fmt(r.Skew.CoV), fig.Fmt(r.Skew.Jain))
+	if err := renderTier(w, r.Tier); err != nil {
+		return err
+	}
+	if err := renderPhases(w, r); err != nil {
 		return err
 	}
 	if len(r.Diagnosis) > 0 {
@@ -157,37 +164,94 @@ func textReport(w io.Writer, r *reports.Report) error {
 	return renderExpectations(w, r.Expectations)
 }
 
-// renderPhases writes the phase table and one line per fault; nothing for a run without faults.
-func renderPhases(w io.Writer, phases []reports.Phase, faults []reports.FaultResult) error {
-	if len(phases) == 0 && len(faults) == 0 {
+// renderPhases writes the phase table and one line per fault; nothing for a run without faults. The column of
+// connections closed is there when the log records why connections opened.
+func renderPhases(w io.Writer, r *reports.Report) error {
+	if len(r.Phases) == 0 && len(r.Faults) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nphases")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  phase\tms\trequests\tlogin fail\tsession loss\tusers lost\terrors\trequests per replica")
-	for _, p := range phases {
-		perReplica := make([]string, len(p.Replicas))
-		for i, rep := range p.Replicas {
-			perReplica[i] = strconv.Itoa(rep.Requests)
+	conns := r.Totals.Connections != nil
+	head := "  phase\tms\trequests\tlogin fail\tsession loss\tusers lost\terrors\t"
+	if conns {
+		head += "conns closed\t"
+	}
+	fmt.Fprintln(tw, head+"requests per replica")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "  %s\t%d–%d\t%d\t%d %s\t%d %s\t%d\t%d\t", p.Name, p.FromMs, p.ToMs, p.Requests,
+			p.LoginFailures, fig.Fmt(p.LoginFailRate), p.SessionLosses, fig.Fmt(p.SessionLoss), p.UsersWithLoss, p.Errors)
+		if conns {
+			fmt.Fprintf(tw, "%d\t", p.ConnectionsClosed)
 		}
-		fmt.Fprintf(tw, "  %s\t%d–%d\t%d\t%d %s\t%d %s\t%d\t%d\t%s\n", p.Name, p.FromMs, p.ToMs, p.Requests,
-			p.LoginFailures, reports.Fig(p.LoginFailRate), p.SessionLosses, reports.Fig(p.SessionLoss), p.UsersWithLoss, p.Errors,
-			strings.Join(perReplica, "/"))
+		fmt.Fprintln(tw, phaseReplicas(p.Replicas))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, f := range faults {
-		if _, err := fmt.Fprintln(w, faultLine(f)); err != nil {
+	for _, f := range r.Faults {
+		if _, err := fmt.Fprintln(w, faultLine(f, r.Tier)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// renderTier writes the tier's table of instances and what it says of the losses; nothing without a tier.
+func renderTier(w io.Writer, t *reports.Tier) error {
+	if t == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\ntier: %s\n", tierSummary(t))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "instance\trequests\tshare\tusers\terrors\tconnections\t")
+	for _, in := range t.Instances {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t\n", in.Name, in.Requests, fig.Fmt(in.Share), in.Users, in.Errors, in.Connections)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "session losses by instance: %s\n", lossSplit(t))
+	return err
+}
+
+// tierSummary is e.g. "2 instances, front connection; 12 requests answered by no instance; 40 users answered by
+// several instances".
+func tierSummary(t *reports.Tier) string {
+	front := t.Front
+	if front == "" {
+		front = "-"
+	}
+	return fmt.Sprintf("%d instances, front %s; %d requests answered by no instance; %d users answered by several instances",
+		len(t.Instances), front, t.NoInstance, t.UsersOnSeveral)
+}
+
+// lossSplit is e.g. "30 on another instance than the login's, 2 on the login's, 1 unattributed".
+func lossSplit(t *reports.Tier) string {
+	return fmt.Sprintf("%d on another instance than the login's, %d on the login's, %d unattributed",
+		t.LossesElsewhere, t.LossesSameInstance, t.LossesUnattributed)
+}
+
+// connections is e.g. "312 new connections: closed 12, first 300 (12 closed by the balancer's side)".
+func connections(t reports.Totals) string {
+	n := 0
+	for _, v := range t.Connections {
+		n += v
+	}
+	return fmt.Sprintf("%d new connections: %s (%d closed by the balancer's side)", n, causes(t.Connections), t.ConnectionsClosed)
+}
+
+func phaseReplicas(reps []reports.PhaseReplica) string {
+	parts := make([]string, len(reps))
+	for i, r := range reps {
+		parts[i] = strconv.Itoa(r.Requests)
+	}
+	return strings.Join(parts, "/")
+}
+
 // faultLine is e.g. "fault 1: kill replica-2 at 1500 requests (812–815 ms): 300 users across, 98 moved (0.327); 98 on
-// replica-2 of whom 97 lost their session, 0 lost elsewhere".
-func faultLine(f reports.FaultResult) string {
+// replica-2 of whom 97 lost their session, 0 lost elsewhere". In a tier it adds the users sent back and forth.
+func faultLine(f reports.FaultResult, tier *reports.Tier) string {
 	head := fmt.Sprintf("fault %d: %s at %s", f.Index+1, f.Label(), f.At)
 	var line string
 	switch {
@@ -197,12 +261,15 @@ func faultLine(f reports.FaultResult) string {
 		line = fmt.Sprintf("%s (%d ms–): did not finish", head, *f.StartMs)
 	default:
 		line = fmt.Sprintf("%s (%d–%d ms): %d users across, %d moved (%s); ", head, *f.StartMs, *f.EndMs,
-			*f.UsersAcross, *f.MovedUsers, reports.Fig(f.MovedShare))
+			*f.UsersAcross, *f.MovedUsers, fig.Fmt(f.MovedShare))
 		if f.UsersOnTarget != nil {
 			line += fmt.Sprintf("%d on %s of whom %d lost their session, %d lost elsewhere",
 				*f.UsersOnTarget, f.Target, *f.LostOnTarget, *f.LostElsewhere)
 		} else {
 			line += fmt.Sprintf("%d lost their session", *f.UsersLost)
+		}
+		if tier != nil && f.FlippedUsers != nil {
+			line += fmt.Sprintf("; %d users sent back and forth between replicas while it lasted", *f.FlippedUsers)
 		}
 	}
 	if f.Error != "" {
@@ -217,7 +284,7 @@ func renderExpectations(w io.Writer, exps []reports.Expectation) error {
 	}
 	fmt.Fprintln(w, "\nexpectations")
 	for _, e := range exps {
-		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, reports.Fig(e.Got)); err != nil {
+		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, fig.Fmt(e.Got)); err != nil {
 			return err
 		}
 	}
@@ -261,8 +328,8 @@ func textCompare(w io.Writer, rs []*reports.Report) error {
 			perReplica[i] = strconv.Itoa(rep.Requests)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Balancer.Kind, r.Balancer.Strategy, t.Requests,
-			reports.Fig(t.LoginFailRate), causes(r.FailureCauses), reports.Fig(t.SessionLoss), reports.Fig(t.DuplicateRatio),
-			reports.Fig(r.Skew.MaxOverMean), reports.Fig(r.Skew.CoV), reports.Fig(r.Skew.Jain), strings.Join(perReplica, "/"))
+			fig.Fmt(t.LoginFailRate), causes(r.FailureCauses), fig.Fmt(t.SessionLoss), fig.Fmt(t.DuplicateRatio),
+			fig.Fmt(r.Skew.MaxOverMean), fig.Fmt(r.Skew.CoV), fig.Fmt(r.Skew.Jain), strings.Join(perReplica, "/"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -278,7 +345,7 @@ func textCompare(w io.Writer, rs []*reports.Report) error {
 	}
 	for _, r := range rs {
 		for _, e := range r.Expectations {
-			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, reports.Fig(e.Got))
+			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig.Fmt(e.Got))
 		}
 	}
 	return nil

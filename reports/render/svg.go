@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // Colours are attributes, not CSS classes, so that a plot copied out of the page keeps them. In the outcome stack
@@ -472,8 +473,8 @@ func compareSVG(rs []*reports.Report) string {
 				v := min(max(*b.v, 0), b.top)
 				y := f.y(v, b.top)
 				c.printf(`<rect class="bar %s" x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="%s"><title>%s %s: %s</title></rect>`+"\n",
-					b.class, num(bx), num(y), num(barW), num(f.base()-y), b.fill, b.stroke, esc(name), b.class, reports.Fig(b.v))
-				c.valueLabel(bx+barW/2, y, barW, reports.Fig(b.v))
+					b.class, num(bx), num(y), num(barW), num(f.base()-y), b.fill, b.stroke, esc(name), b.class, fig.Fmt(b.v))
+				c.valueLabel(bx+barW/2, y, barW, fig.Fmt(b.v))
 			}
 		}
 		// The space between the tspans keeps the label's text "kind strategy" for anything reading it.

@@ -17,6 +17,11 @@ func sysWrite(fd uintptr, p []byte) (int, syscall.Errno) {
 	return max(n, 0), errnoOf(err)
 }
 
+func sysPeek(fd uintptr, p []byte) syscall.Errno {
+	_, _, err := syscall.Recvfrom(int(fd), p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return errnoOf(err)
+}
+
 func errnoOf(err error) syscall.Errno {
 	if err == nil {
 		return 0

@@ -49,6 +49,9 @@ type Client struct {
 	preamble                   []byte // still to send on conn: it has carried no request yet
 	unwatch                    func() bool
 	watching                   <-chan struct{} // the Done of the context whose end cuts conn
+	peekBuf                    [1]byte         // what peekClosed looks into; nothing is kept in it
+	// opened is what the last Do did (Opened); lost says why there is no connection now, for the next one to say.
+	opened, lost Opened
 }
 
 // Request is what one exchange sends.
@@ -136,10 +139,54 @@ func replayable(method string) bool {
 // ErrTimeout is returned when an exchange takes longer than Client.Timeout.
 var ErrTimeout = errors.New("timeout")
 
+// Opened says whether an exchange opened a new connection, and why: what the client knows of how the last one
+// ended.
+type Opened uint8
+
+const (
+	// Reused: the exchange went on the connection the one before left open (or ended before connecting).
+	Reused Opened = iota
+	// OpenedFirst: the client had held no connection yet.
+	OpenedFirst
+	// OpenedAfterClose: the caller had let the last one go (Close, Drop).
+	OpenedAfterClose
+	// OpenedServerClosed: the server had ended the last one. It was found closed while idle, before this request
+	// went on it (a keep-alive timeout); or it failed before any byte of the answer and the request went again
+	// on a new one; or the answer before did not keep it (Connection: close, an HTTP/1.0 answer, a body up to
+	// the close, bytes after the answer).
+	OpenedServerClosed
+	// OpenedAfterError: the exchange before failed, which closes its connection.
+	OpenedAfterError
+)
+
+func (o Opened) String() string {
+	switch o {
+	case Reused:
+		return "reused"
+	case OpenedFirst:
+		return "first"
+	case OpenedAfterClose:
+		return "after close"
+	case OpenedServerClosed:
+		return "server closed"
+	case OpenedAfterError:
+		return "after error"
+	}
+	return "Opened(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Opened says whether the last Do opened a new connection (or tried to: a dial that failed counts), and why.
+func (c *Client) Opened() Opened { return c.opened }
+
 // Do sends req and reads its answer into resp. When a connection the server may have closed while it was idle
 // fails before any byte of the answer arrived, the request is sent once more on a new connection, as net/http
 // does — a POST only if it was not written; that is still one request.
+//
+// Before a request goes on a connection it has held idle, a plain TCP connection is looked at (peekClosed): one the
+// server has closed meanwhile is replaced before the request is written, so that no request, a POST neither, is
+// lost to a keep-alive timeout on the server's side.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
+	c.opened = Reused
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -148,19 +195,19 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		if c.unwatch() {
 			c.unwatch = nil
 		} else {
-			c.Close()
+			c.closeFor(OpenedAfterError) // cut, or about to be: as good as failed
 		}
 	}
-	reused := c.conn != nil
 	started, err := c.exchange(ctx, req, resp)
+	reused := c.opened == Reused // it went on a connection held idle: one the server may have closed meanwhile
 	// As net/http: a request that may have reached the server is sent again only when repeating it is harmless.
 	replay := !started && (errors.Is(err, errNotWritten) || replayable(req.Method))
 	if err != nil && reused && replay && ctx.Err() == nil && !errors.Is(err, ErrTimeout) {
-		c.Close()
+		c.closeFor(OpenedServerClosed)
 		_, err = c.exchange(ctx, req, resp)
 	}
 	if err != nil {
-		c.Close()
+		c.closeFor(OpenedAfterError)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -174,21 +221,16 @@ func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (st
 	if c.Timeout > 0 {
 		deadline = time.Now().Add(c.Timeout)
 	}
-	if c.conn == nil {
-		if err := c.connect(ctx, deadline); err != nil {
+	held := c.conn != nil
+	if err := c.ready(ctx, deadline); err != nil {
+		return false, err
+	}
+	// Looked at once the deadline is set: the peek, a read, fails on one that passed while the connection was idle.
+	if held && c.peekClosed() {
+		c.closeFor(OpenedServerClosed)
+		if err := c.ready(ctx, deadline); err != nil {
 			return false, err
 		}
-	}
-	if c.unwatch == nil {
-		// A run that ends cuts the exchanges in flight: the connection's deadline passes at once.
-		conn := c.conn
-		c.unwatch, c.watching = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }), ctx.Done()
-	}
-	if err := c.conn.SetDeadline(deadline); err != nil {
-		return false, err
-	}
-	if err := ctx.Err(); err != nil { // ended while the deadline was being set: the watch's cut may be undone
-		return false, err
 	}
 	bp := writes.Get().(*[]byte)
 	buf := appendRequest(append((*bp)[:0], c.preamble...), req)
@@ -217,9 +259,27 @@ func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (st
 		return started, fmt.Errorf("read answer: %w", c.timedOut(err))
 	}
 	if !keep || br.Buffered() > 0 {
-		c.Close()
+		c.closeFor(OpenedServerClosed)
 	}
 	return true, nil
+}
+
+// ready connects when there is no connection, and sets the connection up for an exchange ending at deadline.
+func (c *Client) ready(ctx context.Context, deadline time.Time) error {
+	if c.conn == nil {
+		if err := c.connect(ctx, deadline); err != nil {
+			return err
+		}
+	}
+	if c.unwatch == nil {
+		// A run that ends cuts the exchanges in flight: the connection's deadline passes at once.
+		conn := c.conn
+		c.unwatch, c.watching = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }), ctx.Done()
+	}
+	if err := c.conn.SetDeadline(deadline); err != nil {
+		return err
+	}
+	return ctx.Err() // ended while the deadline was being set: the watch's cut may be undone
 }
 
 func (c *Client) timedOut(err error) error {
@@ -231,6 +291,10 @@ func (c *Client) timedOut(err error) error {
 }
 
 func (c *Client) connect(ctx context.Context, deadline time.Time) error {
+	c.opened = c.lost
+	if c.opened == Reused {
+		c.opened = OpenedFirst
+	}
 	dctx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -327,6 +391,9 @@ type rawIO struct {
 	n     int
 	err   syscall.Errno
 	tried bool
+	// peek: readNow only looks whether anything waits (peekClosed); a callback of its own would be one more
+	// allocation per user.
+	peek bool
 }
 
 func (c *Client) writeThenWait(fd uintptr) bool {
@@ -350,6 +417,9 @@ func (c *Client) writeThenWait(fd uintptr) bool {
 }
 
 func (c *Client) readNow(fd uintptr) bool {
+	if c.io.peek {
+		return c.peek(fd)
+	}
 	for {
 		n, errno := sysRead(fd, c.io.buf)
 		switch errno {
@@ -360,6 +430,32 @@ func (c *Client) readNow(fd uintptr) bool {
 		}
 		c.io.n, c.io.err = int(n), errno
 		return true
+	}
+}
+
+// peekClosed reports whether a plain TCP connection held idle cannot carry the next request: the server closed it
+// (its FIN or reset is waiting) or sent something nobody asked for (an error answer before closing). It looks
+// with one non-blocking peek, made directly from inside the raw read as send's calls are (see send), which never
+// waits: only a peek that finds nothing waiting, EAGAIN, leaves the connection in use. A TLS connection is not
+// looked at (its records would have to be read): a GET that fails on it is sent again, a POST is not.
+func (c *Client) peekClosed() bool {
+	if c.raw == nil {
+		return false
+	}
+	c.io = rawIO{peek: true}
+	err := c.raw.Read(c.readNowFn)
+	errno := c.io.err
+	c.io = rawIO{}
+	return err != nil || errno != syscall.EAGAIN
+}
+
+func (c *Client) peek(fd uintptr) bool {
+	for {
+		errno := sysPeek(fd, c.peekBuf[:])
+		if errno != syscall.EINTR {
+			c.io.err = errno // 0: a byte or the end of the stream is waiting
+			return true      // never wait
+		}
 	}
 }
 
@@ -410,6 +506,14 @@ func (c *Client) Drop() {
 
 // Close closes the connection, if one is open; the next exchange opens another.
 func (c *Client) Close() {
+	if c.conn != nil {
+		c.closeFor(OpenedAfterClose)
+	}
+}
+
+// closeFor closes the connection, if one is open, and keeps why there is none for the next one to report.
+func (c *Client) closeFor(why Opened) {
+	c.lost = why
 	if c.conn == nil {
 		return
 	}

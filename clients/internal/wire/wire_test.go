@@ -589,16 +589,26 @@ func TestLongHeaderLines(t *testing.T) {
 
 // --- retries ---
 
-func TestRetryOnStaleConnection(t *testing.T) {
-	for _, reset := range []bool{false, true} {
-		t.Run(fmt.Sprintf("reset=%v", reset), func(t *testing.T) {
+// A server that closes an idle connection (a balancer's keep-alive timeout, with a FIN or a reset): the next
+// request, a POST too, is seen to need a new connection before it is written, and goes once, on a new one.
+func TestIdleConnectionClosedByTheServer(t *testing.T) {
+	for _, tt := range []struct {
+		method string
+		reset  bool
+	}{
+		{"GET", false},
+		{"GET", true},
+		{"POST", false},
+		{"POST", true},
+	} {
+		t.Run(fmt.Sprintf("%s reset=%v", tt.method, tt.reset), func(t *testing.T) {
 			closed := make(chan struct{})
 			s := newRawServer(t, func(s *rawServer, n int, conn net.Conn) {
 				answering(func(conn, _ int, _ *http.Request) (string, bool) {
 					return "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n" + strconv.Itoa(conn), conn == 1
 				})(s, n, conn)
 				if n == 1 {
-					if reset {
+					if tt.reset {
 						_ = conn.(*net.TCPConn).SetLinger(0)
 					}
 					conn.Close()
@@ -606,38 +616,119 @@ func TestRetryOnStaleConnection(t *testing.T) {
 				}
 			})
 			c := newClient(t, s.addr)
-			assert.Equal(t, "1", string(do(t, c, get("/")).Body))
+			req := &Request{Method: tt.method, Host: "example.test", Target: "/", Keep: keepAll}
+			if tt.method == "POST" {
+				req.Body = []byte("user=a&password=b")
+			}
+			assert.Equal(t, "1", string(do(t, c, req).Body))
+			assert.Equal(t, OpenedFirst, c.Opened())
 			<-closed
 			time.Sleep(20 * time.Millisecond) // the close has reached the client
-			assert.Equal(t, "2", string(do(t, c, get("/")).Body), "the request went again on a new connection")
+			assert.Equal(t, "2", string(do(t, c, req).Body), "the request went on a new connection")
+			assert.Equal(t, OpenedServerClosed, c.Opened(), "it found the last one closed by the server")
 			assert.EqualValues(t, 2, s.requests.Load(), "no request was sent twice")
 			assert.EqualValues(t, 2, s.conns.Load())
-			assert.Equal(t, "2", string(do(t, c, get("/")).Body), "the new connection is kept")
+			assert.Equal(t, "2", string(do(t, c, req).Body), "the new connection is kept")
+			assert.Equal(t, Reused, c.Opened())
 		})
 	}
 }
 
-// A POST that went out on a connection the server had closed may have reached it: as net/http, it is not sent
-// again, and the error says so.
-func TestPostIsNotRetriedOnStaleConnection(t *testing.T) {
-	closed := make(chan struct{})
-	s := newRawServer(t, func(s *rawServer, n int, conn net.Conn) {
-		answering(func(conn, _ int, _ *http.Request) (string, bool) {
-			return "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n" + strconv.Itoa(conn), conn == 1
-		})(s, n, conn)
-		if n == 1 {
-			conn.Close()
-			close(closed)
-		}
-	})
+// A server that keeps its idle connections: looking at one does not take it for closed, not even after the
+// client's deadline for the last exchange passed while it was idle.
+func TestIdleConnectionKept(t *testing.T) {
+	s := newRawServer(t, answering(func(_, req int, _ *http.Request) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n" + strconv.Itoa(req), false
+	}))
 	c := newClient(t, s.addr)
-	do(t, c, get("/"))
-	<-closed
-	time.Sleep(20 * time.Millisecond)
-	var resp Response
-	err := c.Do(context.Background(), &Request{Method: "POST", Host: "example.test", Target: "/login", Body: []byte("a=1")}, &resp)
-	require.Error(t, err)
-	assert.EqualValues(t, 1, s.conns.Load(), "no second connection for the POST")
+	c.Timeout = 30 * time.Millisecond
+	post := &Request{Method: "POST", Host: "example.test", Target: "/login", Body: []byte("a=1"), Keep: keepAll}
+	for i, req := range []*Request{get("/"), get("/"), post, get("/")} {
+		assert.Equal(t, strconv.Itoa(i+1), string(do(t, c, req).Body))
+		want := Reused
+		if i == 0 {
+			want = OpenedFirst
+		}
+		assert.Equal(t, want, c.Opened(), "exchange %d", i+1)
+		time.Sleep(50 * time.Millisecond) // idle past the deadline of the exchange before
+	}
+	assert.EqualValues(t, 1, s.conns.Load(), "one connection for all")
+	assert.EqualValues(t, 4, s.requests.Load())
+}
+
+// What Opened says of each exchange: whether it opened a new connection, and what ended the last one.
+func TestOpened(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	type exchange struct {
+		method string
+		before func(c *Client) // what the caller does before it
+		want   Opened
+		fails  bool
+	}
+	tests := []struct {
+		name   string
+		answer func(conn, req int) (string, bool)
+		steps  []exchange
+		conns  int32
+	}{
+		{"kept", func(_, _ int) (string, bool) { return ok, false },
+			[]exchange{{want: OpenedFirst}, {want: Reused}, {method: "POST", want: Reused}}, 1},
+		{"closed by the caller", func(_, _ int) (string, bool) { return ok, false },
+			[]exchange{{want: OpenedFirst}, {before: (*Client).Close, want: OpenedAfterClose}, {want: Reused}}, 2},
+		{"dropped by the caller", func(_, _ int) (string, bool) { return ok, false },
+			[]exchange{{want: OpenedFirst}, {before: (*Client).Drop, want: OpenedAfterClose}}, 2},
+		{"an answer with Connection: close", func(conn, _ int) (string, bool) {
+			if conn == 1 {
+				return "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", true
+			}
+			return ok, false
+		}, []exchange{{want: OpenedFirst}, {want: OpenedServerClosed}, {want: Reused}}, 2},
+		{"an HTTP/1.0 answer", func(conn, _ int) (string, bool) {
+			return "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", true
+		}, []exchange{{want: OpenedFirst}, {want: OpenedServerClosed}}, 2},
+		{"a failed exchange", func(conn, _ int) (string, bool) {
+			if conn == 1 {
+				return "nonsense\r\n\r\n", true
+			}
+			return ok, false
+		}, []exchange{{want: OpenedFirst, fails: true}, {want: OpenedAfterError}, {want: Reused}}, 2},
+		{"a GET replayed after a close without an answer", func(conn, req int) (string, bool) {
+			if conn == 1 && req == 2 {
+				return "", true
+			}
+			return ok, false
+		}, []exchange{{want: OpenedFirst}, {want: OpenedServerClosed}, {want: Reused}}, 2},
+		{"a POST not replayed after a close without an answer", func(conn, req int) (string, bool) {
+			if conn == 1 && req == 2 {
+				return "", true
+			}
+			return ok, false
+		}, []exchange{{want: OpenedFirst}, {method: "POST", want: Reused, fails: true}, {method: "POST", want: OpenedAfterError}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newRawServer(t, answering(func(conn, req int, _ *http.Request) (string, bool) { return tt.answer(conn, req) }))
+			c := newClient(t, s.addr)
+			for i, x := range tt.steps {
+				if x.before != nil {
+					x.before(c)
+				}
+				req := get("/")
+				if x.method != "" {
+					req = &Request{Method: x.method, Host: "example.test", Target: "/login", Body: []byte("a=1"), Keep: keepAll}
+				}
+				var resp Response
+				err := c.Do(context.Background(), req, &resp)
+				if x.fails {
+					require.Error(t, err, "exchange %d", i+1)
+				} else {
+					require.NoError(t, err, "exchange %d", i+1)
+				}
+				assert.Equal(t, x.want, c.Opened(), "exchange %d", i+1)
+			}
+			assert.Equal(t, tt.conns, s.conns.Load())
+		})
+	}
 }
 
 func TestNoRetry(t *testing.T) {
@@ -1248,6 +1339,21 @@ func BenchmarkDo(b *testing.B) {
 				b.Fatalf("%d connections", n)
 			}
 		})
+	}
+}
+
+// BenchmarkPeekClosed: what looking at an idle connection before reusing it adds to each reused exchange.
+func BenchmarkPeekClosed(b *testing.B) {
+	s := newRawServer(b, answering(func(_, _ int, _ *http.Request) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false
+	}))
+	c := newClient(b, s.addr)
+	do(b, c, get("/"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.peekClosed() {
+			b.Fatal("an open connection taken for closed")
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,9 +28,14 @@ func renderFor(t *testing.T, scenarioYAML, dir string) []byte {
 	for i, r := range topo.Replicas {
 		ups = append(ups, balancer.NewUpstream(r.Name, r.Index, "127.0.0.1:"+[]string{"18081", "18082", "18083"}[i]))
 	}
-	c := topo.BalancerConfig(7, ups)
+	c := topo.BalancerConfig(1, 7, ups)
 	c.Listen, c.Dir, c.ErrorLog, c.AccessLog = "127.0.0.1:18080", dir, filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log")
 	c.TrustProxy = []string{"127.0.0.1"}
+	if topo.Balancer.Peers {
+		for i, name := range topo.InstanceNames() {
+			c.Peers = append(c.Peers, balancer.Peer{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(19001+i)})
+		}
+	}
 	kind, err := balancer.Lookup(topo.Balancer.Kind)
 	require.NoError(t, err)
 	text, err := kind.Render(c, topo.Balancer.Template)
@@ -84,6 +90,17 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"nginx", "strategy: round-robin\nclients:\n  users: 20000\n  concurrency: 10000", []string{"worker_connections 40512;", "worker_rlimit_nofile 41536;"}},
 		{"haproxy", "strategy: round-robin", []string{"maxconn 4096"}},
 		{"haproxy", "strategy: round-robin\nclients:\n  users: 20000\n  concurrency: 10000", []string{"maxconn 20256"}},
+		// A tier's instance names itself on every answer, takes the PROXY header from the front whatever the
+		// clients send, and closes idle connections when balancer.idle_timeout says.
+		{"nginx", "strategy: round-robin\n  instances: 2\n  idle_timeout: 5s", []string{"add_header X-Sessionlab-Instance nginx-1 always;",
+			"keepalive_timeout 5000ms;", "listen 127.0.0.1:18080 proxy_protocol"}},
+		{"haproxy", "strategy: client-ip-sticky\n  instances: 3\n  peers: true", []string{"localpeer haproxy-1", "peers sessionlab\n    peer haproxy-1 127.0.0.1:19001\n    peer haproxy-2 127.0.0.1:19002\n    peer haproxy-3 127.0.0.1:19003",
+			"stick-table type ipv6 size 1m expire 1800s peers sessionlab", "http-after-response set-header X-Sessionlab-Instance haproxy-1"}},
+		{"haproxy", "strategy: learn-cookie\n  instances: 2\n  peers: true", []string{"stick-table type string len 128 size 1m expire 1800s peers sessionlab"}},
+		{"haproxy", "strategy: round-robin\n  instances: 2\n  idle_timeout: 2s\nclients:\n  identity: bind", []string{"timeout http-keep-alive 2000ms", "bind 127.0.0.1:18080 accept-proxy"}},
+		{"caddy", "strategy: cookie-insert\n  instances: 2\n  cookie_secret: per-instance\n  idle_timeout: 3s", []string{"lb_policy cookie lb " + plan.DerivedSecret(1, "caddy-1") + " {",
+			"timeouts {\n\t\t\tidle 3000ms", "header_down X-Sessionlab-Instance caddy-1"}},
+		{"caddy", "strategy: cookie-insert\n  instances: 2", []string{"lb_policy cookie lb {"}},
 		// Users connecting from real source addresses send no PROXY header.
 		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080 backlog=4096;\n", "ip_hash;"}},
 		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},
@@ -205,4 +222,43 @@ func TestRenderRefusesUpstreamsSharingAnAddress(t *testing.T) {
 			assert.ErrorContains(t, err, "upstreams replica-1 and replica-2 share the address 127.0.0.1:18081")
 		})
 	}
+}
+
+// TestFrontConfigIsValid renders the tier's front both ways it spreads and has the real HAProxy check it.
+func TestFrontConfigIsValid(t *testing.T) {
+	ups := []balancer.Upstream{balancer.NewUpstream("nginx-1", 1, "127.0.0.1:18081"), balancer.NewUpstream("nginx-2", 2, "127.0.0.1:18082")}
+	tests := []struct {
+		spread string
+		proxy  bool
+		want   []string
+	}{
+		{balancer.SpreadConnection, true, []string{"mode tcp", "bind 127.0.0.1:18080 accept-proxy", "balance roundrobin",
+			"server nginx-1 127.0.0.1:18081 send-proxy check check-send-proxy", "server nginx-2 127.0.0.1:18082 send-proxy", "option redispatch 1"}},
+		{balancer.SpreadSource, false, []string{"bind 127.0.0.1:18080\n", "balance source", "hash-type consistent"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spread, func(t *testing.T) {
+			text, err := balancer.RenderFront(balancer.FrontConfig{Scenario: "t", Listen: "127.0.0.1:18080", ProxyProtocol: tt.proxy,
+				Spread: tt.spread, Instances: ups, MaxConns: 4096})
+			require.NoError(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, string(text), w)
+			}
+			if testing.Short() {
+				t.Skip("not checked by the real binary under -short, which starts no process")
+			}
+			kind, err := balancer.Lookup("haproxy")
+			require.NoError(t, err)
+			bin, err := local.FindBalancer(kind)
+			if err != nil {
+				t.Skipf("not checked by the real binary: %v", err)
+			}
+			conf := filepath.Join(t.TempDir(), balancer.FrontConfFile)
+			require.NoError(t, os.WriteFile(conf, text, 0o644))
+			out, err := exec.Command(bin, "-c", "-f", conf).CombinedOutput()
+			require.NoError(t, err, "haproxy refuses the front's config:\n%s\n%s", out, text)
+		})
+	}
+	_, err := balancer.RenderFront(balancer.FrontConfig{Spread: "random", Instances: ups})
+	assert.ErrorContains(t, err, `spread "random" is not allowed (allowed: connection, source)`)
 }

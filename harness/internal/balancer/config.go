@@ -44,6 +44,14 @@ type Config struct {
 	// AdminSocket, when set, is a Unix socket Caddy's admin API listens on (the local runtime's): the harness polls
 	// its upstreams' failure counts, which Caddy reports nowhere else. Empty: admin off.
 	AdminSocket string
+	// Instance names this instance in a tier of several (balancer.instances): the built-in templates set
+	// InstanceHeader to it on every answer, so that each exchange says which instance served it. Empty for a lone
+	// balancer, which sets no such header.
+	Instance       string
+	InstanceHeader string
+	// Peers, with balancer.peers, are every instance of the tier (this one included, named Instance) where each
+	// listens for the others' stick-table updates: HAProxy's peers section.
+	Peers []Peer
 	// Backlog is the listen queue nginx asks for (the kernel caps it at net.core.somaxconn): users arriving by the
 	// thousand a second open connections faster than one worker accepts them, and nginx's default of 511 drops
 	// their SYNs, which come back a second later as a latency no user of the real site would see.
@@ -94,6 +102,18 @@ type Settings struct {
 	Retries         int
 	StickTable      string // ip | ipv6
 	StickExpire     string // HAProxy time, e.g. 1800s
+	// IdleTimeout closes a client connection idle this long, in the kind's own syntax (nginx keepalive_timeout,
+	// HAProxy timeout http-keep-alive, Caddy's idle timeout), e.g. 75s; "" leaves the kind's default.
+	IdleTimeout string
+	// CookieSecret is Caddy's lb_policy cookie secret: "" (Caddy's default, the same on every instance), or with
+	// cookie_secret: per-instance each instance's own.
+	CookieSecret string
+}
+
+// Peer is one instance of a tier as HAProxy's peers section names it.
+type Peer struct {
+	Name string // its instance name, which is also its local peer name
+	Addr string // host:port where it listens for the other peers
 }
 
 const (
@@ -108,6 +128,8 @@ const (
 	// UpstreamHeader is Config.UpstreamHeader: the address of the replica that answered ("a:1, b:2" from nginx
 	// when it tried more than one, the last answered).
 	UpstreamHeader = "X-Sessionlab-Upstream"
+	// InstanceHeader is Config.InstanceHeader: the name of the tier's instance that answered.
+	InstanceHeader = "X-Sessionlab-Instance"
 )
 
 // NewUpstream is replica index, named name, listening on addr (host:port).

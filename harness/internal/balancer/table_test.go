@@ -105,9 +105,9 @@ func TestRows(t *testing.T) {
 		{"nginx", []string{"-p", "/r/", "-c", "/r/nginx.conf", "-e", "/r/error.log"}, []string{"nginx", "-c", "/c/nginx.conf", "-e", "stderr"},
 			syscall.SIGHUP, syscall.SIGQUIT, "nginx.conf", "nginx", "INGRESSCOOKIE", []string{"max_fails", "fail_timeout", "next_upstream"}},
 		{"haproxy", []string{"-W", "-db", "-f", "/r/haproxy.cfg"}, []string{"haproxy", "-W", "-db", "-f", "/c/haproxy.cfg"},
-			syscall.SIGUSR2, syscall.SIGUSR1, "haproxy.cfg", "haproxy", "SERVERID", []string{"health_check", "redispatch", "retries", "stick_table", "stick_expire"}},
+			syscall.SIGUSR2, syscall.SIGUSR1, "haproxy.cfg", "haproxy", "SERVERID", []string{"health_check", "redispatch", "retries", "stick_table", "stick_expire", "peers"}},
 		{"caddy", []string{"run", "--config", "/r/Caddyfile", "--adapter", "caddyfile"}, []string{"caddy", "run", "--config", "/c/Caddyfile", "--adapter", "caddyfile"},
-			syscall.SIGUSR1, syscall.SIGTERM, "Caddyfile", "caddy", "lb", []string{"max_fails", "fail_timeout"}},
+			syscall.SIGUSR1, syscall.SIGTERM, "Caddyfile", "caddy", "lb", []string{"max_fails", "fail_timeout", "cookie_secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -98,17 +99,46 @@ func (n *Nemesis) mark(f plan.Fault, phase string, err error) {
 	n.marks(events.Event{TMs: n.clock().Milliseconds(), User: -1, Step: events.StepFault, Fault: m})
 }
 
+// withdraws reports whether killing target also takes it out of the balancer's config: a replica, in a tier whose
+// instances see changes at different times (balancer.stagger), as Kubernetes takes a dead pod out of the
+// endpoints and each ingress pod picks that up in its own time.
+func (n *Nemesis) withdraws(target string) bool {
+	t := n.d.Topology()
+	return t.Balancer.Tier() && t.Balancer.Stagger > 0 && slices.ContainsFunc(n.d.Replicas(), func(e runtime.Endpoint) bool { return e.Name == target })
+}
+
+// killWithdrawn kills a replica and withdraws it from each instance in turn; after f.For it starts it again and
+// each instance, in turn, sends to it again.
+func (n *Nemesis) killWithdrawn(ctx, users context.Context, p runtime.Part, f plan.Fault) error {
+	if err := p.Kill(ctx); err != nil {
+		return err
+	}
+	if err := n.d.Withdraw(ctx, f.Target); err != nil {
+		return err
+	}
+	if f.For == 0 || !clients.Sleep(users, f.For) {
+		return nil
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	return n.d.Restore(ctx, f.Target)
+}
+
 // apply performs one fault. Waits inside it (a kill's duration, a rolling restart's pause) end early with users.
 func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 	d := n.d
 	switch f.Action {
-	case vocab.ActionKill, vocab.ActionStop, vocab.ActionStart, vocab.ActionRestart:
+	case vocab.ActionKill, vocab.ActionStop, vocab.ActionStart, vocab.ActionRestart, vocab.ActionKillBalancer:
 		p, err := d.Part(f.Target)
 		if err != nil {
 			return err
 		}
+		if f.Action == vocab.ActionKill && n.withdraws(f.Target) {
+			return n.killWithdrawn(ctx, users, p, f)
+		}
 		switch f.Action {
-		case vocab.ActionKill:
+		case vocab.ActionKill, vocab.ActionKillBalancer:
 			err = p.Kill(ctx)
 		case vocab.ActionStop:
 			err = p.Stop(ctx)

@@ -64,7 +64,7 @@ func checkExpect(s *scenario.Scenario) []error {
 		skeleton.WebSocket = &reports.WebSocket{}
 	}
 	for key, want := range s.Expect {
-		if _, err := reports.ParseBound(want); err != nil {
+		if err := reports.ParseBound(want); err != nil {
 			errs = append(errs, keyErr("expect."+key, "%v", err))
 		}
 		if _, found := skeleton.Lookup(key); !found {
@@ -87,7 +87,11 @@ func topology(s *scenario.Scenario) Topology {
 		CookiePerReplica: s.App.CookieName == "per-replica", SecretPerReplica: s.App.Secret == "per-replica",
 		SessionCookie: s.App.SessionCookie, Identity: s.Clients.Identity,
 		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
-			Settings: settings(s.Balancer)},
+			Settings: settings(s)},
+	}
+	if b := s.Balancer; b.Instances > 1 {
+		t.Balancer.Instances, t.Balancer.Front, t.Balancer.Peers = b.Instances, or(b.Front, balancer.SpreadConnection), b.Peers
+		t.Balancer.Stagger, t.Balancer.CookieSecretPerInstance = time.Duration(b.Stagger), b.CookieSecret == "per-instance"
 	}
 	if s.App.Own() {
 		t.App.IdP = s.App.IdP
@@ -114,7 +118,7 @@ func balancerTemplate(s *scenario.Scenario, t Topology) (*template.Template, err
 	for i, r := range t.Replicas {
 		ups = append(ups, balancer.NewUpstream(r.Name, r.Index, "127.0.0.1:"+strconv.Itoa(18080+i)))
 	}
-	sample := t.BalancerConfig(1, ups)
+	sample := t.BalancerConfig(1, 1, ups)
 	sample.Listen, sample.Dir, sample.ErrorLog, sample.AccessLog, sample.TrustProxy = "127.0.0.1:18000", "/tmp", "/tmp/error.log", "/tmp/access.log", []string{"127.0.0.1"}
 	tmpl, err := balancer.ParseTemplate(path, string(text), sample)
 	if err != nil {
@@ -149,6 +153,14 @@ func faultTarget(s *scenario.Scenario, f scenario.Fault) string {
 		return ""
 	}
 	if f.Target == vocab.TargetBalancer {
+		return s.Balancer.Kind
+	}
+	if f.Action == vocab.ActionKillBalancer {
+		for i := 1; i <= s.Balancer.Instances; i++ {
+			if f.Target == vocab.InstanceTarget(i) && s.Balancer.Instances > 1 {
+				return s.Balancer.Kind + "-" + strconv.Itoa(i)
+			}
+		}
 		return s.Balancer.Kind
 	}
 	return f.Target
@@ -186,6 +198,13 @@ func meta(s *scenario.Scenario) events.Meta {
 		plans[i] = events.FaultPlan{Action: f.Action, Target: faultTarget(s, f), At: f.At, Persist: f.Persist}
 	}
 	b := events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config}
+	if t := topology(s); t.Balancer.Tier() {
+		b.Instances, b.Front, b.Peers = t.InstanceNames(), t.Balancer.Front, t.Balancer.Peers
+		b.StaggerMs = t.Balancer.Stagger.Milliseconds()
+		if t.Balancer.CookieSecretPerInstance {
+			b.CookieSecret = "per-instance"
+		}
+	}
 	if s.Target.URL != "" {
 		// Nothing of the scenario's balancer section ran: whatever serves the target balanced it, unseen.
 		b = events.Balancer{Kind: "unknown", Strategy: "unknown"}
@@ -215,7 +234,8 @@ func attributionText(s *scenario.Scenario) string {
 }
 
 // settings fills the scenario's balancer settings with their defaults.
-func settings(b scenario.Balancer) balancer.Settings {
+func settings(s *scenario.Scenario) balancer.Settings {
+	b := s.Balancer
 	st := balancer.Settings{
 		HashType: or(b.HashType, "map-based"), CookieName: or(b.Cookie.Name, defaultCookie(b.Kind)),
 		CookieMaxAge: int(time.Duration(b.Cookie.MaxAge) / time.Second), ChangeOnFailure: b.Cookie.ChangeOnFailure,
@@ -226,6 +246,10 @@ func settings(b scenario.Balancer) balancer.Settings {
 	if b.MaxFails != nil {
 		st.MaxFails = *b.MaxFails
 	}
+	if b.IdleTimeout != 0 {
+		st.IdleTimeout = strconv.FormatInt(time.Duration(b.IdleTimeout).Milliseconds(), 10) + "ms"
+	}
+
 	if len(b.NextUpstream) > 0 {
 		st.NextUpstream = strings.Join(b.NextUpstream, " ")
 	}

@@ -94,6 +94,40 @@ type BalancerSpec struct {
 	Workers  int // nginx worker processes, HAProxy threads
 	Settings balancer.Settings
 	Template *template.Template // the user's config template (balancer.config), or nil for the built-in one
+	// The tier (balancer.instances > 1): that many instances behind an L4 front spreading connections by Front.
+	Instances int
+	Front     string
+	Peers     bool          // HAProxy: a peers section over all instances shares their stick tables
+	Stagger   time.Duration // each instance sees a change of replicas this much later than the one before it
+	// CookieSecretPerInstance: each instance signs Caddy's affinity cookie with its own secret.
+	CookieSecretPerInstance bool
+}
+
+// Tier reports whether the balancer is several instances behind a front.
+func (b BalancerSpec) Tier() bool { return b.Instances > 1 }
+
+// PartFront names the tier's L4 front among the parts.
+const PartFront = "front"
+
+// InstanceName is the part name of the balancer instance numbered index (from 1): the kind alone for a lone
+// balancer ("nginx"), the kind and the number in a tier ("nginx-2").
+func (t Topology) InstanceName(index int) string {
+	if !t.Balancer.Tier() {
+		return t.Balancer.Kind
+	}
+	return t.Balancer.Kind + "-" + strconv.Itoa(index)
+}
+
+// InstanceNames lists the tier's instances in order; none for a lone balancer.
+func (t Topology) InstanceNames() []string {
+	if !t.Balancer.Tier() {
+		return nil
+	}
+	names := make([]string, t.Balancer.Instances)
+	for i := range names {
+		names[i] = t.InstanceName(i + 1)
+	}
+	return names
 }
 
 // Replica is the configuration of the replica numbered index (from 1), also for replicas a scale-out adds.
@@ -123,19 +157,34 @@ func (t Topology) ReplicaNames() []string {
 	return names
 }
 
-// BalancerConfig is what the balancer's template receives for config generation gen sending to replicas; the
-// runtime adds where the balancer listens and writes.
-func (t Topology) BalancerConfig(gen int, replicas []balancer.Upstream) balancer.Config {
+// BalancerConfig is what the template of balancer instance number instance (from 1) receives for config generation
+// gen sending to replicas; the runtime adds where the instance listens and writes (and its peers).
+func (t Topology) BalancerConfig(instance, gen int, replicas []balancer.Upstream) balancer.Config {
 	c := balancer.Config{
 		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
 		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.Bind(),
-		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas,
+		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas, InstanceHeader: balancer.InstanceHeader,
+	}
+	if t.Balancer.Tier() {
+		// The front passes every client's address on in a PROXY header, whatever the clients themselves send.
+		c.Instance, c.ProxyProtocol = t.InstanceName(instance), true
+		if t.Balancer.CookieSecretPerInstance {
+			c.Settings.CookieSecret = DerivedSecret(t.Seed, c.Instance)
+		}
 	}
 	c.SizeFor(t.Connections())
 	if len(t.Replicas) > 0 {
 		c.AppCookie = t.Replicas[0].CookieName
 	}
 	return c
+}
+
+// FrontConfig is the tier's front listening on listen and sending to instances (each named for its instance).
+func (t Topology) FrontConfig(listen string, instances []balancer.Upstream) balancer.FrontConfig {
+	var sized balancer.Config
+	sized.SizeFor(t.Connections())
+	return balancer.FrontConfig{Scenario: t.Name, Listen: listen, ProxyProtocol: !t.Bind(), Spread: t.Balancer.Front,
+		Instances: instances, MaxConns: sized.MaxConns, ReadyPath: balancer.ReadyPath}
 }
 
 // Connections is how many client connections the balancer must hold at once: two for each the users hold (its

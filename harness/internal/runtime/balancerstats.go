@@ -36,57 +36,59 @@ func (d *Deployment) BalancerStats(ctx context.Context) events.BalancerStats {
 		}
 		return &st.Upstreams[i]
 	}
+	parts := d.Balancers()
 	d.mu.Lock()
-	part := d.balancer
+	watches := slices.Clone(d.watches)
 	d.mu.Unlock()
 	switch {
-	case part == nil:
+	case len(parts) == 0:
 		st.Unread = append(st.Unread, "no balancer was started")
 	case k.Name == "nginx":
 		st.Source = "nginx error log"
 		for i := range st.Upstreams {
 			st.Upstreams[i].FailedOver = -1 // nginx reports them in its answers' upstream header
 		}
-		for addr, n := range nginxDisabled(part.Logs(ctx, 1<<30)) {
-			upstream(addr).MarkedFailed += n
+		for _, part := range parts { // a tier's instances each mark failures of their own
+			for addr, n := range nginxDisabled(part.Logs(ctx, 1<<30)) {
+				upstream(addr).MarkedFailed += n
+			}
 		}
 	case k.Name == "haproxy" && d.topology.Balancer.Template == nil:
 		st.Source = "haproxy stats"
-		servers, err := haproxyStats(ctx, d.Endpoint, d.topology.Bind())
-		if err != nil {
-			st.Unread = append(st.Unread, fmt.Sprintf("haproxy stats: %v", err))
-			break
-		}
-		for _, s := range servers {
-			for i := range st.Upstreams {
-				if st.Upstreams[i].Name == s.name {
-					st.Upstreams[i].FailedOver += s.redispatched
-					st.Upstreams[i].MarkedFailed += s.down
+		for i, part := range parts {
+			addr := d.Endpoint
+			if d.topology.Balancer.Tier() {
+				var err error
+				if addr, err = d.HostAddr(ctx, part.Name()); err != nil {
+					st.Unread = append(st.Unread, fmt.Sprintf("haproxy stats of %s: %v", part.Name(), err))
+					continue
+				}
+			}
+			// A tier's instances take the PROXY header from the front whatever the clients send.
+			servers, err := haproxyStats(ctx, addr, d.topology.Bind() && !d.topology.Balancer.Tier())
+			if err != nil {
+				st.Unread = append(st.Unread, fmt.Sprintf("haproxy stats of instance %d: %v", i+1, err))
+				continue
+			}
+			for _, s := range servers {
+				for i := range st.Upstreams {
+					if st.Upstreams[i].Name == s.name {
+						st.Upstreams[i].FailedOver += s.redispatched
+						st.Upstreams[i].MarkedFailed += s.down
+					}
 				}
 			}
 		}
 	case k.Name == "haproxy":
 		st.Unread = append(st.Unread, "haproxy stats: your balancer.config template may not answer "+balancer.StatsPath)
-	case k.Name == "caddy" && d.watch != nil:
-		w := d.watch
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	case k.Name == "caddy" && len(watches) > 0:
 		st.Source = fmt.Sprintf("caddy admin api, polled every %s", pollEvery)
-		if w.polls == 0 {
-			why := "no poll was answered before the users finished"
-			if w.err != nil {
-				why = w.err.Error()
+		for i, w := range watches {
+			label := "caddy admin api"
+			if len(watches) > 1 {
+				label = fmt.Sprintf("caddy admin api of instance %d", i+1)
 			}
-			st.Unread = append(st.Unread, "caddy admin api: "+why)
-			break
-		}
-		// Each failure Caddy counted was a request it tried on that upstream first; with lb_retries it was retried
-		// on another: a failover. Failures that came and expired between two polls are not seen.
-		for addr, n := range w.failures {
-			upstream(addr).FailedOver += n
-		}
-		for addr, n := range w.marked {
-			upstream(addr).MarkedFailed += n
+			w.addTo(&st, label, upstream)
 		}
 	case k.Name == "caddy":
 		st.Unread = append(st.Unread, "caddy: its admin API is off in this runtime (or balancer.max_fails is 0), and it reports "+
@@ -174,4 +176,26 @@ func parseHAProxyCSV(r io.Reader) ([]haproxyServer, error) {
 		out = append(out, haproxyServer{name: row[sv], redispatched: n(wredis), down: n(chkdown)})
 	}
 	return out, nil
+}
+
+// addTo adds what w saw of one Caddy instance (label names it in messages) to st.
+func (w *caddyWatch) addTo(st *events.BalancerStats, label string, upstream func(addr string) *events.UpstreamStats) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.polls == 0 {
+		why := "no poll was answered before the users finished"
+		if w.err != nil {
+			why = w.err.Error()
+		}
+		st.Unread = append(st.Unread, label+": "+why)
+		return
+	}
+	// Each failure Caddy counted was a request it tried on that upstream first; with lb_retries it was retried on
+	// another: a failover. Failures that came and expired between two polls are not seen.
+	for addr, n := range w.failures {
+		upstream(addr).FailedOver += n
+	}
+	for addr, n := range w.marked {
+		upstream(addr).MarkedFailed += n
+	}
 }

@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
 
-// SetAdminSocket records the Unix socket Caddy's admin API listens on (the local runtime's Caddy).
+// SetAdminSocket records the Unix socket the admin API of the next Caddy instance listens on (the local runtime's).
 func (d *Deployment) SetAdminSocket(path string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.admin = path
+	d.admin = append(d.admin, path)
 }
 
 // caddyWatch is what polling Caddy's /reverse_proxy/upstreams saw: per upstream address, the failures its passive
@@ -33,19 +34,32 @@ type caddyWatch struct {
 // is seen before it expires.
 const pollEvery = 200 * time.Millisecond
 
-// WatchBalancer polls what the balancer counts only while it happens (Caddy's failures, through its admin socket)
-// until stop is called; BalancerStats then reports it. For any other balancer it does nothing.
+// WatchBalancer polls what the balancer counts only while it happens (Caddy's failures, through each instance's
+// admin socket) until stop is called; BalancerStats then reports it. For any other balancer it does nothing.
 func (d *Deployment) WatchBalancer(ctx context.Context) (stop func()) {
 	d.mu.Lock()
-	sock, kind := d.admin, d.kind
+	socks, kind := slices.Clone(d.admin), d.kind
 	d.mu.Unlock()
-	if sock == "" || kind == nil || kind.Name != "caddy" || d.topology.Balancer.Settings.MaxFails <= 0 {
+	if len(socks) == 0 || kind == nil || kind.Name != "caddy" || d.topology.Balancer.Settings.MaxFails <= 0 {
 		return func() {}
 	}
-	w := &caddyWatch{last: map[string]int{}, failures: map[string]int{}, marked: map[string]int{}}
-	d.mu.Lock()
-	d.watch = w
-	d.mu.Unlock()
+	stops := make([]func(), len(socks))
+	for i, sock := range socks {
+		w := &caddyWatch{last: map[string]int{}, failures: map[string]int{}, marked: map[string]int{}}
+		d.mu.Lock()
+		d.watches = append(d.watches, w)
+		d.mu.Unlock()
+		stops[i] = d.watchCaddy(ctx, w, sock)
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+}
+
+// watchCaddy polls one instance's admin socket into w until stop is called.
+func (d *Deployment) watchCaddy(ctx context.Context, w *caddyWatch, sock string) (stop func()) {
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var dl net.Dialer

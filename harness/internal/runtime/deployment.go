@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,13 +30,16 @@ type Deployment struct {
 	replicas  []Endpoint // the replicas the balancer sends to, in order
 	made      int        // the highest replica index started, so that a scale-out never reuses a name
 	names     map[string]string
-	balancer  BalancerPart
-	admin     string      // Caddy's admin socket, when the runtime gave it one
-	watch     *caddyWatch // what polling it saw, from WatchBalancer
-	gen       int         // the balancer's config generation
-	store     StorePart   // the shared session store, when the topology has one
-	storeAddr string      // where replicas reach the store
-	idpURL    string      // where browsers reach the identity provider
+	balancers []BalancerPart  // the balancer's instances, in order: one, or a tier's
+	front     Part            // the tier's L4 front, or nil
+	withdrawn map[string]bool // replicas a kill took out of the balancer's config until they start again
+	restore   []Endpoint      // where each withdrawn replica listened
+	admin     []string        // Caddy's admin sockets, when the runtime gave its instances one
+	watches   []*caddyWatch   // what polling them saw, from WatchBalancer
+	gen       int             // the balancer's config generation
+	store     StorePart       // the shared session store, when the topology has one
+	storeAddr string          // where replicas reach the store
+	idpURL    string          // where browsers reach the identity provider
 	closers   []closer
 	closed    bool
 	closeErr  error
@@ -47,7 +51,7 @@ func New(runtime string, t plan.Topology) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deployment{Runtime: runtime, topology: t, kind: kind, names: map[string]string{}}, nil
+	return &Deployment{Runtime: runtime, topology: t, kind: kind, names: map[string]string{}, withdrawn: map[string]bool{}, gen: 1}, nil
 }
 
 var _ Recorder = (*Deployment)(nil)
@@ -79,7 +83,17 @@ func (d *Deployment) SetReplica(e Endpoint) {
 			return
 		}
 	}
-	d.replicas = append(d.replicas, e)
+	if d.withdrawn[e.Name] {
+		for i := range d.restore { // Restore lists it again, once it serves, wherever it listens then
+			if d.restore[i].Name == e.Name {
+				d.restore[i] = e
+			}
+		}
+		return
+	}
+	// In the order of their numbers, whatever the order they were started or restored in: ip-hash picks by position.
+	i, _ := slices.BinarySearchFunc(d.replicas, e.Index, func(r Endpoint, index int) int { return r.Index - index })
+	d.replicas = slices.Insert(d.replicas, i, e)
 }
 
 // Replicas are the replicas the balancer sends to, in order.
@@ -125,49 +139,127 @@ func (d *Deployment) IdPURL() string {
 	return d.idpURL
 }
 
-// SetBalancer records the balancer, which clients reach at endpoint (host:port).
-func (d *Deployment) SetBalancer(b BalancerPart, endpoint string) {
+// AddBalancer records the next balancer instance (the only one, or the tier's next), started from config
+// generation 1.
+func (d *Deployment) AddBalancer(b BalancerPart) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.balancer, d.Endpoint = b, endpoint
+	d.balancers = append(d.balancers, b)
 }
 
-// SetEndpoint records where clients connect when no balancer part was started (a live target).
+// SetFront records the tier's L4 front.
+func (d *Deployment) SetFront(p Part) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.front = p
+}
+
+// Balancers are the balancer's instances, in order.
+func (d *Deployment) Balancers() []BalancerPart {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.balancers)
+}
+
+// SetEndpoint records where clients connect: the balancer, the tier's front, or a live target.
 func (d *Deployment) SetEndpoint(endpoint string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Endpoint = endpoint
 }
 
-// RenderBalancer renders the balancer's next config for the replicas recorded now.
-func (d *Deployment) RenderBalancer() (text []byte, gen int, err error) {
+// RenderBalancer renders the current config generation of balancer instance number instance (from 1) for the
+// replicas recorded now.
+func (d *Deployment) RenderBalancer(instance int) (text []byte, gen int, err error) {
 	d.mu.Lock()
-	d.gen++
 	gen = d.gen
 	ups := make([]balancer.Upstream, len(d.replicas))
 	for i, r := range d.replicas {
 		ups[i] = balancer.NewUpstream(r.Name, r.Index, r.Addr)
 	}
 	d.mu.Unlock()
-	c := d.topology.BalancerConfig(gen, ups)
-	d.backend.FillConfig(&c)
+	c := d.topology.BalancerConfig(instance, gen, ups)
+	d.backend.FillConfig(instance, &c)
 	text, err = d.kind.Render(c, d.topology.Balancer.Template)
 	return text, gen, err
 }
 
-// ReloadBalancer has the balancer load a config rendered for the replicas recorded now, and waits until it does.
+// ReloadBalancer has every instance load a config rendered for the replicas recorded now, and waits until each
+// does: the first at once, each next one balancer.stagger after the one before (the tier's instances pick a change
+// up at different times). It returns once the last has.
 func (d *Deployment) ReloadBalancer(ctx context.Context) error {
-	d.mu.Lock()
-	b := d.balancer
-	d.mu.Unlock()
-	if b == nil {
+	bs := d.Balancers()
+	if len(bs) == 0 {
 		return errors.New("reload balancer: no balancer was started")
 	}
-	text, gen, err := d.RenderBalancer()
-	if err != nil {
-		return err
+	d.mu.Lock()
+	d.gen++
+	d.mu.Unlock()
+	reload := func(i int) error {
+		text, gen, err := d.RenderBalancer(i + 1)
+		if err != nil {
+			return err
+		}
+		return bs[i].Reload(ctx, text, gen, d.topology.Balancer.Template != nil)
 	}
-	return b.Reload(ctx, text, gen, d.topology.Balancer.Template != nil)
+	stagger := d.topology.Balancer.Stagger
+	if stagger == 0 {
+		// All at once: a reload takes a while (the old workers finish what they hold), and one after another the
+		// instances would disagree for that long.
+		errs := make([]error, len(bs))
+		var wg sync.WaitGroup
+		for i := range bs {
+			wg.Go(func() { errs[i] = reload(i) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	for i := range bs {
+		if i > 0 {
+			select {
+			case <-time.After(stagger):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err := reload(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Withdraw takes a replica out of the balancer's config, as Kubernetes takes a dead pod out of the endpoints,
+// reaching each instance in turn (ReloadBalancer); it stays out until Restore.
+func (d *Deployment) Withdraw(ctx context.Context, name string) error {
+	d.mu.Lock()
+	i := slices.IndexFunc(d.replicas, func(r Endpoint) bool { return r.Name == name })
+	if i < 0 {
+		d.mu.Unlock()
+		return fmt.Errorf("withdraw %s: not among the replicas the balancer sends to", name)
+	}
+	d.withdrawn[name] = true
+	removed := d.replicas[i]
+	d.replicas = slices.Delete(d.replicas, i, i+1)
+	d.restore = append(d.restore, removed)
+	d.mu.Unlock()
+	return d.ReloadBalancer(ctx)
+}
+
+// Restore lists a withdrawn replica again (started again, it serves) and has the instances send to it.
+func (d *Deployment) Restore(ctx context.Context, name string) error {
+	d.mu.Lock()
+	i := slices.IndexFunc(d.restore, func(r Endpoint) bool { return r.Name == name })
+	if i < 0 {
+		d.mu.Unlock()
+		return fmt.Errorf("restore %s: it was not withdrawn", name)
+	}
+	e := d.restore[i]
+	d.restore = slices.Delete(d.restore, i, i+1)
+	delete(d.withdrawn, name)
+	d.mu.Unlock()
+	d.SetReplica(e)
+	return d.ReloadBalancer(ctx)
 }
 
 // ScaleOut starts n more replicas, numbered on from the last one ever started, then has the balancer send to them.

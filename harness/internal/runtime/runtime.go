@@ -38,10 +38,11 @@ type Recorder interface {
 	StoreAddr() string
 	SetIdPURL(u string)
 	IdPURL() string
-	SetBalancer(b BalancerPart, endpoint string)
+	AddBalancer(b BalancerPart)
+	SetFront(p Part)
 	SetEndpoint(endpoint string)
 	SetAdminSocket(path string)
-	RenderBalancer() (text []byte, gen int, err error)
+	RenderBalancer(instance int) (text []byte, gen int, err error)
 	Logs(ctx context.Context, lines int) string
 }
 
@@ -65,8 +66,9 @@ type Checker interface {
 type Backend interface {
 	// StartReplica starts one more replica and records it (scale-out).
 	StartReplica(ctx context.Context, r plan.ReplicaSpec) error
-	// FillConfig adds where the balancer listens and writes to its config.
-	FillConfig(c *balancer.Config)
+	// FillConfig adds where balancer instance number instance (from 1) listens and writes to its config, and
+	// where its peers listen.
+	FillConfig(instance int, c *balancer.Config)
 	// HostAddr is where the harness reaches a part's HTTP port: a replica, the identity provider.
 	HostAddr(ctx context.Context, name string) (string, error)
 }

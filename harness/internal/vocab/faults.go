@@ -22,11 +22,14 @@ const (
 	ActionScaleIn        = "scale-in"
 	ActionRestartStore   = "restart-store"
 	ActionReloadBalancer = "reload-balancer"
+	// ActionKillBalancer kills one balancer instance of a tier (target balancer-N): its connections are cut, and
+	// the front sends the users' next connections to the others.
+	ActionKillBalancer = "kill-balancer"
 )
 
 // FaultActions are the faults a scenario may list.
 var FaultActions = []string{ActionKill, ActionStop, ActionStart, ActionRestart, ActionRollingRestart, ActionScaleOut,
-	ActionScaleIn, ActionRestartStore, ActionReloadBalancer}
+	ActionScaleIn, ActionRestartStore, ActionReloadBalancer, ActionKillBalancer}
 
 // The names a fault may give for the parts that are not replicas, and the names of those parts.
 const (
@@ -34,6 +37,9 @@ const (
 	PartStore      = "store"    // the shared session store (Redis)
 	PartIdP        = "idp"      // the identity provider
 )
+
+// InstanceTarget is how a fault names the balancer instance numbered index (from 1): balancer-2.
+func InstanceTarget(index int) string { return TargetBalancer + "-" + strconv.Itoa(index) }
 
 // ReplicaName is the name of the replica numbered index (from 1), as faults target it: replica-2.
 func ReplicaName(index int) string { return "replica-" + strconv.Itoa(index) }

@@ -1,6 +1,7 @@
 // Package reporttest holds the report fixtures the reports and render tests share: hand-built *reports.Report
 // values of one scenario, rr-memory (nginx round-robin over three replicas keeping their sessions in memory, 300
-// users), so that a diagnosis test and a renderer test read the same run. Every call returns a fresh report a test
+// users), so that a diagnosis test and a renderer test read the same run; Tiered is the same app behind a tier of
+// two HAProxy instances. Every call returns a fresh report a test
 // may change as it likes; Build applies named changes (Mod) to one. The tests assert the figures documented here:
 // change one and change the assertions that read it.
 package reporttest
@@ -167,6 +168,79 @@ func Variants() []*reports.Report {
 	sticky.Diagnosis = nil
 	sticky.Expectations = []reports.Expectation{{Key: "login_failure_rate", Want: "< 0.01", Got: new(0.0), OK: true}}
 	return []*reports.Report{Looping(), sticky, reports.Skipped("haproxy", "hash-cookie", "haproxy has no hash-cookie strategy")}
+}
+
+// Tiered is the same app behind a tier of two HAProxy instances, haproxy-1 and haproxy-2, under client-ip-sticky
+// with a stick table each (no peers), behind a front that sends each new connection to the next instance
+// (stagger 500 ms). 60 of the 300 logins fail (loop 60) and 95 of the 3000 protected pages are lost: 88 on another
+// instance than the login's, 4 on the login's, 3 unattributed. haproxy-1 answered 2000 requests (0.515), 250 users,
+// 2 errors, 190 connections; haproxy-2 1880 (0.485), 170 users, 3 errors, 165 connections; 20 requests no instance
+// answered; 120 users met both. The 355 new connections: first 300, keep-alive 40, closed 12, error 3 (15 closed).
+//
+// Its two faults: kill-balancer balancer-2 at 2s (2000–2000 ms, 280 users across, 70 lost, 0 flipped) and
+// scale-out at 4s (4000–4600 ms, 270 across, 25 lost, 37 flipped). Its five phases are before, during and after
+// each; the 15 connections closed are all after the kill. One finding (tier-affinity), no expectation.
+func Tiered() *reports.Report {
+	r := run()
+	r.Scenario = "tier-sticky"
+	r.Balancer = events.Balancer{Kind: "haproxy", Strategy: "client-ip-sticky", Instances: []string{"haproxy-1", "haproxy-2"},
+		Front: "connection", StaggerMs: 500}
+	r.Totals = reports.Totals{
+		Users:           300,
+		PeakUsersAtOnce: 300,
+		Figures: reports.Figures{Requests: 3900, Errors: 20, LoginAttempts: 300, LoginFailures: 60, LoginFailRate: new(0.2),
+			PageRequests: 3000, SessionLosses: 95, SessionLoss: new(95.0 / 3000), ConnectionsClosed: 15},
+		UsersInLoginLoop: 20,
+		AffectedUsers:    140,
+		StoreSessions:    new(360),
+		SessionsCreated:  360,
+		UsersLoggedIn:    300,
+		DuplicateRatio:   new(1.2),
+		Connections:      map[string]int{"first": 300, "keep-alive": 40, "roam": 0, "closed": 12, "error": 3},
+	}
+	r.FailureCauses = causes(map[string]int{"loop": 60})
+	r.Replicas = []reports.Replica{
+		{Name: "replica-1", Requests: 1310, Share: new(1310.0 / 3880), Users: 160},
+		{Name: "replica-2", Requests: 1290, Share: new(1290.0 / 3880), Users: 150},
+		{Name: "replica-3", Requests: 1280, Share: new(1280.0 / 3880), Users: 140},
+	}
+	r.Skew = reports.Skew{MaxOverMean: new(1.013), CoV: new(0.01), Jain: new(1.0)}
+	r.Stickiness = reports.Stickiness{Users: 300, Mean: new(0.9), UsersAtOne: 200, ShareAtOne: new(0.667)}
+	r.Tier = &reports.Tier{Front: "connection", NoInstance: 20, UsersOnSeveral: 120,
+		LossesElsewhere: 88, LossesSameInstance: 4, LossesUnattributed: 3,
+		Instances: []reports.Instance{
+			{Name: "haproxy-1", Requests: 2000, Share: new(2000.0 / 3880), Users: 250, Errors: 2, Connections: 190},
+			{Name: "haproxy-2", Requests: 1880, Share: new(1880.0 / 3880), Users: 170, Errors: 3, Connections: 165},
+		}}
+	phase := func(name string, from, to int64, requests, errors, closed int, r1, r2, r3 int) reports.Phase {
+		return reports.Phase{Name: name, FromMs: from, ToMs: to, Users: 300,
+			Figures:  reports.Figures{Requests: requests, Errors: errors, ConnectionsClosed: closed},
+			Replicas: perReplica(r1, r2, r3)}
+	}
+	r.Phases = []reports.Phase{
+		phase("before", 0, 2000, 1500, 0, 0, 500, 500, 500),
+		phase("during kill-balancer balancer-2", 2000, 2000, 0, 0, 0, 0, 0, 0),
+		phase("after kill-balancer balancer-2", 2000, 4000, 1400, 15, 15, 465, 465, 455),
+		phase("during scale-out", 4000, 4600, 500, 0, 0, 175, 165, 160),
+		phase("after scale-out", 4600, 6000, 500, 5, 0, 170, 160, 165),
+	}
+	r.Faults = []reports.FaultResult{
+		{Index: 0, Action: "kill-balancer", Target: "balancer-2", At: "2s", StartMs: new(int64(2000)), EndMs: new(int64(2000)),
+			UsersAcross: new(280), MovedUsers: new(60), MovedShare: new(60.0 / 280), UsersLost: new(70), FlippedUsers: new(0)},
+		{Index: 1, Action: "scale-out", At: "4s", StartMs: new(int64(4000)), EndMs: new(int64(4600)),
+			UsersAcross: new(270), MovedUsers: new(40), MovedShare: new(40.0 / 270), UsersLost: new(25), FlippedUsers: new(37)},
+	}
+	r.Store = &reports.Store{StoreStats: events.StoreStats{Kind: "memory", Sessions: 360, SessionsCreated: 360, Logins: 360},
+		Source: storeSource}
+	r.Network = reports.Network{Addresses: 300, HashKeys: 120}
+	r.OverTime = reports.OverTime{BucketMs: 100, Buckets: []reports.Bucket{}}
+	r.Diagnosis = []reports.Finding{{
+		Rule:  "tier-affinity",
+		Text:  "88 of the 92 session losses with an instance on both sides came from another balancer instance.",
+		Fixes: []string{reports.FixPeers, reports.FixCookieAffinity, reports.FixSharedStore},
+	}}
+	r.Expectations = []reports.Expectation{}
+	return r
 }
 
 // causes names every failure cause, as Compute does, with the counts given and zero for the rest.

@@ -158,6 +158,9 @@ var errBind = errors.New("clients.identity: bind works on the local runtime only
 // imagesFor lists the images t runs.
 func (rt *Docker) imagesFor(t plan.Topology) []string {
 	images := []string{rt.balancerImage(t.Balancer.Kind)}
+	if t.Balancer.Tier() && t.Balancer.Kind != "haproxy" {
+		images = append(images, rt.balancerImage("haproxy")) // the front
+	}
 	if t.NeedsFakeApp() {
 		images = append(images, rt.images.FakeApp)
 	}
@@ -268,6 +271,8 @@ type dockerRun struct {
 	subnet netip.Prefix
 	labels map[string]string
 	host   string // where published ports are reached
+	// instances are the balancer's instances, by number from 1 (slot 0 unused until started side by side).
+	instances []*containerBalancer
 }
 
 func (r *dockerRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) error {
@@ -275,6 +280,11 @@ func (r *dockerRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) err
 }
 
 func (r *dockerRun) HostAddr(ctx context.Context, name string) (string, error) {
+	for _, b := range r.instances {
+		if b != nil && b.name == name {
+			return b.endpoint, nil
+		}
+	}
 	p, err := r.d.Part(name)
 	if err != nil {
 		return "", err
@@ -335,6 +345,9 @@ const (
 	storeHost    = 3
 	idpHost      = 4
 	replicaHost0 = 10
+	// A tier's instance N is .(100+N); the front takes the lone balancer's address.
+	instanceHost0 = 100
+	peersPort     = "10000"
 )
 
 const redisPort = "6379/tcp"
@@ -500,22 +513,83 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec)
 
 const balancerPort = "80/tcp"
 
-func (r *dockerRun) FillConfig(c *balancer.Config) {
+func (r *dockerRun) FillConfig(instance int, c *balancer.Config) {
 	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = "/tmp", "stderr", "/dev/stdout", "0.0.0.0:80"
 	// Clients reach the published port through the engine's proxy or NAT, from an address of the private
 	// network; the network is the run's own, so any sender may announce a client address.
 	c.TrustProxy = []string{"0.0.0.0/0", "::/0"}
+	t := r.d.Topology()
+	if t.Balancer.Peers {
+		for i := range t.Balancer.Instances {
+			c.Peers = append(c.Peers, balancer.Peer{Name: t.InstanceName(i + 1), Addr: net.JoinHostPort(r.instanceIP(i+1).String(), peersPort)})
+		}
+	}
 }
 
-// startBalancer starts the balancer container. Its port is published on a host port chosen here rather than by
-// the engine, so that the clients' address stays valid when a fault restarts the container.
+// instanceIP is where balancer instance number instance (from 1) listens on the run's network: the lone
+// balancer's address, or in a tier its own.
+func (r *dockerRun) instanceIP(instance int) netip.Addr {
+	if !r.d.Topology().Balancer.Tier() {
+		return hostIn(r.subnet, balancerHost)
+	}
+	return hostIn(r.subnet, instanceHost0+instance)
+}
+
+// startBalancer starts the balancer: one container, or a tier's instances side by side and the front before them.
 func (r *dockerRun) startBalancer(ctx context.Context, image string) error {
+	t := r.d.Topology()
+	n := max(t.Balancer.Instances, 1)
+	errs := make([]error, n)
+	r.instances = make([]*containerBalancer, n)
+	if t.Balancer.Peers {
+		// One after another: an instance connects to its peers as it starts, and a peer not up yet is tried again
+		// only 5 s later (HAProxy's reconnect delay), while the users already come. Each next one finds the
+		// earlier ones up.
+		for i := range n {
+			if errs[i] = r.startInstance(ctx, image, i+1); errs[i] != nil {
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = r.startInstance(ctx, image, i+1) })
+		}
+		wg.Wait()
+	}
+	for _, b := range r.instances {
+		if b != nil {
+			r.d.AddPart(b, b.terminate)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, b := range r.instances {
+		r.d.AddBalancer(b)
+	}
+	if !t.Balancer.Tier() {
+		addr, err := r.HostAddr(ctx, t.InstanceName(1))
+		if err != nil {
+			return err
+		}
+		r.d.SetEndpoint(addr)
+		return nil
+	}
+	return r.startFront(ctx)
+}
+
+// startInstance starts the container of balancer instance number instance (from 1). Its port is published on a
+// host port chosen here rather than by the engine, so that the clients' address stays valid when a fault restarts
+// the container.
+func (r *dockerRun) startInstance(ctx context.Context, image string, instance int) error {
 	hostAddr, err := runtime.FreeLoopbackAddr()
 	if err != nil {
 		return err
 	}
 	d, kind := r.d, r.d.Kind()
-	text, gen, err := d.RenderBalancer()
+	name := d.Topology().InstanceName(instance)
+	text, gen, err := d.RenderBalancer(instance)
 	if err != nil {
 		return err
 	}
@@ -525,8 +599,8 @@ func (r *dockerRun) startBalancer(ctx context.Context, image string) error {
 	c, err := testcontainers.Run(ctx, image,
 		testcontainers.WithCmd(kind.ContainerArgs(confPath)...),
 		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
-		network.WithNetwork([]string{kind.Name}, r.nw),
-		withAddress(r.nw, hostIn(r.subnet, balancerHost)),
+		network.WithNetwork([]string{name}, r.nw),
+		withAddress(r.nw, r.instanceIP(instance)),
 		testcontainers.WithExposedPorts(balancerPort),
 		withHostPort(balancerPort, hostAddr),
 		testcontainers.WithLabels(r.labels),
@@ -535,13 +609,58 @@ func (r *dockerRun) startBalancer(ctx context.Context, image string) error {
 		})),
 	)
 	if c != nil {
-		b.containerPart = &containerPart{name: kind.Name, c: c, cli: r.cli}
-		d.AddPart(b, b.terminate)
+		b.containerPart = &containerPart{name: name, c: c, cli: r.cli}
+		r.instances[instance-1] = b // recorded as a part, in order, once all are started
 	}
 	if err != nil {
-		return balancer.WithConfigLine(fmt.Errorf("start %s: %w", kind.Name, err), confPath, text)
+		return balancer.WithConfigLine(fmt.Errorf("start %s: %w", name, err), confPath, text)
 	}
-	d.SetBalancer(b, hostAddr)
+	return nil
+}
+
+// startFront starts the tier's L4 front (HAProxy in TCP mode) at the lone balancer's address and port, once every
+// instance is ready.
+func (r *dockerRun) startFront(ctx context.Context) error {
+	d, t := r.d, r.d.Topology()
+	ups := make([]balancer.Upstream, len(r.instances))
+	for i := range r.instances {
+		name := t.InstanceName(i + 1)
+		ups[i] = balancer.NewUpstream(name, i+1, net.JoinHostPort(r.instanceIP(i+1).String(), "80"))
+	}
+	text, err := balancer.RenderFront(t.FrontConfig("0.0.0.0:80", ups))
+	if err != nil {
+		return err
+	}
+	haproxy, err := balancer.Lookup("haproxy")
+	if err != nil {
+		return err
+	}
+	hostAddr, err := runtime.FreeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	confPath := "/etc/sessionlab/" + balancer.FrontConfFile
+	c, err := testcontainers.Run(ctx, r.rt.balancerImage("haproxy"),
+		testcontainers.WithCmd(haproxy.ContainerArgs(confPath)...),
+		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
+		network.WithNetwork([]string{plan.PartFront}, r.nw),
+		withAddress(r.nw, hostIn(r.subnet, balancerHost)),
+		testcontainers.WithExposedPorts(balancerPort),
+		withHostPort(balancerPort, hostAddr),
+		testcontainers.WithLabels(r.labels),
+		testcontainers.WithWaitStrategy(r.waitFor(balancerPort, r.rt.startTimeout, func(addr string) runtime.Probe {
+			return runtime.BalancerProbe(addr, 0, true)
+		})),
+	)
+	if c != nil {
+		p := &containerPart{name: plan.PartFront, c: c, cli: r.cli}
+		d.AddPart(p, p.terminate)
+		d.SetFront(p)
+	}
+	if err != nil {
+		return balancer.WithConfigLine(fmt.Errorf("start the front: %w", err), confPath, text)
+	}
+	d.SetEndpoint(hostAddr)
 	return nil
 }
 

@@ -67,6 +67,11 @@ func (l *Local) Check(_ context.Context, t plan.Topology) error {
 	if _, err := l.balancerBinary(kind); err != nil {
 		return err
 	}
+	if t.Balancer.Tier() {
+		if _, err := l.frontBinary(); err != nil {
+			return err
+		}
+	}
 	if t.App.NeedsStore() {
 		if _, err := l.binary("redis-server", "redis-server"); err != nil {
 			return err
@@ -135,13 +140,27 @@ func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
 	return FindBalancer(kind)
 }
 
+// frontBinary is the HAProxy a tier's front runs.
+func (l *Local) frontBinary() (string, error) {
+	kind, err := balancer.Lookup("haproxy")
+	if err != nil {
+		return "", err
+	}
+	return l.balancerBinary(kind)
+}
+
 // localRun is one deployment's processes: the runtime's side of it (runtime.Backend).
 type localRun struct {
 	l         *Local
 	d         runtime.Recorder
 	appCmd    []string          // the fake app's command line, when the replicas or the identity provider are it
 	hostAddrs map[string]string // parts other than replicas -> where they listen (written before the users start)
-	listen    string            // where the balancer listens
+	instances []instanceFiles   // each balancer instance's address and files, in order
+}
+
+// instanceFiles is where one balancer instance listens and writes.
+type instanceFiles struct {
+	name, listen, dir, peer string // peer: where it listens for its peers (balancer.peers), else ""
 }
 
 // fakeApp is the fake app's program and arguments for its own arguments args.
@@ -300,46 +319,136 @@ func (r *localRun) startIdP(ctx context.Context) error {
 	return p.startRebinding(ctx)
 }
 
-func (r *localRun) FillConfig(c *balancer.Config) {
+func (r *localRun) FillConfig(instance int, c *balancer.Config) {
+	f := r.instances[instance-1]
 	name := r.d.Kind().Name
-	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = r.d.Dir(), r.errLog(), filepath.Join(r.d.Dir(), name+"-access.log"), r.listen
+	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = f.dir, r.errLog(f), filepath.Join(f.dir, name+"-access.log"), f.listen
 	c.TrustProxy = []string{"127.0.0.1", "::1"}
-	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without.
-	if sock := filepath.Join(r.d.Dir(), "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
-		c.AdminSocket = sock
-		r.d.SetAdminSocket(sock)
+	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without. The
+	// socket is recorded once, when the instance's first config is rendered.
+	if sock := filepath.Join(f.dir, "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
+		if c.AdminSocket = sock; c.Generation == 1 {
+			r.d.SetAdminSocket(sock)
+		}
+	}
+	if r.d.Topology().Balancer.Peers {
+		for _, p := range r.instances {
+			c.Peers = append(c.Peers, balancer.Peer{Name: p.name, Addr: p.peer})
+		}
 	}
 }
 
-func (r *localRun) errLog() string { return filepath.Join(r.d.Dir(), r.d.Kind().Name+"-error.log") }
+func (r *localRun) errLog(f instanceFiles) string {
+	return filepath.Join(f.dir, r.d.Kind().Name+"-error.log")
+}
 
-func (r *localRun) startBalancer(ctx context.Context, bin string) (err error) {
-	d, kind := r.d, r.d.Kind()
-	if r.listen, err = runtime.FreeLoopbackAddr(); err != nil {
-		return err
+// startBalancer starts the balancer: one instance, or a tier's instances side by side and the front before them.
+func (r *localRun) startBalancer(ctx context.Context, bin string) error {
+	d, t := r.d, r.d.Topology()
+	for i := range max(t.Balancer.Instances, 1) {
+		f := instanceFiles{name: t.InstanceName(i + 1), dir: d.Dir()}
+		var err error
+		if f.listen, err = runtime.FreeLoopbackAddr(); err != nil {
+			return err
+		}
+		if t.Balancer.Tier() {
+			// Each instance its own directory: nginx's pid file and temp directories, Caddy's storage and socket.
+			f.dir = filepath.Join(d.Dir(), f.name)
+			if err := os.MkdirAll(f.dir, 0o755); err != nil {
+				return fmt.Errorf("%s directory: %w", f.name, err)
+			}
+		}
+		if t.Balancer.Peers {
+			if f.peer, err = runtime.FreeLoopbackAddr(); err != nil {
+				return err
+			}
+		}
+		r.instances = append(r.instances, f)
+		r.hostAddrs[f.name] = f.listen
 	}
-	confPath := filepath.Join(d.Dir(), kind.ConfFile)
+	for i := range r.instances {
+		if err := r.startInstance(ctx, bin, i+1); err != nil {
+			return err
+		}
+	}
+	if !t.Balancer.Tier() {
+		d.SetEndpoint(r.instances[0].listen)
+		return nil
+	}
+	return r.startFront(ctx)
+}
+
+// startInstance starts balancer instance number instance (from 1) and waits until it answers.
+func (r *localRun) startInstance(ctx context.Context, bin string, instance int) error {
+	d, kind, f := r.d, r.d.Kind(), r.instances[instance-1]
+	t := d.Topology()
+	confPath := filepath.Join(f.dir, kind.ConfFile)
 	b := &localBalancer{confPath: confPath, reloadSig: kind.ReloadSignal}
 	b.localPart = &localPart{
-		name: kind.Name, bin: bin, logPath: filepath.Join(d.Dir(), kind.Name+".out"), logs: []string{r.errLog()},
-		args: kind.LocalArgs(d.Dir(), confPath, r.errLog()),
+		name: f.name, bin: bin, logPath: filepath.Join(f.dir, kind.Name+".out"), logs: []string{r.errLog(f)},
+		args: kind.LocalArgs(f.dir, confPath, r.errLog(f)),
 		ready: func(ctx context.Context) error {
-			return runtime.BalancerProbe(r.listen, b.Want(), !d.Topology().Bind())(ctx)
+			return runtime.BalancerProbe(f.listen, b.Want(), !t.Bind() || t.Balancer.Tier())(ctx)
 		},
 		timeout: r.l.startTimeout, stopSig: kind.StopSignal,
 	}
-	text, gen, err := d.RenderBalancer()
+	text, gen, err := d.RenderBalancer(instance)
 	if err != nil {
 		return err
 	}
-	if err := b.write(text, gen, d.Topology().Balancer.Template != nil); err != nil {
+	if err := b.write(text, gen, t.Balancer.Template != nil); err != nil {
 		return err
 	}
 	d.AddPart(b, b.Stop)
+	d.AddBalancer(b)
 	if err := b.Start(ctx); err != nil {
 		return balancer.WithConfigLine(err, confPath, text)
 	}
-	d.SetBalancer(b, r.listen)
+	return nil
+}
+
+// startFront starts the tier's L4 front (HAProxy in TCP mode) before the instances, and waits until an instance
+// answers through it.
+func (r *localRun) startFront(ctx context.Context) error {
+	d, t := r.d, r.d.Topology()
+	bin, err := r.l.frontBinary()
+	if err != nil {
+		return err
+	}
+	haproxy, err := balancer.Lookup("haproxy")
+	if err != nil {
+		return err
+	}
+	listen, err := runtime.FreeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	ups := make([]balancer.Upstream, len(r.instances))
+	for i, f := range r.instances {
+		ups[i] = balancer.NewUpstream(f.name, i+1, f.listen)
+	}
+	text, err := balancer.RenderFront(t.FrontConfig(listen, ups))
+	if err != nil {
+		return err
+	}
+	confPath := filepath.Join(d.Dir(), balancer.FrontConfFile)
+	if err := os.WriteFile(confPath, text, 0o644); err != nil {
+		return fmt.Errorf("write the front's config: %w", err)
+	}
+	errLog := filepath.Join(d.Dir(), "front-error.log")
+	p := &localPart{
+		name: plan.PartFront, bin: bin, logPath: filepath.Join(d.Dir(), "front.out"), logs: []string{errLog},
+		args:    haproxy.LocalArgs(d.Dir(), confPath, errLog),
+		ready:   runtime.BalancerProbe(listen, 0, !t.Bind()),
+		timeout: r.l.startTimeout, stopSig: haproxy.StopSignal,
+	}
+	d.AddPart(p, p.Stop)
+	d.SetFront(p)
+	r.hostAddrs[plan.PartFront] = listen
+	if err := p.Start(ctx); err != nil {
+		return balancer.WithConfigLine(err, confPath, text)
+	}
+	d.SetEndpoint(listen)
 	return nil
 }
 

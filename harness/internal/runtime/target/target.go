@@ -74,5 +74,5 @@ type nothing struct{}
 var errNoParts = errors.New("a live target has no parts the harness started")
 
 func (nothing) StartReplica(context.Context, plan.ReplicaSpec) error { return errNoParts }
-func (nothing) FillConfig(*balancer.Config)                          {}
+func (nothing) FillConfig(int, *balancer.Config)                     {}
 func (nothing) HostAddr(context.Context, string) (string, error)     { return "", errNoParts }
