@@ -143,3 +143,43 @@ func TestTierKillBalancer(t *testing.T) {
 		assert.Zero(t, rep.Totals.SessionLosses, "nothing else is lost under cookie-insert")
 	})
 }
+
+// The stateless mechanisms hold across instances given the same server list: a cookie that names the replica, and
+// address hashes (modulo over the same ordered list, or a ring over the same names), whichever instance a
+// connection reaches.
+func TestTierStatelessStrategiesHold(t *testing.T) {
+	for _, tt := range []struct{ kind, strategy, extra string }{
+		{"haproxy", "cookie-insert", ""},
+		{"nginx", "ip-hash", ""},
+		{"nginx", "ip-hash", "balancer.hash_type=consistent"},
+		{"haproxy", "ip-hash", ""},
+		{"haproxy", "ip-hash", "balancer.hash_type=consistent"},
+		{"caddy", "ip-hash", ""},
+	} {
+		t.Run(tt.kind+" "+tt.strategy+" "+tt.extra, func(t *testing.T) {
+			set := []string{"name=tier-" + tt.kind + "-" + tt.strategy, "balancer.kind=" + tt.kind, "balancer.strategy=" + tt.strategy}
+			if tt.extra != "" {
+				set = append(set, tt.extra)
+			}
+			rep, _ := run(t, "balancer-tier.yaml", set...)
+			assert.Zero(t, rep.Totals.SessionLosses)
+			assertInstancesAddUp(t, rep, 2)
+			assert.Positive(t, rep.Tier.UsersOnSeveral, "users went through both instances")
+		})
+	}
+}
+
+// The balancer's own idle timeout reopens connections the browser would have kept: with pauses shorter than
+// clients.keep_alive but longer than balancer.idle_timeout, every page after one comes on a new connection the
+// front may send to the other instance, and stick tables kept per instance lose sessions again.
+func TestTierIdleTimeoutReopensConnections(t *testing.T) {
+	rep, _ := run(t, "balancer-tier.yaml", "name=tier-idle", "clients.keep_alive=30s", "balancer.idle_timeout=150ms")
+	assert.Positive(t, rep.Totals.Connections["closed"], "the instances closed idle connections")
+	assert.Zero(t, rep.Totals.Connections["keep-alive"], "the browsers kept theirs")
+	require.NotNil(t, rep.Totals.SessionLoss)
+	assert.Greater(t, *rep.Totals.SessionLoss, 0.1)
+
+	kept, _ := run(t, "balancer-tier.yaml", "name=tier-kept", "clients.keep_alive=30s")
+	assert.Zero(t, kept.Totals.Connections["closed"], "nothing closed them at the kinds' default idle timeouts")
+	assert.Zero(t, kept.Totals.SessionLosses, "one connection per user never meets the second instance")
+}
