@@ -183,3 +183,22 @@ func TestTierIdleTimeoutReopensConnections(t *testing.T) {
 	assert.Zero(t, kept.Totals.Connections["closed"], "nothing closed them at the kinds' default idle timeouts")
 	assert.Zero(t, kept.Totals.SessionLosses, "one connection per user never meets the second instance")
 }
+
+// In a tier with a stagger, a replica's death reaches the instances one after another: it is taken out of each
+// instance's config in turn, as Kubernetes takes a dead pod out of the endpoints, and put back in turn once it
+// serves again.
+func TestTierStaggeredReplicaKill(t *testing.T) {
+	rep, _ := run(t, "balancer-tier.yaml", "name=tier-kill-replica", "balancer.kind=nginx", "balancer.strategy=cookie-insert",
+		"balancer.stagger=1s", "clients.pages=20", `faults=[{at: "1s", action: kill, target: replica-1, for: 2s}]`)
+	require.Len(t, rep.Faults, 1)
+	f := rep.Faults[0]
+	assert.Empty(t, f.Error)
+	require.NotNil(t, f.StartMs)
+	require.NotNil(t, f.EndMs)
+	// Killed, withdrawn from two instances 1 s apart, 2 s down, started, restored on two 1 s apart.
+	assert.GreaterOrEqual(t, *f.EndMs-*f.StartMs, int64(4000), "the withdrawal and the restore each took a stagger")
+	require.NotNil(t, f.UsersOnTarget)
+	require.NotNil(t, f.LostOnTarget)
+	assert.Positive(t, *f.UsersOnTarget)
+	assert.Equal(t, *f.UsersLost, *f.LostOnTarget, "the dead replica's users lose their sessions, nobody else")
+}
