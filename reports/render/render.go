@@ -215,14 +215,15 @@ func renderTier(w io.Writer, t *reports.Tier) error {
 	return err
 }
 
-// tierSummary is e.g. "2 instances, front connection; 12 requests answered by no instance; 40 users answered by
+// tierSummary is e.g. "2 instances behind an L4 front spreading by connection (…); 12 requests answered by no instance; 40 users answered by
 // several instances".
 func tierSummary(t *reports.Tier) string {
 	front := t.Front
 	if front == "" {
 		front = "-"
 	}
-	return fmt.Sprintf("%d instances, front %s; %d requests answered by no instance; %d users answered by several instances",
+	return fmt.Sprintf("%d instances behind an L4 front spreading by %s (a real HAProxy in TCP mode, standing in for a cloud L4 balancer); "+
+		"%d requests answered by no instance; %d users answered by several instances",
 		len(t.Instances), front, t.NoInstance, t.UsersOnSeveral)
 }
 

@@ -24,7 +24,7 @@ func renderAs(t *testing.T, format string, r *reports.Report) string {
 // connections closed per phase and the users sent back and forth during each fault.
 func TestRenderTier(t *testing.T) {
 	const (
-		summary = "2 instances, front connection; 20 requests answered by no instance; 120 users answered by several instances"
+		summary = "2 instances behind an L4 front spreading by connection (a real HAProxy in TCP mode, standing in for a cloud L4 balancer); 20 requests answered by no instance; 120 users answered by several instances"
 		split   = "88 on another instance than the login's, 4 on the login's, 3 unattributed"
 		conns   = "355 new connections: closed 12, error 3, first 300, keep-alive 40 (15 closed by the balancer's side)"
 		flipped = "fault 2: scale-out at 4s (4000–4600 ms): 270 users across, 40 moved (0.148); 25 lost their session; " +
