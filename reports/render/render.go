@@ -215,8 +215,8 @@ func renderTier(w io.Writer, t *reports.Tier) error {
 	return err
 }
 
-// tierSummary is e.g. "2 instances behind an L4 front spreading by connection (…); 12 requests answered by no instance; 40 users answered by
-// several instances".
+// tierSummary is e.g. "2 instances behind an L4 front spreading by connection (…); 12 requests answered by no
+// instance; 40 users answered by several instances".
 func tierSummary(t *reports.Tier) string {
 	front := t.Front
 	if front == "" {
