@@ -157,13 +157,26 @@ func redisServerBin(t *testing.T) string {
 }
 
 // startRedis runs a throwaway redis-server on a free port, without persistence, and returns a client to it; both
-// end with the test.
+// end with the test. A port another test's process took between choosing it and binding it is chosen again.
 func startRedis(t *testing.T) *redis.Client {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real redis-server; skipped with -short")
 	}
 	bin := redisServerBin(t)
+	for attempt := 1; ; attempt++ {
+		rdb, taken := tryRedis(t, bin)
+		if !taken {
+			return rdb
+		}
+		require.Less(t, attempt, 5, "redis-server found its port taken %d times", attempt)
+	}
+}
+
+// tryRedis starts redis-server on a free port and waits until it answers; taken reports it exited because the port
+// was taken meanwhile.
+func tryRedis(t *testing.T, bin string) (rdb *redis.Client, taken bool) {
+	t.Helper()
 	addr := freeAddr(t)
 	_, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
@@ -175,11 +188,14 @@ func startRedis(t *testing.T) *redis.Client {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	rdb = redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		select {
 		case <-exited:
+			if strings.Contains(out.String(), "Address already in use") {
+				return nil, true
+			}
 			require.FailNow(t, "redis-server exited", "on %s: %s", addr, out.String())
 		default:
 		}
@@ -187,7 +203,7 @@ func startRedis(t *testing.T) *redis.Client {
 		err := rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return rdb
+			return rdb, false
 		}
 		if time.Now().After(deadline) {
 			require.FailNow(t, "redis-server never answered PING", "on %s: %v", addr, err)

@@ -24,6 +24,10 @@ type Tool struct {
 	Binary      string   // the file it builds
 	For         string   // what needs it, for doctor
 	VersionArgs []string // the arguments that make the binary print its version
+	// Module, when set, is built through a module of sessionlab's own that requires it at Version and repeats
+	// GoMod, its replace and exclude lines: go install refuses a module whose go.mod has them.
+	Module string
+	GoMod  []string
 }
 
 // Known are the tools `sessionlab install` builds.
@@ -32,6 +36,15 @@ var Known = []Tool{
 		For: "balancer.kind: caddy (Debian's 2.6 has no PROXY-protocol listener)", VersionArgs: []string{"version"}},
 	{Name: "oauth2-proxy", Version: "v7.15.6", Package: "github.com/oauth2-proxy/oauth2-proxy/v7", Binary: "oauth2-proxy",
 		For: "scenarios/oauth2-proxy-real.yaml (the real OAuth2-Proxy as the replicas)", VersionArgs: []string{"--version"}},
+	// v3.6.12: v3.7 replaces a module with a nested one the module proxy does not serve.
+	{Name: "traefik", Version: "v3.6.12", Package: "github.com/traefik/traefik/v3/cmd/traefik", Binary: "traefik",
+		For: "balancer.kind: traefik", VersionArgs: []string{"version"}, Module: "github.com/traefik/traefik/v3",
+		GoMod: []string{
+			"replace github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e",
+			"replace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59",
+			"replace github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-20190809180810-6e71eb837595",
+			"exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible",
+		}},
 }
 
 // Lookup is the known tool named name.
@@ -127,13 +140,33 @@ func Install(ctx context.Context, t Tool, progress io.Writer) (string, error) {
 	return dst, nil
 }
 
-// build puts t's binary at tmp/bin with go install at the version. Binaries are static (CGO_ENABLED=0: the images
-// copy them as they are) and stripped of symbols.
+// build puts t's binary at tmp/bin: with go install at the version, or for a module with replace directives with go
+// build in a module of its own (BuildModule). Binaries are static (CGO_ENABLED=0: the images copy them as they are)
+// and stripped of symbols.
 func build(ctx context.Context, gobin string, t Tool, tmp string, progress io.Writer) error {
-	cmd := exec.CommandContext(ctx, gobin, "install", "-trimpath", "-ldflags=-s -w", t.Package+"@"+t.Version)
+	args := []string{"install", "-trimpath", "-ldflags=-s -w", t.Package + "@" + t.Version}
+	if t.Module != "" {
+		if err := os.WriteFile(filepath.Join(tmp, "go.mod"), BuildModule(t), 0o644); err != nil {
+			return err
+		}
+		// -mod=mod writes the go.sum the build needs, each module checked as go install would.
+		args = []string{"build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(tmp, "bin", t.Binary), t.Package}
+	}
+	cmd := exec.CommandContext(ctx, gobin, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = tmp, progress, progress
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOBIN="+filepath.Join(tmp, "bin"))
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOBIN="+filepath.Join(tmp, "bin"), "GOWORK=off")
 	return cmd.Run()
+}
+
+// BuildModule is the go.mod of the module that builds t: it requires t.Module at t.Version and repeats its replace
+// and exclude lines.
+func BuildModule(t Tool) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "module sessionlab.invalid/build/%s\n\ngo 1.25\n\nrequire %s %s\n\n", t.Name, t.Module, t.Version)
+	for _, line := range t.GoMod {
+		b.WriteString(line + "\n")
+	}
+	return []byte(b.String())
 }
 
 // lock takes an exclusive lock on path, waiting for another holder to let go.
