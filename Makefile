@@ -23,7 +23,7 @@ build:
 # deps installs Debian packages whose binaries are missing, without starting their system services
 # (policy-rc.d answers 101 while apt runs), and the Go programs the runs need. A second run finds everything and does
 # nothing. DEPS_TOOLS names the Go programs (make demo needs only caddy).
-DEPS_TOOLS ?= caddy oauth2-proxy
+DEPS_TOOLS ?= caddy oauth2-proxy traefik
 deps: deps-debian deps-tools
 
 deps-tools:
@@ -175,20 +175,22 @@ export SESSIONLAB_IMAGE_DEBIAN SESSIONLAB_IMAGE_NGINX SESSIONLAB_IMAGE_HAPROXY S
 .PHONY: images clean-images clean-docker
 
 images:
-	@$(MAKE) --no-print-directory deps-tools DEPS_TOOLS=caddy
+	@$(MAKE) --no-print-directory deps-tools DEPS_TOOLS="caddy traefik"
 	@caddy=$$($(BIN)/sessionlab install caddy | sed 's/^caddy: //'); version=$$(basename $$(dirname $$caddy) | sed 's/^caddy-//'); \
+	traefik=$$($(BIN)/sessionlab install traefik | sed 's/^traefik: //'); tversion=$$(basename $$(dirname $$traefik) | sed 's/^traefik-//'); \
 	IMAGE_DEBIAN='$(SESSIONLAB_IMAGE_DEBIAN)' IMAGE_NGINX='$(SESSIONLAB_IMAGE_NGINX)' IMAGE_HAPROXY='$(SESSIONLAB_IMAGE_HAPROXY)' \
 	IMAGE_REDIS='$(SESSIONLAB_IMAGE_REDIS)' IMAGE_FAKEAPP='$(SESSIONLAB_IMAGE_FAKEAPP)' IMAGE_SESSIONLAB='$(SESSIONLAB_IMAGE_SESSIONLAB)' \
 	IMAGE_CADDY="$${SESSIONLAB_IMAGE_CADDY:-sessionlab/caddy:$$version}" CADDY_BIN="$$caddy" \
+	IMAGE_TRAEFIK="$${SESSIONLAB_IMAGE_TRAEFIK:-sessionlab/traefik:$$tversion}" TRAEFIK_BIN="$$traefik" \
 	GO='$(GO)' bash docker/build-images.sh
 
 # Derived images first, the base last; images that are not there are skipped.
 clean-images:
-	@for img in $$(docker image ls -q 'sessionlab/caddy') $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
+	@for img in $$(docker image ls -q 'sessionlab/caddy') $$(docker image ls -q 'sessionlab/traefik') $(SESSIONLAB_IMAGE_SESSIONLAB) $(SESSIONLAB_IMAGE_FAKEAPP) $(SESSIONLAB_IMAGE_NGINX) $(SESSIONLAB_IMAGE_HAPROXY) $(SESSIONLAB_IMAGE_REDIS) $(SESSIONLAB_IMAGE_DEBIAN); do \
 	  if docker image inspect $$img >/dev/null 2>&1; then docker image rm $$img >/dev/null && echo "removed $$img"; fi; \
 	done
 	@docker image prune --force --filter label=org.sessionlab.image=1 >/dev/null
-	rm -f docker/fakeapp/sessionlab docker/sessionlab/sessionlab docker/caddy/caddy
+	rm -f docker/fakeapp/sessionlab docker/sessionlab/sessionlab docker/caddy/caddy docker/traefik/traefik
 
 # Remove every container and network a sessionlab run created, including those of runs that were killed.
 clean-docker:

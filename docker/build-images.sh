@@ -12,6 +12,7 @@
 #   4. IMAGE_SESSIONLAB  FROM IMAGE_DEBIAN + the static sessionlab binary: the runner of `sessionlab k8s`'s Job.
 #   5. IMAGE_CADDY    FROM IMAGE_DEBIAN + the static caddy `sessionlab install caddy` built from the Go module proxy
 #                     into the tool cache (CADDY_BIN).
+#   6. IMAGE_TRAEFIK  the same for traefik (TRAEFIK_BIN), when TRAEFIK_BIN is given.
 #
 # Image names come from the environment (the Makefile passes its IMAGE_* variables). Every image carries the label
 # org.sessionlab.image=1. Safe to run again: a second run does no real work.
@@ -24,6 +25,7 @@ IMAGE_REDIS=${IMAGE_REDIS:-sessionlab/redis:bookworm}
 IMAGE_FAKEAPP=${IMAGE_FAKEAPP:-sessionlab/fakeapp:dev}
 IMAGE_SESSIONLAB=${IMAGE_SESSIONLAB:-sessionlab/sessionlab:dev}
 IMAGE_CADDY=${IMAGE_CADDY:?IMAGE_CADDY names the Caddy image (make images passes sessionlab/caddy:PINNED-VERSION)}
+IMAGE_TRAEFIK=${IMAGE_TRAEFIK:-}
 GO=${GO:-go}
 
 LABEL=org.sessionlab.image=1
@@ -242,6 +244,12 @@ copy_caddy() {
 	cp -L "$bin" "$DOCKER_DIR/caddy/caddy"
 }
 
+# copy_traefik puts the traefik binary `sessionlab install traefik` built beside its Dockerfile (git-ignored).
+copy_traefik() {
+	[ -x "$TRAEFIK_BIN" ] || die "no traefik binary at $TRAEFIK_BIN: run \`make deps\` first (sessionlab install traefik builds one from the Go module proxy)"
+	cp -L "$TRAEFIK_BIN" "$DOCKER_DIR/traefik/traefik"
+}
+
 main() {
 	command -v docker >/dev/null 2>&1 || die "docker is not installed"
 	docker info >/dev/null 2>&1 || die "cannot reach the Docker daemon (is it running, may this user use it?)"
@@ -257,6 +265,11 @@ main() {
 	docker_build "$IMAGE_SESSIONLAB" sessionlab
 	copy_caddy
 	docker_build "$IMAGE_CADDY" caddy
+	if [ -n "${TRAEFIK_BIN:-}" ]; then
+		[ -n "$IMAGE_TRAEFIK" ] || die "IMAGE_TRAEFIK names the Traefik image (make images passes sessionlab/traefik:PINNED-VERSION)"
+		copy_traefik
+		docker_build "$IMAGE_TRAEFIK" traefik
+	fi
 	# A changed binary leaves the previous fakeapp image untagged: drop such leftovers (ours only, by label).
 	docker image prune --force --filter "label=$LABEL" >/dev/null
 }

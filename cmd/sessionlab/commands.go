@@ -467,13 +467,15 @@ func newK8sCmd() *cobra.Command {
 	var sets, images []string
 	var o k8s.Options
 	cmd := &cobra.Command{
-		Use:   "k8s [--shards N] [flags] FILE.yaml",
-		Short: "Write the Kubernetes manifests that run the scenario on a cluster: the app, its Ingress, Redis, and an Indexed Job of N shards",
+		Use:   "k8s [--shards N] [--ingress ingress-nginx|traefik|gateway-api] [flags] FILE.yaml",
+		Short: "Write the Kubernetes manifests that run the scenario on a cluster: the app, its Ingress or Gateway, Redis, and an Indexed Job of N shards",
 		Long: "Write to stdout the manifests that run the scenario on a cluster: the replicas (a Deployment of app.image, or " +
-			"of the fakeapp image), a Service, an Ingress whose ingress-nginx annotations express the strategy (or a Service " +
+			"of the fakeapp image), a Service, what routes to it with the strategy (--ingress ingress-nginx: an Ingress with " +
+			"its annotations, the default; traefik: an Ingress of class traefik and the Service annotations Traefik reads; " +
+			"gateway-api: a Gateway and an HTTPRoute, cookie-insert as its experimental sessionPersistence; or a Service " +
 			"with ClientIP affinity), Redis when sessions: redis, the scenario as a ConfigMap, and an Indexed Job whose pods " +
 			"run `sessionlab run --target … --shard i/N`. Each pod's log is its shard's event log; `sessionlab report " +
-			"--merge` joins them (README, \"Kubernetes\"). A strategy with no Kubernetes form is refused by name.",
+			"--merge` joins them (docs/targets.md, \"Kubernetes\"). A strategy the ingress cannot express is refused by name.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenario.Load(args[0], sets...)
@@ -503,7 +505,10 @@ func newK8sCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.Shards, "shards", 1, "pods of the Job, each running one shard of the users")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario key, KEY=VALUE (repeatable); the Job's pods get them too")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "the image for a part, PART=IMAGE (parts: fakeapp, redis, sessionlab)")
-	cmd.Flags().StringVar(&o.IngressURL, "ingress-url", "", "where the Job's pods reach the ingress controller (default: ingress-nginx's Service in the ingress-nginx namespace)")
+	cmd.Flags().StringVar(&o.Ingress, "ingress", "ingress-nginx", "what routes the users to the app: ingress-nginx, traefik (an Ingress of class traefik, the strategy in the Service's annotations) or gateway-api (a Gateway and an HTTPRoute)")
+	cmd.Flags().StringVar(&o.IngressClass, "ingress-class", "", "the Ingress's ingressClassName (default nginx, or traefik with --ingress traefik)")
+	cmd.Flags().StringVar(&o.GatewayClass, "gateway-class", "", "the Gateway's gatewayClassName with --ingress gateway-api: your cluster's GatewayClass (default REPLACE-ME, a placeholder to set)")
+	cmd.Flags().StringVar(&o.IngressURL, "ingress-url", "", "where the Job's pods reach the ingress controller (default: ingress-nginx's Service in the ingress-nginx namespace; with --ingress traefik, k3s's traefik Service in kube-system; with gateway-api, http://NAME-gateway, a placeholder for the Service your implementation provisions)")
 	cmd.Flags().StringVar(&o.Identity, "identity", "", "how users' addresses reach the ingress: x-forwarded-for (the controller's use-forwarded-headers), proxy-protocol, none; default the scenario's clients.identity when it is x-forwarded-for or none, else x-forwarded-for (bind is refused: a pod cannot connect from the users' addresses)")
 	return cmd
 }

@@ -74,3 +74,31 @@ func TestK8sTakesAScenarioForALiveTarget(t *testing.T) {
 	_, err = execute(t, "k8s", "--set", "clients.identity=bind", rrMemory)
 	assert.ErrorContains(t, err, "clients.identity bind: the Job's pods cannot connect from the users' addresses")
 }
+
+// --ingress picks what routes to the app, --ingress-class and --gateway-class name its class; a strategy the ingress
+// cannot express, and an ingress sessionlab does not write, are refused by name.
+func TestK8sIngressFlags(t *testing.T) {
+	out, err := execute(t, "k8s", "--ingress", "traefik", "--set", "balancer.strategy=cookie-insert", rrMemory)
+	require.NoError(t, err)
+	assert.Contains(t, out, "ingressClassName: traefik")
+	assert.Contains(t, out, `traefik.ingress.kubernetes.io/service.sticky.cookie: "true"`)
+	assert.NotContains(t, out, "nginx.ingress.kubernetes.io/")
+
+	out, err = execute(t, "k8s", "--ingress", "traefik", "--ingress-class", "traefik-lab", rrMemory)
+	require.NoError(t, err)
+	assert.Contains(t, out, "ingressClassName: traefik-lab")
+
+	out, err = execute(t, "k8s", "--ingress", "gateway-api", "--gateway-class", "eg", "--ingress-url", "http://gw.example",
+		"--set", "balancer.strategy=cookie-insert", rrMemory)
+	require.NoError(t, err)
+	assert.Contains(t, out, "gatewayClassName: eg")
+	assert.Contains(t, out, "kind: HTTPRoute")
+	assert.Contains(t, out, "sessionPersistence:")
+	assert.Contains(t, out, "http://gw.example")
+	assert.NotContains(t, out, "kind: Ingress")
+
+	_, err = execute(t, "k8s", "--ingress", "gateway-api", "--set", "balancer.strategy=ip-hash", rrMemory)
+	assert.ErrorContains(t, err, "strategy ip-hash has no Gateway API form: the standard API cannot say an address hash")
+	_, err = execute(t, "k8s", "--ingress", "haproxy-ingress", rrMemory)
+	assert.ErrorContains(t, err, `ingress "haproxy-ingress": want ingress-nginx, traefik or gateway-api`)
+}

@@ -196,7 +196,7 @@ func TestBadInputIsAClearErrorAndStartsNothing(t *testing.T) {
 	}{
 		{[]string{"run", bad}, []string{bad + ":4: app.colour: unknown key", bad + ":3: app.replicas: 0 is out of range (allowed 1..64)", "balancer.strategy: \"sticky\" is not allowed"}},
 		{[]string{"compare", "--strategies", "round-robin,magic", rrMemory}, []string{"--set balancer.strategy=magic: balancer.strategy: \"magic\" is not allowed"}},
-		{[]string{"compare", "--balancers", "traefik", rrMemory}, []string{`--balancers: "traefik" is not a balancer (allowed: nginx, haproxy, caddy)`}},
+		{[]string{"compare", "--balancers", "envoy", rrMemory}, []string{`--balancers: "envoy" is not a balancer (allowed: nginx, haproxy, caddy, traefik)`}},
 		{[]string{"run", "--set", "balancer.strategy=client-ip-sticky", rrMemory}, []string{"balancer.strategy: client-ip-sticky is not supported by nginx"}},
 		{[]string{"run", "--format", "yaml", rrMemory}, []string{`--format "yaml" is not known (allowed: text, json, markdown, html, junit)`}},
 		{[]string{"run", "--runtime", "k8s", rrMemory}, []string{`--runtime "k8s" is not known`}},

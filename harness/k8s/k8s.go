@@ -1,7 +1,8 @@
 // Package k8s writes the Kubernetes manifests that run a scenario on a cluster: the app's replicas (a Deployment of
-// app.image, or of the fakeapp image), a Service, an Ingress whose ingress-nginx annotations express the strategy
-// (or a Service with ClientIP affinity), Redis when sessions live there, the scenario as a ConfigMap, and an
-// Indexed Job whose pods run sessionlab in target mode, each on its own shard of the users. It starts nothing and
+// app.image, or of the fakeapp image), a Service, what routes to it with the strategy (an Ingress with ingress-nginx's
+// annotations, an Ingress of class traefik with the Service annotations Traefik reads, a Gateway API Gateway and
+// HTTPRoute, or a Service with ClientIP affinity), Redis when sessions live there, the scenario as a ConfigMap, and
+// an Indexed Job whose pods run sessionlab in target mode, each on its own shard of the users. It starts nothing and
 // needs no cluster: the manifests are YAML the user applies.
 package k8s
 
@@ -32,17 +33,55 @@ type Options struct {
 	// Identity is how users' addresses reach the ingress: x-forwarded-for, none or proxy-protocol; default the
 	// scenario's clients.identity when it is x-forwarded-for or none, else x-forwarded-for (the controller's
 	// use-forwarded-headers). bind is refused: a pod cannot connect from the users' addresses.
-	Identity     string
-	IngressClass string // default nginx
+	Identity string
+	// Ingress is what routes the users to the app: ingress-nginx (an Ingress with its annotations; the default),
+	// traefik (an Ingress of class traefik, the strategy in the app Service's annotations that Traefik's Kubernetes
+	// Ingress provider reads) or gateway-api (a Gateway and an HTTPRoute; cookie-insert is the route rule's
+	// experimental sessionPersistence). A strategy the ingress cannot express is refused by name.
+	Ingress      string
+	IngressClass string // the Ingress's ingressClassName; default nginx, or traefik with Ingress traefik
+	// GatewayClass is the Gateway's gatewayClassName (Ingress gateway-api): the cluster's GatewayClass; default
+	// REPLACE-ME, a placeholder no GatewayClass is named (the manifests say so).
+	GatewayClass string
 }
 
-func (o *Options) defaults() {
+// The ingresses Options.Ingress names.
+const (
+	ingressNGINX = "ingress-nginx"
+	traefik      = "traefik"
+	gatewayAPI   = "gateway-api"
+)
+
+func (o *Options) defaults(name string) error {
 	o.Shards = max(o.Shards, 1)
 	o.AppImage = or(o.AppImage, "sessionlab/fakeapp:dev")
 	o.RedisImage = or(o.RedisImage, "sessionlab/redis:bookworm")
 	o.RunnerImage = or(o.RunnerImage, "sessionlab/sessionlab:dev")
-	o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
-	o.IngressClass = or(o.IngressClass, "nginx")
+	o.Ingress = or(o.Ingress, ingressNGINX)
+	switch o.Ingress {
+	case ingressNGINX, traefik:
+		if o.GatewayClass != "" {
+			return fmt.Errorf("gateway class %s: ingress %s writes an Ingress, not a Gateway; give an ingress class, or ingress gateway-api", o.GatewayClass, o.Ingress)
+		}
+	case gatewayAPI:
+		if o.IngressClass != "" {
+			return fmt.Errorf("ingress class %s: ingress gateway-api writes a Gateway, not an Ingress; give a gateway class", o.IngressClass)
+		}
+	default:
+		return fmt.Errorf("ingress %q: want ingress-nginx, traefik or gateway-api", o.Ingress)
+	}
+	switch o.Ingress {
+	case ingressNGINX:
+		o.IngressURL = or(o.IngressURL, "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local")
+		o.IngressClass = or(o.IngressClass, "nginx")
+	case traefik:
+		o.IngressURL = or(o.IngressURL, "http://traefik.kube-system.svc.cluster.local") // k3s's Traefik
+		o.IngressClass = or(o.IngressClass, "traefik")
+	case gatewayAPI:
+		o.IngressURL = or(o.IngressURL, "http://"+gatewayName(name)) // a placeholder: the implementation names the Service
+		o.GatewayClass = or(o.GatewayClass, gatewayClassPlaceholder)
+	}
+	return nil
 }
 
 func or(v, def string) string {
@@ -81,8 +120,10 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.defaults()
 	t := p.Topology
+	if err := o.defaults(t.Name); err != nil {
+		return nil, err
+	}
 	if t.Target != nil {
 		return nil, fmt.Errorf("the scenario names a live target (%s): the manifests start the app themselves", t.Target.URL)
 	}
@@ -98,7 +139,7 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	if t.Bind() || o.Identity == vocab.IdentityBind {
 		return nil, fmt.Errorf("clients.identity bind: the Job's pods cannot connect from the users' addresses (bind connects from loopback addresses of this machine); use x-forwarded-for or proxy-protocol")
 	}
-	route, err := routing(t)
+	route, err := routing(t, o.Ingress)
 	if err != nil {
 		return nil, err
 	}
@@ -113,14 +154,20 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	if t.App.NeedsStore() {
 		docs = append(docs, deployment(name+"-redis", 1, container{name: "redis", image: o.RedisImage, port: 6379,
 			args: append([]string{"redis-server"}, "--protected-mode", "no", "--save", "", "--appendonly", "no")}),
-			service(name+"-redis", name+"-redis", 6379, 6379, nil))
+			service(name+"-redis", name+"-redis", 6379, 6379, nil, nil))
 	}
-	docs = append(docs, deployment(name+"-app", len(t.Replicas), app), service(name+"-app", name+"-app", 80, app.port, route.service))
+	docs = append(docs, deployment(name+"-app", len(t.Replicas), app),
+		service(name+"-app", name+"-app", 80, app.port, route.service, route.serviceAnnotations))
 	target := o.IngressURL
-	if route.annotations != nil {
-		docs = append(docs, ingress(name+"-app", o.IngressClass, name+"-app", route.annotations))
-	} else {
+	switch {
+	case route.direct:
 		target = "http://" + name + "-app" // ClientIP affinity holds only for traffic that reaches the Service itself
+	case o.Ingress == gatewayAPI:
+		docs = append(docs, gateway(name, o), httpRoute(name, route))
+	case o.Ingress == traefik:
+		docs = append(docs, commented{traefikComment, ingress(name+"-app", o.IngressClass, name+"-app", route.annotations)})
+	default:
+		docs = append(docs, ingress(name+"-app", o.IngressClass, name+"-app", route.annotations))
 	}
 	attribution := ""
 	switch {
@@ -133,6 +180,12 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	var buf bytes.Buffer
 	for _, d := range docs {
 		buf.WriteString("---\n")
+		if c, ok := d.(commented); ok {
+			for line := range strings.Lines(c.comment) {
+				buf.WriteString("# " + line)
+			}
+			d = c.obj
+		}
 		enc := yaml.NewEncoder(&buf)
 		enc.SetIndent(2)
 		if err := enc.Encode(d); err != nil {
@@ -145,17 +198,38 @@ func Manifests(s *scenario.Scenario, o Options) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// route is how the strategy is expressed: ingress-nginx annotations, or the Service's ClientIP affinity.
+// commented is a manifest written after a YAML comment, one line of the comment per line of its text.
+type commented struct {
+	comment string
+	obj     obj
+}
+
+// route is how the strategy is expressed: the Ingress's annotations, the app Service's (Traefik reads them there),
+// the HTTPRoute's sessionPersistence, or the Service's ClientIP affinity.
 type route struct {
-	annotations map[string]string // nil: no Ingress, the Job drives the Service
-	service     map[string]any    // added to the Service's spec
-	cookie      string            // the affinity cookie, which names the replica (persistent mode)
+	direct             bool              // no Ingress or Gateway: the Job drives the Service
+	annotations        map[string]string // the Ingress's
+	serviceAnnotations map[string]string // the app Service's
+	service            map[string]any    // added to the Service's spec
+	persistence        map[string]any    // the HTTPRoute rule's sessionPersistence; nil for none
+	cookie             string            // the affinity cookie, which names the replica (persistent mode)
 }
 
 const ann = "nginx.ingress.kubernetes.io/"
 
-// routing maps a strategy to its Kubernetes form, or refuses it by name.
-func routing(t plan.Topology) (route, error) {
+// routing maps a strategy to its form on the ingress, or refuses it by name.
+func routing(t plan.Topology, ingress string) (route, error) {
+	switch ingress {
+	case traefik:
+		return traefikRouting(t)
+	case gatewayAPI:
+		return gatewayRouting(t)
+	}
+	return nginxRouting(t)
+}
+
+// nginxRouting maps a strategy to ingress-nginx's annotations, or the Service's ClientIP affinity.
+func nginxRouting(t plan.Topology) (route, error) {
 	s := t.Balancer.Settings
 	switch t.Balancer.Strategy {
 	case "round-robin":
@@ -181,7 +255,7 @@ func routing(t plan.Topology) (route, error) {
 		return route{annotations: a, cookie: s.CookieName}, nil
 	case "client-ip-sticky":
 		timeout, _ := strconv.Atoi(strings.TrimSuffix(s.StickExpire, "s"))
-		return route{service: map[string]any{"sessionAffinity": "ClientIP",
+		return route{direct: true, service: map[string]any{"sessionAffinity": "ClientIP",
 			"sessionAffinityConfig": map[string]any{"clientIP": map[string]any{"timeoutSeconds": timeout}}}}, nil
 	case "learn-cookie":
 		return route{}, fmt.Errorf("strategy learn-cookie has no Kubernetes form: ingress-nginx cannot learn the app's cookie from an answer; hash-cookie (upstream-hash-by) or cookie-insert (affinity: cookie)")

@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sessionlab/sessionlab/harness/k8s"
@@ -24,18 +25,28 @@ type objects struct {
 	deployments map[string]appsv1.Deployment
 	services    map[string]corev1.Service
 	ingresses   []networkingv1.Ingress
+	gateways    []gatewayv1.Gateway
+	httpRoutes  []gatewayv1.HTTPRoute
 	jobs        []batchv1.Job
+	text        string // the YAML stream, comments and all
 }
 
 func manifests(t *testing.T, sets ...string) (objects, error) {
 	t.Helper()
+	return manifestsWith(t, k8s.Options{}, sets...)
+}
+
+// manifestsWith writes the manifests of rr-memory with sets, with o's fields besides the shards, scenario and sets.
+func manifestsWith(t *testing.T, opts k8s.Options, sets ...string) (objects, error) {
+	t.Helper()
 	s, err := scenario.Load("../../scenarios/rr-memory.yaml", sets...)
 	require.NoError(t, err)
-	text, err := k8s.Manifests(s, k8s.Options{Shards: 4, Scenario: []byte("name: rr-memory\n"), Sets: sets})
+	opts.Shards, opts.Scenario, opts.Sets = 4, []byte("name: rr-memory\n"), sets
+	text, err := k8s.Manifests(s, opts)
 	if err != nil {
 		return objects{}, err
 	}
-	o := objects{deployments: map[string]appsv1.Deployment{}, services: map[string]corev1.Service{}}
+	o := objects{deployments: map[string]appsv1.Deployment{}, services: map[string]corev1.Service{}, text: string(text)}
 	for _, doc := range bytes.Split(text, []byte("---\n")) {
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
@@ -55,6 +66,10 @@ func manifests(t *testing.T, sets ...string) (objects, error) {
 			o.services[svc.Name] = svc
 		case "Ingress":
 			o.ingresses = append(o.ingresses, strict[networkingv1.Ingress](t, doc))
+		case "Gateway":
+			o.gateways = append(o.gateways, strict[gatewayv1.Gateway](t, doc))
+		case "HTTPRoute":
+			o.httpRoutes = append(o.httpRoutes, strict[gatewayv1.HTTPRoute](t, doc))
 		case "Job":
 			o.jobs = append(o.jobs, strict[batchv1.Job](t, doc))
 		default:

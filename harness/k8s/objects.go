@@ -106,18 +106,24 @@ func secretName(deployment string) string {
 	return deployment[:len(deployment)-len("-app")] + "-secret"
 }
 
-func service(name, selects string, port, targetPort int, extra map[string]any) obj {
+func service(name, selects string, port, targetPort int, extra map[string]any, annotations map[string]string) obj {
 	spec := obj{"selector": map[string]string{"app.kubernetes.io/name": selects},
 		"ports": []any{obj{"port": port, "targetPort": targetPort}}}
 	for k, v := range extra {
 		spec[k] = v
 	}
-	return obj{"apiVersion": "v1", "kind": "Service", "metadata": meta(name, nil), "spec": spec}
+	m := meta(name, nil)
+	if len(annotations) > 0 {
+		m["annotations"] = annotations
+	}
+	return obj{"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": spec}
 }
 
 func ingress(name, class, svc string, annotations map[string]string) obj {
 	m := meta(name, nil)
-	m["annotations"] = annotations
+	if len(annotations) > 0 {
+		m["annotations"] = annotations
+	}
 	return obj{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": m,
 		"spec": obj{"ingressClassName": class, "rules": []any{obj{"http": obj{"paths": []any{obj{
 			"path": "/", "pathType": "Prefix",

@@ -40,7 +40,7 @@ func TestWithOverridesAGoValue(t *testing.T) {
 	_, err = s.With("app.replicas=0")
 	assert.ErrorContains(t, err, "--set app.replicas=0: app.replicas: 0 is out of range")
 	_, err = s.With("balancer.kind=haproxy", "balancer.max_fails=2")
-	assert.ErrorContains(t, err, "--set balancer.max_fails=2: balancer.max_fails: applies to kind nginx and caddy only")
+	assert.ErrorContains(t, err, "--set balancer.max_fails=2: balancer.max_fails: applies to kind nginx, caddy and traefik only")
 	_, err = s.With("clients.netwrk.nat=2")
 	assert.ErrorContains(t, err, "--set clients.netwrk.nat=2: clients.netwrk: unknown key")
 }

@@ -46,9 +46,9 @@ type Kind struct {
 	// it holds, then exit.
 	ReloadSignal syscall.Signal
 	StopSignal   syscall.Signal
-	// LocalArgs is the command line of a local process whose prefix directory is dir; ContainerArgs that of a
-	// container (the program first).
-	LocalArgs     func(dir, conf, errLog string) []string
+	// LocalArgs is the command line of a local process whose prefix directory is dir, listening on listen;
+	// ContainerArgs that of a container (the program first).
+	LocalArgs     func(dir, conf, errLog, listen string) []string
 	ContainerArgs func(conf string) []string
 	// Keys are the scenario's balancer settings only some kinds read that this one reads (Misfits refuses the
 	// others).

@@ -101,6 +101,13 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 		{"caddy", "strategy: cookie-insert\n  instances: 2\n  cookie_secret: per-instance\n  idle_timeout: 3s", []string{"lb_policy cookie lb " + plan.DerivedSecret(1, "caddy-1") + " {",
 			"timeouts {\n\t\t\tidle 3000ms", "header_down X-Sessionlab-Instance caddy-1"}},
 		{"caddy", "strategy: cookie-insert\n  instances: 2", []string{"lb_policy cookie lb {"}},
+		{"traefik", "strategy: round-robin", []string{"strategy: wrr", "service: ping@internal", `X-Sessionlab-Config: "7"`,
+			`- url: "http://127.0.0.1:18081"`, "rule: \"PathPrefix(`/`)\"", "passHostHeader: true"}},
+		{"traefik", "strategy: ip-hash", []string{"strategy: hrw"}},
+		{"traefik", "strategy: cookie-insert\n  max_fails: 2\n  fail_timeout: 5s\n  cookie: {change_on_failure: true, max_age: 1h}",
+			[]string{"sticky:\n          cookie:\n            name: _fb0b0\n            httpOnly: true", "maxAge: 3600",
+				"passiveHealthCheck:\n          maxFailedAttempts: 2\n          failureWindow: 5s", "- retry", "attempts: 3"}},
+		{"traefik", "strategy: round-robin\n  instances: 2", []string{"- instance", `X-Sessionlab-Instance: "traefik-1"`}},
 		// Users connecting from real source addresses send no PROXY header.
 		{"nginx", "strategy: ip-hash\nclients:\n  identity: bind", []string{"listen 127.0.0.1:18080 backlog=4096;\n", "ip_hash;"}},
 		{"haproxy", "strategy: ip-hash\nclients:\n  identity: bind", []string{"bind 127.0.0.1:18080\n"}},
@@ -129,6 +136,8 @@ func TestBuiltInConfigsAreValid(t *testing.T) {
 				args = []string{"-t", "-p", dir + "/", "-c", conf, "-e", filepath.Join(dir, "error.log")}
 			case "caddy":
 				args = []string{"validate", "--config", conf, "--adapter", "caddyfile"}
+			case "traefik":
+				t.Skip("Traefik has no command that checks a dynamic config: the runtime tests start it")
 			}
 			out, err := exec.Command(bin, args...).CombinedOutput()
 			require.NoError(t, err, "%s refuses the rendered config:\n%s\n%s", tt.kind, out, text)
@@ -164,13 +173,18 @@ func TestAttributionHeaderInBuiltInConfigs(t *testing.T) {
 // Every pair of kind and strategy is either run or refused by name; unknown names list the allowed ones.
 func TestSupports(t *testing.T) {
 	refused := map[string]string{
-		"nginx client-ip-sticky":  "not supported by nginx: open-source nginx has no client-IP stick table",
-		"nginx learn-cookie":      "not supported by nginx: open-source nginx cannot learn a cookie from an answer",
-		"haproxy cookie-balanced": "not supported by haproxy: HAProxy's cookie names a server",
-		"caddy hash-cookie":       "not supported by caddy: Caddy has no policy that hashes one cookie",
-		"caddy learn-cookie":      "not supported by caddy: Caddy cannot learn a cookie",
-		"caddy cookie-balanced":   "not supported by caddy: Caddy's cookie names the upstream",
-		"caddy client-ip-sticky":  "not supported by caddy: Caddy has no client-IP stick table",
+		"nginx client-ip-sticky":   "not supported by nginx: open-source nginx has no client-IP stick table",
+		"nginx learn-cookie":       "not supported by nginx: open-source nginx cannot learn a cookie from an answer",
+		"haproxy cookie-balanced":  "not supported by haproxy: HAProxy's cookie names a server",
+		"caddy hash-cookie":        "not supported by caddy: Caddy has no policy that hashes one cookie",
+		"caddy learn-cookie":       "not supported by caddy: Caddy cannot learn a cookie",
+		"caddy cookie-balanced":    "not supported by caddy: Caddy's cookie names the upstream",
+		"caddy client-ip-sticky":   "not supported by caddy: Caddy has no client-IP stick table",
+		"traefik least-conn":       "not supported by traefik: Traefik has no least-connections strategy",
+		"traefik hash-cookie":      "not supported by traefik: Traefik has no strategy that hashes one cookie",
+		"traefik learn-cookie":     "not supported by traefik: Traefik cannot learn a cookie",
+		"traefik cookie-balanced":  "not supported by traefik: Traefik's sticky cookie names the server",
+		"traefik client-ip-sticky": "not supported by traefik: Traefik has no client-IP stick table",
 	}
 	for _, kind := range balancer.Kinds {
 		for _, strategy := range balancer.Strategies {
@@ -182,7 +196,7 @@ func TestSupports(t *testing.T) {
 			assert.NoError(t, err, "%s %s", kind, strategy)
 		}
 	}
-	assert.ErrorContains(t, balancer.Supports("traefik", "round-robin"), `balancer kind "traefik" is not known (allowed: nginx, haproxy, caddy)`)
+	assert.ErrorContains(t, balancer.Supports("envoy", "round-robin"), `balancer kind "envoy" is not known (allowed: nginx, haproxy, caddy, traefik)`)
 	assert.ErrorContains(t, balancer.Supports("nginx", "random"), `strategy "random" is not known (allowed: round-robin,`)
 }
 

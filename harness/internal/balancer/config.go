@@ -52,6 +52,9 @@ type Config struct {
 	// Peers, with balancer.peers, are every instance of the tier (this one included, named Instance) where each
 	// listens for the others' stick-table updates: HAProxy's peers section.
 	Peers []Peer
+	// UpstreamByName: the replicas are reached by their names (replica-2:8080, a container network's aliases), which
+	// Traefik's templates write in its server URLs so that hrw's mapping is the same run after run.
+	UpstreamByName bool
 	// Backlog is the listen queue nginx asks for (the kernel caps it at net.core.somaxconn): users arriving by the
 	// thousand a second open connections faster than one worker accepts them, and nginx's default of 511 drops
 	// their SYNs, which come back a second later as a latency no user of the real site would see.
@@ -91,6 +94,7 @@ type Settings struct {
 	// go elsewhere once the balancer has marked the replica failed.
 	ChangeOnFailure bool
 	MaxFails        int
+	MaxFailsSet     bool // the scenario set max_fails (Traefik runs no passive check unless asked)
 	FailTimeout     string // nginx time, e.g. 10s
 	NextUpstream    string // nginx proxy_next_upstream arguments
 	HealthCheck     bool

@@ -53,19 +53,27 @@ func Misfits(kind, strategy, key string) []error {
 	}
 	var errs []error
 	if readers := tbl.kindsReading(key); len(readers) > 0 && !slices.Contains(k.Keys, key) {
-		errs = append(errs, fmt.Errorf("applies to kind %s only (this scenario's balancer.kind is %s)", strings.Join(readers, " and "), kind))
+		errs = append(errs, fmt.Errorf("applies to kind %s only (this scenario's balancer.kind is %s)", andList(readers), kind))
 	}
 	if readers := tbl.strategySettings[key]; len(readers) > 0 && !slices.Contains(readers, strategy) {
 		noun := "strategy"
 		if len(readers) > 1 {
 			noun = "strategies"
 		}
-		errs = append(errs, fmt.Errorf("applies to %s %s only (this scenario's is %s)", noun, strings.Join(readers, " and "), strategy))
+		errs = append(errs, fmt.Errorf("applies to %s %s only (this scenario's is %s)", noun, andList(readers), strategy))
 	}
 	if why, refused := k.cells[strategy].RefusedSettings[key]; refused {
 		errs = append(errs, fmt.Errorf("does not apply to strategy %s: %s", strategy, why))
 	}
 	return errs
+}
+
+// andList writes names as "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // kindsReading lists the kinds whose row reads key, in Kinds order; none when key is no kind's own.

@@ -48,8 +48,8 @@ func TestMatrixInDocs(t *testing.T) {
 func TestMatrix(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(balancer.Matrix(), "\n"), "\n")
 	require.Len(t, lines, 2+len(balancer.Strategies))
-	assert.Equal(t, "| strategy | nginx | haproxy | caddy |", lines[0])
-	assert.Equal(t, "|---|---|---|---|", lines[1])
+	assert.Equal(t, "| strategy | nginx | haproxy | caddy | traefik |", lines[0])
+	assert.Equal(t, "|---|---|---|---|---|", lines[1])
 	for i, strategy := range balancer.Strategies {
 		row := lines[2+i]
 		assert.True(t, strings.HasPrefix(row, "| `"+strategy+"` | "), row)
@@ -72,7 +72,7 @@ func TestMisfits(t *testing.T) {
 	}{
 		{"nginx", "round-robin", "workers", nil},
 		{"nginx", "round-robin", "max_fails", nil},
-		{"haproxy", "round-robin", "max_fails", []string{"applies to kind nginx and caddy only (this scenario's balancer.kind is haproxy)"}},
+		{"haproxy", "round-robin", "max_fails", []string{"applies to kind nginx, caddy and traefik only (this scenario's balancer.kind is haproxy)"}},
 		{"nginx", "round-robin", "redispatch", []string{"applies to kind haproxy only (this scenario's balancer.kind is nginx)"}},
 		{"nginx", "round-robin", "hash_type", []string{"applies to strategy ip-hash only (this scenario's is round-robin)"}},
 		{"nginx", "ip-hash", "hash_type", nil},

@@ -35,7 +35,8 @@ type row struct {
 	DefaultCookie string   `yaml:"default_cookie"` // the balancer's own affinity cookie by default
 	ReloadSignal  string   `yaml:"reload_signal"`  // by name: HUP, USR1, ...
 	StopSignal    string   `yaml:"stop_signal"`
-	// LocalArgs may hold {dir}, {conf} and {err_log}; ContainerArgs (the program first) only {conf}.
+	// LocalArgs may hold {dir}, {conf}, {err_log} and {listen} (for a kind whose listener is on its command line);
+	// ContainerArgs (the program first) only {conf}.
 	LocalArgs     []string `yaml:"local_args"`
 	ContainerArgs []string `yaml:"container_args"`
 	// Settings are the balancer.* keys only some kinds read that this one reads; RefusedSettings the keys it
@@ -206,7 +207,7 @@ func (r row) checkCommands() error {
 			return fmt.Errorf("%s: %q is not a signal (allowed: %s)", s.key, s.name, strings.Join(slices.Sorted(maps.Keys(signals)), ", "))
 		}
 	}
-	if err := checkArgs("local_args", r.LocalArgs, "{dir}", "{conf}", "{err_log}"); err != nil {
+	if err := checkArgs("local_args", r.LocalArgs, "{dir}", "{conf}", "{err_log}", "{listen}"); err != nil {
 		return err
 	}
 	return checkArgs("container_args", r.ContainerArgs, "{conf}")
@@ -266,8 +267,8 @@ func (r row) kind() *Kind {
 		Name: r.Name, ConfFile: r.ConfFile, Binary: r.Binary, Install: r.Install, DefaultCookie: r.DefaultCookie,
 		Debian: r.Debian, VersionArgs: r.Version,
 		ReloadSignal: signals[r.ReloadSignal], StopSignal: signals[r.StopSignal],
-		LocalArgs: func(dir, conf, errLog string) []string {
-			return expand(local, "{dir}", dir, "{conf}", conf, "{err_log}", errLog)
+		LocalArgs: func(dir, conf, errLog, listen string) []string {
+			return expand(local, "{dir}", dir, "{conf}", conf, "{err_log}", errLog, "{listen}", listen)
 		},
 		ContainerArgs:   func(conf string) []string { return expand(container, "{conf}", conf) },
 		Keys:            slices.Clone(r.Settings),

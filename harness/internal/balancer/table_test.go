@@ -30,7 +30,7 @@ func embeddedFS(t *testing.T) fstest.MapFS {
 func TestEmbeddedTableDecodes(t *testing.T) {
 	tb, err := loadTable(tableFiles)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"nginx", "haproxy", "caddy"}, tb.kindNames)
+	assert.Equal(t, []string{"nginx", "haproxy", "caddy", "traefik"}, tb.kindNames)
 	assert.Equal(t, []string{"round-robin", "least-conn", "ip-hash", "hash-cookie", "learn-cookie", "cookie-insert", "cookie-balanced", "client-ip-sticky"}, tb.strategies)
 	for _, name := range tb.kindNames {
 		k := tb.kinds[name]
@@ -113,7 +113,7 @@ func TestRows(t *testing.T) {
 		t.Run(tt.kind, func(t *testing.T) {
 			k, err := Lookup(tt.kind)
 			require.NoError(t, err)
-			assert.Equal(t, tt.local, k.LocalArgs("/r", "/r/"+tt.confFile, "/r/error.log"))
+			assert.Equal(t, tt.local, k.LocalArgs("/r", "/r/"+tt.confFile, "/r/error.log", "127.0.0.1:18080"))
 			assert.Equal(t, tt.container, k.ContainerArgs("/c/"+tt.confFile))
 			assert.Equal(t, tt.reload, k.ReloadSignal)
 			assert.Equal(t, tt.stop, k.StopSignal)

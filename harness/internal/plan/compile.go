@@ -244,7 +244,7 @@ func settings(s *scenario.Scenario) balancer.Settings {
 		StickTable: or(b.StickTable, "ipv6"), StickExpire: seconds(b.StickExpire, 30*time.Minute),
 	}
 	if b.MaxFails != nil {
-		st.MaxFails = *b.MaxFails
+		st.MaxFails, st.MaxFailsSet = *b.MaxFails, true
 	}
 	if b.IdleTimeout != 0 {
 		st.IdleTimeout = strconv.FormatInt(time.Duration(b.IdleTimeout).Milliseconds(), 10) + "ms"

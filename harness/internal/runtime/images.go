@@ -13,6 +13,7 @@ type Images struct {
 	Nginx   string
 	HAProxy string
 	Caddy   string
+	Traefik string
 	Redis   string
 }
 
@@ -22,7 +23,8 @@ func DefaultImages() Images {
 		FakeApp: envOr("SESSIONLAB_IMAGE_FAKEAPP", "sessionlab/fakeapp:dev"),
 		Nginx:   envOr("SESSIONLAB_IMAGE_NGINX", "sessionlab/nginx:bookworm"),
 		HAProxy: envOr("SESSIONLAB_IMAGE_HAPROXY", "sessionlab/haproxy:bookworm"),
-		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+caddyVersion()),
+		Caddy:   envOr("SESSIONLAB_IMAGE_CADDY", "sessionlab/caddy:"+toolVersion("caddy")),
+		Traefik: envOr("SESSIONLAB_IMAGE_TRAEFIK", "sessionlab/traefik:"+toolVersion("traefik")),
 		Redis:   envOr("SESSIONLAB_IMAGE_REDIS", "sessionlab/redis:bookworm"),
 	}
 }
@@ -41,12 +43,15 @@ func (im Images) Balancer(kind string) string {
 		return im.HAProxy
 	case "caddy":
 		return im.Caddy
+	case "traefik":
+		return im.Traefik
 	}
 	return im.Nginx
 }
 
-// caddyVersion tags the Caddy image: the version sessionlab install builds, which make images copies.
-func caddyVersion() string {
-	t, _ := tools.Lookup("caddy") // a known tool
+// toolVersion tags the image of a Go program (Caddy, Traefik): the version sessionlab install builds, which make
+// images copies.
+func toolVersion(name string) string {
+	t, _ := tools.Lookup(name) // a known tool
 	return t.Version
 }

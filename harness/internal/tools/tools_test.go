@@ -124,5 +124,5 @@ func TestFindOrder(t *testing.T) {
 
 func TestLookupUnknown(t *testing.T) {
 	_, err := Lookup("envoy")
-	assert.EqualError(t, err, `tool "envoy" is not known (allowed: caddy, oauth2-proxy)`)
+	assert.EqualError(t, err, `tool "envoy" is not known (allowed: caddy, oauth2-proxy, traefik)`)
 }

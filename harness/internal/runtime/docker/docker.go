@@ -518,6 +518,7 @@ func (r *dockerRun) FillConfig(instance int, c *balancer.Config) {
 	// Clients reach the published port through the engine's proxy or NAT, from an address of the private
 	// network; the network is the run's own, so any sender may announce a client address.
 	c.TrustProxy = []string{"0.0.0.0/0", "::/0"}
+	c.UpstreamByName = true
 	t := r.d.Topology()
 	if t.Balancer.Peers {
 		for i := range t.Balancer.Instances {

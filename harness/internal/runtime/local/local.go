@@ -386,7 +386,7 @@ func (r *localRun) startInstance(ctx context.Context, bin string, instance int) 
 	b := &localBalancer{confPath: confPath, reloadSig: kind.ReloadSignal}
 	b.localPart = &localPart{
 		name: f.name, bin: bin, logPath: filepath.Join(f.dir, kind.Name+".out"), logs: []string{r.errLog(f)},
-		args: kind.LocalArgs(f.dir, confPath, r.errLog(f)),
+		args: kind.LocalArgs(f.dir, confPath, r.errLog(f), f.listen),
 		ready: func(ctx context.Context) error {
 			return runtime.BalancerProbe(f.listen, b.Want(), !t.Bind() || t.Balancer.Tier())(ctx)
 		},
@@ -438,7 +438,7 @@ func (r *localRun) startFront(ctx context.Context) error {
 	errLog := filepath.Join(d.Dir(), "front-error.log")
 	p := &localPart{
 		name: plan.PartFront, bin: bin, logPath: filepath.Join(d.Dir(), "front.out"), logs: []string{errLog},
-		args:    haproxy.LocalArgs(d.Dir(), confPath, errLog),
+		args:    haproxy.LocalArgs(d.Dir(), confPath, errLog, listen),
 		ready:   runtime.BalancerProbe(listen, 0, !t.Bind()),
 		timeout: r.l.startTimeout, stopSig: haproxy.StopSignal,
 	}
