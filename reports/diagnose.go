@@ -42,6 +42,8 @@ const (
 	// FixPeers and FixSameBalancerSecret are for a tier of balancer instances that each keep affinity of their own.
 	FixPeers              = "share the stick table between instances (HAProxy peers: balancer.peers: true)"
 	FixSameBalancerSecret = "the same cookie secret on every balancer instance (balancer.cookie_secret: shared)"
+	// FixCompareBalancers is for a move from one balancer to another (switch-balancer).
+	FixCompareBalancers = "compare both balancers on the same scenario before the move (sessionlab compare --balancers OLD,NEW), and move only once sessions live in a shared store"
 )
 
 // Thresholds below which a figure is noise rather than a finding.
@@ -75,6 +77,7 @@ func diagnose(r *Report) []Finding {
 	d.perReplicaKey()
 	d.formState()
 	d.duplicates()
+	d.balancerSwitch()
 	d.faultLosses()
 	d.tierStagger()
 	d.storeRestart()
@@ -276,6 +279,29 @@ func (d *diagnosis) storeRestart() {
 				"it: every replica reads the same store, so what the store forgets every replica forgets.",
 			f.Index+1, *f.UsersLost, value64(f.UsersAcross)),
 			FixStorePersist, FixStoreReplicas)
+	}
+}
+
+// balancerSwitch: users logged in before a move to another balancer (switch-balancer) who lost their session after
+// it — the move off ingress-nginx.
+func (d *diagnosis) balancerSwitch() {
+	for _, f := range d.r.Faults {
+		if f.Action != "switch-balancer" || f.UsersLost == nil || *f.UsersLost == 0 || f.To == nil {
+			continue
+		}
+		why := "the affinity cookie users carried from the old one names nothing the new one knows, so it balanced them afresh"
+		if d.r.Balancer.Strategy != "cookie-insert" && d.r.Balancer.Strategy != "cookie-balanced" {
+			why = "the new one keeps its own affinity and knew none of them, so it balanced them afresh"
+		}
+		fixes := []string{FixSharedStore, FixCompareBalancers}
+		if d.r.App.Sessions == "redis" {
+			fixes = []string{FixCompareBalancers}
+		}
+		d.add("balancer-switch", fmt.Sprintf(
+			"Switching from %s %s to %s %s (fault %d) logged out %d of the %d users who were there before and after it: "+
+				"%s, and a replica that never saw a user's session sent it back to log in.",
+			d.r.Balancer.Kind, d.r.Balancer.Strategy, f.To.Kind, f.To.Strategy, f.Index+1, *f.UsersLost, value64(f.UsersAcross), why),
+			fixes...)
 	}
 }
 

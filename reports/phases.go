@@ -405,7 +405,7 @@ func (tl *timeline) results(meta events.Meta, ids map[string]int) []FaultResult 
 	out := make([]FaultResult, len(meta.Faults))
 	for i, plan := range meta.Faults {
 		st := tl.planned[i]
-		r := FaultResult{Index: i, Action: plan.Action, Target: plan.Target, At: plan.At, Error: st.err}
+		r := FaultResult{Index: i, Action: plan.Action, Target: plan.Target, At: plan.At, Error: st.err, To: plan.To}
 		if st.started {
 			r.StartMs = new(st.start)
 		}

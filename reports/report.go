@@ -209,6 +209,8 @@ type FaultResult struct {
 	LostElsewhere *int `json:"lost_elsewhere"`
 	// UsersLost are those across who lost a session from the start until the next fault's start (or the run's end).
 	UsersLost *int `json:"users_lost"`
+	// To is the balancer a switch-balancer moved the users to.
+	To *events.Balancer `json:"to,omitempty"`
 	// FlippedUsers are the users answered during the fault ([start, end], by answer time) whose replicas in that
 	// window went back to one they had left (A, B, then A again): balancers that disagreed on where a user belongs.
 	FlippedUsers *int `json:"flipped_users"`

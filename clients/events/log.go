@@ -80,6 +80,8 @@ type FaultPlan struct {
 	Target  string `json:"target,omitempty"`  // "" for actions without one (scale-out, scale-in)
 	At      string `json:"at"`                // the trigger, e.g. "2s" or "1500 requests"
 	Persist bool   `json:"persist,omitempty"` // restart-store: the store kept its data across the restart
+	// To is the balancer a switch-balancer moved the users to (its kind and strategy).
+	To *Balancer `json:"to,omitempty"`
 }
 
 // headerRecord is how the header is written: as a record whose step is StepRun.

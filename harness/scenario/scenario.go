@@ -141,6 +141,9 @@ type Fault struct {
 	Pause   Duration `yaml:"pause"`   // rolling-restart: wait between replicas; default 1s
 	Count   int      `yaml:"count"`   // scale-out, scale-in: replicas to add or remove; default 1
 	Persist bool     `yaml:"persist"` // restart-store: the store keeps its data across the restart
+	// To is the balancer switch-balancer moves the users to: its kind, strategy and settings, with the scenario
+	// balancer's count of instances. The balancer the scenario started with is a switch back (a rollback).
+	To *Balancer `yaml:"to"`
 }
 
 // maxReplicas bounds app.replicas, maxInstances balancer.instances.

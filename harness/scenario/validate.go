@@ -243,6 +243,11 @@ func (s *Scenario) validateFaults() []error {
 			case !isReplicaName(f.Target, made) && !slices.Contains(others, f.Target) && f.Target != s.Balancer.Kind:
 				add("target", "%q is not a part of this scenario (allowed: %s)", f.Target, allowed)
 			}
+		case "switch-balancer":
+			if f.Target != "" {
+				add("target", "switch-balancer moves the users to the balancer `to` names and takes no target (%q given)", f.Target)
+			}
+			errs = append(errs, s.validateSwitch(key, f)...)
 		case "kill-balancer":
 			allowed := fmt.Sprintf("%s..%s", vocab.InstanceTarget(1), vocab.InstanceTarget(max(s.Balancer.Instances, 1)))
 			if !isInstanceTarget(f.Target, s.Balancer.Instances) {
@@ -267,11 +272,14 @@ func (s *Scenario) validateFaults() []error {
 		if f.For != 0 && f.Action != "kill" && f.Action != "stop" && f.Action != "kill-balancer" {
 			add("for", "applies to kill, stop and kill-balancer only (they start the part again after it)")
 		}
-		if f.Pause != 0 && f.Action != "rolling-restart" {
-			add("pause", "applies to rolling-restart only")
+		if f.Pause != 0 && f.Action != "rolling-restart" && f.Action != "switch-balancer" {
+			add("pause", "applies to rolling-restart and switch-balancer only")
 		}
 		if f.Persist && f.Action != "restart-store" {
 			add("persist", "applies to restart-store only")
+		}
+		if f.To != nil && f.Action != "switch-balancer" {
+			add("to", "applies to switch-balancer only")
 		}
 		count := f.Count
 		if count != 0 && f.Action != "scale-out" && f.Action != "scale-in" {
@@ -293,7 +301,84 @@ func (s *Scenario) validateFaults() []error {
 			replicas -= count
 		}
 	}
+	if n := len(s.SwitchTargets()); n > maxSwitchTargets {
+		errs = append(errs, keyErr("faults", "the switches move to %d balancers besides the first (allowed at most %d)", n, maxSwitchTargets))
+	}
 	return errs
+}
+
+// SwitchTargets are the balancers the scenario's switches move to besides the one it starts with, each once, in
+// the order first named: a switch back to an earlier one (a rollback) starts nothing new.
+func (s *Scenario) SwitchTargets() []Balancer {
+	var out []Balancer
+	for _, f := range s.Faults {
+		if f.Action != "switch-balancer" || f.To == nil {
+			continue
+		}
+		to := s.SwitchTarget(f)
+		if !reflect.DeepEqual(to, s.Balancer) && !slices.ContainsFunc(out, func(b Balancer) bool { return reflect.DeepEqual(b, to) }) {
+			out = append(out, to)
+		}
+	}
+	return out
+}
+
+// maxSwitchTargets bounds how many balancers other than the first a scenario's switches start.
+const maxSwitchTargets = 3
+
+// validateSwitch checks the balancer a switch-balancer fault moves to, as the balancer section is checked, under
+// the fault's key.
+func (s *Scenario) validateSwitch(key string, f Fault) []error {
+	if f.To == nil {
+		return []error{keyErr(key+".to", "is required for switch-balancer: the balancer to move to, e.g. {kind: traefik, strategy: cookie-insert}")}
+	}
+	var errs []error
+	add := func(sub, format string, args ...any) { errs = append(errs, keyErr(key+".to."+sub, format, args...)) }
+	to := f.To
+	switch {
+	case to.Kind == "":
+		add("kind", "is required (allowed: %s)", strings.Join(balancer.Kinds, ", "))
+	case to.Instances != 0 && to.Instances != s.Balancer.Instances:
+		add("instances", "%d: a switch keeps the tier's size (balancer.instances: %d)", to.Instances, s.Balancer.Instances)
+	case to.Front != "" || to.Peers || to.Stagger != 0:
+		add("front", "front, peers and stagger are the tier's: set them in the balancer section")
+	case to.Config != "":
+		add("config", "a template for the balancer switched to is not supported: it runs its built-in config")
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	sub := Scenario{Name: s.Name, App: s.App, Balancer: s.SwitchTarget(f), Target: s.Target}
+	var raw []error
+	for _, c := range []struct {
+		choice
+		v string
+	}{{kindChoice, sub.Balancer.Kind}, {strategyChoice, sub.Balancer.Strategy}} {
+		if err := c.check(c.v); err != nil {
+			raw = append(raw, err)
+		}
+	}
+	for _, err := range append(raw, sub.validateBalancer()...) {
+		if ke, ok := err.(*KeyError); ok {
+			err = &KeyError{Key: key + ".to." + strings.TrimPrefix(ke.Key, "balancer."), Msg: ke.Msg}
+		}
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// SwitchTarget is the balancer switch-balancer fault f moves to, with the defaults a balancer section has and the
+// scenario's count of instances.
+func (s *Scenario) SwitchTarget(f Fault) Balancer {
+	if f.To == nil {
+		return s.Balancer
+	}
+	to := *f.To
+	to.Strategy = or(to.Strategy, "round-robin")
+	to.Workers = max(to.Workers, 1)
+	to.Instances = s.Balancer.Instances
+	to.Front, to.Peers, to.Stagger = s.Balancer.Front, s.Balancer.Peers, s.Balancer.Stagger
+	return to
 }
 
 func isInstanceTarget(name string, instances int) bool {

@@ -28,7 +28,7 @@ func renderFor(t *testing.T, scenarioYAML, dir string) []byte {
 	for i, r := range topo.Replicas {
 		ups = append(ups, balancer.NewUpstream(r.Name, r.Index, "127.0.0.1:"+[]string{"18081", "18082", "18083"}[i]))
 	}
-	c := topo.BalancerConfig(1, 7, ups)
+	c := topo.BalancerConfig(0, 1, 7, ups)
 	c.Listen, c.Dir, c.ErrorLog, c.AccessLog = "127.0.0.1:18080", dir, filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log")
 	c.TrustProxy = []string{"127.0.0.1"}
 	if topo.Balancer.Peers {

@@ -176,6 +176,8 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 		return d.ScaleIn(ctx, f.Count)
 	case vocab.ActionReloadBalancer:
 		return d.ReloadBalancer(ctx)
+	case vocab.ActionSwitchBalancer:
+		return d.Switch(ctx, f.Set, f.Pause)
 	case vocab.ActionRestartStore:
 		return d.RestartStore(ctx, f.Persist)
 	}

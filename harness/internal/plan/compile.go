@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -86,12 +88,13 @@ func topology(s *scenario.Scenario) Topology {
 			IdleTimeout: time.Duration(s.App.IdleTimeout), ClearBadCookie: s.App.ClearBadCookie},
 		CookiePerReplica: s.App.CookieName == "per-replica", SecretPerReplica: s.App.Secret == "per-replica",
 		SessionCookie: s.App.SessionCookie, Identity: s.Clients.Identity,
-		Balancer: BalancerSpec{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Workers: max(s.Balancer.Workers, 1),
-			Settings: settings(s)},
+		Balancer: balancerSpec(s.Balancer),
 	}
-	if b := s.Balancer; b.Instances > 1 {
-		t.Balancer.Instances, t.Balancer.Front, t.Balancer.Peers = b.Instances, or(b.Front, balancer.SpreadConnection), b.Peers
-		t.Balancer.Stagger, t.Balancer.CookieSecretPerInstance = time.Duration(b.Stagger), b.CookieSecret == "per-instance"
+	for _, to := range s.SwitchTargets() {
+		t.Switches = append(t.Switches, balancerSpec(to))
+	}
+	if t.Fronted() {
+		t.Balancer.Front = or(s.Balancer.Front, balancer.SpreadConnection)
 	}
 	if s.App.Own() {
 		t.App.IdP = s.App.IdP
@@ -118,7 +121,7 @@ func balancerTemplate(s *scenario.Scenario, t Topology) (*template.Template, err
 	for i, r := range t.Replicas {
 		ups = append(ups, balancer.NewUpstream(r.Name, r.Index, "127.0.0.1:"+strconv.Itoa(18080+i)))
 	}
-	sample := t.BalancerConfig(1, 1, ups)
+	sample := t.BalancerConfig(0, 1, 1, ups)
 	sample.Listen, sample.Dir, sample.ErrorLog, sample.AccessLog, sample.TrustProxy = "127.0.0.1:18000", "/tmp", "/tmp/error.log", "/tmp/access.log", []string{"127.0.0.1"}
 	tmpl, err := balancer.ParseTemplate(path, string(text), sample)
 	if err != nil {
@@ -133,12 +136,23 @@ func faults(s *scenario.Scenario) []Fault {
 	for i, f := range s.Faults {
 		trig, _ := vocab.ParseTrigger(f.At)
 		out[i] = Fault{Index: i, Action: f.Action, Target: faultTarget(s, f), At: f.At, Trigger: trig,
-			For: time.Duration(f.For), Pause: time.Duration(f.Pause), Count: max(f.Count, 1), Persist: f.Persist}
+			For: time.Duration(f.For), Pause: time.Duration(f.Pause), Count: max(f.Count, 1), Persist: f.Persist,
+			Set: switchSet(s, f)}
 		if out[i].Pause == 0 {
 			out[i].Pause = time.Second
 		}
 	}
 	return out
+}
+
+// switchSet is the balancer set a switch-balancer fault moves the users to: 0 for the scenario's own (a switch
+// back), else its place among the scenario's SwitchTargets, from 1.
+func switchSet(s *scenario.Scenario, f scenario.Fault) int {
+	if f.Action != vocab.ActionSwitchBalancer {
+		return 0
+	}
+	to := s.SwitchTarget(f)
+	return 1 + slices.IndexFunc(s.SwitchTargets(), func(b scenario.Balancer) bool { return reflect.DeepEqual(b, to) })
 }
 
 // faultTarget is the part a fault acts on, as the deployment names it: "balancer" becomes the balancer's kind, and
@@ -196,10 +210,14 @@ func meta(s *scenario.Scenario) events.Meta {
 	plans := make([]events.FaultPlan, len(s.Faults))
 	for i, f := range s.Faults {
 		plans[i] = events.FaultPlan{Action: f.Action, Target: faultTarget(s, f), At: f.At, Persist: f.Persist}
+		if f.Action == vocab.ActionSwitchBalancer && f.To != nil {
+			to := s.SwitchTarget(f)
+			plans[i].To = &events.Balancer{Kind: to.Kind, Strategy: to.Strategy}
+		}
 	}
 	b := events.Balancer{Kind: s.Balancer.Kind, Strategy: s.Balancer.Strategy, Config: s.Balancer.Config}
-	if t := topology(s); t.Balancer.Tier() {
-		b.Instances, b.Front, b.Peers = t.InstanceNames(), t.Balancer.Front, t.Balancer.Peers
+	if t := topology(s); t.Fronted() {
+		b.Instances, b.Front, b.Peers = t.AllInstanceNames(), t.Balancer.Front, t.Balancer.Peers
 		b.StaggerMs = t.Balancer.Stagger.Milliseconds()
 		if t.Balancer.CookieSecretPerInstance {
 			b.CookieSecret = "per-instance"
@@ -233,9 +251,18 @@ func attributionText(s *scenario.Scenario) string {
 	return "none"
 }
 
-// settings fills the scenario's balancer settings with their defaults.
-func settings(s *scenario.Scenario) balancer.Settings {
-	b := s.Balancer
+// balancerSpec is a balancer section (the scenario's, or one a switch moves to) with every default filled in.
+func balancerSpec(b scenario.Balancer) BalancerSpec {
+	spec := BalancerSpec{Kind: b.Kind, Strategy: b.Strategy, Workers: max(b.Workers, 1), Settings: settings(b)}
+	if b.Instances > 1 {
+		spec.Instances, spec.Front, spec.Peers = b.Instances, or(b.Front, balancer.SpreadConnection), b.Peers
+		spec.Stagger, spec.CookieSecretPerInstance = time.Duration(b.Stagger), b.CookieSecret == "per-instance"
+	}
+	return spec
+}
+
+// settings fills a balancer section's settings with their defaults.
+func settings(b scenario.Balancer) balancer.Settings {
 	st := balancer.Settings{
 		HashType: or(b.HashType, "map-based"), CookieName: or(b.Cookie.Name, defaultCookie(b.Kind)),
 		CookieMaxAge: int(time.Duration(b.Cookie.MaxAge) / time.Second), ChangeOnFailure: b.Cookie.ChangeOnFailure,

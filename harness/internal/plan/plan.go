@@ -46,6 +46,7 @@ type Fault struct {
 	Pause   time.Duration // rolling-restart: between replicas
 	Count   int           // scale-out, scale-in: replicas to add or remove (at least 1)
 	Persist bool          // restart-store: the store keeps its data across the restart
+	Set     int           // switch-balancer: the balancer set it moves the users to (Topology.Set)
 }
 
 // Shard is the plan of the index-th (from 0) of count disjoint shares of the users: every count-th user of the

@@ -23,6 +23,8 @@ type Topology struct {
 	App      AppSpec
 	Replicas []ReplicaSpec // replica-1 .. replica-N, in order
 	Balancer BalancerSpec
+	// Switches are the balancers switch-balancer faults move to (sets 1, 2, …), each started with the rest.
+	Switches []BalancerSpec
 
 	// Identity is how users' addresses reach the balancer (clients.identity): with a PROXY header, or from real
 	// loopback source addresses (bind).
@@ -106,6 +108,56 @@ type BalancerSpec struct {
 // Tier reports whether the balancer is several instances behind a front.
 func (b BalancerSpec) Tier() bool { return b.Instances > 1 }
 
+// Fronted reports whether an L4 front stands before the balancer: for a tier, or for a switch to another balancer.
+func (t Topology) Fronted() bool { return t.Balancer.Tier() || len(t.Switches) > 0 }
+
+// Sets are the balancers the run starts: the scenario's (set 0), then each a switch-balancer moves to.
+func (t Topology) Sets() []BalancerSpec { return append([]BalancerSpec{t.Balancer}, t.Switches...) }
+
+// Set is balancer set number set (0: the scenario's own).
+func (t Topology) Set(set int) BalancerSpec {
+	if set == 0 {
+		return t.Balancer
+	}
+	return t.Switches[set-1]
+}
+
+// Instances is how many instances each balancer set runs.
+func (t Topology) Instances() int { return max(t.Balancer.Instances, 1) }
+
+// SetInstanceName is the part name of instance number index (from 1) of balancer set number set: InstanceName for
+// the scenario's own; the kind of a set a switch moves to, with "-b", "-c", … when an earlier set has that kind too.
+func (t Topology) SetInstanceName(set, index int) string {
+	if set == 0 {
+		return t.InstanceName(index)
+	}
+	kind := t.Set(set).Kind
+	name := kind
+	for earlier := range set {
+		if t.Set(earlier).Kind == kind {
+			name = kind + "-" + string(rune('a'+set))
+		}
+	}
+	if t.Balancer.Tier() {
+		name += "-" + strconv.Itoa(index)
+	}
+	return name
+}
+
+// AllInstanceNames lists every set's instances, set by set, when a front stands before them; none otherwise.
+func (t Topology) AllInstanceNames() []string {
+	if !t.Fronted() {
+		return nil
+	}
+	var names []string
+	for set := range t.Sets() {
+		for i := range t.Instances() {
+			names = append(names, t.SetInstanceName(set, i+1))
+		}
+	}
+	return names
+}
+
 // PartFront names the tier's L4 front among the parts.
 const PartFront = "front"
 
@@ -159,16 +211,17 @@ func (t Topology) ReplicaNames() []string {
 
 // BalancerConfig is what the template of balancer instance number instance (from 1) receives for config generation
 // gen sending to replicas; the runtime adds where the instance listens and writes (and its peers).
-func (t Topology) BalancerConfig(instance, gen int, replicas []balancer.Upstream) balancer.Config {
+func (t Topology) BalancerConfig(set, instance, gen int, replicas []balancer.Upstream) balancer.Config {
+	b := t.Set(set)
 	c := balancer.Config{
-		Scenario: t.Name, Kind: t.Balancer.Kind, Strategy: t.Balancer.Strategy, Workers: t.Balancer.Workers,
-		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: t.Balancer.Settings, ProxyProtocol: !t.Bind(),
+		Scenario: t.Name, Kind: b.Kind, Strategy: b.Strategy, Workers: b.Workers,
+		ReadyPath: balancer.ReadyPath, Generation: gen, Settings: b.Settings, ProxyProtocol: !t.Bind(),
 		UpstreamHeader: balancer.UpstreamHeader, Replicas: replicas, InstanceHeader: balancer.InstanceHeader,
 	}
-	if t.Balancer.Tier() {
+	if t.Fronted() {
 		// The front passes every client's address on in a PROXY header, whatever the clients themselves send.
-		c.Instance, c.ProxyProtocol = t.InstanceName(instance), true
-		if t.Balancer.CookieSecretPerInstance {
+		c.Instance, c.ProxyProtocol = t.SetInstanceName(set, instance), true
+		if b.CookieSecretPerInstance {
 			c.Settings.CookieSecret = DerivedSecret(t.Seed, c.Instance)
 		}
 	}

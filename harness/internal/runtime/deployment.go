@@ -30,8 +30,10 @@ type Deployment struct {
 	replicas  []Endpoint // the replicas the balancer sends to, in order
 	made      int        // the highest replica index started, so that a scale-out never reuses a name
 	names     map[string]string
-	balancers []BalancerPart  // the balancer's instances, in order: one, or a tier's
-	front     Part            // the tier's L4 front, or nil
+	sets      [][]BalancerPart // per balancer set (the scenario's, then each a switch moves to), its instances in order
+	kinds     []*balancer.Kind // per balancer set, its kind
+	front     BalancerPart     // the L4 front, or nil
+	route     []int            // per instance number (from 0), the set the front sends its new connections to
 	withdrawn map[string]bool // replicas a kill took out of the balancer's config until they start again
 	restore   []Endpoint      // where each withdrawn replica listened
 	admin     []string        // Caddy's admin sockets, when the runtime gave its instances one
@@ -47,11 +49,18 @@ type Deployment struct {
 
 // New is the deployment of t on the runtime named runtime, with nothing started yet.
 func New(runtime string, t plan.Topology) (*Deployment, error) {
-	kind, err := balancer.Lookup(t.Balancer.Kind)
-	if err != nil {
-		return nil, err
+	d := &Deployment{Runtime: runtime, topology: t, names: map[string]string{}, withdrawn: map[string]bool{}, gen: 1,
+		route: make([]int, t.Instances())}
+	for _, b := range t.Sets() {
+		kind, err := balancer.Lookup(b.Kind)
+		if err != nil {
+			return nil, err
+		}
+		d.kinds = append(d.kinds, kind)
+		d.sets = append(d.sets, nil)
 	}
-	return &Deployment{Runtime: runtime, topology: t, kind: kind, names: map[string]string{}, withdrawn: map[string]bool{}, gen: 1}, nil
+	d.kind = d.kinds[0]
+	return d, nil
 }
 
 var _ Recorder = (*Deployment)(nil)
@@ -67,6 +76,9 @@ func (d *Deployment) Topology() plan.Topology { return d.topology }
 
 // Kind is the balancer's kind.
 func (d *Deployment) Kind() *balancer.Kind { return d.kind }
+
+// KindOf is the kind of balancer set number set.
+func (d *Deployment) KindOf(set int) *balancer.Kind { return d.kinds[set] }
 
 // SetBackend gives the deployment the runtime's side.
 func (d *Deployment) SetBackend(b Backend) { d.backend = b }
@@ -139,26 +151,69 @@ func (d *Deployment) IdPURL() string {
 	return d.idpURL
 }
 
-// AddBalancer records the next balancer instance (the only one, or the tier's next), started from config
-// generation 1.
-func (d *Deployment) AddBalancer(b BalancerPart) {
+// AddBalancer records the next instance of balancer set number set (the only one, or the tier's next), started
+// from config generation 1.
+func (d *Deployment) AddBalancer(set int, b BalancerPart) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.balancers = append(d.balancers, b)
+	d.sets[set] = append(d.sets[set], b)
 }
 
-// SetFront records the tier's L4 front.
-func (d *Deployment) SetFront(p Part) {
+// SetFront records the L4 front: a part that loads a new config (RenderFront's) while it runs.
+func (d *Deployment) SetFront(p BalancerPart) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.front = p
 }
 
-// Balancers are the balancer's instances, in order.
+// Balancers are the instances of the scenario's balancer (set 0), in order.
 func (d *Deployment) Balancers() []BalancerPart {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return slices.Clone(d.balancers)
+	return slices.Clone(d.sets[0])
+}
+
+// RenderFront renders the front's config: each instance number to the set the front now sends it to.
+func (d *Deployment) RenderFront() ([]byte, error) {
+	d.mu.Lock()
+	route := slices.Clone(d.route)
+	d.mu.Unlock()
+	ups := make([]balancer.Upstream, len(route))
+	for i, set := range route {
+		ups[i] = balancer.NewUpstream(d.topology.SetInstanceName(set, i+1), i+1, d.backend.InstanceAddr(set, i+1))
+	}
+	return balancer.RenderFront(d.topology.FrontConfig(d.backend.FrontListen(), ups))
+}
+
+// Switch has the front send new connections to balancer set number set, one instance number after another, pause
+// apart; the connections the old instances hold stay with them until they close (HAProxy's old worker drains them).
+func (d *Deployment) Switch(ctx context.Context, set int, pause time.Duration) error {
+	d.mu.Lock()
+	front := d.front
+	d.mu.Unlock()
+	if front == nil {
+		return errors.New("switch balancer: no front was started")
+	}
+	for i := range d.topology.Instances() {
+		if i > 0 {
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		d.mu.Lock()
+		d.route[i] = set
+		d.mu.Unlock()
+		text, err := d.RenderFront()
+		if err != nil {
+			return err
+		}
+		if err := front.Reload(ctx, text, 0, true); err != nil {
+			return fmt.Errorf("switch balancer: %w", err)
+		}
+	}
+	return nil
 }
 
 // SetEndpoint records where clients connect: the balancer, the tier's front, or a live target.
@@ -168,9 +223,9 @@ func (d *Deployment) SetEndpoint(endpoint string) {
 	d.Endpoint = endpoint
 }
 
-// RenderBalancer renders the current config generation of balancer instance number instance (from 1) for the
-// replicas recorded now.
-func (d *Deployment) RenderBalancer(instance int) (text []byte, gen int, err error) {
+// RenderBalancer renders the current config generation of instance number instance (from 1) of balancer set
+// number set for the replicas recorded now.
+func (d *Deployment) RenderBalancer(set, instance int) (text []byte, gen int, err error) {
 	d.mu.Lock()
 	gen = d.gen
 	ups := make([]balancer.Upstream, len(d.replicas))
@@ -178,9 +233,9 @@ func (d *Deployment) RenderBalancer(instance int) (text []byte, gen int, err err
 		ups[i] = balancer.NewUpstream(r.Name, r.Index, r.Addr)
 	}
 	d.mu.Unlock()
-	c := d.topology.BalancerConfig(instance, gen, ups)
-	d.backend.FillConfig(instance, &c)
-	text, err = d.kind.Render(c, d.topology.Balancer.Template)
+	c := d.topology.BalancerConfig(set, instance, gen, ups)
+	d.backend.FillConfig(set, instance, &c)
+	text, err = d.kinds[set].Render(c, d.topology.Set(set).Template)
 	return text, gen, err
 }
 
@@ -188,19 +243,32 @@ func (d *Deployment) RenderBalancer(instance int) (text []byte, gen int, err err
 // does: the first at once, each next one balancer.stagger after the one before (the tier's instances pick a change
 // up at different times). It returns once the last has.
 func (d *Deployment) ReloadBalancer(ctx context.Context) error {
-	bs := d.Balancers()
-	if len(bs) == 0 {
+	if len(d.Balancers()) == 0 {
 		return errors.New("reload balancer: no balancer was started")
 	}
 	d.mu.Lock()
 	d.gen++
+	sets := make([][]BalancerPart, len(d.sets))
+	for i, set := range d.sets {
+		sets[i] = slices.Clone(set)
+	}
 	d.mu.Unlock()
+	// Every set learns the change, the one the users are not on yet too: a switch then finds it current.
+	var errs []error
+	for set, bs := range sets {
+		errs = append(errs, d.reloadSet(ctx, set, bs))
+	}
+	return errors.Join(errs...)
+}
+
+// reloadSet has the instances of one balancer set load the current generation, as ReloadBalancer says.
+func (d *Deployment) reloadSet(ctx context.Context, set int, bs []BalancerPart) error {
 	reload := func(i int) error {
-		text, gen, err := d.RenderBalancer(i + 1)
+		text, gen, err := d.RenderBalancer(set, i+1)
 		if err != nil {
 			return err
 		}
-		return bs[i].Reload(ctx, text, gen, d.topology.Balancer.Template != nil)
+		return bs[i].Reload(ctx, text, gen, d.topology.Set(set).Template != nil)
 	}
 	stagger := d.topology.Balancer.Stagger
 	if stagger == 0 {

@@ -38,11 +38,13 @@ type Recorder interface {
 	StoreAddr() string
 	SetIdPURL(u string)
 	IdPURL() string
-	AddBalancer(b BalancerPart)
-	SetFront(p Part)
+	KindOf(set int) *balancer.Kind
+	AddBalancer(set int, b BalancerPart)
+	SetFront(p BalancerPart)
 	SetEndpoint(endpoint string)
 	SetAdminSocket(path string)
-	RenderBalancer(instance int) (text []byte, gen int, err error)
+	RenderBalancer(set, instance int) (text []byte, gen int, err error)
+	RenderFront() ([]byte, error)
 	Logs(ctx context.Context, lines int) string
 }
 
@@ -66,9 +68,13 @@ type Checker interface {
 type Backend interface {
 	// StartReplica starts one more replica and records it (scale-out).
 	StartReplica(ctx context.Context, r plan.ReplicaSpec) error
-	// FillConfig adds where balancer instance number instance (from 1) listens and writes to its config, and
-	// where its peers listen.
-	FillConfig(instance int, c *balancer.Config)
+	// FillConfig adds where instance number instance (from 1) of balancer set number set listens and writes to
+	// its config, and where its peers listen.
+	FillConfig(set, instance int, c *balancer.Config)
+	// InstanceAddr is where the front reaches instance number instance of balancer set number set; FrontListen
+	// where the front listens.
+	InstanceAddr(set, instance int) string
+	FrontListen() string
 	// HostAddr is where the harness reaches a part's HTTP port: a replica, the identity provider.
 	HostAddr(ctx context.Context, name string) (string, error)
 }

@@ -25,11 +25,14 @@ const (
 	// ActionKillBalancer kills one balancer instance of a tier (target balancer-N): its connections are cut, and
 	// the front sends the users' next connections to the others.
 	ActionKillBalancer = "kill-balancer"
+	// ActionSwitchBalancer has the front send new connections to another balancer (faults[].to) while the open
+	// ones drain: a cut-over from one ingress controller to another, one instance at a time in a tier.
+	ActionSwitchBalancer = "switch-balancer"
 )
 
 // FaultActions are the faults a scenario may list.
 var FaultActions = []string{ActionKill, ActionStop, ActionStart, ActionRestart, ActionRollingRestart, ActionScaleOut,
-	ActionScaleIn, ActionRestartStore, ActionReloadBalancer, ActionKillBalancer}
+	ActionScaleIn, ActionRestartStore, ActionReloadBalancer, ActionKillBalancer, ActionSwitchBalancer}
 
 // The names a fault may give for the parts that are not replicas, and the names of those parts.
 const (

@@ -157,9 +157,14 @@ var errBind = errors.New("clients.identity: bind works on the local runtime only
 
 // imagesFor lists the images t runs.
 func (rt *Docker) imagesFor(t plan.Topology) []string {
-	images := []string{rt.balancerImage(t.Balancer.Kind)}
-	if t.Balancer.Tier() && t.Balancer.Kind != "haproxy" {
-		images = append(images, rt.balancerImage("haproxy")) // the front
+	var images []string
+	for _, b := range t.Sets() {
+		if img := rt.balancerImage(b.Kind); !slices.Contains(images, img) {
+			images = append(images, img)
+		}
+	}
+	if img := rt.balancerImage("haproxy"); t.Fronted() && !slices.Contains(images, img) {
+		images = append(images, img) // the front
 	}
 	if t.NeedsFakeApp() {
 		images = append(images, rt.images.FakeApp)
@@ -230,7 +235,7 @@ func (rt *Docker) Start(ctx context.Context, d runtime.Recorder) error {
 	if err := run.startReplicas(ctx, t.Replicas); err != nil {
 		return withLogs(err)
 	}
-	if err := run.startBalancer(ctx, rt.balancerImage(t.Balancer.Kind)); err != nil {
+	if err := run.startBalancer(ctx); err != nil {
 		return withLogs(err)
 	}
 	return nil
@@ -271,8 +276,8 @@ type dockerRun struct {
 	subnet netip.Prefix
 	labels map[string]string
 	host   string // where published ports are reached
-	// instances are the balancer's instances, by number from 1 (slot 0 unused until started side by side).
-	instances []*containerBalancer
+	// instances are each balancer set's instances, by number from 1 (a slot is nil until its container started).
+	instances [][]*containerBalancer
 }
 
 func (r *dockerRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) error {
@@ -280,9 +285,11 @@ func (r *dockerRun) StartReplica(ctx context.Context, spec plan.ReplicaSpec) err
 }
 
 func (r *dockerRun) HostAddr(ctx context.Context, name string) (string, error) {
-	for _, b := range r.instances {
-		if b != nil && b.name == name {
-			return b.endpoint, nil
+	for _, set := range r.instances {
+		for _, b := range set {
+			if b != nil && b.name == name {
+				return b.endpoint, nil
+			}
 		}
 	}
 	p, err := r.d.Part(name)
@@ -346,8 +353,9 @@ const (
 	idpHost      = 4
 	replicaHost0 = 10
 	// A tier's instance N is .(100+N); the front takes the lone balancer's address.
-	instanceHost0 = 100
-	peersPort     = "10000"
+	instanceHost0   = 100
+	instancesPerSet = 16 // balancer set S's instances are .(100+16S+N)
+	peersPort       = "10000"
 )
 
 const redisPort = "6379/tcp"
@@ -513,95 +521,101 @@ func (r *dockerRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec)
 
 const balancerPort = "80/tcp"
 
-func (r *dockerRun) FillConfig(instance int, c *balancer.Config) {
+func (r *dockerRun) FillConfig(set, instance int, c *balancer.Config) {
 	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = "/tmp", "stderr", "/dev/stdout", "0.0.0.0:80"
 	// Clients reach the published port through the engine's proxy or NAT, from an address of the private
 	// network; the network is the run's own, so any sender may announce a client address.
 	c.TrustProxy = []string{"0.0.0.0/0", "::/0"}
 	c.UpstreamByName = true
 	t := r.d.Topology()
-	if t.Balancer.Peers {
-		for i := range t.Balancer.Instances {
-			c.Peers = append(c.Peers, balancer.Peer{Name: t.InstanceName(i + 1), Addr: net.JoinHostPort(r.instanceIP(i+1).String(), peersPort)})
+	if t.Set(set).Peers {
+		for i := range t.Instances() {
+			c.Peers = append(c.Peers, balancer.Peer{Name: t.SetInstanceName(set, i+1), Addr: net.JoinHostPort(r.instanceIP(set, i+1).String(), peersPort)})
 		}
 	}
 }
 
-// instanceIP is where balancer instance number instance (from 1) listens on the run's network: the lone
-// balancer's address, or in a tier its own.
-func (r *dockerRun) instanceIP(instance int) netip.Addr {
-	if !r.d.Topology().Balancer.Tier() {
+func (r *dockerRun) InstanceAddr(set, instance int) string {
+	return net.JoinHostPort(r.instanceIP(set, instance).String(), "80")
+}
+
+func (r *dockerRun) FrontListen() string { return "0.0.0.0:80" }
+
+// instanceIP is where instance number instance (from 1) of balancer set number set listens on the run's network:
+// the lone balancer's address, or behind a front its own.
+func (r *dockerRun) instanceIP(set, instance int) netip.Addr {
+	if !r.d.Topology().Fronted() {
 		return hostIn(r.subnet, balancerHost)
 	}
-	return hostIn(r.subnet, instanceHost0+instance)
+	return hostIn(r.subnet, instanceHost0+set*instancesPerSet+instance)
 }
 
-// startBalancer starts the balancer: one container, or a tier's instances side by side and the front before them.
-func (r *dockerRun) startBalancer(ctx context.Context, image string) error {
+// startBalancer starts the balancer: one container, or a tier's instances (and the balancers a switch moves to)
+// side by side, and the front before them.
+func (r *dockerRun) startBalancer(ctx context.Context) error {
 	t := r.d.Topology()
-	n := max(t.Balancer.Instances, 1)
-	errs := make([]error, n)
-	r.instances = make([]*containerBalancer, n)
-	if t.Balancer.Peers {
-		// One after another: an instance connects to its peers as it starts, and a peer not up yet is tried again
-		// only 5 s later (HAProxy's reconnect delay), while the users already come. Each next one finds the
-		// earlier ones up.
-		for i := range n {
-			if errs[i] = r.startInstance(ctx, image, i+1); errs[i] != nil {
-				break
+	n := t.Instances()
+	r.instances = make([][]*containerBalancer, len(t.Sets()))
+	for set, spec := range t.Sets() {
+		errs := make([]error, n)
+		r.instances[set] = make([]*containerBalancer, n)
+		image := r.rt.balancerImage(spec.Kind)
+		if spec.Peers {
+			// One after another: an instance connects to its peers as it starts, and each next one finds the
+			// earlier ones up (AwaitPeers checks they share the table before the users come).
+			for i := range n {
+				if errs[i] = r.startInstance(ctx, image, set, i+1); errs[i] != nil {
+					break
+				}
+			}
+		} else {
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = r.startInstance(ctx, image, set, i+1) })
+			}
+			wg.Wait()
+		}
+		for _, b := range r.instances[set] {
+			if b != nil {
+				r.d.AddPart(b, b.terminate)
 			}
 		}
-	} else {
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { errs[i] = r.startInstance(ctx, image, i+1) })
-		}
-		wg.Wait()
-	}
-	for _, b := range r.instances {
-		if b != nil {
-			r.d.AddPart(b, b.terminate)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for _, b := range r.instances {
-		r.d.AddBalancer(b)
-	}
-	if !t.Balancer.Tier() {
-		addr, err := r.HostAddr(ctx, t.InstanceName(1))
-		if err != nil {
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		r.d.SetEndpoint(addr)
+		for _, b := range r.instances[set] {
+			r.d.AddBalancer(set, b)
+		}
+	}
+	if !t.Fronted() {
+		r.d.SetEndpoint(r.instances[0][0].endpoint)
 		return nil
 	}
 	return r.startFront(ctx)
 }
 
-// startInstance starts the container of balancer instance number instance (from 1). Its port is published on a
-// host port chosen here rather than by the engine, so that the clients' address stays valid when a fault restarts
-// the container.
-func (r *dockerRun) startInstance(ctx context.Context, image string, instance int) error {
+// startInstance starts the container of instance number instance (from 1) of balancer set number set. Its port is
+// published on a host port chosen here rather than by the engine, so that the clients' address stays valid when a
+// fault restarts the container.
+func (r *dockerRun) startInstance(ctx context.Context, image string, set, instance int) error {
 	hostAddr, err := runtime.FreeLoopbackAddr()
 	if err != nil {
 		return err
 	}
-	d, kind := r.d, r.d.Kind()
-	name := d.Topology().InstanceName(instance)
-	text, gen, err := d.RenderBalancer(instance)
+	d, kind := r.d, r.d.KindOf(set)
+	name := d.Topology().SetInstanceName(set, instance)
+	text, gen, err := d.RenderBalancer(set, instance)
 	if err != nil {
 		return err
 	}
 	confPath := "/etc/sessionlab/" + kind.ConfFile
 	b := &containerBalancer{confPath: confPath, reloadSig: kind.ReloadSignal, endpoint: hostAddr, timeout: r.rt.startTimeout}
-	b.Set(gen, d.Topology().Balancer.Template != nil)
+	b.Set(gen, d.Topology().Set(set).Template != nil)
 	c, err := testcontainers.Run(ctx, image,
 		testcontainers.WithCmd(kind.ContainerArgs(confPath)...),
 		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
 		network.WithNetwork([]string{name}, r.nw),
-		withAddress(r.nw, r.instanceIP(instance)),
+		withAddress(r.nw, r.instanceIP(set, instance)),
 		testcontainers.WithExposedPorts(balancerPort),
 		withHostPort(balancerPort, hostAddr),
 		testcontainers.WithLabels(r.labels),
@@ -611,7 +625,7 @@ func (r *dockerRun) startInstance(ctx context.Context, image string, instance in
 	)
 	if c != nil {
 		b.containerPart = &containerPart{name: name, c: c, cli: r.cli}
-		r.instances[instance-1] = b // recorded as a part, in order, once all are started
+		r.instances[set][instance-1] = b // recorded as a part, in order, once all are started
 	}
 	if err != nil {
 		return balancer.WithConfigLine(fmt.Errorf("start %s: %w", name, err), confPath, text)
@@ -619,16 +633,11 @@ func (r *dockerRun) startInstance(ctx context.Context, image string, instance in
 	return nil
 }
 
-// startFront starts the tier's L4 front (HAProxy in TCP mode) at the lone balancer's address and port, once every
+// startFront starts the L4 front (HAProxy in TCP mode) at the lone balancer's address and port, once every
 // instance is ready.
 func (r *dockerRun) startFront(ctx context.Context) error {
-	d, t := r.d, r.d.Topology()
-	ups := make([]balancer.Upstream, len(r.instances))
-	for i := range r.instances {
-		name := t.InstanceName(i + 1)
-		ups[i] = balancer.NewUpstream(name, i+1, net.JoinHostPort(r.instanceIP(i+1).String(), "80"))
-	}
-	text, err := balancer.RenderFront(t.FrontConfig("0.0.0.0:80", ups))
+	d := r.d
+	text, err := d.RenderFront()
 	if err != nil {
 		return err
 	}
@@ -641,6 +650,9 @@ func (r *dockerRun) startFront(ctx context.Context) error {
 		return err
 	}
 	confPath := "/etc/sessionlab/" + balancer.FrontConfFile
+	// The front drains: a switch leaves the connections the old worker holds with it until they close.
+	p := &containerBalancer{confPath: confPath, reloadSig: haproxy.ReloadSignal, endpoint: hostAddr, timeout: r.rt.startTimeout, drain: true}
+	p.Set(0, true)
 	c, err := testcontainers.Run(ctx, r.rt.balancerImage("haproxy"),
 		testcontainers.WithCmd(haproxy.ContainerArgs(confPath)...),
 		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(text), ContainerFilePath: confPath, FileMode: 0o644}),
@@ -654,7 +666,7 @@ func (r *dockerRun) startFront(ctx context.Context) error {
 		})),
 	)
 	if c != nil {
-		p := &containerPart{name: plan.PartFront, c: c, cli: r.cli}
+		p.containerPart = &containerPart{name: plan.PartFront, c: c, cli: r.cli}
 		d.AddPart(p, p.terminate)
 		d.SetFront(p)
 	}
@@ -673,6 +685,7 @@ type containerBalancer struct {
 	reloadSig syscall.Signal
 	endpoint  string
 	timeout   time.Duration
+	drain     bool // a reload does not wait for the old workers: they keep the connections they hold until those close
 }
 
 func (b *containerBalancer) Reload(ctx context.Context, text []byte, gen int, user bool) error {
@@ -689,6 +702,9 @@ func (b *containerBalancer) Reload(ctx context.Context, text []byte, gen int, us
 	}
 	if err := runtime.AwaitReload(ctx, func(ctx context.Context) error { return runtime.BalancerProbe(b.endpoint, b.Want(), true)(ctx) }, user, b.timeout); err != nil {
 		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if b.drain {
+		return nil
 	}
 	return runtime.AwaitExit(ctx, b.workers, old, b.timeout)
 }

@@ -60,17 +60,8 @@ func (l *Local) Name() string { return "local" }
 // Check says which program t needs that this machine lacks: the balancer's binary, redis-server, or the user's
 // app.command (the fakeapp is built when it is not found, so only the go tool is needed for it).
 func (l *Local) Check(_ context.Context, t plan.Topology) error {
-	kind, err := balancer.Lookup(t.Balancer.Kind)
-	if err != nil {
+	if err := l.checkBalancers(t); err != nil {
 		return err
-	}
-	if _, err := l.balancerBinary(kind); err != nil {
-		return err
-	}
-	if t.Balancer.Tier() {
-		if _, err := l.frontBinary(); err != nil {
-			return err
-		}
 	}
 	if t.App.NeedsStore() {
 		if _, err := l.binary("redis-server", "redis-server"); err != nil {
@@ -103,8 +94,7 @@ func (l *Local) Start(ctx context.Context, d runtime.Recorder) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
-	balancerBin, err := l.balancerBinary(d.Kind())
-	if err != nil {
+	if err := l.checkBalancers(t); err != nil {
 		return err
 	}
 	r := &localRun{l: l, d: d, hostAddrs: map[string]string{}}
@@ -130,7 +120,26 @@ func (l *Local) Start(ctx context.Context, d runtime.Recorder) error {
 	if err := r.startReplicas(ctx, t.Replicas); err != nil {
 		return err
 	}
-	return r.startBalancer(ctx, balancerBin)
+	return r.startBalancer(ctx)
+}
+
+// checkBalancers says which balancer binary t needs that is missing: a set's, or the front's HAProxy.
+func (l *Local) checkBalancers(t plan.Topology) error {
+	for _, b := range t.Sets() {
+		kind, err := balancer.Lookup(b.Kind)
+		if err != nil {
+			return err
+		}
+		if _, err := l.balancerBinary(kind); err != nil {
+			return err
+		}
+	}
+	if t.Fronted() {
+		if _, err := l.frontBinary(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *Local) balancerBinary(kind *balancer.Kind) (string, error) {
@@ -155,7 +164,7 @@ type localRun struct {
 	d         runtime.Recorder
 	appCmd    []string          // the fake app's command line, when the replicas or the identity provider are it
 	hostAddrs map[string]string // parts other than replicas -> where they listen (written before the users start)
-	instances []instanceFiles   // each balancer instance's address and files, in order
+	instances [][]instanceFiles // per balancer set, each instance's address and files, in order
 }
 
 // instanceFiles is where one balancer instance listens and writes.
@@ -319,96 +328,110 @@ func (r *localRun) startIdP(ctx context.Context) error {
 	return p.startRebinding(ctx)
 }
 
-func (r *localRun) FillConfig(instance int, c *balancer.Config) {
-	f := r.instances[instance-1]
-	name := r.d.Kind().Name
-	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = f.dir, r.errLog(f), filepath.Join(f.dir, name+"-access.log"), f.listen
+func (r *localRun) FillConfig(set, instance int, c *balancer.Config) {
+	f := r.instances[set][instance-1]
+	name := r.d.KindOf(set).Name
+	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = f.dir, r.errLog(set, f), filepath.Join(f.dir, name+"-access.log"), f.listen
 	c.TrustProxy = []string{"127.0.0.1", "::1"}
 	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without. The
-	// socket is recorded once, when the instance's first config is rendered.
+	// socket is recorded once, when the scenario's balancer's first config is rendered.
 	if sock := filepath.Join(f.dir, "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
-		if c.AdminSocket = sock; c.Generation == 1 {
+		if c.AdminSocket = sock; c.Generation == 1 && set == 0 {
 			r.d.SetAdminSocket(sock)
 		}
 	}
-	if r.d.Topology().Balancer.Peers {
-		for _, p := range r.instances {
+	if r.d.Topology().Set(set).Peers {
+		for _, p := range r.instances[set] {
 			c.Peers = append(c.Peers, balancer.Peer{Name: p.name, Addr: p.peer})
 		}
 	}
 }
 
-func (r *localRun) errLog(f instanceFiles) string {
-	return filepath.Join(f.dir, r.d.Kind().Name+"-error.log")
+func (r *localRun) InstanceAddr(set, instance int) string { return r.instances[set][instance-1].listen }
+
+func (r *localRun) FrontListen() string { return r.hostAddrs[plan.PartFront] }
+
+func (r *localRun) errLog(set int, f instanceFiles) string {
+	return filepath.Join(f.dir, r.d.KindOf(set).Name+"-error.log")
 }
 
-// startBalancer starts the balancer: one instance, or a tier's instances side by side and the front before them.
-func (r *localRun) startBalancer(ctx context.Context, bin string) error {
+// startBalancer starts the balancer: one instance, or a tier's instances (and the balancers a switch moves to)
+// side by side, and the front before them.
+func (r *localRun) startBalancer(ctx context.Context) error {
 	d, t := r.d, r.d.Topology()
-	for i := range max(t.Balancer.Instances, 1) {
-		f := instanceFiles{name: t.InstanceName(i + 1), dir: d.Dir()}
-		var err error
-		if f.listen, err = runtime.FreeLoopbackAddr(); err != nil {
+	for set, spec := range t.Sets() {
+		r.instances = append(r.instances, nil)
+		for i := range t.Instances() {
+			f := instanceFiles{name: t.SetInstanceName(set, i+1), dir: d.Dir()}
+			var err error
+			if f.listen, err = runtime.FreeLoopbackAddr(); err != nil {
+				return err
+			}
+			if t.Fronted() {
+				// Each instance its own directory: nginx's pid file and temp directories, Caddy's storage and socket.
+				f.dir = filepath.Join(d.Dir(), f.name)
+				if err := os.MkdirAll(f.dir, 0o755); err != nil {
+					return fmt.Errorf("%s directory: %w", f.name, err)
+				}
+			}
+			if spec.Peers {
+				if f.peer, err = runtime.FreeLoopbackAddr(); err != nil {
+					return err
+				}
+			}
+			r.instances[set] = append(r.instances[set], f)
+			r.hostAddrs[f.name] = f.listen
+		}
+	}
+	for set := range t.Sets() {
+		bin, err := r.l.balancerBinary(d.KindOf(set))
+		if err != nil {
 			return err
 		}
-		if t.Balancer.Tier() {
-			// Each instance its own directory: nginx's pid file and temp directories, Caddy's storage and socket.
-			f.dir = filepath.Join(d.Dir(), f.name)
-			if err := os.MkdirAll(f.dir, 0o755); err != nil {
-				return fmt.Errorf("%s directory: %w", f.name, err)
-			}
-		}
-		if t.Balancer.Peers {
-			if f.peer, err = runtime.FreeLoopbackAddr(); err != nil {
+		for i := range r.instances[set] {
+			if err := r.startInstance(ctx, bin, set, i+1); err != nil {
 				return err
 			}
 		}
-		r.instances = append(r.instances, f)
-		r.hostAddrs[f.name] = f.listen
 	}
-	for i := range r.instances {
-		if err := r.startInstance(ctx, bin, i+1); err != nil {
-			return err
-		}
-	}
-	if !t.Balancer.Tier() {
-		d.SetEndpoint(r.instances[0].listen)
+	if !t.Fronted() {
+		d.SetEndpoint(r.instances[0][0].listen)
 		return nil
 	}
 	return r.startFront(ctx)
 }
 
-// startInstance starts balancer instance number instance (from 1) and waits until it answers.
-func (r *localRun) startInstance(ctx context.Context, bin string, instance int) error {
-	d, kind, f := r.d, r.d.Kind(), r.instances[instance-1]
+// startInstance starts instance number instance (from 1) of balancer set number set and waits until it answers.
+func (r *localRun) startInstance(ctx context.Context, bin string, set, instance int) error {
+	d, kind, f := r.d, r.d.KindOf(set), r.instances[set][instance-1]
 	t := d.Topology()
 	confPath := filepath.Join(f.dir, kind.ConfFile)
 	b := &localBalancer{confPath: confPath, reloadSig: kind.ReloadSignal}
 	b.localPart = &localPart{
-		name: f.name, bin: bin, logPath: filepath.Join(f.dir, kind.Name+".out"), logs: []string{r.errLog(f)},
-		args: kind.LocalArgs(f.dir, confPath, r.errLog(f), f.listen),
+		name: f.name, bin: bin, logPath: filepath.Join(f.dir, kind.Name+".out"), logs: []string{r.errLog(set, f)},
+		args: kind.LocalArgs(f.dir, confPath, r.errLog(set, f), f.listen),
 		ready: func(ctx context.Context) error {
-			return runtime.BalancerProbe(f.listen, b.Want(), !t.Bind() || t.Balancer.Tier())(ctx)
+			return runtime.BalancerProbe(f.listen, b.Want(), !t.Bind() || t.Fronted())(ctx)
 		},
 		timeout: r.l.startTimeout, stopSig: kind.StopSignal,
 	}
-	text, gen, err := d.RenderBalancer(instance)
+	text, gen, err := d.RenderBalancer(set, instance)
 	if err != nil {
 		return err
 	}
-	if err := b.write(text, gen, t.Balancer.Template != nil); err != nil {
+	if err := b.write(text, gen, t.Set(set).Template != nil); err != nil {
 		return err
 	}
 	d.AddPart(b, b.Stop)
-	d.AddBalancer(b)
+	d.AddBalancer(set, b)
 	if err := b.Start(ctx); err != nil {
 		return balancer.WithConfigLine(err, confPath, text)
 	}
 	return nil
 }
 
-// startFront starts the tier's L4 front (HAProxy in TCP mode) before the instances, and waits until an instance
-// answers through it.
+// startFront starts the L4 front (HAProxy in TCP mode) before the instances, and waits until an instance answers
+// through it.
 func (r *localRun) startFront(ctx context.Context) error {
 	d, t := r.d, r.d.Topology()
 	bin, err := r.l.frontBinary()
@@ -423,28 +446,26 @@ func (r *localRun) startFront(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ups := make([]balancer.Upstream, len(r.instances))
-	for i, f := range r.instances {
-		ups[i] = balancer.NewUpstream(f.name, i+1, f.listen)
-	}
-	text, err := balancer.RenderFront(t.FrontConfig(listen, ups))
+	r.hostAddrs[plan.PartFront] = listen
+	text, err := d.RenderFront()
 	if err != nil {
 		return err
 	}
 	confPath := filepath.Join(d.Dir(), balancer.FrontConfFile)
-	if err := os.WriteFile(confPath, text, 0o644); err != nil {
-		return fmt.Errorf("write the front's config: %w", err)
-	}
 	errLog := filepath.Join(d.Dir(), "front-error.log")
-	p := &localPart{
+	// The front drains: a switch leaves the connections the old worker holds with it until they close.
+	p := &localBalancer{confPath: confPath, reloadSig: haproxy.ReloadSignal, drain: true}
+	p.localPart = &localPart{
 		name: plan.PartFront, bin: bin, logPath: filepath.Join(d.Dir(), "front.out"), logs: []string{errLog},
 		args:    haproxy.LocalArgs(d.Dir(), confPath, errLog, listen),
 		ready:   runtime.BalancerProbe(listen, 0, !t.Bind()),
 		timeout: r.l.startTimeout, stopSig: haproxy.StopSignal,
 	}
+	if err := p.write(text, 0, true); err != nil {
+		return err
+	}
 	d.AddPart(p, p.Stop)
 	d.SetFront(p)
-	r.hostAddrs[plan.PartFront] = listen
 	if err := p.Start(ctx); err != nil {
 		return balancer.WithConfigLine(err, confPath, text)
 	}
@@ -458,6 +479,7 @@ type localBalancer struct {
 	runtime.LoadedConfig
 	confPath  string
 	reloadSig syscall.Signal
+	drain     bool // a reload does not wait for the old workers: they keep the connections they hold until those close
 }
 
 func (b *localBalancer) write(text []byte, gen int, user bool) error {
@@ -482,6 +504,9 @@ func (b *localBalancer) Reload(ctx context.Context, text []byte, gen int, user b
 	}
 	if err := runtime.AwaitReload(ctx, b.localPart.ready, user, b.timeout); err != nil {
 		return fmt.Errorf("reload %s: %w", b.name, err)
+	}
+	if b.drain {
+		return nil
 	}
 	return runtime.AwaitExit(ctx, workers, old, b.timeout)
 }

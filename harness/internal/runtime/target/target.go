@@ -74,5 +74,7 @@ type nothing struct{}
 var errNoParts = errors.New("a live target has no parts the harness started")
 
 func (nothing) StartReplica(context.Context, plan.ReplicaSpec) error { return errNoParts }
-func (nothing) FillConfig(int, *balancer.Config)                     {}
+func (nothing) FillConfig(int, int, *balancer.Config)                {}
+func (nothing) InstanceAddr(int, int) string                         { return "" }
+func (nothing) FrontListen() string                                  { return "" }
 func (nothing) HostAddr(context.Context, string) (string, error)     { return "", errNoParts }
