@@ -94,7 +94,7 @@ type Settings struct {
 	// go elsewhere once the balancer has marked the replica failed.
 	ChangeOnFailure bool
 	MaxFails        int
-	MaxFailsSet     bool // the scenario set max_fails (Traefik runs no passive check unless asked)
+	MaxFailsSet     bool   // the scenario set max_fails (Traefik runs no passive check unless asked)
 	FailTimeout     string // nginx time, e.g. 10s
 	NextUpstream    string // nginx proxy_next_upstream arguments
 	HealthCheck     bool

@@ -34,14 +34,14 @@ type Deployment struct {
 	kinds     []*balancer.Kind // per balancer set, its kind
 	front     BalancerPart     // the L4 front, or nil
 	route     []int            // per instance number (from 0), the set the front sends its new connections to
-	withdrawn map[string]bool // replicas a kill took out of the balancer's config until they start again
-	restore   []Endpoint      // where each withdrawn replica listened
-	admin     []string        // Caddy's admin sockets, when the runtime gave its instances one
-	watches   []*caddyWatch   // what polling them saw, from WatchBalancer
-	gen       int             // the balancer's config generation
-	store     StorePart       // the shared session store, when the topology has one
-	storeAddr string          // where replicas reach the store
-	idpURL    string          // where browsers reach the identity provider
+	withdrawn map[string]bool  // replicas a kill took out of the balancer's config until they start again
+	restore   []Endpoint       // where each withdrawn replica listened
+	admin     []string         // Caddy's admin sockets, when the runtime gave its instances one
+	watches   []*caddyWatch    // what polling them saw, from WatchBalancer
+	gen       int              // the balancer's config generation
+	store     StorePart        // the shared session store, when the topology has one
+	storeAddr string           // where replicas reach the store
+	idpURL    string           // where browsers reach the identity provider
 	closers   []closer
 	closed    bool
 	closeErr  error
