@@ -11,7 +11,7 @@ DEB_CHROMIUM ?= chromium
 # built by `sessionlab install NAME` at the versions it pins, once per machine, into the per-user tool cache.
 # The strategies and balancers `make demo` compares; a pair a balancer cannot run is a row that says why.
 DEMO_STRATEGIES ?= round-robin,least-conn,ip-hash,hash-cookie,learn-cookie,cookie-insert,cookie-balanced,client-ip-sticky
-DEMO_BALANCERS  ?= nginx,haproxy,caddy
+DEMO_BALANCERS  ?= nginx,haproxy,caddy,traefik
 
 .PHONY: all build lint deps deps-debian deps-tools wakapi-check bench-clients test test-images test-short fuzz vet bench scale demo screenshot clean
 
@@ -125,11 +125,11 @@ bench-clients: build
 scale: deps
 	SESSIONLAB_SCALE=1 $(GO) test -count=1 -timeout 20m -run "TestHundredThousandUsers|TestFiftyThousandAtOnce" -v ./scenarios
 
-# The main job: every strategy on both balancers, on the default scenario. The text table goes to stdout; every
+# The main job: every strategy on the four balancers, on the default scenario. The text table goes to stdout; every
 # format goes to $(DEMO_OUT) (report.html is the one to open), and each variant's event log to $(DEMO_OUT)/events.
 DEMO_OUT ?= out
 demo:
-	@$(MAKE) --no-print-directory deps DEPS_TOOLS=caddy
+	@$(MAKE) --no-print-directory deps DEPS_TOOLS="caddy traefik"
 	$(GO) run ./cmd/sessionlab compare --balancers $(DEMO_BALANCERS) --strategies $(DEMO_STRATEGIES) \
 	  --format text,json,markdown,html,junit --out $(DEMO_OUT) --events $(DEMO_OUT)/events scenarios/rr-memory.yaml
 

@@ -155,6 +155,8 @@ func TestTierStatelessStrategiesHold(t *testing.T) {
 		{"haproxy", "ip-hash", ""},
 		{"haproxy", "ip-hash", "balancer.hash_type=consistent"},
 		{"caddy", "ip-hash", ""},
+		{"traefik", "cookie-insert", ""},
+		{"traefik", "ip-hash", ""},
 	} {
 		t.Run(tt.kind+" "+tt.strategy+" "+tt.extra, func(t *testing.T) {
 			set := []string{"name=tier-" + tt.kind + "-" + tt.strategy, "balancer.kind=" + tt.kind, "balancer.strategy=" + tt.strategy}

@@ -73,3 +73,34 @@ func TestTraefikIPHashIsHRWOverTheServerURLs(t *testing.T) {
 	}
 	assert.Equal(t, counts[0], counts[1], "the same counts run after run")
 }
+
+// A replica killed under Traefik's sticky cookie. Traefik runs no health check unless asked, and then keeps
+// proxying each of the dead replica's users to it: a stream of errors. max_fails (its passive health check) marks
+// it down after a failure, so each user meets about one error and is re-pinned. change_on_failure (its retry
+// middleware, 3 attempts) retries such a request, which then finds the replica marked down and goes elsewhere: fewer
+// errors, but measured here not none (about half of the dead replica's users still got a 502). The other replicas'
+// users keep their sessions.
+func TestTraefikStickyCookieAfterAKill(t *testing.T) {
+	errors := map[string]int{}
+	users := map[string]int{}
+	for _, tt := range []struct {
+		name string
+		set  []string
+	}{
+		{"no health check", nil},
+		{"max_fails 1", []string{"balancer.max_fails=1"}},
+		{"max_fails 1, change_on_failure", []string{"balancer.max_fails=1", "balancer.cookie.change_on_failure=true"}},
+	} {
+		rep, _ := run(t, "kill-replica.yaml", append([]string{"name=traefik-kill", "balancer.kind=traefik", "balancer.strategy=cookie-insert"}, tt.set...)...)
+		require.Len(t, rep.Faults, 1)
+		f := rep.Faults[0]
+		require.NotNil(t, f.UsersOnTarget, "%s: the fault ran: %+v", tt.name, f)
+		assert.Empty(t, f.Error)
+		assert.Zero(t, *f.LostElsewhere, "%s: nobody off replica-2 lost a session", tt.name)
+		errors[tt.name], users[tt.name] = rep.Totals.Errors, *f.UsersOnTarget
+		t.Logf("%s: %d errors, %d users on replica-2, %d of them lost their session", tt.name, rep.Totals.Errors, *f.UsersOnTarget, *f.LostOnTarget)
+	}
+	assert.Greater(t, errors["no health check"], 2*users["no health check"], "Traefik keeps sending the dead replica's users to it")
+	assertChangeOnFailureErrors(t, false, errors["max_fails 1"], users["max_fails 1"])
+	assert.Less(t, errors["max_fails 1, change_on_failure"], errors["max_fails 1"], "the retry middleware saves some of those requests")
+}

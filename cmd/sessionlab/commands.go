@@ -227,7 +227,7 @@ func newCompareCmd() *cobra.Command {
 	var out output
 	var strategies, balancers, eventsDir string
 	cmd := &cobra.Command{
-		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy,caddy] [flags] FILE.yaml",
+		Use:   "compare --strategies A,B,... [--balancers nginx,haproxy,caddy,traefik] [flags] FILE.yaml",
 		Short: "Run one scenario under several strategies (and balancers) and print them side by side",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

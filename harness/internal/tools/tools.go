@@ -28,6 +28,9 @@ type Tool struct {
 	// GoMod, its replace and exclude lines: go install refuses a module whose go.mod has them.
 	Module string
 	GoMod  []string
+	// LDFlags are linker flags added to -s -w: the version a program prints is set at link time by its release
+	// builds, and "dev" without them.
+	LDFlags string
 }
 
 // Known are the tools `sessionlab install` builds.
@@ -39,6 +42,7 @@ var Known = []Tool{
 	// v3.6.12: v3.7 replaces a module with a nested one the module proxy does not serve.
 	{Name: "traefik", Version: "v3.6.12", Package: "github.com/traefik/traefik/v3/cmd/traefik", Binary: "traefik",
 		For: "balancer.kind: traefik", VersionArgs: []string{"version"}, Module: "github.com/traefik/traefik/v3",
+		LDFlags: "-X github.com/traefik/traefik/v3/pkg/version.Version=v3.6.12",
 		GoMod: []string{
 			"replace github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e",
 			"replace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59",
@@ -144,13 +148,14 @@ func Install(ctx context.Context, t Tool, progress io.Writer) (string, error) {
 // build in a module of its own (BuildModule). Binaries are static (CGO_ENABLED=0: the images copy them as they are)
 // and stripped of symbols.
 func build(ctx context.Context, gobin string, t Tool, tmp string, progress io.Writer) error {
-	args := []string{"install", "-trimpath", "-ldflags=-s -w", t.Package + "@" + t.Version}
+	ldflags := strings.TrimSpace("-s -w " + t.LDFlags)
+	args := []string{"install", "-trimpath", "-ldflags=" + ldflags, t.Package + "@" + t.Version}
 	if t.Module != "" {
 		if err := os.WriteFile(filepath.Join(tmp, "go.mod"), BuildModule(t), 0o644); err != nil {
 			return err
 		}
 		// -mod=mod writes the go.sum the build needs, each module checked as go install would.
-		args = []string{"build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(tmp, "bin", t.Binary), t.Package}
+		args = []string{"build", "-mod=mod", "-trimpath", "-ldflags=" + ldflags, "-o", filepath.Join(tmp, "bin", t.Binary), t.Package}
 	}
 	cmd := exec.CommandContext(ctx, gobin, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = tmp, progress, progress

@@ -126,3 +126,17 @@ func TestLookupUnknown(t *testing.T) {
 	_, err := Lookup("envoy")
 	assert.EqualError(t, err, `tool "envoy" is not known (allowed: caddy, oauth2-proxy, traefik)`)
 }
+
+// A module with replace directives is built through a module of sessionlab's own that requires it at the pinned
+// version and repeats them: go install refuses such a module.
+func TestBuildModuleRepeatsTheReplaceDirectives(t *testing.T) {
+	traefik, err := Lookup("traefik")
+	require.NoError(t, err)
+	mod := string(BuildModule(traefik))
+	assert.Contains(t, mod, "require github.com/traefik/traefik/v3 v3.6.12\n")
+	require.NotEmpty(t, traefik.GoMod)
+	for _, line := range traefik.GoMod {
+		assert.Contains(t, mod, line+"\n")
+	}
+	assert.Contains(t, traefik.LDFlags, "version.Version="+traefik.Version, "its version command prints the pinned version, not dev")
+}
