@@ -119,8 +119,24 @@ func Doctor(ctx context.Context, s *scenario.Scenario, rt string) ([]Requirement
 	return localNeeds(ctx, t), nil
 }
 
+// balancerKinds are the kinds t runs: its balancer's, those its switches move to, and HAProxy for the front.
+func balancerKinds(t plan.Topology) []string {
+	var kinds []string
+	for _, b := range t.Sets() {
+		kinds = append(kinds, b.Kind)
+	}
+	if t.Fronted() {
+		kinds = append(kinds, "haproxy")
+	}
+	slices.Sort(kinds)
+	return slices.Compact(kinds)
+}
+
 func localNeeds(ctx context.Context, t plan.Topology) []Requirement {
-	reqs := []Requirement{find(ctx, balancerProgram(t.Balancer.Kind))}
+	var reqs []Requirement
+	for _, kind := range balancerKinds(t) {
+		reqs = append(reqs, find(ctx, balancerProgram(kind)))
+	}
 	if t.App.NeedsStore() {
 		reqs = append(reqs, find(ctx, redis))
 	}
@@ -132,7 +148,10 @@ func localNeeds(ctx context.Context, t plan.Topology) []Requirement {
 
 func dockerNeeds(ctx context.Context, t plan.Topology) []Requirement {
 	im := runtime.DefaultImages()
-	reqs := []Requirement{dockerEngine(ctx), image(ctx, im.Balancer(t.Balancer.Kind), "balancer.kind: "+t.Balancer.Kind)}
+	reqs := []Requirement{dockerEngine(ctx)}
+	for _, kind := range balancerKinds(t) {
+		reqs = append(reqs, image(ctx, im.Balancer(kind), "balancer.kind: "+kind))
+	}
 	if t.NeedsFakeApp() {
 		reqs = append(reqs, image(ctx, im.FakeApp, "the fake app"))
 	}

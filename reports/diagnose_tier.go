@@ -70,8 +70,8 @@ func (d *diagnosis) tierStagger() {
 		return // without affinity every user goes back and forth anyway
 	}
 	for _, f := range r.Faults {
-		if f.FlippedUsers == nil || *f.FlippedUsers == 0 || f.StartMs == nil || f.EndMs == nil {
-			continue
+		if f.FlippedUsers == nil || *f.FlippedUsers == 0 || f.StartMs == nil || f.EndMs == nil || f.Action == "switch-balancer" {
+			continue // a switch's users go from one balancer to another: balancerSwitch says what that did
 		}
 		when := "each on its own"
 		if ms := r.Balancer.StaggerMs; ms > 0 {

@@ -22,7 +22,7 @@ type Option func(*runtime.Images) error
 // ($SESSIONLAB_IMAGE_<PART> names it too).
 func WithImage(part, image string) Option {
 	return func(im *runtime.Images) error {
-		parts := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "caddy": &im.Caddy, "redis": &im.Redis}
+		parts := map[string]*string{"fakeapp": &im.FakeApp, "nginx": &im.Nginx, "haproxy": &im.HAProxy, "caddy": &im.Caddy, "traefik": &im.Traefik, "redis": &im.Redis}
 		dst := parts[part]
 		if dst == nil || image == "" {
 			names := make([]string, 0, len(parts))

@@ -61,7 +61,7 @@ type Option func(*Docker)
 // WithImages replaces the default images; empty fields keep theirs.
 func WithImages(im runtime.Images) Option {
 	return func(d *Docker) {
-		for dst, src := range map[*string]string{&d.images.FakeApp: im.FakeApp, &d.images.Nginx: im.Nginx, &d.images.HAProxy: im.HAProxy, &d.images.Caddy: im.Caddy, &d.images.Redis: im.Redis} {
+		for dst, src := range map[*string]string{&d.images.FakeApp: im.FakeApp, &d.images.Nginx: im.Nginx, &d.images.HAProxy: im.HAProxy, &d.images.Caddy: im.Caddy, &d.images.Traefik: im.Traefik, &d.images.Redis: im.Redis} {
 			if src != "" {
 				*dst = src
 			}
