@@ -42,6 +42,8 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	if e.Conn != "" {
 		b = appendField(b, "conn", e.Conn)
 	}
+	b = appendList(b, "sent", e.Sent)
+	b = appendList(b, "set", e.Set)
 	if e.Failover != "" {
 		b = appendField(b, "failover", e.Failover)
 	}
@@ -52,6 +54,23 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 		b = appendField(b, "error", e.Error)
 	}
 	return append(b, '}'), nil
+}
+
+// appendList appends a list of strings under key, or nothing when it is empty (omitempty).
+func appendList(b []byte, key string, values []string) []byte {
+	if len(values) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':', '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, v)
+	}
+	return append(b, ']')
 }
 
 func appendField(b []byte, key, value string) []byte {

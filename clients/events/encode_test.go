@@ -16,6 +16,8 @@ func TestAppendJSONIsEncodingJSON(t *testing.T) {
 		{},
 		{TMs: 12, User: 3, Addr: "198.18.0.7", Step: StepLogin, Attempt: 2, Method: "POST", Path: "/login", Status: 302,
 			Location: "/", Replica: "replica-2", Outcome: OutcomeOK, LatencyUS: 812},
+		{Step: StepPage, Replica: "replica-1", Instance: "nginx-2", Conn: "keep-alive", Sent: []string{"sid:0a1b2c3d", "lb:<&>"},
+			Set: []string{"sid:-"}, Outcome: OutcomeLoss},
 		{User: -1, Step: StepPage, Method: "GET", Path: "/page/<1>&\"x\"\\", Host: "idp:9000", Failover: "replica-1",
 			Outcome: OutcomeError, Error: "GET http://x/: read answer: EOF\n\t\r\b\f\x01\x1f"},
 		{Addr: "2001:db8::1", Path: "/é/日本\u2028\u2029", Error: "bad \xff utf-8 \xe2\x82"},

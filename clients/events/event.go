@@ -69,6 +69,11 @@ type Event struct {
 	// or it failed before any answer and the request went again on a new one), "error" (the exchange before
 	// failed). Empty: the exchange reused the connection the one before left open.
 	Conn string `json:"conn,omitempty"`
+	// Sent names the cookies the request carried, each "name:fingerprint" (the first 8 hex characters of the
+	// SHA-256 of its value: another value, another session, and never the value itself). Set names those the answer
+	// set the same way, and a cookie it cleared (Max-Age ≤ 0, an expiry in the past, or an empty value) as "name:-".
+	Sent []string `json:"sent,omitempty"`
+	Set  []string `json:"set,omitempty"`
 	// Failover names the replica the balancer tried first when another answered (nginx lists every upstream it
 	// tried in its upstream header): a replica it could not reach.
 	Failover  string `json:"failover,omitempty"`
