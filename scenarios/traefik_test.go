@@ -77,9 +77,9 @@ func TestTraefikIPHashIsHRWOverTheServerURLs(t *testing.T) {
 // A replica killed under Traefik's sticky cookie. Traefik runs no health check unless asked, and then keeps
 // proxying each of the dead replica's users to it: a stream of errors. max_fails (its passive health check) marks
 // it down after a failure, so each user meets about one error and is re-pinned. change_on_failure (its retry
-// middleware, 3 attempts) retries such a request, which then finds the replica marked down and goes elsewhere: fewer
-// errors, but measured here not none (about half of the dead replica's users still got a 502). The other replicas'
-// users keep their sessions.
+// middleware, 3 attempts) re-sends only a request that was not written to the server (pkg/middlewares/retry): one
+// written on a kept-alive connection to the dead replica fails all the same, so the errors stay (measured 48 to 61
+// with it, 49 to 92 without). The other replicas' users keep their sessions.
 func TestTraefikStickyCookieAfterAKill(t *testing.T) {
 	errors := map[string]int{}
 	users := map[string]int{}
@@ -102,5 +102,5 @@ func TestTraefikStickyCookieAfterAKill(t *testing.T) {
 	}
 	assert.Greater(t, errors["no health check"], 2*users["no health check"], "Traefik keeps sending the dead replica's users to it")
 	assertChangeOnFailureErrors(t, false, errors["max_fails 1"], users["max_fails 1"])
-	assert.Less(t, errors["max_fails 1, change_on_failure"], errors["max_fails 1"], "the retry middleware saves some of those requests")
+	assertChangeOnFailureErrors(t, false, errors["max_fails 1, change_on_failure"], users["max_fails 1, change_on_failure"])
 }
