@@ -315,7 +315,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 			x.URL.RawQuery, form = q.Encode(), nil
 		}
 		ev.Path = x.URL.Path
-		x.External, err = b.send(ctx, method, x.URL, form, x)
+		x.External, err = b.send(ctx, method, x.URL, form, x, &ev)
 		if x.External {
 			ev.Host = x.URL.Host
 		} else {
@@ -410,19 +410,22 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 // send makes the exchange for u through the user's connection to its host, with the jar's cookies, and stores the
-// cookies the answer sets; the answer is in b.resp.
-func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange) (external bool, err error) {
+// cookies the answer sets; the answer is in b.resp. The cookies the request carried and those the answer set go
+// in ev (Sent, Set): there rather than in x, which each request allocates.
+func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.Values, x *exchange, ev *events.Event) (external bool, err error) {
 	c, external := b.clientFor(u)
 	https := u.Scheme == "https"
 	h := b.header[:0]
 	if b.jar != nil {
 		n := len(h)
 		h = append(h, "Cookie: "...)
-		if with := b.jar.AppendHeader(h, time.Now(), https, u.Host, u.Path); len(with) > len(h) {
+		with, sent := b.jar.AppendRequest(h, time.Now(), https, u.Host, u.Path)
+		if len(with) > len(h) {
 			h = append(with, "\r\n"...)
 		} else {
 			h = h[:n]
 		}
+		ev.Sent = sent
 	}
 	req := wire.Request{Method: method, Host: u.Host, Target: u.RequestURI(), Keep: b.keep}
 	if form != nil {
@@ -439,10 +442,24 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 	if err := c.Do(ctx, &req, &b.resp); err != nil {
 		return external, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
-	if b.jar != nil && len(b.resp.SetCookie) > 0 {
+	if len(b.resp.SetCookie) > 0 {
+		// What the answer set, in its order, whether or not the user keeps cookies; the jar names a cookie it
+		// stores with the tag it keeps for sending it, worked out once.
 		now := time.Now()
+		set := make([]string, 0, len(b.resp.SetCookie))
 		for _, line := range b.resp.SetCookie {
-			b.jar.SetCookie(now, https, u.Host, u.Path, line)
+			var tag string
+			if b.jar != nil {
+				tag = b.jar.SetCookie(now, https, u.Host, u.Path, line)
+			} else {
+				tag = jar.Tag(now, line)
+			}
+			if tag != "" {
+				set = append(set, tag)
+			}
+		}
+		if len(set) > 0 {
+			ev.Set = set
 		}
 	}
 	x.Body = b.resp.Body

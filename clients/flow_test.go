@@ -75,11 +75,31 @@ func TestJourneyUserName(t *testing.T) {
 	assert.Contains(t, got, "user1234")
 }
 
-// timeless is an event without its timings, which differ from run to run.
+// timeless is an event without its timings, which differ from run to run, and with its cookies' fingerprints
+// (of session values, which differ too) numbered in the order they first appear in the run: "sid:#1".
 func timeless(evs []events.Event) []events.Event {
 	out := make([]events.Event, len(evs))
+	seen := map[string]string{}
+	number := func(tags []string) []string {
+		if tags == nil {
+			return nil
+		}
+		numbered := make([]string, len(tags))
+		for i, tag := range tags {
+			name, fp, _ := strings.Cut(tag, ":")
+			if fp != "-" {
+				if seen[fp] == "" {
+					seen[fp] = fmt.Sprintf("#%d", len(seen)+1)
+				}
+				fp = seen[fp]
+			}
+			numbered[i] = name + ":" + fp
+		}
+		return numbered
+	}
 	for i, e := range evs {
 		e.TMs, e.LatencyUS = 0, 0
+		e.Sent, e.Set = number(e.Sent), number(e.Set)
 		out[i] = e
 	}
 	return out

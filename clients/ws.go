@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/clients/internal/jar"
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
@@ -22,7 +24,7 @@ func (j Journey) websocket(ctx context.Context, b *browser, n int) {
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: events.StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}
 	up, err := b.websocket(ctx, j.WSPath, j.WSMessages)
-	ev.Status, ev.Replica, ev.Instance = up.status, up.replica, up.instance
+	ev.Status, ev.Replica, ev.Instance, ev.Sent, ev.Set = up.status, up.replica, up.instance, up.sent, up.set
 	switch {
 	case errors.Is(err, errStateLost):
 		ev.Outcome = events.OutcomeLoss
@@ -43,10 +45,17 @@ var errStateLost = errors.New("the replica did not have the WebSocket state")
 type upgrade struct {
 	status            int
 	replica, instance string
+	sent, set         []string // the tags of the cookies the upgrade request carried and its answer set (Event.Sent, Set)
 }
 
 func (b *browser) websocket(ctx context.Context, path string, messages int) (up upgrade, err error) {
-	u := b.base.JoinPath(path)
+	// The page's URL, as net/http sees the request (the jar's cookies are those of an http URL); JoinPath leaves the
+	// path of a base without one relative ("ws"), which matches no cookie's path.
+	page := b.base.JoinPath(path)
+	if !strings.HasPrefix(page.Path, "/") {
+		page.Path = "/" + page.Path
+	}
+	u := *page
 	u.Scheme = "ws"
 	if b.base.Scheme == "https" {
 		u.Scheme = "wss"
@@ -56,10 +65,15 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (up 
 	defer cancel()
 	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses
 	// in favour of the context.
+	// The cookies the upgrade request carries: net/http asks the jar for them (Cookies) as the request goes.
+	if b.jar != nil {
+		up.sent = b.jar.Sent(time.Now(), b.https, page.Host, page.Path)
+	}
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: b.httpClient()})
 	if resp != nil {
 		a := b.answerOfHTTP(resp)
-		up = upgrade{status: resp.StatusCode, replica: b.replicaOf(a, b.affinityCookie(b.base.JoinPath(path))), instance: a.instance}
+		up.status, up.replica, up.instance = resp.StatusCode, b.replicaOf(a, b.affinityCookie(page)), a.instance
+		up.set = setTags(a.setCookie, time.Now())
 	}
 	if err != nil {
 		return up, fmt.Errorf("websocket: %w", err)
@@ -88,6 +102,17 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (up 
 		return up, errStateLost
 	}
 	return up, nil
+}
+
+// setTags names the cookies an answer's Set-Cookie lines set or clear, in their order (Event.Set); nil for none.
+func setTags(lines []string, now time.Time) []string {
+	var set []string
+	for _, line := range lines {
+		if tag := jar.Tag(now, line); tag != "" {
+			set = append(set, tag)
+		}
+	}
+	return set
 }
 
 func readCounter(ctx context.Context, conn *websocket.Conn) (int, error) {

@@ -11,8 +11,8 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 )
 
-// Accumulator builds a report from events as they arrive, without holding them. It is safe for concurrent use and
-// is itself a clients.Sink.
+// Accumulator builds a report from events as they arrive, without holding them but for the few the witnesses show
+// (bounded, whatever the run's size: witness.go). It is safe for concurrent use and is itself a clients.Sink.
 type Accumulator struct {
 	mu       sync.Mutex
 	meta     events.Meta
@@ -34,6 +34,7 @@ type Accumulator struct {
 	tier     tierState
 	conns    map[string]int // exchanges that opened a connection, by cause; nil until one did
 	closed   int            // of which because the balancer's side had closed or broken the last one
+	wit      witnesses
 }
 
 type attemptKey struct{ user, attempt int }
@@ -65,6 +66,7 @@ func NewAccumulator(meta events.Meta) *Accumulator {
 		// error is interned from the start: outcomeCode falls back to it once a damaged log has filled the table.
 		outcomes: []string{events.OutcomeOK, events.OutcomeError},
 		addrs:    make(addresses),
+		wit:      newWitnesses(),
 	}
 	for _, name := range meta.Replicas {
 		a.replicaID(name)
@@ -129,7 +131,8 @@ func (a *Accumulator) Record(e events.Event) {
 	if loss {
 		a.t.SessionLosses++
 	}
-	created := a.trackUser(e, rep)
+	u, created := a.trackUser(e, rep)
+	a.wit.record(&e, &u.trace)
 	a.trackInstance(e, loss, created)
 	switch e.Step {
 	case events.StepLogin:
@@ -227,12 +230,12 @@ func (a *Accumulator) Report() *Report {
 		Schema: Schema, Scenario: a.meta.Scenario, Seed: a.meta.Seed, Runtime: a.meta.Runtime,
 		Balancer: a.meta.Balancer, App: a.meta.App, Target: a.meta.Target, Attribution: a.meta.Attribution,
 		Totals:        a.t,
-		FailureCauses: make(map[string]int, len(Causes)),
+		FailureCauses: make(map[string]int, len(loginCauses)),
 		Replicas:      []Replica{},
 		Expectations:  []Expectation{},
 	}
 	r.App.Replicas = len(a.meta.Replicas)
-	for _, c := range Causes {
+	for _, c := range loginCauses {
 		r.FailureCauses[c] = 0
 	}
 	t := &r.Totals
@@ -288,6 +291,7 @@ func (a *Accumulator) Report() *Report {
 	r.Network = a.addrs.network()
 	r.OverTime = a.series.overTime()
 	r.Diagnosis = diagnose(r)
+	r.Witnesses = a.wit.report()
 	return r
 }
 

@@ -45,7 +45,10 @@ type Report struct {
 	// OverTime counts the exchanges' outcomes by when their answers arrived, for the plot of the run.
 	OverTime OverTime `json:"over_time"`
 	// Diagnosis says in a few sentences what the figures mean and which fixes fit (docs/report.md, "Diagnosis").
-	Diagnosis    []Finding     `json:"diagnosis"`
+	Diagnosis []Finding `json:"diagnosis"`
+	// Witnesses are, for each failure cause that occurred, the first users it hit (the lowest ids, at most three)
+	// and their exchanges around it (Witness); empty when nothing failed.
+	Witnesses    []Witness     `json:"witnesses"`
 	Expectations []Expectation `json:"expectations"`
 }
 
@@ -216,8 +219,8 @@ type FaultResult struct {
 	FlippedUsers *int `json:"flipped_users"`
 }
 
-// Causes lists every failure cause a login attempt can have; the report always names all of them.
-var Causes = []string{"loop", "csrf", "rejected", "rate_limited", "error"}
+// loginCauses lists every failure cause a login attempt can have; the report always names all of them.
+var loginCauses = []string{"loop", "csrf", "rejected", "rate_limited", "error"}
 
 func ratio(num, den int) *float64 {
 	if den == 0 {
@@ -231,7 +234,7 @@ func ratio(num, den int) *float64 {
 func Skipped(kind, strategy, why string) *Report {
 	return &Report{Schema: Schema, Skipped: why, Balancer: events.Balancer{Kind: kind, Strategy: strategy},
 		FailureCauses: map[string]int{}, Replicas: []Replica{}, Expectations: []Expectation{}, Phases: []Phase{}, Faults: []FaultResult{},
-		OverTime: OverTime{Buckets: []Bucket{}}, Diagnosis: []Finding{}}
+		OverTime: OverTime{Buckets: []Bucket{}}, Diagnosis: []Finding{}, Witnesses: []Witness{}}
 }
 
 // Label names the fault as the phases do: "kill replica-2", "scale-out".

@@ -28,12 +28,15 @@ type userRecord struct {
 	// than the first answered.
 	firstInst, loginInst, pageInst int32
 	severalInst                    bool
+	// trace is the user's exchanges a witness would show, when the user is followed (witnesses.record).
+	trace *trace
 }
 
-// trackUser updates the user's figures with e; rep is e's replica id (-1: none). It reports whether e created the
-// user's session: the accepted login submission, or the app's answer to a single sign-on's callback.
-func (a *Accumulator) trackUser(e events.Event, rep int) (created bool) {
-	u := a.users[e.User]
+// trackUser updates the user's figures with e; rep is e's replica id (-1: none). It returns the user's record, and
+// reports whether e created the user's session: the accepted login submission, or the app's answer to a single
+// sign-on's callback.
+func (a *Accumulator) trackUser(e events.Event, rep int) (u *userRecord, created bool) {
+	u = a.users[e.User]
 	if u == nil {
 		u = &userRecord{creator: -1, from: e.TMs}
 		a.users[e.User] = u
@@ -82,7 +85,7 @@ func (a *Accumulator) trackUser(e events.Event, rep int) (created bool) {
 			}
 		}
 	}
-	return created
+	return u, created
 }
 
 // bounce counts a login sent back to log in; the second in a row puts the user in a login loop.

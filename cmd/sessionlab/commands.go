@@ -145,7 +145,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd(), newFakeAppCmd(), newDoctorCmd(), newInstallCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newCompareCmd(), newReportCmd(), newCleanupCmd(), newTemplateCmd(), newK8sCmd(), newJourneyCmd(), newFakeAppCmd(), newDoctorCmd(), newInstallCmd(), newVersionCmd())
 	return root
 }
 

@@ -50,8 +50,8 @@ svg .plot-title{font-size:14px;font-weight:600}
 svg .axis-title{font-size:12px;fill:#333}
 svg .value{font-size:10px}
 svg .fault-label{font-size:10px;fill:#333}
-svg .note,svg .skipped{font-size:13px;fill:#777;font-style:italic}
-</style>
+svg .note{font-size:13px;fill:#777;font-style:italic}
+{{template "compareStyle"}}</style>
 </head>
 <body>
 {{end}}`
@@ -129,8 +129,7 @@ const htmlRun = `{{template "head" .Title -}}
 const htmlCompareTemplate = `{{template "head" .Title -}}
 <h1>{{.Scenario}}</h1>
 <p class="meta">{{.Meta}}</p>
-{{.Chart}}
-<h2>Comparison</h2>
+{{template "matrix" .Matrix}}<h2>Comparison</h2>
 <table class="compare">
 <tr><th>balancer</th><th>strategy</th><th class="n">requests</th><th class="n">login failure rate</th><th>causes</th><th class="n">session loss</th><th class="n">dup ratio</th><th class="n">max/mean</th><th class="n">cov</th><th class="n">jain</th><th class="n">requests per replica</th></tr>
 {{- range .Reports}}
@@ -142,8 +141,8 @@ const htmlCompareTemplate = `{{template "head" .Title -}}
 {{- end}}
 </table>
 <h2>Variants</h2>
-{{- range .Reports}}
-<section class="variant">
+{{- range $i, $r := .Reports}}
+<section class="variant" id="variant-{{$i}}">
 <h3>{{.Balancer.Kind}} {{.Balancer.Strategy}}</h3>
 {{if .Skipped}}<p class="skipped">skipped: {{.Skipped}}</p>
 {{else}}{{template "diagnosis" .Diagnosis}}{{template "expectations" .Expectations}}{{end -}}
@@ -168,7 +167,7 @@ var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
 		return strings.Join(parts, "/")
 	},
 	"phaseReplicas": phaseReplicas,
-}).Parse(htmlHead + htmlParts +
+}).Parse(htmlHead + htmlParts + matrixHTML +
 	`{{define "run"}}` + htmlRun + `{{end}}` +
 	`{{define "compare"}}` + htmlCompareTemplate + `{{end}}`))
 
@@ -202,8 +201,8 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 }
 
 // htmlCompare writes the reports of one scenario under several balancers and strategies as one
-// self-contained HTML page: a grouped bar chart of login failures, session losses and skew, the comparison table,
-// and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
+// self-contained HTML page: the matrix of login failure rates by strategy and balancer (matrix.go), the comparison
+// table, and each variant's diagnosis and expectations. A skipped variant shows why it was not run.
 func htmlCompare(w io.Writer, rs []*reports.Report) error {
 	kept := make([]*reports.Report, 0, len(rs))
 	for _, r := range rs {
@@ -213,9 +212,9 @@ func htmlCompare(w io.Writer, rs []*reports.Report) error {
 	}
 	data := struct {
 		Title, Scenario, Meta string
-		Chart                 template.HTML
+		Matrix                matrixView
 		Reports               []*reports.Report
-	}{Title: "sessionlab comparison", Scenario: "comparison", Chart: template.HTML(compareSVG(kept)), Reports: kept}
+	}{Title: "sessionlab comparison", Scenario: "comparison", Matrix: newMatrixView(kept), Reports: kept}
 	for _, r := range kept {
 		if r.Skipped == "" {
 			data.Scenario = r.Scenario

@@ -240,10 +240,6 @@ func TestRenderHTMLPlotsHaveAxesAndTitles(t *testing.T) {
 			assert.NotEmpty(t, htmlTexts(svg, "legend-label"))
 		})
 	}
-	compare := htmlPlot(t, htmlParse(t, htmlCompare(t, reporttest.Variants())), "compare")
-	assert.ElementsMatch(t, []string{"rate", "skew (max/mean)", "balancer and strategy"}, htmlTexts(compare, "axis-title"))
-	assert.Equal(t, []string{"login failure rate (left axis)", "session loss rate (left axis)", "skew max/mean (right axis)"},
-		htmlTexts(compare, "legend-label"))
 }
 
 func TestRenderHTMLReplicaBars(t *testing.T) {
@@ -277,34 +273,15 @@ func TestRenderHTMLEmptyOverTime(t *testing.T) {
 	assert.Len(t, htmlFind(svg, "rect", "class", "fault"), 2, "faults still show on an empty plot")
 }
 
-func TestRenderHTMLCompareChart(t *testing.T) {
+// The comparison page's variant sections and table (its matrix: matrix_test.go).
+func TestRenderHTMLCompareSections(t *testing.T) {
 	doc := htmlParse(t, htmlCompare(t, reporttest.Variants()))
-	svg := htmlPlot(t, doc, "compare")
-	groups := htmlFind(svg, "g", "class", "group")
-	require.Len(t, groups, 3)
-	for i, tc := range []struct {
-		variant string
-		bars    int
-		values  []string
-	}{
-		{"nginx round-robin", 3, []string{"0.670", "0.667", "1.077"}},
-		{"nginx ip-hash", 2, []string{"0.000", "n/a", "2.900"}},
-		{"haproxy hash-cookie", 0, nil},
-	} {
-		t.Run(tc.variant, func(t *testing.T) {
-			g := groups[i]
-			assert.Equal(t, tc.variant, htmlAttr(g, "data-variant"))
-			assert.Equal(t, []string{tc.variant}, htmlTexts(g, "variant"))
-			assert.Len(t, htmlFind(g, "rect", "class", "bar"), tc.bars)
-			assert.Equal(t, tc.values, htmlTexts(g, "value"))
-		})
+	sections := htmlFind(doc, "section", "class", "variant")
+	require.Len(t, sections, 3)
+	for i, s := range sections {
+		assert.Equal(t, "variant-"+strconv.Itoa(i), htmlAttr(s, "id"), "the matrix's cells link to it")
 	}
-	skipped := htmlFind(groups[2], "text", "class", "skipped")
-	require.Len(t, skipped, 1)
-	assert.Equal(t, "skipped", skipped[0].FirstChild.Data)
-	assert.Equal(t, "haproxy has no hash-cookie strategy", htmlText(htmlFind(skipped[0], "title", "", "")[0]), "the reason on hover")
-
-	assert.Len(t, htmlFind(doc, "section", "class", "variant"), 3)
+	assert.Contains(t, htmlText(sections[2]), "skipped: haproxy has no hash-cookie strategy")
 	rows := htmlFind(doc, "tr", "class", "skipped")
 	require.Len(t, rows, 1)
 	assert.Contains(t, htmlText(rows[0]), "skipped: haproxy has no hash-cookie strategy")

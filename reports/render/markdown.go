@@ -121,9 +121,9 @@ func mdPhases(w io.Writer, phases []reports.Phase, conns bool) {
 	})
 }
 
-// markdownCompare writes the reports of one scenario run under several balancer and strategy variants as one
-// markdownReport table, a row per variant (a skipped variant says why), followed by each variant's diagnosis and
-// expectations.
+// markdownCompare writes the reports of one scenario run under several balancer and strategy variants: the matrix
+// of login failure rates by strategy and balancer (mdMatrix), one table with a row per variant (a skipped variant
+// says why), then each variant's diagnosis and expectations.
 func markdownCompare(w io.Writer, rs []*reports.Report) error {
 	if len(rs) == 0 {
 		return nil
@@ -135,6 +135,7 @@ func markdownCompare(w io.Writer, rs []*reports.Report) error {
 	} else {
 		fmt.Fprintf(bw, "### sessionlab: %d variants, none run\n\n", len(rs))
 	}
+	mdMatrix(bw, rs)
 
 	header := []string{"balancer", "strategy", "requests", "login failure rate", "causes", "session loss", "dup ratio",
 		"max/mean", "jain", "requests per replica"}

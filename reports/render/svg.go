@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports"
-	"github.com/sessionlab/sessionlab/reports/internal/fig"
 )
 
 // Colours are attributes, not CSS classes, so that a plot copied out of the page keeps them. In the outcome stack
@@ -21,9 +20,6 @@ const (
 	colLoop    = "#a50f15"
 	colError   = "#252525"
 	colBar     = "#4e79a7"
-	colFail    = "#2f5f8f"
-	colLossBar = "#f4a259"
-	colSkew    = "#b5b5b5"
 )
 
 // frame is a plot's canvas and the margins around its drawing area.
@@ -403,93 +399,4 @@ func (c *canvas) faults(f frame, faults []reports.FaultResult, x func(int64) flo
 		}
 		c.text(lx, f.top+12+float64(row)*13, anchor, "fault-label", label)
 	}
-}
-
-// compareSVG groups, per variant, its login failure and session loss rates (left axis, 0..1) with its skew
-// (right axis), so strategies can be told apart at a glance.
-func compareSVG(rs []*reports.Report) string {
-	n := len(rs)
-	f := frame{w: min(max(200+float64(n)*120, 560), 1040), h: 320, left: 56, right: 64, bottom: 56}
-	items := []legendItem{
-		{label: "login failure rate (left axis)", fill: colFail},
-		{label: "session loss rate (left axis)", fill: colLossBar},
-		{label: "skew max/mean (right axis)", fill: colSkew, stroke: "#333"},
-	}
-	pos, rows := legendRows(items, f.left, f.plotW())
-	slot := f.plotW() / float64(max(n, 1))
-	barW := slot * 0.24
-	// Too many variants for two upright lines each (three balancers by every strategy): slanted one-line labels.
-	slanted := slot < textWidth("client-ip-sticky")+8
-	if slanted {
-		f.bottom += 110
-		f.h += 110
-	}
-	f.top = legendTop + float64(rows)*legendRow + 14
-	if barW < textWidth("0.000")*0.85 {
-		f.top += 30 // upright value labels above a full bar
-	}
-	f.h += f.top
-
-	skewPeak := 1.5
-	for _, r := range rs {
-		if r.Skipped == "" && r.Skew.MaxOverMean != nil {
-			skewPeak = max(skewPeak, *r.Skew.MaxOverMean)
-		}
-	}
-	skewTop, skewStep := niceScale(skewPeak)
-	rateTicks := ticks(1, 0.2)
-
-	var c canvas
-	c.begin("compare", "Login failures, session losses and skew by variant",
-		"Per balancer and strategy: login failure rate and session loss rate (left axis, 0 to 1) and requests max/mean over replicas (right axis).", f)
-	c.legend(items, pos)
-	c.grid(f, 1, rateTicks)
-	if n == 0 {
-		c.note(f, "no variants")
-	}
-	for i, r := range rs {
-		cx := f.left + slot*(float64(i)+0.5)
-		name := r.Balancer.Kind + " " + r.Balancer.Strategy
-		c.printf(`<g class="group" data-variant="%s">`+"\n", esc(name))
-		if r.Skipped != "" {
-			c.printf(`<text class="skipped" x="%s" y="%s" text-anchor="middle">skipped<title>%s</title></text>`+"\n",
-				num(cx), num(f.base()-f.plotH()/2), esc(r.Skipped))
-		} else {
-			bars := []struct {
-				class, fill, stroke string
-				v                   *float64
-				top                 float64
-			}{
-				{"login-failure", colFail, "none", r.Totals.LoginFailRate, 1},
-				{"session-loss", colLossBar, "none", r.Totals.SessionLoss, 1},
-				{"skew", colSkew, "#333", r.Skew.MaxOverMean, skewTop},
-			}
-			for j, b := range bars {
-				bx := cx + (float64(j)-1.5)*barW
-				if b.v == nil {
-					c.text(bx+barW/2, f.base()-4, "middle", "value na", "n/a")
-					continue
-				}
-				v := min(max(*b.v, 0), b.top)
-				y := f.y(v, b.top)
-				c.printf(`<rect class="bar %s" x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="%s"><title>%s %s: %s</title></rect>`+"\n",
-					b.class, num(bx), num(y), num(barW), num(f.base()-y), b.fill, b.stroke, esc(name), b.class, fig.Fmt(b.v))
-				c.valueLabel(bx+barW/2, y, barW, fig.Fmt(b.v))
-			}
-		}
-		// The space between the tspans keeps the label's text "kind strategy" for anything reading it.
-		if slanted {
-			c.printf(`<text class="tick variant" x="%s" y="%s" text-anchor="end" transform="rotate(-45 %s %s)"><tspan>%s</tspan> <tspan>%s</tspan></text>`+"\n",
-				num(cx), num(f.base()+12), num(cx), num(f.base()+12), esc(r.Balancer.Kind), esc(r.Balancer.Strategy))
-		} else {
-			c.printf(`<text class="tick variant" x="%s" y="%s" text-anchor="middle"><tspan>%s</tspan> <tspan x="%s" dy="13">%s</tspan></text>`+"\n",
-				num(cx), num(f.base()+16), esc(r.Balancer.Kind), num(cx), esc(r.Balancer.Strategy))
-		}
-		c.printf("</g>\n")
-	}
-	c.yAxis(f, 1, rateTicks, "rate", false)
-	c.yAxis(f, skewTop, ticks(skewTop, skewStep), "skew (max/mean)", true)
-	c.xBase(f, "balancer and strategy")
-	c.end()
-	return c.String()
 }

@@ -4,10 +4,13 @@
 // A simulated user holds a handful of cookies, so a slice kept in the Cookie header's order and scanned in place
 // replaces cookiejar's maps; the canonical form of the last host asked about is kept, so that a request to the same
 // host again costs no lowercasing, no public-suffix look-up and no allocation; and the Cookie header is appended to
-// the caller's buffer.
+// the caller's buffer. Each cookie also keeps the name the event log gives it ("name:fingerprint", Tag), worked out
+// when it is stored, so that naming the cookies a request carries costs no hashing (AppendRequest).
 package jar
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,11 +30,15 @@ type Jar struct {
 	entries []entry // in the Cookie header's order: see before
 	seq     uint64  // the next cookie's sequence number
 	last    hostInfo
+	// sent is the last list of tags AppendRequest or Sent handed out, never written again once handed out: a
+	// request that carries the same cookies gets it again (or its start), without an allocation.
+	sent []string
 }
 
 // entry is one stored cookie.
 type entry struct {
 	name, value, path string // one allocation, the jar's own
+	tag               string // "name:fingerprint" as the cookie is sent (Tag); in the same allocation unless dirty
 	domain, key       string // substrings of the canonical host that set the cookie
 	expires           time.Time
 	created           time.Time
@@ -73,29 +80,72 @@ func before(a, b *entry) bool {
 }
 
 // SetCookie stores what one Set-Cookie header line says, received at now in the answer to a request to host (a
-// port is ignored, case too) and path. https is not consulted: cookiejar takes a Secure cookie over http as well.
-// A line net/http would drop, or a cookie for a domain the host may not set, is ignored, as cookiejar ignores it.
-func (j *Jar) SetCookie(now time.Time, https bool, host, path, line string) {
+// port is ignored, case too) and path, and returns the line's Tag. https is not consulted: cookiejar takes a Secure
+// cookie over http as well. A line net/http would drop ("" is its tag), or a cookie for a domain the host may not
+// set, is ignored, as cookiejar ignores it. The tag of a cookie stored is the one it is sent with: no more hashing.
+func (j *Jar) SetCookie(now time.Time, https bool, host, path, line string) string {
 	c, quoted, ok := parse(line)
 	if !ok {
-		return
+		return ""
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	tag := ""
 	if h := j.lookup(host); h.ok {
-		j.set(now, h, path, &c, quoted)
+		tag = j.set(now, h, path, &c, quoted)
 	}
+	if tag == "" || c.Value == "" {
+		tag = tagOf(now, &c)
+	}
+	return tag
 }
 
-// set stores c, received at now from host h for a request to reqPath.
-func (j *Jar) set(now time.Time, h *hostInfo, reqPath string, c *Cookie, quoted bool) {
+// Tag is how the event log names the cookie one Set-Cookie line sets when received at now: "name:fingerprint",
+// the fingerprint being the first 8 hex digits of the SHA-256 of its value (without the double quotes it may come
+// in), never the value itself; "name:-" when the line clears it (Max-Age ≤ 0, an Expires not after now, or an
+// empty value); "" for a line net/http would drop.
+func Tag(now time.Time, line string) string {
+	c, _, ok := parse(line)
+	if !ok {
+		return ""
+	}
+	return tagOf(now, &c)
+}
+
+// tagOf is Tag of a parsed line.
+func tagOf(now time.Time, c *Cookie) string {
+	if c.Value == "" || c.Expired(now) {
+		return c.Name + ":-"
+	}
+	fp := fingerprint(c.Value)
+	return c.Name + ":" + string(fp[:])
+}
+
+// fingerprint is the first 8 hex digits of the SHA-256 of value. A value of up to 512 bytes (the usual ones) is
+// hashed from a copy on the stack: sha256.Sum256([]byte(value)) allocates.
+func fingerprint(value string) [8]byte {
+	var sum [sha256.Size]byte
+	var buf [512]byte
+	if len(value) <= len(buf) {
+		sum = sha256.Sum256(buf[:copy(buf[:], value)])
+	} else {
+		sum = sha256.Sum256([]byte(value))
+	}
+	var fp [8]byte
+	hex.Encode(fp[:], sum[:4])
+	return fp
+}
+
+// set stores c, received at now from host h for a request to reqPath, and returns the tag of the cookie stored, ""
+// when none is (removed, or refused).
+func (j *Jar) set(now time.Time, h *hostInfo, reqPath string, c *Cookie, quoted bool) string {
 	path := c.Path
 	if path == "" || path[0] != '/' {
 		path = defaultPath(reqPath)
 	}
 	domain, hostOnly, ok := domainAndType(h, c.Domain)
 	if !ok {
-		return
+		return ""
 	}
 	var expires time.Time
 	persistent, remove := false, false
@@ -114,25 +164,21 @@ func (j *Jar) set(now time.Time, h *hostInfo, reqPath string, c *Cookie, quoted 
 		if i >= 0 {
 			j.entries = slices.Delete(j.entries, i, i+1)
 		}
-		return
+		return ""
 	}
 	if i >= 0 {
 		// The same cookie again: it keeps its creation time and sequence number, hence its place.
 		e := &j.entries[i]
 		if e.value != c.Value || e.quoted != quoted {
-			e.name, e.value, e.path = own(c.Name, c.Value, path)
-			e.quoted = quoted
-			e.quote, e.dirty = classify(e.name, e.value, quoted)
+			e.store(c.Name, c.Value, path, quoted)
 		}
 		e.hostOnly, e.expires, e.persistent, e.secure = hostOnly, expires, persistent, c.Secure
-		return
+		return e.tag
 	}
 	e := entry{domain: domain, key: h.key, expires: expires, created: now, seq: j.seq, hostOnly: hostOnly,
 		secure: c.Secure, persistent: persistent, local: isLocalhost(domain) || domain == h.host && h.loop}
 	j.seq++
-	e.name, e.value, e.path = own(c.Name, c.Value, path)
-	e.quoted = quoted
-	e.quote, e.dirty = classify(e.name, e.value, quoted)
+	e.store(c.Name, c.Value, path, quoted)
 	if j.entries == nil {
 		j.entries = make([]entry, 0, 4)
 	}
@@ -143,6 +189,7 @@ func (j *Jar) set(now time.Time, h *hostInfo, reqPath string, c *Cookie, quoted 
 	j.entries = append(j.entries, entry{})
 	copy(j.entries[at+1:], j.entries[at:])
 	j.entries[at] = e
+	return e.tag
 }
 
 // find is the index of the cookie of this jar key, domain, path and name (cookiejar's identity of a cookie), or -1.
@@ -155,16 +202,43 @@ func (j *Jar) find(key, domain, path, name string) int {
 	return -1
 }
 
+// store sets e's name, value (which came quoted or not) and path, its tag and how it is written.
+func (e *entry) store(name, value, path string, quoted bool) {
+	e.name, e.value, e.path, e.tag = own(name, value, path)
+	e.quoted = quoted
+	if e.quote, e.dirty = classify(e.name, e.value, quoted); e.dirty {
+		e.tag = sanitizedTag(e.name, e.value)
+	}
+}
+
 // own copies name, value and path into one string of the jar's own, so that the jar keeps neither the Set-Cookie
-// line nor the request's path alive.
-func own(name, value, path string) (string, string, string) {
+// line nor the request's path alive, with the fingerprint of the value after the name: "name:fingerprint" (the
+// cookie's tag) is a substring of it too.
+func own(name, value, path string) (n, v, p, tag string) {
+	fp := fingerprint(value)
 	var b strings.Builder
-	b.Grow(len(name) + len(value) + len(path))
+	b.Grow(len(name) + 1 + len(fp) + len(value) + len(path))
 	b.WriteString(name)
+	b.WriteByte(':')
+	b.Write(fp[:])
 	b.WriteString(value)
 	b.WriteString(path)
 	s := b.String()
-	return s[:len(name)], s[len(name) : len(name)+len(value)], s[len(name)+len(value):]
+	t := len(name) + 1 + len(fp)
+	return s[:len(name)], s[t : t+len(value)], s[t+len(value):], s[:t]
+}
+
+// sanitizedTag is the tag of a dirty cookie as net/http's Request.AddCookie sends it (appendSanitized): the name's
+// '\r' and '\n' as '-', the value without its invalid bytes.
+func sanitizedTag(name, value string) string {
+	v := make([]byte, 0, len(value))
+	for i := range len(value) {
+		if b := value[i]; validValueByte(b) {
+			v = append(v, b)
+		}
+	}
+	fp := fingerprint(string(v))
+	return strings.NewReplacer("\r", "-", "\n", "-").Replace(name) + ":" + string(fp[:])
 }
 
 // classify tells how net/http's Request.AddCookie writes a cookie: the value in double quotes when it came so or
@@ -188,19 +262,56 @@ func classify(name, value string, quoted bool) (quote, dirty bool) {
 // net/http's client writes from cookiejar's cookies: longer paths first, then earlier creation; a value in double
 // quotes when it came so or holds a space or a comma. Cookies expired at now leave the jar.
 func (j *Jar) AppendHeader(dst []byte, now time.Time, https bool, host, path string) []byte {
+	dst, _ = j.appendRequest(dst, now, https, host, path, true, false)
+	return dst
+}
+
+// AppendRequest is AppendHeader, also returning the tags ("name:fingerprint", Tag) of the cookies the header
+// carries, in its order; nil when it carries none. The list must not be written to: the jar hands the same one out
+// again to the next request carrying the same cookies, so that a user's requests share it without an allocation.
+func (j *Jar) AppendRequest(dst []byte, now time.Time, https bool, host, path string) ([]byte, []string) {
+	return j.appendRequest(dst, now, https, host, path, true, true)
+}
+
+// Sent is the tags of the cookies a request at now to host and path carries, as AppendRequest returns them (not
+// to be written to either), without the header: what a net/http client sharing the jar sends (Cookies).
+func (j *Jar) Sent(now time.Time, https bool, host, path string) []string {
+	_, tags := j.appendRequest(nil, now, https, host, path, false, true)
+	return tags
+}
+
+// appendRequest appends the Cookie header to dst when header is set, and lists the cookies' tags when tags is.
+func (j *Jar) appendRequest(dst []byte, now time.Time, https bool, host, path string, header, tags bool) ([]byte, []string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	h := j.lookup(host)
 	if !h.ok {
-		return dst
+		return dst, nil
 	}
 	if path == "" {
 		path = "/"
 	}
 	n := 0
-	for i := range j.drop(now) {
+	var list []string // a new list, once the cookies part from j.sent
+	count := j.drop(now)
+	for i := range count {
 		e := &j.entries[i]
 		if !e.sends(https, h, path) {
+			continue
+		}
+		if tags {
+			switch {
+			case list != nil:
+				list = append(list, e.tag)
+			case n < len(j.sent) && j.sent[n] == e.tag: // the same as the last list so far
+			default:
+				list = make([]string, n, n+count-i)
+				copy(list, j.sent[:n])
+				list = append(list, e.tag)
+			}
+		}
+		if !header {
+			n++
 			continue
 		}
 		if n > 0 {
@@ -221,7 +332,14 @@ func (j *Jar) AppendHeader(dst []byte, now time.Time, https bool, host, path str
 			dst = append(dst, e.value...)
 		}
 	}
-	return dst
+	switch {
+	case !tags || n == 0:
+		return dst, nil
+	case list != nil:
+		j.sent = list
+		return dst, list
+	}
+	return dst, j.sent[:n:n]
 }
 
 // appendSanitized writes e as net/http's Request.AddCookie does a cookie it was handed with bytes it will not

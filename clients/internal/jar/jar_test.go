@@ -1,6 +1,8 @@
 package jar
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
@@ -11,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -294,6 +297,17 @@ func sameAsReference(t *testing.T, ref *cookiejar.Jar, j, viaNetHTTP *Jar, sent 
 				if other := string(viaNetHTTP.AppendHeader(nil, time.Now(), scheme == "https", u.Host, u.Path)); other != got {
 					t.Errorf("Cookie header to %s: %q fed through SetCookies, %q through SetCookie", u, other, got)
 				}
+				// The tags name the header's cookies in its order, each with the fingerprint of the value it carries.
+				header, tags := j.AppendRequest(nil, time.Now(), scheme == "https", u.Host, u.Path)
+				if string(header) != got || !slices.Equal(tags, tagsOf(got)) {
+					t.Errorf("AppendRequest to %s: %q %q, want %q %q", u, header, tags, got, tagsOf(got))
+				}
+				if sentTags := j.Sent(time.Now(), scheme == "https", u.Host, u.Path); !slices.Equal(sentTags, tags) {
+					t.Errorf("Sent to %s: %q, AppendRequest's %q", u, sentTags, tags)
+				}
+				if other := viaNetHTTP.Sent(time.Now(), scheme == "https", u.Host, u.Path); !slices.Equal(other, tags) {
+					t.Errorf("Sent to %s: %q fed through SetCookies, %q through SetCookie", u, other, tags)
+				}
 				if got != "" {
 					*sent++
 				}
@@ -330,7 +344,10 @@ func TestRandomAgainstNetHTTPCookiejar(t *testing.T) {
 			ref.SetCookies(u, cookies)
 			viaNetHTTP.SetCookies(u, cookies)
 			for _, line := range lines {
-				j.SetCookie(time.Now(), scheme == "https", u.Host, u.Path, line)
+				now := time.Now()
+				if tag, want := j.SetCookie(now, scheme == "https", u.Host, u.Path, line), Tag(now, line); tag != want {
+					t.Errorf("SetCookie(%q) from %s: tag %q, Tag's %q", line, u, tag, want)
+				}
 			}
 			sameAsReference(t, ref, j, viaNetHTTP, &sent)
 			if t.Failed() {
@@ -625,6 +642,103 @@ func userLines(i int) []string {
 	}
 }
 
+// fp is the fingerprint the event log gives value, worked out here on its own.
+func fp(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// tagsOf is the tags of the cookies a Cookie header carries, worked out from the header itself.
+func tagsOf(header string) []string {
+	if header == "" {
+		return nil
+	}
+	var tags []string
+	for _, pair := range strings.Split(header, "; ") {
+		name, value, _ := strings.Cut(pair, "=")
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		tags = append(tags, name+":"+fp(value))
+	}
+	return tags
+}
+
+func TestTag(t *testing.T) {
+	now := time.Now()
+	value := strings.Repeat("0123456789abcdef", 40) // longer than the stack copy fingerprint hashes from
+	for _, c := range []struct{ line, want string }{
+		{"sid=A; Path=/; HttpOnly", "sid:" + fp("A")},
+		{`sid="A"; Path=/`, "sid:" + fp("A")}, // the value, not its quotes
+		{"sid=A B", "sid:" + fp("A B")},
+		{"sid=" + value, "sid:" + fp(value)},
+		{"sid=A; Max-Age=0", "sid:-"},
+		{"sid=A; Max-Age=-1", "sid:-"},
+		{"sid=A; Expires=" + past, "sid:-"},
+		{"sid=A; Expires=" + pastDashed, "sid:-"},
+		{"sid=; Path=/", "sid:-"},
+		{`sid=""`, "sid:-"},
+		{"sid=A; Max-Age=60; Expires=" + past, "sid:" + fp("A")}, // Max-Age wins
+		{"sid=A; Expires=" + future, "sid:" + fp("A")},
+		{"sid=A; Max-Age=0x", "sid:" + fp("A")}, // an invalid Max-Age is ignored
+		{"", ""},
+		{"no-equals-sign", ""},
+		{"bad name=A", ""},
+	} {
+		assert.Equal(t, c.want, Tag(now, c.line), "Tag(%q)", c.line)
+		j := New()
+		assert.Equal(t, c.want, j.SetCookie(now, false, "example.com", "/", c.line), "SetCookie(%q)", c.line)
+		// Refused for its domain, the cookie is not stored, and the line's tag is the same.
+		assert.Equal(t, c.want, j.SetCookie(now, false, "example.com", "/", c.line+"; Domain=other.com"), "SetCookie(%q) refused", c.line)
+	}
+	assert.Regexp(t, `^sid:[0-9a-f]{8}$`, Tag(now, "sid=A"))
+	assert.NotContains(t, Tag(now, "sid=secretvalue"), "secretvalue", "the value itself never shows")
+}
+
+// TestSentOrderAndSharing: AppendRequest names the cookies in the header's order and hands the same list out again
+// while the cookies stay the same; a list handed out is never written to.
+func TestSentOrderAndSharing(t *testing.T) {
+	now := time.Now()
+	j := New()
+	const host = "app.example.com"
+	assert.Equal(t, "b:"+fp("2"), j.SetCookie(now, true, host, "/", "b=2"))
+	j.SetCookie(now.Add(time.Second), true, host, "/", "a=1")
+	j.SetCookie(now.Add(2*time.Second), true, host, "/", "s=4; Secure")
+	j.SetCookie(now, true, host, "/", "deep=3; Path=/app")
+	header, first := j.AppendRequest(nil, now, true, host, "/app/x")
+	assert.Equal(t, "deep=3; b=2; a=1; s=4", string(header))
+	want := []string{"deep:" + fp("3"), "b:" + fp("2"), "a:" + fp("1"), "s:" + fp("4")}
+	assert.Equal(t, want, first)
+	_, again := j.AppendRequest(nil, now, true, host, "/app/y")
+	require.Len(t, again, 4)
+	assert.Same(t, &first[0], &again[0], "the same cookies: the same list")
+	assert.Equal(t, len(again), cap(again), "a list is full: a caller's append copies it")
+
+	_, plain := j.AppendRequest(nil, now, false, host, "/app/y") // without the Secure cookie: the list's start
+	assert.Equal(t, want[:3], plain)
+	assert.Same(t, &first[0], &plain[0], "the start of the same list")
+	assert.Equal(t, 3, cap(plain))
+	_, all := j.AppendRequest(nil, now, true, host, "/app")
+	assert.Same(t, &first[0], &all[0], "all four again: the list kept")
+	_, root := j.AppendRequest(nil, now, true, host, "/") // without the first: another list
+	assert.Equal(t, want[1:], root)
+
+	j.SetCookie(now, true, host, "/", "b=two")
+	_, changed := j.AppendRequest(nil, now, true, host, "/app")
+	assert.Equal(t, []string{"deep:" + fp("3"), "b:" + fp("two"), "a:" + fp("1"), "s:" + fp("4")}, changed)
+	assert.Equal(t, want, first, "a list handed out stays as it was")
+	assert.Equal(t, want[1:], root, "a list handed out stays as it was")
+	assert.Equal(t, changed, j.Sent(now, true, host, "/app"))
+
+	assert.Equal(t, "b:-", j.SetCookie(now, true, host, "/", "b=x; Max-Age=0"))
+	_, cleared := j.AppendRequest(nil, now, true, host, "/app")
+	assert.Equal(t, []string{"deep:" + fp("3"), "a:" + fp("1"), "s:" + fp("4")}, cleared)
+	assert.Nil(t, j.Sent(now, true, "other.example.org", "/"), "no cookie for that host")
+	header, none := j.AppendRequest([]byte("Cookie: "), now, true, "other.example.org", "/")
+	assert.Nil(t, none)
+	assert.Equal(t, "Cookie: ", string(header))
+}
+
 // TestNoAllocations: the request's side, and a cookie sent again unchanged, allocate nothing.
 func TestNoAllocations(t *testing.T) {
 	now := time.Now()
@@ -635,6 +749,11 @@ func TestNoAllocations(t *testing.T) {
 		buf = j.AppendHeader(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
 	}), "AppendHeader")
 	require.Contains(t, string(buf), "sid=")
+	var tags []string
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		buf, tags = j.AppendRequest(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
+	}), "AppendRequest of the cookies sent last time")
+	require.Len(t, tags, 3)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { j.Value(now, false, "127.0.0.1:8080", "/", "INGRESSCOOKIE") }), "Value")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { j.SetCookie(now, false, "127.0.0.1:8080", "/x", lines[0]) }),
 		"SetCookie of the cookie the jar holds")
@@ -676,6 +795,17 @@ func BenchmarkAppendHeader(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = j.AppendHeader(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
+	}
+}
+
+// BenchmarkAppendRequest is BenchmarkAppendHeader with the cookies' tags, as a user's requests ask for it.
+func BenchmarkAppendRequest(b *testing.B) {
+	now := time.Now()
+	j := userJar(now, userLines(1))
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = j.AppendRequest(buf[:0], now, false, "127.0.0.1:8080", "/page/3")
 	}
 }
 

@@ -36,8 +36,8 @@ func run() *reports.Report {
 
 // Healthy is a run where nothing went wrong: every login of the 300 users succeeded, no session was lost, the
 // 3900 requests spread evenly, every user stayed on one replica, the store holds one session per user, and every
-// figure is computed. Its phases, faults, over-time buckets, diagnosis and expectations are empty (not null, as
-// Compute writes them) and it has no WebSocket record.
+// figure is computed. Its phases, faults, over-time buckets, diagnosis, witnesses and expectations are empty (not
+// null, as Compute writes them) and it has no WebSocket record.
 func Healthy() *reports.Report {
 	r := run()
 	share := 1.0 / 3
@@ -62,7 +62,7 @@ func Healthy() *reports.Report {
 		Source: storeSource}
 	r.Network = reports.Network{Addresses: 300, HashKeys: 120}
 	r.OverTime = reports.OverTime{Buckets: []reports.Bucket{}}
-	r.Diagnosis, r.Expectations = []reports.Finding{}, []reports.Expectation{}
+	r.Diagnosis, r.Witnesses, r.Expectations = []reports.Finding{}, []reports.Witness{}, []reports.Expectation{}
 	return r
 }
 
@@ -74,8 +74,9 @@ func Healthy() *reports.Report {
 // replica-2 answers nothing after and its metrics are unread), pause nginx at 3.5s (started, never ended) and
 // restart-store redis at 60s (never reached). Its four phases are before, during and after the kill, and during the
 // pause. It carries five seconds of over-time buckets, a store record (420 sessions held for 280 users logged in,
-// ratio 1.500), WebSocket state lost on 7 of 10 reconnects, one finding (local-sessions-no-affinity, two fixes)
-// and two expectations in key order: login_failure_rate < 0.01 unmet, skew.max_over_mean < 1.5 met.
+// ratio 1.500), WebSocket state lost on 7 of 10 reconnects, one finding (local-sessions-no-affinity, two fixes),
+// one witness (LoopWitness) and two expectations in key order: login_failure_rate < 0.01 unmet,
+// skew.max_over_mean < 1.5 met.
 func Looping() *reports.Report {
 	r := run()
 	r.Totals = reports.Totals{
@@ -135,6 +136,7 @@ func Looping() *reports.Report {
 		Text:  "Sessions live in each replica's memory and round-robin sends the next request elsewhere: a login loop.",
 		Fixes: []string{"affinity: cookie on the ingress", "a shared session store"},
 	}}
+	r.Witnesses = []reports.Witness{LoopWitness()}
 	r.Expectations = []reports.Expectation{
 		{Key: "login_failure_rate", Want: "< 0.01", Got: new(0.67), OK: false},
 		{Key: "skew.max_over_mean", Want: "< 1.5", Got: new(1.077), OK: true},
@@ -142,12 +144,32 @@ func Looping() *reports.Report {
 	return r
 }
 
+// LoopWitness is user 7's login loop, Looping's witness: replica-1 answers the form (setting csrf:5e1f0a2b) and
+// accepts the submission (setting sid:1a2b3c4d), replica-2 sends the next page back to /login (the failing exchange,
+// index 2) and clears the cookie (sid:-), and replica-3 answers the next attempt's form, on a new connection
+// because the balancer's side closed the last one.
+func LoopWitness() reports.Witness {
+	ex := func(tms int64, attempt int, method, path string, status int, location, replica string, sent, set []string, outcome string) events.Event {
+		return events.Event{TMs: tms, User: 7, Addr: "198.18.0.7", Step: events.StepLogin, Attempt: attempt, Method: method,
+			Path: path, Status: status, Location: location, Replica: replica, Sent: sent, Set: set, Outcome: outcome,
+			LatencyUS: 1500}
+	}
+	x := []events.Event{
+		ex(12, 1, "GET", "/login", 200, "", "replica-1", nil, []string{"csrf:5e1f0a2b"}, events.OutcomeOK),
+		ex(15, 1, "POST", "/login", 302, "/", "replica-1", []string{"csrf:5e1f0a2b"}, []string{"sid:1a2b3c4d"}, events.OutcomeOK),
+		ex(17, 1, "GET", "/", 302, "/login", "replica-2", []string{"sid:1a2b3c4d"}, []string{"sid:-"}, events.OutcomeLoop),
+		ex(20, 2, "GET", "/login", 200, "", "replica-3", nil, []string{"csrf:77c0d1e9"}, events.OutcomeOK),
+	}
+	x[0].Conn, x[3].Conn = "first", "closed"
+	return reports.Witness{Cause: events.OutcomeLoop, User: 7, Failed: 2, Exchanges: x}
+}
+
 // Variants is rr-memory compared under three balancer and strategy pairs, the last of which its balancer refuses:
 //
 //  0. nginx round-robin: Looping.
 //  1. nginx ip-hash: no login fails, the session loss rate could not be computed (no protected page was
 //     answered: n/a of 0 pages), two hash keys crowd the requests onto replica-1 (max/mean 2.900), no
-//     finding, and its one expectation (login_failure_rate < 0.01) is met.
+//     finding, no witness, and its one expectation (login_failure_rate < 0.01) is met.
 //  2. haproxy hash-cookie: skipped, "haproxy has no hash-cookie strategy".
 //
 // Two of the three expectations are met.
@@ -166,6 +188,7 @@ func Variants() []*reports.Report {
 	}
 	sticky.Skew = reports.Skew{MaxOverMean: new(2.9), CoV: new(1.344), Jain: new(0.356)}
 	sticky.Diagnosis = nil
+	sticky.Witnesses = []reports.Witness{}
 	sticky.Expectations = []reports.Expectation{{Key: "login_failure_rate", Want: "< 0.01", Got: new(0.0), OK: true}}
 	return []*reports.Report{Looping(), sticky, reports.Skipped("haproxy", "hash-cookie", "haproxy has no hash-cookie strategy")}
 }
@@ -234,6 +257,7 @@ func Tiered() *reports.Report {
 		Source: storeSource}
 	r.Network = reports.Network{Addresses: 300, HashKeys: 120}
 	r.OverTime = reports.OverTime{BucketMs: 100, Buckets: []reports.Bucket{}}
+	r.Witnesses = []reports.Witness{}
 	r.Diagnosis = []reports.Finding{{
 		Rule:  "tier-affinity",
 		Text:  "88 of the 92 session losses with an instance on both sides came from another balancer instance.",
@@ -243,10 +267,11 @@ func Tiered() *reports.Report {
 	return r
 }
 
-// causes names every failure cause, as Compute does, with the counts given and zero for the rest.
+// causes names every failure cause, as Compute does (an empty run's report names them all), with the counts given
+// and zero for the rest.
 func causes(counts map[string]int) map[string]int {
-	m := make(map[string]int, len(reports.Causes))
-	for _, c := range reports.Causes {
+	m := reports.Compute(events.Meta{}, nil).FailureCauses
+	for c := range m {
 		m[c] = counts[c]
 	}
 	return m
