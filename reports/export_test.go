@@ -10,3 +10,13 @@ var ReadBound = parseBound
 
 // Holds reports whether v meets the bound.
 func (b bound) Holds(v float64) bool { return b.holds(v) }
+
+// MaxTraced bounds the users whose exchanges the witnesses follow at once.
+const MaxTraced = maxTraced
+
+// Traced is how many users the witnesses follow now.
+func (a *Accumulator) Traced() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.wit.traced()
+}

@@ -9,8 +9,8 @@ import (
 )
 
 // FuzzReadLog feeds the report logs, whole, cut and corrupted. It never panics, and a report it computes holds
-// together: no more failures than attempts, losses than pages, replica requests than requests, and shares and rates
-// between 0 and 1.
+// together: no more failures than attempts, losses than pages, replica requests than requests, shares and rates
+// between 0 and 1, and witnesses of their own users' failures, at most three per cause, each bounded.
 func FuzzReadLog(f *testing.F) {
 	for _, seed := range []struct {
 		meta events.Meta
@@ -85,6 +85,24 @@ func checkConsistent(t *testing.T, rep *reports.Report) {
 	}
 	if len(rep.Phases) > 0 && phased != tot.Requests {
 		t.Fatalf("the phases hold %d requests, the run %d", phased, tot.Requests)
+	}
+	perCause := map[string]int{}
+	for _, w := range rep.Witnesses {
+		perCause[w.Cause]++
+		if perCause[w.Cause] > 3 {
+			t.Fatalf("%d witnesses of %s", perCause[w.Cause], w.Cause)
+		}
+		if len(w.Exchanges) > 20 || w.Failed < 0 || w.Failed >= len(w.Exchanges) {
+			t.Fatalf("user %d's %s witness: %d exchanges, failed at %d", w.User, w.Cause, len(w.Exchanges), w.Failed)
+		}
+		if got := w.Exchanges[w.Failed].Outcome; got != w.Cause {
+			t.Fatalf("user %d's %s witness fails with %s", w.User, w.Cause, got)
+		}
+		for _, e := range w.Exchanges {
+			if e.User != w.User {
+				t.Fatalf("user %d's %s witness holds an exchange of user %d", w.User, w.Cause, e.User)
+			}
+		}
 	}
 	unit("stickiness mean", rep.Stickiness.Mean)
 	if j := rep.Skew.Jain; j != nil && (*j <= 0 || *j > 1.0000001) {

@@ -84,6 +84,8 @@ const htmlRun = `{{template "head" .Title -}}
 </table>
 <h2>Diagnosis</h2>
 {{template "diagnosis" .R.Diagnosis}}
+{{with .Witness}}{{.}}
+{{end -}}
 <h2>Expectations</h2>
 {{template "expectations" .R.Expectations}}
 <h2>Timeline</h2>
@@ -186,7 +188,8 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 		R                  *reports.Report
 		Headline           []headRow
 		OverTime, Replicas template.HTML
-		ConnsClosed        bool // the phase table has the connections closed
+		Witness            template.HTML // the first witness's section, "" without one (witness.go)
+		ConnsClosed        bool          // the phase table has the connections closed
 	}{
 		Title:       fmt.Sprintf("sessionlab: %s, %s", r.Scenario, balancerOf(r)),
 		Balancer:    balancerOf(r),
@@ -196,6 +199,10 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 		// Both are built from numbers and html.EscapeString'd names only.
 		OverTime: template.HTML(overTimeSVG(r.OverTime, r.Faults)),
 		Replicas: template.HTML(replicasSVG(r.Replicas)),
+	}
+	var err error
+	if data.Witness, err = witnessHTML(r); err != nil {
+		return fmt.Errorf("render html: %w", err)
 	}
 	return execute(w, "run", data)
 }

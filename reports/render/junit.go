@@ -55,11 +55,21 @@ type junitSkipped struct {
 }
 
 // junitReport writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
-// finished, and a case per expectation that fails when the expectation is unmet.
+// finished, and a case per expectation that fails when the expectation is unmet, its body carrying the diagnosis
+// and the first witness.
 func junitReport(w io.Writer, r *reports.Report) error {
 	class := "sessionlab." + r.Scenario
 	run := junitCase{Classname: class, Name: "run", Time: "0", SystemOut: &junitText{junitHeadline(r)}}
-	suite := junitSuiteOf(runName(r.Scenario, r), append([]junitCase{run}, junitExpectations(class, r)...))
+	cases := append([]junitCase{run}, junitExpectations(class, r)...)
+	// A failure carries the first witness too: what one user's exchanges looked like when it went wrong.
+	if witness := witnessString(r); witness != "" {
+		for i := range cases {
+			if f := cases[i].Failure; f != nil {
+				f.Text += "\n" + witness
+			}
+		}
+	}
+	suite := junitSuiteOf(runName(r.Scenario, r), cases)
 	return writeJUnit(w, junitSuitesOf("sessionlab "+r.Scenario, []junitSuite{suite}))
 }
 

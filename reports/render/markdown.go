@@ -60,6 +60,7 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 	if len(r.Diagnosis) > 0 {
 		fmt.Fprintf(bw, "\n**Diagnosis.** %s\n", mdFindings(r.Diagnosis))
 	}
+	mdWitness(bw, r)
 
 	if len(r.Expectations) > 0 {
 		fmt.Fprintf(bw, "\n**Expectations** (%d of %d met)\n\n", metCount(r.Expectations), len(r.Expectations))

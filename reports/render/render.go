@@ -161,6 +161,12 @@ func textReport(w io.Writer, r *reports.Report) error {
 			fmt.Fprintf(w, "  %s\n", f.Line())
 		}
 	}
+	if len(r.Witnesses) > 0 {
+		fmt.Fprintln(w)
+		if err := witnessText(w, r); err != nil {
+			return err
+		}
+	}
 	return renderExpectations(w, r.Expectations)
 }
 
