@@ -372,6 +372,18 @@ func rateLimited(resp *wire.Response) bool {
 		resp.Status == http.StatusServiceUnavailable && resp.RetryAfter != ""
 }
 
+// setTags names the cookies an answer's Set-Cookie lines set or clear, in their order (Event.Set), when no jar
+// stores them; nil for none.
+func setTags(lines []string, now time.Time) []string {
+	var set []string
+	for _, line := range lines {
+		if tag := jar.Tag(now, line); tag != "" {
+			set = append(set, tag)
+		}
+	}
+	return set
+}
+
 // clearedCookies names the cookies that an answer's Set-Cookie lines, in order, expire: the last Set-Cookie of a
 // name decides, as it does in the jar. Max-Age wins over Expires.
 func clearedCookies(lines []string, now time.Time) []string {
@@ -445,21 +457,10 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 	if len(b.resp.SetCookie) > 0 {
 		// What the answer set, in its order, whether or not the user keeps cookies; the jar names a cookie it
 		// stores with the tag it keeps for sending it, worked out once.
-		now := time.Now()
-		set := make([]string, 0, len(b.resp.SetCookie))
-		for _, line := range b.resp.SetCookie {
-			var tag string
-			if b.jar != nil {
-				tag = b.jar.SetCookie(now, https, u.Host, u.Path, line)
-			} else {
-				tag = jar.Tag(now, line)
-			}
-			if tag != "" {
-				set = append(set, tag)
-			}
-		}
-		if len(set) > 0 {
-			ev.Set = set
+		if now := time.Now(); b.jar != nil {
+			ev.Set = b.jar.Answer(now, https, u.Host, u.Path, b.resp.SetCookie)
+		} else {
+			ev.Set = setTags(b.resp.SetCookie, now)
 		}
 	}
 	x.Body = b.resp.Body

@@ -12,7 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/clients/internal/jar"
 	"github.com/sessionlab/sessionlab/fakeapp/contract"
 )
 
@@ -63,17 +62,17 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (up 
 	u.RawQuery = url.Values{"client": {b.user.name()}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses
-	// in favour of the context.
 	// The cookies the upgrade request carries: net/http asks the jar for them (Cookies) as the request goes.
 	if b.jar != nil {
 		up.sent = b.jar.Sent(time.Now(), b.https, page.Host, page.Path)
 	}
+	// The same transport (PROXY header, the user's address) and jar; no client timeout, which the library refuses
+	// in favour of the context.
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: b.httpClient()})
 	if resp != nil {
 		a := b.answerOfHTTP(resp)
 		up.status, up.replica, up.instance = resp.StatusCode, b.replicaOf(a, b.affinityCookie(page)), a.instance
-		up.set = setTags(a.setCookie, time.Now())
+		up.set = setTags(a.setCookie, time.Now()) // net/http stores them in the jar (SetCookies)
 	}
 	if err != nil {
 		return up, fmt.Errorf("websocket: %w", err)
@@ -102,17 +101,6 @@ func (b *browser) websocket(ctx context.Context, path string, messages int) (up 
 		return up, errStateLost
 	}
 	return up, nil
-}
-
-// setTags names the cookies an answer's Set-Cookie lines set or clear, in their order (Event.Set); nil for none.
-func setTags(lines []string, now time.Time) []string {
-	var set []string
-	for _, line := range lines {
-		if tag := jar.Tag(now, line); tag != "" {
-			set = append(set, tag)
-		}
-	}
-	return set
 }
 
 func readCounter(ctx context.Context, conn *websocket.Conn) (int, error) {

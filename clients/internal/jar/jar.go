@@ -30,8 +30,8 @@ type Jar struct {
 	entries []entry // in the Cookie header's order: see before
 	seq     uint64  // the next cookie's sequence number
 	last    hostInfo
-	// sent is the last list of tags AppendRequest or Sent handed out, never written again once handed out: a
-	// request that carries the same cookies gets it again (or its start), without an allocation.
+	// sent is the last list of tags AppendRequest, Sent or Answer handed out, never written again once handed out:
+	// a request that carries the same cookies gets it again (or its start), without an allocation.
 	sent []string
 }
 
@@ -84,20 +84,58 @@ func before(a, b *entry) bool {
 // cookie over http as well. A line net/http would drop ("" is its tag), or a cookie for a domain the host may not
 // set, is ignored, as cookiejar ignores it. The tag of a cookie stored is the one it is sent with: no more hashing.
 func (j *Jar) SetCookie(now time.Time, https bool, host, path, line string) string {
-	c, quoted, ok := parse(line)
-	if !ok {
-		return ""
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	tag, _ := j.setLine(now, j.lookup(host), path, line)
+	return tag
+}
+
+// Answer stores the cookies an answer's Set-Cookie lines set, in their order, as SetCookie does each, and returns
+// their tags but for the lines net/http would drop (nil when none is left). The list must not be written to: when
+// the jar stored every cookie it names, it keeps it as the list AppendRequest hands out again, without an
+// allocation, to a request carrying those cookies in that order, as the next one often does (a login's answer sets
+// the session cookie the next page carries; an app may set its cookie anew on each answer).
+func (j *Jar) Answer(now time.Time, https bool, host, path string, lines []string) []string {
+	if len(lines) == 0 {
+		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	tag := ""
-	if h := j.lookup(host); h.ok {
+	h := j.lookup(host)
+	var tags []string
+	all := true
+	for _, line := range lines {
+		tag, held := j.setLine(now, h, path, line)
+		if tag == "" {
+			continue
+		}
+		if tags == nil {
+			tags = make([]string, 0, len(lines))
+		}
+		tags = append(tags, tag)
+		all = all && held
+	}
+	tags = tags[:len(tags):len(tags)]
+	if all && len(tags) > 0 {
+		j.sent = tags
+	}
+	return tags
+}
+
+// setLine stores one Set-Cookie line received from host h for a request to path, j.mu held, and returns its tag
+// ("" for a line net/http would drop) and whether the jar holds the cookie it names (not cleared, not refused).
+func (j *Jar) setLine(now time.Time, h *hostInfo, path, line string) (tag string, held bool) {
+	c, quoted, ok := parse(line)
+	if !ok {
+		return "", false
+	}
+	if h.ok {
 		tag = j.set(now, h, path, &c, quoted)
 	}
 	if tag == "" || c.Value == "" {
-		tag = tagOf(now, &c)
+		return tagOf(now, &c), false
 	}
-	return tag
+	return tag, true
 }
 
 // Tag is how the event log names the cookie one Set-Cookie line sets when received at now: "name:fingerprint",
@@ -336,8 +374,8 @@ func (j *Jar) appendRequest(dst []byte, now time.Time, https bool, host, path st
 	case !tags || n == 0:
 		return dst, nil
 	case list != nil:
-		j.sent = list
-		return dst, list
+		j.sent = list[:n:n] // full: an append copies it
+		return dst, j.sent
 	}
 	return dst, j.sent[:n:n]
 }

@@ -328,7 +328,7 @@ func TestRandomAgainstNetHTTPCookiejar(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sent := 0
 	for round := range 100 {
-		ref, j, viaNetHTTP := newReference(t), New(), New()
+		ref, j, viaNetHTTP, viaAnswer := newReference(t), New(), New(), New()
 		for range 8 {
 			scheme := []string{"http", "https"}[rng.IntN(2)]
 			u := mustURL(t, scheme+"://"+poolHosts[rng.IntN(len(poolHosts))]+poolPaths[rng.IntN(len(poolPaths))])
@@ -343,13 +343,22 @@ func TestRandomAgainstNetHTTPCookiejar(t *testing.T) {
 			cookies := (&http.Response{Header: http.Header{"Set-Cookie": lines}}).Cookies()
 			ref.SetCookies(u, cookies)
 			viaNetHTTP.SetCookies(u, cookies)
+			var tags []string
 			for _, line := range lines {
 				now := time.Now()
-				if tag, want := j.SetCookie(now, scheme == "https", u.Host, u.Path, line), Tag(now, line); tag != want {
+				tag, want := j.SetCookie(now, scheme == "https", u.Host, u.Path, line), Tag(now, line)
+				if tag != want {
 					t.Errorf("SetCookie(%q) from %s: tag %q, Tag's %q", line, u, tag, want)
 				}
+				if tag != "" {
+					tags = append(tags, tag)
+				}
+			}
+			if got := viaAnswer.Answer(time.Now(), scheme == "https", u.Host, u.Path, lines); !slices.Equal(got, tags) {
+				t.Errorf("Answer(%q) from %s: %q, SetCookie's %q", lines, u, got, tags)
 			}
 			sameAsReference(t, ref, j, viaNetHTTP, &sent)
+			sameAsReference(t, ref, viaAnswer, viaNetHTTP, &sent)
 			if t.Failed() {
 				t.Fatalf("round %d, after %s set %q", round, u, lines)
 			}
@@ -726,6 +735,7 @@ func TestSentOrderAndSharing(t *testing.T) {
 	j.SetCookie(now, true, host, "/", "b=two")
 	_, changed := j.AppendRequest(nil, now, true, host, "/app")
 	assert.Equal(t, []string{"deep:" + fp("3"), "b:" + fp("two"), "a:" + fp("1"), "s:" + fp("4")}, changed)
+	assert.Equal(t, len(changed), cap(changed), "a new list is full too")
 	assert.Equal(t, want, first, "a list handed out stays as it was")
 	assert.Equal(t, want[1:], root, "a list handed out stays as it was")
 	assert.Equal(t, changed, j.Sent(now, true, host, "/app"))
@@ -737,6 +747,34 @@ func TestSentOrderAndSharing(t *testing.T) {
 	header, none := j.AppendRequest([]byte("Cookie: "), now, true, "other.example.org", "/")
 	assert.Nil(t, none)
 	assert.Equal(t, "Cookie: ", string(header))
+}
+
+// TestAnswerListSentAgain: the tags of an answer's cookies are the list the next request carrying those cookies
+// gets again, without an allocation; an answer that clears a cookie or sets one the jar refuses leaves the last list.
+func TestAnswerListSentAgain(t *testing.T) {
+	now := time.Now()
+	j := New()
+	const host = "app.example.com"
+	assert.Nil(t, j.Answer(now, false, host, "/login", nil))
+	assert.Nil(t, j.Answer(now, false, host, "/login", []string{"", "no-equals-sign"}))
+	set := j.Answer(now, false, host, "/login", []string{"sid=A; Path=/; HttpOnly", "bad line", "pref=1; Path=/"})
+	require.Equal(t, []string{"sid:" + fp("A"), "pref:" + fp("1")}, set)
+	assert.Equal(t, len(set), cap(set), "a list is full: a caller's append copies it")
+	buf := make([]byte, 0, 64)
+	var sent []string
+	assert.Zero(t, testing.AllocsPerRun(10, func() { buf, sent = j.AppendRequest(buf[:0], now, false, host, "/") }))
+	assert.Equal(t, "sid=A; pref=1", string(buf))
+	assert.Same(t, &set[0], &sent[0], "the answer's list again")
+
+	refused := j.Answer(now, false, host, "/", []string{"other=1; Domain=elsewhere.org"})
+	assert.Equal(t, []string{"other:" + fp("1")}, refused, "named as the answer set it, though the jar refused it")
+	_, again := j.AppendRequest(nil, now, false, host, "/")
+	assert.Same(t, &set[0], &again[0], "the last list kept")
+
+	assert.Equal(t, []string{"pref:-", "sid:" + fp("B")}, j.Answer(now, false, host, "/", []string{"pref=; Max-Age=0", "sid=B"}))
+	_, after := j.AppendRequest(nil, now, false, host, "/")
+	assert.Equal(t, []string{"sid:" + fp("B")}, after)
+	assert.Equal(t, []string{"sid:" + fp("A"), "pref:" + fp("1")}, set, "a list handed out stays as it was")
 }
 
 // TestNoAllocations: the request's side, and a cookie sent again unchanged, allocate nothing.
