@@ -382,17 +382,17 @@ func (s *Scenario) SwitchTarget(f Fault) Balancer {
 }
 
 func isInstanceTarget(name string, instances int) bool {
-	for i := 1; i <= instances; i++ {
-		if name == vocab.InstanceTarget(i) {
-			return true
-		}
-	}
-	return false
+	return isNumbered(name, instances, vocab.InstanceTarget)
 }
 
 func isReplicaName(name string, replicas int) bool {
-	for i := 1; i <= replicas; i++ {
-		if name == vocab.ReplicaName(i) {
+	return isNumbered(name, replicas, vocab.ReplicaName)
+}
+
+// isNumbered reports whether name is nameOf(i) for some i in 1..n.
+func isNumbered(name string, n int, nameOf func(int) string) bool {
+	for i := 1; i <= n; i++ {
+		if name == nameOf(i) {
 			return true
 		}
 	}

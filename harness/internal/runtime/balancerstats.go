@@ -1,12 +1,10 @@
 package runtime
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -123,25 +121,13 @@ type haproxyServer struct {
 func haproxyStats(ctx context.Context, endpoint string, bind bool) ([]haproxyServer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", endpoint)
+	src := "127.0.0.1"
+	if bind {
+		src = ""
+	}
+	resp, err := balancerGet(ctx, endpoint, src, balancer.StatsPath+";csv", "")
 	if err != nil {
 		return nil, err
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	header := ""
-	if !bind {
-		header = "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\n"
-	}
-	if _, err := fmt.Fprintf(conn, "%sGET %s;csv HTTP/1.0\r\nHost: sessionlab\r\n\r\n", header, balancer.StatsPath); err != nil {
-		return nil, err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

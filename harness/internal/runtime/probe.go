@@ -3,7 +3,9 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -67,26 +69,13 @@ func HTTPProbe(url string) Probe {
 // generation gen (the built-in templates do); with gen == 0 (a user's template) any HTTP answer means it is up.
 func BalancerProbe(addr string, gen int, proxyHeader bool) Probe {
 	return func(ctx context.Context) error {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if dl, ok := ctx.Deadline(); ok {
-			_ = conn.SetDeadline(dl)
-		}
-		header := ""
+		src := ""
 		if proxyHeader {
-			header = "PROXY TCP4 127.0.0.1 127.0.0.1 1 1\r\n"
+			src = "127.0.0.1"
 		}
-		_, err = fmt.Fprintf(conn, "%sGET %s HTTP/1.0\r\nHost: sessionlab\r\n\r\n", header, balancer.ReadyPath)
+		resp, err := balancerGet(ctx, addr, src, balancer.ReadyPath, "")
 		if err != nil {
 			return err
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			return fmt.Errorf("read answer: %w", err)
 		}
 		resp.Body.Close()
 		if gen == 0 {
@@ -101,6 +90,43 @@ func BalancerProbe(addr string, gen int, proxyHeader bool) Probe {
 		return nil
 	}
 }
+
+// balancerGet sends GET target (HTTP/1.0, with the header lines extra) to a balancer listener on a connection of its
+// own, opened with a PROXY header announcing the client address src ("": none), within ctx's deadline. Closing the
+// answer's body closes the connection.
+func balancerGet(ctx context.Context, addr, src, target, extra string) (*http.Response, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	header := ""
+	if src != "" {
+		header = "PROXY TCP4 " + src + " 127.0.0.1 1 1\r\n"
+	}
+	if _, err := fmt.Fprintf(conn, "%sGET %s HTTP/1.0\r\nHost: sessionlab\r\n%s\r\n", header, target, extra); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	resp.Body = connBody{resp.Body, conn}
+	return resp, nil
+}
+
+// connBody is an answer's body that closes its connection with it.
+type connBody struct {
+	io.ReadCloser
+	conn net.Conn
+}
+
+func (b connBody) Close() error { return errors.Join(b.ReadCloser.Close(), b.conn.Close()) }
 
 // RedisProbe is ready when Redis at addr answers PING.
 func RedisProbe(addr string) Probe {

@@ -333,18 +333,23 @@ func (r *localRun) FillConfig(set, instance int, c *balancer.Config) {
 	name := r.d.KindOf(set).Name
 	c.Dir, c.ErrorLog, c.AccessLog, c.Listen = f.dir, r.errLog(set, f), filepath.Join(f.dir, name+"-access.log"), f.listen
 	c.TrustProxy = []string{"127.0.0.1", "::1"}
-	// A Unix socket's path has room for about 100 bytes; a run directory deeper than that goes without. The
-	// socket is recorded once, when the scenario's balancer's first config is rendered.
-	if sock := filepath.Join(f.dir, "caddy-admin.sock"); name == "caddy" && len(sock) < 100 {
-		if c.AdminSocket = sock; c.Generation == 1 && set == 0 {
-			r.d.SetAdminSocket(sock)
-		}
+	if name == "caddy" {
+		c.AdminSocket = adminSocket(f)
 	}
 	if r.d.Topology().Set(set).Peers {
 		for _, p := range r.instances[set] {
 			c.Peers = append(c.Peers, balancer.Peer{Name: p.name, Addr: p.peer})
 		}
 	}
+}
+
+// adminSocket is where a Caddy instance's admin API listens: a Unix socket in its directory, whose path has room
+// for about 100 bytes; a run directory deeper than that goes without ("").
+func adminSocket(f instanceFiles) string {
+	if sock := filepath.Join(f.dir, "caddy-admin.sock"); len(sock) < 100 {
+		return sock
+	}
+	return ""
 }
 
 func (r *localRun) InstanceAddr(set, instance int) string { return r.instances[set][instance-1].listen }
@@ -424,6 +429,9 @@ func (r *localRun) startInstance(ctx context.Context, bin string, set, instance 
 	}
 	d.AddPart(b, b.Stop)
 	d.AddBalancer(set, b)
+	if sock := adminSocket(f); kind.Name == "caddy" && set == 0 && sock != "" {
+		d.SetAdminSocket(sock) // the scenario's own Caddy instances are watched for their failure counts
+	}
 	if err := b.Start(ctx); err != nil {
 		return balancer.WithConfigLine(err, confPath, text)
 	}
