@@ -33,15 +33,15 @@ func TestTooManyUsersAtOnceForThePortsIsRefused(t *testing.T) {
 	}{
 		{"within the ports", 8000, 0, vocab.IdentityProxyProtocol, ""},
 		{"beyond them", 9000, 0, vocab.IdentityProxyProtocol,
-			"clients.concurrency: 9000 users at once hold about 9000 connections from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
+			"clients.concurrency: 9000 users arriving at once (clients.arrival: all) hold up to 9000 connections in the same instant from one address to the balancer; this machine's ephemeral ports (net.ipv4.ip_local_port_range 50000-59999) give 10000 per destination"},
 		{"users with addresses of their own", 9000, 0, vocab.IdentityBind, ""},
 		{"users thinking longer than the keep-alive", 50000, 5256, vocab.IdentityProxyProtocol, ""},
-		{"and holding more than the ports", 50000, 9200, vocab.IdentityProxyProtocol, "50000 users at once hold about 9200 connections"},
+		{"and holding more than the ports", 50000, 9200, vocab.IdentityProxyProtocol, "50000 users arriving at once (clients.arrival: all) hold up to 9200 connections"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &plan.Plan{Topology: plan.Topology{Concurrency: tt.users, ClientConns: tt.conns, Identity: tt.identity}}
-			err := prepareLimits(p)
+			err := prepareLimits(p, true)
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
@@ -63,7 +63,7 @@ func TestRunRefusesAScenarioTheMachineCannotHold(t *testing.T) {
 	spy := &startSpy{}
 	_, err = Run(context.Background(), s, WithRuntime(spy))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "clients.concurrency: 500 users at once")
+	assert.Contains(t, err.Error(), "clients.concurrency: 500 users arriving at once (clients.arrival: all) hold up to 500 connections")
 	assert.False(t, spy.started, "nothing was started")
 }
 
@@ -94,7 +94,7 @@ func TestUsersBeyondTheFileLimit(t *testing.T) {
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
 	users := int(lim.Max) // two connections each: beyond the hard limit
 	p := &plan.Plan{Topology: plan.Topology{Concurrency: users, Identity: vocab.IdentityBind}}
-	err := prepareLimits(p)
+	err := prepareLimits(p, true)
 	var now syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now))
 	if now.Max > lim.Max {
@@ -102,7 +102,53 @@ func TestUsersBeyondTheFileLimit(t *testing.T) {
 		assert.GreaterOrEqual(t, now.Cur, uint64(2*users))
 		return
 	}
-	assert.ErrorContains(t, err, "users at once need about")
-	assert.ErrorContains(t, err, "the hard limit is")
+	assert.ErrorContains(t, err, "users arriving at once (clients.arrival: all) hold up to")
+	assert.ErrorContains(t, err, "the hard open-file limit is")
 	assert.ErrorContains(t, err, "(ulimit -Hn) and this process may not raise it")
+}
+
+// The flash crowd of issue 29 — 20,000 users arriving at once, each pausing 10 s with keep_alive 5 s — needs every
+// user's connection in the same instant, not the mean's few thousand: on a machine whose hard open-file limit is
+// 20,000 and may not be raised, it is refused before anything starts, naming the limit, the number and what to
+// change; where the limit may be raised, it is.
+func TestTheFlashCrowdIsSizedForItsWorstInstant(t *testing.T) {
+	s, err := scenario.Load("../scenarios/rr-memory.yaml", "app.sessions=cookie", "clients.users=20000",
+		"clients.concurrency=20000", "clients.think={kind: constant, mean: 10s}", "clients.keep_alive=5s", "seed=31",
+		"clients.identity=bind")
+	require.NoError(t, err)
+	defer func(get, set func(int, *syscall.Rlimit) error) { getrlimit, setrlimit = get, set }(getrlimit, setrlimit)
+	for _, tt := range []struct {
+		name string
+		hard uint64
+		want string
+	}{
+		{"the machine here", 20000, "clients.concurrency: 20000 users arriving at once (clients.arrival: all) hold up to " +
+			"20000 connections in the same instant, about 41024 open files in this process (and as many in the " +
+			"balancer, started as a local process with the same limits): the hard open-file limit is 20000 (ulimit -Hn) " +
+			"and this process may not raise it; spread the arrivals (clients.arrival: {kind: fixed, rate: N}), lower " +
+			"clients.concurrency, or split the run into shards"},
+		{"a machine that holds it", 65536, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := syscall.Rlimit{Cur: 1024, Max: tt.hard}
+			getrlimit = func(_ int, l *syscall.Rlimit) error { *l = lim; return nil }
+			setrlimit = func(_ int, l *syscall.Rlimit) error {
+				if l.Max > lim.Max {
+					return syscall.EPERM
+				}
+				lim = *l
+				return nil
+			}
+			spy := &startSpy{}
+			_, err := Run(context.Background(), s, WithRuntime(spy))
+			if tt.want != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.want)
+				assert.False(t, spy.started, "nothing was started")
+				return
+			}
+			assert.True(t, spy.started, "sized and started: %v", err)
+			assert.Equal(t, tt.hard, lim.Cur, "the soft limit raised to the hard one")
+		})
+	}
 }

@@ -167,7 +167,7 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	if err := cfg.pickRuntime(t); err != nil {
 		return nil, err
 	}
-	if err := prepareLimits(p); err != nil {
+	if err := prepareLimits(p, cfg.runtime.Name() == "local"); err != nil {
 		return nil, err
 	}
 	cfg.log.Info("starting", "scenario", t.Name, "runtime", cfg.runtime.Name(), "replicas", len(t.Replicas), "strategy", t.Balancer.Strategy)
@@ -216,10 +216,14 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 			w.UserDone()
 		}
 	}
+	// The harness's own limits are told apart before anyone hears of an exchange: the log, the report, the nemesis.
+	limits := &limitMarker{ctx: ctx, watch: dep.WatchLimits(clock)}
+	recordUsers = limits.mark(recordUsers)
 	stopWatch := dep.WatchBalancer(ctx)
 	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, recordUsers, runOpts)
 	usersDone()
 	stopWatch()
+	limitHits := limits.stop(ctx)
 	runErr = errors.Join(runErr, nem.Wait())
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
 	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view, but for
@@ -242,6 +246,7 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	// in no answer, and would leave the figures describing a topology other than the scenario's without a word.
 	if t.Target == nil {
 		st := dep.BalancerStats(ctx)
+		st.Limits = limitHits
 		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
 	}
 	if log != nil {

@@ -116,6 +116,8 @@ func (a *Accumulator) Record(e events.Event) {
 		a.t.Errors++
 	case events.OutcomeRateLimited:
 		a.t.RateLimited++
+	case events.OutcomeHarnessLimit:
+		a.t.HarnessLimit++
 	}
 	if e.Failover != "" {
 		a.loads[a.replicaID(e.Failover)].failedOver++
@@ -290,6 +292,7 @@ func (a *Accumulator) Report() *Report {
 	r.Faults = a.tl.results(a.meta, a.ids)
 	r.Network = a.addrs.network()
 	r.OverTime = a.series.overTime()
+	a.harnessFigures(r)
 	r.Diagnosis = diagnose(r)
 	r.Witnesses = a.wit.report()
 	return r

@@ -75,7 +75,7 @@ func TestRateLimitedIsACauseApartFromErrors(t *testing.T) {
 	assert.Equal(t, 1, r.Totals.RateLimited)
 	assert.Equal(t, 1, r.Totals.Errors)
 	assert.Equal(t, 2, r.Totals.LoginFailures)
-	assert.Equal(t, map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "rate_limited": 1, "error": 1}, r.FailureCauses)
+	assert.Equal(t, map[string]int{"loop": 0, "csrf": 0, "rejected": 0, "rate_limited": 1, "error": 1, "harness_limit": 0}, r.FailureCauses)
 }
 
 func TestComputeTotals(t *testing.T) {
@@ -91,7 +91,7 @@ func TestComputeTotals(t *testing.T) {
 	assert.Equal(t, 5, tot.LoginAttempts, "(user, attempt) pairs: (1,1) (1,2) (2,1) (3,1) (3,2)")
 	assert.Equal(t, 3, tot.LoginFailures)
 	assert.InDelta(t, 3.0/5, figure(t, tot.LoginFailRate), 1e-12)
-	assert.Equal(t, map[string]int{"loop": 1, "csrf": 0, "rejected": 1, "rate_limited": 0, "error": 1}, r.FailureCauses)
+	assert.Equal(t, map[string]int{"loop": 1, "csrf": 0, "rejected": 1, "rate_limited": 0, "error": 1, "harness_limit": 0}, r.FailureCauses)
 	assert.Equal(t, 3, tot.PageRequests)
 	assert.Equal(t, 1, tot.SessionLosses)
 	assert.InDelta(t, 1.0/3, figure(t, tot.SessionLoss), 1e-12)

@@ -42,6 +42,8 @@ const (
 	// FixPeers and FixSameBalancerSecret are for a tier of balancer instances that each keep affinity of their own.
 	FixPeers              = "share the stick table between instances (HAProxy peers: balancer.peers: true)"
 	FixSameBalancerSecret = "the same cookie secret on every balancer instance (balancer.cookie_secret: shared)"
+	// fixHarnessLimit is for a run whose own parts ran out (the harness's limits, not the system's).
+	fixHarnessLimit = "give the run what it needs at its worst instant: spread the arrivals (clients.arrival: fixed or poisson), fewer users at once, shards on several machines, or a balancer config sized for them"
 	// FixCompareBalancers is for a move from one balancer to another (switch-balancer).
 	FixCompareBalancers = "compare both balancers on the same scenario before the move (sessionlab compare --balancers OLD,NEW), and move only once sessions live in a shared store"
 )
@@ -68,6 +70,7 @@ func diagnose(r *Report) []Finding {
 		return []Finding{}
 	}
 	d := diagnosis{r: r, findings: []Finding{}}
+	d.harnessLimits()
 	d.unattributed()
 	d.unreachable()
 	d.localSessions()

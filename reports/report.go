@@ -44,6 +44,12 @@ type Report struct {
 	Network Network `json:"network"`
 	// OverTime counts the exchanges' outcomes by when their answers arrived, for the plot of the run.
 	OverTime OverTime `json:"over_time"`
+	// Invalid, when set, says why the figures are the harness's rather than the system's: a part the harness
+	// started and sized (a balancer instance, the front) or this process itself ran out of connections or files
+	// (HarnessLimits), and the exchanges that broke on it count as harness_limit. Such a run measures nothing.
+	Invalid string `json:"invalid,omitempty"`
+	// HarnessLimits are the limits the harness's own parts ran out of, as their logs said (events.LimitHit).
+	HarnessLimits []events.LimitHit `json:"harness_limits,omitempty"`
 	// Diagnosis says in a few sentences what the figures mean and which fixes fit (docs/report.md, "Diagnosis").
 	Diagnosis []Finding `json:"diagnosis"`
 	// Witnesses are, for each failure cause that occurred, the first users it hit (the lowest ids, at most three)
@@ -78,13 +84,17 @@ type Bucket struct {
 	// RateLimited answers refused for rate (429, or 503 with Retry-After).
 	RateLimited int `json:"rate_limited"`
 	Error       int `json:"error"` // errors, and any outcome a client did not write
+	// HarnessLimit counts the exchanges the harness's own parts broke (outcome harness_limit).
+	HarnessLimit int `json:"harness_limit,omitempty"`
 }
 
 // Figures are what a whole run (Totals) and each phase of it (Phase) count: requests, logins and lost sessions.
 type Figures struct {
-	Requests      int      `json:"requests"`
-	Errors        int      `json:"errors"`       // exchanges with outcome "error"
-	RateLimited   int      `json:"rate_limited"` // exchanges refused for rate: 429, or 503 with Retry-After
+	Requests    int `json:"requests"`
+	Errors      int `json:"errors"`       // exchanges with outcome "error"
+	RateLimited int `json:"rate_limited"` // exchanges refused for rate: 429, or 503 with Retry-After
+	// HarnessLimit counts the exchanges the harness's own parts broke, not the system (outcome harness_limit).
+	HarnessLimit  int      `json:"harness_limit,omitempty"`
 	LoginAttempts int      `json:"login_attempts"`
 	LoginFailures int      `json:"login_failures"`
 	LoginFailRate *float64 `json:"login_failure_rate"`
@@ -220,7 +230,7 @@ type FaultResult struct {
 }
 
 // loginCauses lists every failure cause a login attempt can have; the report always names all of them.
-var loginCauses = []string{"loop", "csrf", "rejected", "rate_limited", "error"}
+var loginCauses = []string{"loop", "csrf", "rejected", "rate_limited", "error", events.OutcomeHarnessLimit}
 
 func ratio(num, den int) *float64 {
 	if den == 0 {

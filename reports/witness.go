@@ -47,7 +47,7 @@ const (
 
 // witnessCauses are the outcomes a witness is kept for, in the order that breaks ties between causes.
 var witnessCauses = [...]string{events.OutcomeLoop, events.OutcomeLoss, events.OutcomeCSRF, events.OutcomeRejected,
-	events.OutcomeRateLimited, events.OutcomeError}
+	events.OutcomeRateLimited, events.OutcomeError, events.OutcomeHarnessLimit}
 
 // causeIndex is the index of outcome in witnessCauses, or -1.
 func causeIndex(outcome string) int {

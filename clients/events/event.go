@@ -41,6 +41,11 @@ const (
 	// OutcomeRateLimited is a refusal for rate: 429, or 503 with Retry-After. Apart from error, because its cause
 	// is a limit (often one address for everyone behind the balancer), not a failure.
 	OutcomeRateLimited = "rate_limited"
+	// OutcomeHarnessLimit is an exchange the harness's own part broke, not the system under test: it failed
+	// without an answer from the app while a part the harness started and sized (a balancer instance, the front)
+	// said in its log that it ran out of connections or files (BalancerStats.Limits), or while this process had
+	// none left itself. A run with any is not a measurement of the system.
+	OutcomeHarnessLimit = "harness_limit"
 	// OutcomeReauth is an authenticated user's page sent to the identity provider for a new session: a silent
 	// re-authentication unless the provider then prompts (a loss, on the StepReauth exchange that shows the form).
 	OutcomeReauth = "reauth"
@@ -151,6 +156,22 @@ type BalancerStats struct {
 	Upstreams []UpstreamStats `json:"upstreams"`
 	// Unread names what the balancer could not be asked, and why.
 	Unread []string `json:"unread,omitempty"`
+	// Limits are what the logs of the parts the harness started on the way to the app (each balancer instance,
+	// the front) said of the limits the harness sized them with: any entry makes the run the harness's, not the
+	// system's (OutcomeHarnessLimit).
+	Limits []LimitHit `json:"limits,omitempty"`
+}
+
+// LimitHit is one limit one part ran out of during the run, as its log said it.
+type LimitHit struct {
+	Part  string `json:"part"`  // the part's name: balancer, balancer-2, front
+	Limit string `json:"limit"` // worker_connections, open_files, maxconn
+	Lines int    `json:"lines"` // the log lines that said it (this process's own: the connections it could not open)
+	// FirstMs and LastMs are when the harness first read such a line (since the run started): within a quarter
+	// of a second of the part writing it.
+	FirstMs int64  `json:"first_ms"`
+	LastMs  int64  `json:"last_ms"`
+	Sample  string `json:"sample"` // the last such line
 }
 
 // UpstreamStats is one upstream as the balancer saw it.

@@ -57,6 +57,25 @@ type Kind struct {
 	template        *template.Template
 	cells           map[string]cell   // strategy -> how this kind runs it, or why it cannot
 	refusedSettings map[string]string // key -> why this kind refuses it whatever the strategy
+	limitLines      []limitLine
+}
+
+// limitLine is one kind of log line that says the balancer ran out of a limit.
+type limitLine struct {
+	name string
+	re   *regexp.Regexp
+}
+
+// LimitIn names the limit a line of the kind's logs says it ran out of (worker_connections, open_files,
+// maxconn, ...), or "" when the line says no such thing: a limit of a part the harness started and sized, whose
+// broken exchanges are the harness's, not the system's.
+func (k *Kind) LimitIn(line string) string {
+	for _, l := range k.limitLines {
+		if l.re.MatchString(line) {
+			return l.name
+		}
+	}
+	return ""
 }
 
 // Funcs are available to the built-in templates and to a user's balancer.config.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -43,6 +44,9 @@ type row struct {
 	// refuses whatever the strategy, each with why.
 	Settings        []string          `yaml:"settings"`
 	RefusedSettings map[string]string `yaml:"refused_settings"`
+	// LimitLines are the lines of its logs that say it ran out of what the harness sized (connections, open files):
+	// limit name -> a regular expression. The harness watches for them during a run (Kind.LimitIn).
+	LimitLines map[string]string `yaml:"limit_lines"`
 	// Strategies holds a cell for every strategy in strategies.yaml.
 	Strategies map[string]cell `yaml:"strategies"`
 }
@@ -192,6 +196,14 @@ func (r row) check(dir string, strategies []string) error {
 	if err := r.checkCommands(); err != nil {
 		return err
 	}
+	if len(r.LimitLines) == 0 {
+		return fmt.Errorf("limit_lines is required: the log lines that say it ran out of connections or files")
+	}
+	for name, expr := range r.LimitLines {
+		if _, err := regexp.Compile(expr); err != nil {
+			return fmt.Errorf("limit_lines.%s: %w", name, err)
+		}
+	}
 	for _, key := range r.Settings {
 		if _, both := r.RefusedSettings[key]; both {
 			return fmt.Errorf("settings: %s is read and refused at once", key)
@@ -274,7 +286,18 @@ func (r row) kind() *Kind {
 		Keys:            slices.Clone(r.Settings),
 		cells:           r.Strategies,
 		refusedSettings: r.RefusedSettings,
+		limitLines:      compileLimits(r.LimitLines),
 	}
+}
+
+// compileLimits compiles a checked row's limit lines, in the order of their names so that a line matching two is
+// always named alike.
+func compileLimits(lines map[string]string) []limitLine {
+	var out []limitLine
+	for _, name := range slices.Sorted(maps.Keys(lines)) {
+		out = append(out, limitLine{name: name, re: regexp.MustCompile(lines[name])})
+	}
+	return out
 }
 
 // expand fills the placeholders of args: vars are pairs of placeholder and value.

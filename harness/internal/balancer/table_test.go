@@ -151,3 +151,36 @@ func TestRefusalsNameWhatToUseInstead(t *testing.T) {
 		}
 	}
 }
+
+// Each kind names the log lines that say it ran out of what the harness sized, as the real programs write them,
+// and no ordinary line of theirs.
+func TestLimitLines(t *testing.T) {
+	tests := []struct{ kind, line, limit string }{
+		{"nginx", "2026/12/01 14:00:01 [alert] 4242#4242: 64 worker_connections are not enough", "worker_connections"},
+		{"nginx", "2026/12/01 14:00:01 [alert] 4242#4242: *9 64 worker_connections are not enough while connecting to upstream", "worker_connections"},
+		{"nginx", "2026/12/01 14:00:01 [crit] 4242#4242: accept4() failed (24: Too many open files)", "open_files"},
+		{"nginx", "2026/12/01 14:00:01 [warn] 4242#4242: *7 upstream server temporarily disabled while connecting to upstream", ""},
+		{"haproxy", "[ALERT]    (4242) : Proxy web reached process FD limit (maxsock=2048). Please check 'ulimit-n' and restart.", "open_files"},
+		{"haproxy", "[ALERT]    (4242) : Proxy web reached the configured maximum connection limit. Please check the global 'maxconn' value.", "maxconn"},
+		{"haproxy", "[WARNING]  (4242) : Server app/replica-2 is DOWN, reason: Layer4 connection problem", ""},
+		{"caddy", `{"level":"debug","ts":1764597601.5,"logger":"http.stdlib","msg":"http: Accept error: accept tcp 127.0.0.1:8080: accept4: too many open files; retrying in 5ms"}`, "open_files"},
+		{"caddy", `{"level":"error","ts":1764597601.5,"logger":"http.log.error","msg":"dial tcp 127.0.0.1:9001: connect: connection refused"}`, ""},
+		{"traefik", `2026-12-01T14:00:01Z ERR error="accept tcp [::]:80: accept4: too many open files" entryPointName=web`, "open_files"},
+	}
+	for _, tt := range tests {
+		k, err := Lookup(tt.kind)
+		require.NoError(t, err)
+		assert.Equal(t, tt.limit, k.LimitIn(tt.line), "%s: %s", tt.kind, tt.line)
+	}
+}
+
+func TestARowWithoutLimitLinesIsRefused(t *testing.T) {
+	m := embeddedFS(t)
+	row := string(m["kinds/traefik/kind.yaml"].Data)
+	m["kinds/traefik/kind.yaml"] = &fstest.MapFile{Data: []byte(row[:strings.Index(row, "limit_lines:")])}
+	_, err := loadTable(m)
+	require.ErrorContains(t, err, "kinds/traefik/kind.yaml: limit_lines is required")
+	m["kinds/traefik/kind.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(row, `"(?i)too many open files"`, `"(unclosed"`, 1))}
+	_, err = loadTable(m)
+	require.ErrorContains(t, err, "limit_lines.open_files")
+}

@@ -64,14 +64,29 @@ func pause(t scenario.Think) func(*rand.Rand) time.Duration {
 	return nil
 }
 
-// connectionsAtOnce estimates the connections the users hold at once: a user whose pauses last no longer than
-// keep_alive keeps its connection through them; the others hold one only while their exchanges are in flight — a
-// tenth of them, and 256 more, is the margin for a system slow enough to have that many waiting.
+// connectionsAtOnce estimates the most connections the users hold at one instant — the worst instant, not the
+// mean: users who all arrive at the start each open their first connection in the same moment (and, with a constant
+// pause, again after every pause), so they are all there at once. Users arriving at a rate hold theirs through
+// pauses no longer than keep_alive, and otherwise only while their exchanges are in flight: a tenth of them and 256
+// more is the margin for a system slow enough to have that many waiting, and a second's arrivals (a Poisson
+// second's too, three deviations above the mean) the burst of first connections. A user with WebSockets holds one
+// beside its page connection.
 func connectionsAtOnce(c scenario.Clients) int {
 	n := min(c.Concurrency, c.Users)
+	perUser := 1
+	if c.WebSocket.Connections > 0 {
+		perUser = 2
+	}
+	if c.Arrival.Kind != vocab.ArrivalFixed && c.Arrival.Kind != vocab.ArrivalPoisson {
+		return n * perUser
+	}
 	held := float64(n) * heldShare(c.Think, time.Duration(c.KeepAlive))
+	burst := c.Arrival.Rate
+	if c.Arrival.Kind == vocab.ArrivalPoisson {
+		burst += 3 * math.Sqrt(c.Arrival.Rate)
+	}
 	inFlight := n/10 + 256
-	return min(n, int(math.Ceil(held))+inFlight)
+	return min(n, int(math.Ceil(held+burst))+inFlight) * perUser
 }
 
 // heldShare is the share of pauses no longer than keep: those a user keeps its connection through.

@@ -48,25 +48,33 @@ func TestThinkPauses(t *testing.T) {
 	assert.Nil(t, pause(scenario.Think{Kind: vocab.ThinkNone}))
 }
 
-// The connections users hold at once follow how many of their pauses last no longer than keep_alive.
+// The connections users hold at once are sized for the worst instant: users who all arrive at the start are all
+// there at once whatever their pauses (the flash crowd); users arriving at a rate hold one through the pauses no
+// longer than keep_alive, plus those in flight and a second's arrivals.
 func TestConnectionsAtOnce(t *testing.T) {
-	cfg := func(think scenario.Think, keep time.Duration) scenario.Clients {
+	cfg := func(think scenario.Think, keep time.Duration, arrival scenario.Arrival) scenario.Clients {
 		c := scenario.Default().Clients
-		c.Users, c.Concurrency, c.Think, c.KeepAlive = 50000, 50000, think, scenario.Duration(keep)
+		c.Users, c.Concurrency, c.Think, c.KeepAlive, c.Arrival = 50000, 50000, think, scenario.Duration(keep), arrival
 		return c
 	}
 	sec := func(n int) scenario.Duration { return scenario.Duration(time.Duration(n) * time.Second) }
+	atOnce := scenario.Arrival{Kind: vocab.ArrivalAll}
+	fixed := scenario.Arrival{Kind: vocab.ArrivalFixed, Rate: 1000}
+	poisson := scenario.Arrival{Kind: vocab.ArrivalPoisson, Rate: 400}
 	inFlight := 50000/10 + 256
+	long := scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(10)}
 	cases := []struct {
 		name string
 		cfg  scenario.Clients
 		want int
 	}{
-		{"no pauses: every user holds one", cfg(scenario.Think{Kind: vocab.ThinkNone}, 30*time.Second), 50000},
-		{"pauses shorter than keep_alive", cfg(scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(1)}, 30*time.Second), 50000},
-		{"pauses longer than keep_alive", cfg(scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(10)}, 5*time.Second), inFlight},
-		{"uniform, half of them longer", cfg(scenario.Think{Kind: vocab.ThinkUniform, Min: 0, Max: sec(10)}, 5*time.Second), 25000 + inFlight},
-		{"exponential", cfg(scenario.Think{Kind: vocab.ThinkExponential, Mean: sec(10)}, 5*time.Second), int(math.Ceil(50000*(1-math.Exp(-0.5)))) + inFlight},
+		{"all at once, pauses longer than keep_alive: the flash crowd", cfg(long, 5*time.Second, atOnce), 50000},
+		{"no pauses: every user holds one", cfg(scenario.Think{Kind: vocab.ThinkNone}, 30*time.Second, fixed), 50000},
+		{"pauses shorter than keep_alive", cfg(scenario.Think{Kind: vocab.ThinkConstant, Mean: sec(1)}, 30*time.Second, fixed), 50000},
+		{"pauses longer than keep_alive", cfg(long, 5*time.Second, fixed), inFlight + 1000},
+		{"uniform, half of them longer", cfg(scenario.Think{Kind: vocab.ThinkUniform, Min: 0, Max: sec(10)}, 5*time.Second, fixed), 25000 + 1000 + inFlight},
+		{"exponential", cfg(scenario.Think{Kind: vocab.ThinkExponential, Mean: sec(10)}, 5*time.Second, fixed), int(math.Ceil(50000*(1-math.Exp(-0.5))+1000)) + inFlight},
+		{"poisson: three deviations above a second's mean", cfg(long, 5*time.Second, poisson), 400 + 60 + inFlight},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,4 +84,7 @@ func TestConnectionsAtOnce(t *testing.T) {
 	small := scenario.Default().Clients
 	small.Users, small.Concurrency = 10, 10
 	assert.Equal(t, 10, connectionsAtOnce(small), "never more than the users at once")
+	ws := cfg(long, 5*time.Second, atOnce)
+	ws.WebSocket.Connections = 2
+	assert.Equal(t, 100000, connectionsAtOnce(ws), "a WebSocket beside each user's page connection")
 }
