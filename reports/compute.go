@@ -9,10 +9,14 @@ import (
 	"sync"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/reports/internal/overtime"
+	"github.com/sessionlab/sessionlab/reports/internal/tier"
+	"github.com/sessionlab/sessionlab/reports/internal/timeline"
+	"github.com/sessionlab/sessionlab/reports/internal/witness"
 )
 
 // Accumulator builds a report from events as they arrive, without holding them but for the few the witnesses show
-// (bounded, whatever the run's size: witness.go). It is safe for concurrent use and is itself a clients.Sink.
+// (bounded, whatever the run's size: internal/witness). It is safe for concurrent use and is itself a clients.Sink.
 type Accumulator struct {
 	mu       sync.Mutex
 	meta     events.Meta
@@ -24,17 +28,17 @@ type Accumulator struct {
 	listed   int            // how many of loads are meta's replicas
 	loggedIn map[int]struct{}
 	users    map[int]*userRecord
-	tl       timeline
+	tl       timeline.Timeline
 	store    *events.StoreStats
 	balancer *events.BalancerStats
 	reauths  int // pages sent to the identity provider, as the clients saw them
 	ws       WebSocket
-	series   series
+	series   overtime.Series
 	addrs    addresses
-	tier     tierState
+	tier     tier.State
 	conns    map[string]int // exchanges that opened a connection, by cause; nil until one did
 	closed   int            // of which because the balancer's side had closed or broken the last one
-	wit      witnesses
+	wit      witness.Set
 }
 
 type attemptKey struct{ user, attempt int }
@@ -66,14 +70,14 @@ func NewAccumulator(meta events.Meta) *Accumulator {
 		// error is interned from the start: outcomeCode falls back to it once a damaged log has filled the table.
 		outcomes: []string{events.OutcomeOK, events.OutcomeError},
 		addrs:    make(addresses),
-		wit:      newWitnesses(),
+		wit:      witness.New(),
 	}
 	for _, name := range meta.Replicas {
 		a.replicaID(name)
 	}
 	a.listed = len(a.loads)
-	a.tl = newTimeline(meta)
-	a.tier = newTierState(meta)
+	a.tl = timeline.New(meta)
+	a.tier = tier.New(meta.Balancer.Instances)
 	return a
 }
 
@@ -91,7 +95,7 @@ func (a *Accumulator) Record(e events.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if e.IsFault() {
-		a.tl.mark(e)
+		a.tl.Mark(e)
 		return
 	}
 	if e.Step == events.StepStore {
@@ -106,7 +110,7 @@ func (a *Accumulator) Record(e events.Event) {
 		return
 	}
 	a.t.Requests++
-	a.series.add(e)
+	a.series.Add(e)
 	a.countConn(e)
 	if e.Addr != "" && e.Host == "" {
 		a.addrs[e.Addr] = struct{}{}
@@ -129,13 +133,13 @@ func (a *Accumulator) Record(e events.Event) {
 		l.requests++
 		l.served[e.User] = struct{}{}
 	}
-	seg, loss := a.tl.exchange(e, rep)
+	seg, loss := a.tl.Exchange(e, rep)
 	if loss {
 		a.t.SessionLosses++
 	}
 	u, created := a.trackUser(e, rep)
-	a.wit.record(&e, &u.trace)
-	a.trackInstance(e, loss, created)
+	a.wit.Record(&e, &u.trace)
+	a.tier.Track(e, &u.inst, loss, created)
 	switch e.Step {
 	case events.StepLogin:
 		a.recordLogin(e, seg)
@@ -147,20 +151,6 @@ func (a *Accumulator) Record(e events.Event) {
 	case events.StepWS:
 		a.recordWS(e)
 	}
-}
-
-// isSessionLoss reports an exchange that shows an authenticated user's session lost: a protected page answered
-// with the login, or a re-authentication the identity provider prompted for, the app sent to log in, or refused at
-// its callback (csrf). A re-authentication's loss is the loss of the page that went to the identity provider: the
-// timeline counts it once, against that page (a loss with no such page, which no client writes, is none).
-func isSessionLoss(e events.Event) bool {
-	switch e.Step {
-	case events.StepPage:
-		return e.Outcome == events.OutcomeLoss
-	case events.StepReauth:
-		return e.Outcome == events.OutcomeLoss || e.Outcome == events.OutcomeCSRF
-	}
-	return false
 }
 
 // recordWS counts a WebSocket connection; a reconnect (any but the user's first) either found its state or not.
@@ -258,8 +248,7 @@ func (a *Accumulator) Report() *Report {
 		}
 	}
 	t.UsersLoggedIn = len(loggedIn)
-	t.UsersInLoginLoop, t.AffectedUsers, r.Stickiness = a.userFigures()
-	t.PeakUsersAtOnce = a.peakAtOnce()
+	t.UsersInLoginLoop, t.AffectedUsers, t.PeakUsersAtOnce, r.Stickiness = a.userFigures()
 	t.SilentReauths = a.reauths
 	t.DuplicateRatio = ratio(t.SessionsCreated, t.UsersLoggedIn)
 	if st := a.store; st != nil {
@@ -289,12 +278,12 @@ func (a *Accumulator) Report() *Report {
 	a.connFigures(t)
 	r.Tier = a.tierFigures()
 	r.Phases = a.phases(order)
-	r.Faults = a.tl.results(a.meta, a.ids)
+	r.Faults = a.faults()
 	r.Network = a.addrs.network()
-	r.OverTime = a.series.overTime()
+	r.OverTime = a.overTime()
 	a.harnessFigures(r)
 	r.Diagnosis = diagnose(r)
-	r.Witnesses = a.wit.report()
+	r.Witnesses = a.witnesses()
 	return r
 }
 

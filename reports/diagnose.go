@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/reports/internal/fig"
+	"github.com/sessionlab/sessionlab/reports/internal/timeline"
 )
 
 // Finding is one sentence of a run's diagnosis: what its figures show, why, and which fixes fit.
@@ -252,7 +253,7 @@ func (d *diagnosis) faultLosses() {
 			continue
 		}
 		text := fmt.Sprintf("%s (fault %d) cost %d of the %d users who were there before and after it their session",
-			faultLabel(f.Action, f.Target), f.Index+1, *f.UsersLost, *f.UsersAcross)
+			timeline.Label(f.Action, f.Target), f.Index+1, *f.UsersLost, *f.UsersAcross)
 		if f.LostOnTarget != nil {
 			text += fmt.Sprintf(", %d of them users of %s", *f.LostOnTarget, f.Target)
 		}

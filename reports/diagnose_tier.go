@@ -1,6 +1,10 @@
 package reports
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sessionlab/sessionlab/reports/internal/timeline"
+)
 
 // The rules of a balancer tier (Report.Tier): several instances behind an L4 front, each with a memory of its own.
 
@@ -86,7 +90,7 @@ func (d *diagnosis) tierStagger() {
 				"instances saw the change at different times, %s, and until the last one had, each placed users by "+
 				"its own view of the replicas, so a user went to one replica through one instance and back to the "+
 				"other through the next.",
-			faultLabel(f.Action, f.Target), f.Index+1, *f.FlippedUsers, *f.StartMs, *f.EndMs, len(r.Tier.Instances), when),
+			timeline.Label(f.Action, f.Target), f.Index+1, *f.FlippedUsers, *f.StartMs, *f.EndMs, len(r.Tier.Instances), when),
 			fixes...)
 	}
 }

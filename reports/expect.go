@@ -2,10 +2,11 @@ package reports
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/reports/internal/bound"
 )
 
 // Expectation is one bound from a scenario's `expect:` and whether the run met it. Got is null when the figure
@@ -17,65 +18,11 @@ type Expectation struct {
 	OK   bool     `json:"ok"`
 }
 
-// bound is a parsed condition such as "< 0.01", ">= 0.5", "== 0" or "between 1.8 2.2".
-type bound struct {
-	op     string
-	lo, hi float64
-}
-
 // ParseBound checks that s is a condition an expectation can hold a figure to ("< X", "<= X", "> X", ">= X",
 // "== X", "!= X", "between X Y"); the error says what is allowed. Check applies the bounds themselves.
 func ParseBound(s string) error {
-	_, err := parseBound(s)
+	_, err := bound.Parse(s)
 	return err
-}
-
-func parseBound(s string) (bound, error) {
-	bad := fmt.Errorf("%q is not a bound (allowed: \"< X\", \"<= X\", \"> X\", \">= X\", \"== X\", \"!= X\", \"between X Y\")", s)
-	s = strings.TrimSpace(s)
-	if rest, ok := strings.CutPrefix(s, "between"); ok {
-		f := strings.Fields(rest)
-		if len(f) != 2 {
-			return bound{}, bad
-		}
-		lo, err1 := strconv.ParseFloat(f[0], 64)
-		hi, err2 := strconv.ParseFloat(f[1], 64)
-		if err1 != nil || err2 != nil || lo > hi {
-			return bound{}, bad
-		}
-		return bound{op: "between", lo: lo, hi: hi}, nil
-	}
-	for _, op := range []string{"<=", ">=", "==", "!=", "<", ">"} { // two-character operators first
-		if rest, ok := strings.CutPrefix(s, op); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil {
-				return bound{}, bad
-			}
-			return bound{op: op, lo: v}, nil
-		}
-	}
-	return bound{}, bad
-}
-
-// holds reports whether v meets the bound.
-func (b bound) holds(v float64) bool {
-	switch b.op {
-	case "<":
-		return v < b.lo
-	case "<=":
-		return v <= b.lo
-	case ">":
-		return v > b.lo
-	case ">=":
-		return v >= b.lo
-	case "==":
-		return v == b.lo
-	case "!=":
-		return v != b.lo
-	case "between":
-		return v >= b.lo && v <= b.hi
-	}
-	return false
 }
 
 // Lookup finds a figure by key: a totals field by its name ("login_failure_rate") or any figure by its dotted JSON
@@ -131,11 +78,11 @@ func (r *Report) Check(expect map[string]string) bool {
 	all := true
 	for _, key := range sortedKeys(expect) {
 		e := Expectation{Key: key, Want: expect[key]}
-		b, err := parseBound(e.Want)
+		b, err := bound.Parse(e.Want)
 		v, found := r.Lookup(key)
 		if err == nil && found && v != nil {
 			e.Got = v
-			e.OK = b.holds(*v)
+			e.OK = b.Holds(*v)
 		}
 		all = all && e.OK
 		r.Expectations = append(r.Expectations, e)

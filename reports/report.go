@@ -7,6 +7,7 @@ package reports
 
 import (
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/reports/internal/timeline"
 )
 
 // Schema names the version of the report JSON.
@@ -66,7 +67,7 @@ type Network struct {
 }
 
 // OverTime is the run cut into equal buckets by answer time (t_ms + latency), each counting its exchanges by
-// outcome. The bucket width grows with the run so that there are at most maxBuckets of them.
+// outcome. The bucket width grows with the run so that there are at most 120 of them.
 type OverTime struct {
 	BucketMs int64    `json:"bucket_ms"`
 	Buckets  []Bucket `json:"buckets"`
@@ -248,4 +249,4 @@ func Skipped(kind, strategy, why string) *Report {
 }
 
 // Label names the fault as the phases do: "kill replica-2", "scale-out".
-func (f FaultResult) Label() string { return faultLabel(f.Action, f.Target) }
+func (f FaultResult) Label() string { return timeline.Label(f.Action, f.Target) }

@@ -1,11 +1,10 @@
 package reports
 
 import (
-	"cmp"
 	"maps"
-	"slices"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/reports/internal/timeline"
 )
 
 // Tier is the balancer tier of a run with several balancer instances behind an L4 front (Meta.Balancer.Instances):
@@ -45,44 +44,6 @@ type Instance struct {
 // of them once the run counts connections.
 var connCauses = []string{"first", "keep-alive", "roam", "closed", "error"}
 
-// closesConn reports a new connection opened because the balancer's side had closed or broken the last one: what
-// Figures.ConnectionsClosed counts.
-func closesConn(conn string) bool { return conn == "closed" || conn == "error" }
-
-// tierState is what the accumulator keeps of the tier: per instance, and the losses split.
-type tierState struct {
-	on                                        bool           // the header names a tier
-	ids                                       map[string]int // instance name -> index in loads
-	loads                                     []instanceLoad // the header's instances first, then other names as answers carried them
-	listed                                    int
-	none                                      int // exchanges no instance answered
-	lossElsewhere, lossSame, lossUnattributed int
-}
-
-type instanceLoad struct {
-	name                    string
-	requests, errors, conns int
-	served                  map[int]struct{}
-}
-
-func newTierState(meta events.Meta) tierState {
-	ts := tierState{on: len(meta.Balancer.Instances) > 0, ids: map[string]int{}}
-	for _, name := range meta.Balancer.Instances {
-		ts.instanceID(name)
-	}
-	ts.listed = len(ts.loads)
-	return ts
-}
-
-func (ts *tierState) instanceID(name string) int {
-	if id, ok := ts.ids[name]; ok {
-		return id
-	}
-	ts.ids[name] = len(ts.loads)
-	ts.loads = append(ts.loads, instanceLoad{name: name, served: map[int]struct{}{}})
-	return len(ts.loads) - 1
-}
-
 // countConn counts an exchange that opened a new connection, by why it did.
 func (a *Accumulator) countConn(e events.Event) {
 	if e.Conn == "" {
@@ -92,93 +53,33 @@ func (a *Accumulator) countConn(e events.Event) {
 		a.conns = map[string]int{}
 	}
 	a.conns[e.Conn]++
-	if closesConn(e.Conn) {
+	if timeline.ClosesConn(e.Conn) {
 		a.closed++
 	}
 }
 
 // countsConns: the run's connections by cause are known, because the log records why connections opened (every
 // exchange that opened one says so) or because the run had a tier, whose every report names the causes.
-func (a *Accumulator) countsConns() bool { return a.tier.on || a.conns != nil }
-
-// trackInstance counts e for the instance that answered it; loss says whether e is a session loss (see
-// isSessionLoss), created whether it created the user's session (trackUser).
-func (a *Accumulator) trackInstance(e events.Event, loss, created bool) {
-	ts := &a.tier
-	if !ts.on {
-		return
-	}
-	u := a.users[e.User]
-	inst := int32(0) // 1 + the instance's id, 0 for none
-	if e.Instance == "" {
-		ts.none++
-	} else {
-		id := ts.instanceID(e.Instance)
-		l := &ts.loads[id]
-		l.requests++
-		l.served[e.User] = struct{}{}
-		if e.Outcome == events.OutcomeError {
-			l.errors++
-		}
-		if e.Conn != "" {
-			l.conns++
-		}
-		inst = int32(id + 1)
-		if u.firstInst == 0 {
-			u.firstInst = inst
-		} else if u.firstInst != inst {
-			u.severalInst = true
-		}
-	}
-	if created {
-		// The accepted submission; after a single sign-on, whose submission went to the identity provider through
-		// no instance, the app's answer to its callback then names the instance.
-		u.loginInst = inst
-	}
-	if e.Step == events.StepPage {
-		u.pageInst = inst
-	}
-	if !loss {
-		return
-	}
-	lossInst := inst
-	if e.Step == events.StepReauth {
-		lossInst = u.pageInst // the page the app sent to the identity provider: the one whose session was gone
-	}
-	switch {
-	case lossInst == 0 || u.loginInst == 0:
-		ts.lossUnattributed++
-	case lossInst == u.loginInst:
-		ts.lossSame++
-	default:
-		ts.lossElsewhere++
-	}
-}
+func (a *Accumulator) countsConns() bool { return a.tier.On() || a.conns != nil }
 
 // tierFigures is Report.Tier: nil without a tier.
 func (a *Accumulator) tierFigures() *Tier {
-	ts := &a.tier
-	if !ts.on {
+	if !a.tier.On() {
 		return nil
 	}
-	order := make([]int, len(ts.loads))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order[ts.listed:], func(x, y int) int { return cmp.Compare(ts.loads[x].name, ts.loads[y].name) })
+	f := a.tier.Figures()
 	answered := 0
-	for _, l := range ts.loads {
-		answered += l.requests
+	for _, l := range f.Instances {
+		answered += l.Requests
 	}
-	t := &Tier{Front: a.meta.Balancer.Front, Instances: make([]Instance, 0, len(order)), NoInstance: ts.none,
-		LossesElsewhere: ts.lossElsewhere, LossesSameInstance: ts.lossSame, LossesUnattributed: ts.lossUnattributed}
-	for _, id := range order {
-		l := ts.loads[id]
-		t.Instances = append(t.Instances, Instance{Name: l.name, Requests: l.requests, Share: ratio(l.requests, answered),
-			Users: len(l.served), Errors: l.errors, Connections: l.conns})
+	t := &Tier{Front: a.meta.Balancer.Front, Instances: make([]Instance, 0, len(f.Instances)), NoInstance: f.NoInstance,
+		LossesElsewhere: f.LossesElsewhere, LossesSameInstance: f.LossesSameInstance, LossesUnattributed: f.LossesUnattributed}
+	for _, l := range f.Instances {
+		t.Instances = append(t.Instances, Instance{Name: l.Name, Requests: l.Requests, Share: ratio(l.Requests, answered),
+			Users: l.Users, Errors: l.Errors, Connections: l.Connections})
 	}
 	for _, u := range a.users {
-		if u.severalInst {
+		if u.inst.Several() {
 			t.UsersOnSeveral++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/reports"
 	"github.com/sessionlab/sessionlab/reports/internal/fig"
+	"github.com/sessionlab/sessionlab/reports/render/internal/svg"
 )
 
 // htmlHead is the whole stylesheet: the page must open offline, so no font, image or sheet is fetched, and fonts
@@ -197,8 +198,8 @@ func htmlReport(w io.Writer, r *reports.Report) error {
 		Headline:    headline(r),
 		ConnsClosed: r.Totals.Connections != nil,
 		// Both are built from numbers and html.EscapeString'd names only.
-		OverTime: template.HTML(overTimeSVG(r.OverTime, r.Faults)),
-		Replicas: template.HTML(replicasSVG(r.Replicas)),
+		OverTime: template.HTML(svg.OverTime(r.OverTime, r.Faults)),
+		Replicas: template.HTML(svg.Replicas(r.Replicas)),
 	}
 	var err error
 	if data.Witness, err = witnessHTML(r); err != nil {

@@ -228,6 +228,9 @@ Hover a cell for its counts or why it was refused; click it for its diagnosis.</
 </table>
 {{end}}`
 
+// limit prints a band's limit in the legend as short as it goes: 0.01, where a rate prints 0.010.
+func limit(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
 // matrixView is what the "matrix" template reads.
 type matrixView struct {
 	M                    matrix
@@ -235,7 +238,7 @@ type matrixView struct {
 }
 
 func newMatrixView(rs []*reports.Report) matrixView {
-	return matrixView{M: buildMatrix(rs), Good: tickLabel(goodMax), Warn: tickLabel(warnMax), SkewHigh: tickLabel(skewHigh)}
+	return matrixView{M: buildMatrix(rs), Good: limit(goodMax), Warn: limit(warnMax), SkewHigh: limit(skewHigh)}
 }
 
 // mdMatrix writes the matrix as a Markdown table, a band's mark (🟢 🟡 🔴, ⚪ refused) before each rate, and the
@@ -247,7 +250,7 @@ func mdMatrix(w io.Writer, rs []*reports.Report) {
 	}
 	fmt.Fprintf(w, "**Login failure rate** by strategy and balancer: 🟢 ≤ %s · 🟡 ≤ %s · 🔴 > %s · ⚪ refused by the balancer; "+
 		"then the session loss rate and the skew (requests max/mean over the replicas), in bold above %s and %s.\n\n",
-		tickLabel(goodMax), tickLabel(warnMax), tickLabel(warnMax), tickLabel(goodMax), tickLabel(skewHigh))
+		limit(goodMax), limit(warnMax), limit(warnMax), limit(goodMax), limit(skewHigh))
 	mdTable(w, append([]string{"strategy"}, m.Balancers...), "---", func(row func(cells ...string)) {
 		for _, r := range m.Rows {
 			cells := []string{r.Strategy}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/reports"
+	"github.com/sessionlab/sessionlab/reports/render/internal/svg"
 )
 
 // The single-run renderers show the report's first witness (reports.Witness: the most frequent cause's lowest
@@ -218,37 +220,20 @@ func witnessHTML(r *reports.Report) (template.HTML, error) {
 	return template.HTML(buf.String()), err
 }
 
-// Colours of the sequence diagram.
-const (
-	colRequest  = "#4e79a7"
-	colAnswer   = "#555555"
-	colFailed   = "#c62828"
-	colFailedBg = "#fdecea"
-	colLane     = "#c8c8c8"
-)
-
 // witnessSVG draws a witness as a sequence diagram: a lane for the browser, the balancer, each replica that
 // answered (in the report's replica order) and any other host the browser went to (an identity provider); per
 // exchange an arrow from the browser to whoever answered, through the balancer, and one back, the request's
 // cookies over the first and the answer's over the second. The exchange that went wrong is drawn red on a red
 // band, in a group of class "failed"; left-out exchanges are a dotted gap.
 func witnessSVG(w *reports.Witness, reps []reports.Replica) string {
-	const (
-		browserX = 120.0
-		lbX      = 330.0
-		firstX   = 520.0
-		laneGap  = 170.0
-		top      = 64.0 // where the first exchange's row begins
-		rowH     = 50.0
-		gapH     = 26.0
-	)
+	d := svg.Sequence{ID: "witness", Title: "Witness: " + witnessTitle(w),
+		Desc: fmt.Sprintf("A sequence diagram of user %d's exchanges: the browser, the balancer and each replica; the exchange that went wrong is red.", w.User)}
 	// Lanes past the balancer: replicas in the report's order, then other names and hosts as they come.
-	var lanes []string
 	seen := map[string]bool{}
 	add := func(name string) {
 		if name != "" && !seen[name] {
 			seen[name] = true
-			lanes = append(lanes, name)
+			d.Lanes = append(d.Lanes, name)
 		}
 	}
 	inWitness := map[string]bool{}
@@ -267,106 +252,25 @@ func witnessSVG(w *reports.Witness, reps []reports.Replica) string {
 			add(e.Replica)
 		}
 	}
-	laneX := func(name string) float64 { return firstX + float64(slices.Index(lanes, name))*laneGap }
-	width := max(firstX+float64(max(len(lanes)-1, 0))*laneGap+150, 760)
-	height := top + float64(len(w.Exchanges))*rowH + 16
 	if w.Omitted > 0 {
-		height += gapH
+		d.Gap, d.GapAt = omittedNote(w.Omitted), w.OmittedAt
 	}
-
-	var c canvas
-	f := frame{w: width, h: height}
-	c.begin("witness", "Witness: "+witnessTitle(w),
-		fmt.Sprintf("A sequence diagram of user %d's exchanges: the browser, the balancer and each replica; the exchange that went wrong is red.", w.User), f)
-	// Lane heads and lines.
-	type lane struct {
-		name string
-		x    float64
-	}
-	all := []lane{{"browser", browserX}, {"balancer", lbX}}
-	for _, name := range lanes {
-		all = append(all, lane{name, laneX(name)})
-	}
-	c.printf(`<g class="lanes">` + "\n")
-	for _, l := range all {
-		bw := textWidth(l.name) + 16
-		c.printf(`<rect x="%s" y="30" width="%s" height="20" rx="3" fill="#f5f5f5" stroke="%s"/>`+"\n", num(l.x-bw/2), num(bw), colLane)
-		c.text(l.x, 44, "middle", "lane", l.name)
-		c.printf(`<line x1="%s" y1="50" x2="%s" y2="%s" stroke="%s" stroke-dasharray="3 3"/>`+"\n", num(l.x), num(l.x), num(height-8), colLane)
-	}
-	c.printf("</g>\n")
-
-	y := top
 	for i, e := range w.Exchanges {
-		if w.Omitted > 0 && i == w.OmittedAt {
-			c.text(browserX+10, y+gapH/2+4, "start", "note", omittedNote(w.Omitted))
-			y += gapH
+		row := svg.Row{TMs: e.TMs, Outcome: e.Outcome, To: cmp.Or(e.Host, e.Replica), ThroughBalancer: e.Host == "" && e.Replica != "",
+			Instance: e.Instance, Request: label(request(e), cookies("sent", e.Sent), connNote(e)),
+			Answer: label(answer(e), cookies("set", e.Set)), Note: e.Error, Failed: i == w.Failed}
+		if row.Failed {
+			row.Outcome = "✘ " + row.Outcome
 		}
-		failed := i == w.Failed
-		class, req, ans := "exchange", colRequest, colAnswer
-		if failed {
-			class, req, ans = "exchange failed", colFailed, colFailed
+		if e.Failover != "" {
+			row.Note = strings.TrimSpace("after " + e.Failover + " " + e.Error)
 		}
-		c.printf(`<g class="%s">`+"\n", class)
-		if failed {
-			c.printf(`<rect x="0" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", num(y), num(width), num(rowH), colFailedBg)
-		}
-		to := lbX // nobody past the balancer answered
-		switch {
-		case e.Host != "":
-			to = laneX(e.Host)
-		case e.Replica != "":
-			to = laneX(e.Replica)
-		}
-		reqY, ansY := y+20, y+42
-		c.text(8, reqY, "start", "time", strconv.FormatInt(e.TMs, 10)+" ms")
-		outcome := e.Outcome
-		if failed {
-			outcome = "✘ " + outcome
-		}
-		c.text(8, ansY, "start", "outcome", outcome)
-		arrow(&c, browserX, to, reqY, req, false)
-		arrow(&c, to, browserX, ansY, ans, true)
-		if e.Host == "" && to != lbX {
-			c.printf(`<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", num(lbX), num(reqY), req)
-		}
-		if e.Instance != "" {
-			c.text(lbX+6, reqY+12, "start", "instance", e.Instance)
-		}
-		c.text(browserX+8, reqY-5, "start", "request", label(request(e), cookies("sent", e.Sent), connNote(e)))
-		c.text(browserX+8, ansY-5, "start", "answer", label(answer(e), cookies("set", e.Set)))
-		if e.Error != "" || e.Failover != "" {
-			note := e.Error
-			if e.Failover != "" {
-				note = strings.TrimSpace("after " + e.Failover + " " + note)
-			}
-			c.text(to+8, ansY-5, "start", "note", note)
-		}
-		c.printf("</g>\n")
-		y += rowH
+		d.Rows = append(d.Rows, row)
 	}
-	c.end()
-	return c.String()
+	return d.Draw()
 }
 
 // label joins the parts that are not empty with " · ".
 func label(parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " · ")
-}
-
-// arrow draws a horizontal arrow from x1 to x2 at y, its head a small triangle (no marker: a marker would be
-// referenced by url(…), which the page keeps out); dashed for an answer.
-func arrow(c *canvas, x1, x2, y float64, colour string, dashed bool) {
-	dash := ""
-	if dashed {
-		dash = ` stroke-dasharray="5 3"`
-	}
-	dir := 1.0
-	if x2 < x1 {
-		dir = -1
-	}
-	c.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.5"%s/>`+"\n",
-		num(x1), num(y), num(x2-dir*6), num(y), colour, dash)
-	c.printf(`<polygon points="%s,%s %s,%s %s,%s" fill="%s"/>`+"\n",
-		num(x2), num(y), num(x2-dir*7), num(y-4), num(x2-dir*7), num(y+4), colour)
 }

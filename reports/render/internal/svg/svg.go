@@ -1,9 +1,13 @@
-package render
+// Package svg draws the HTML report's pictures as inline SVG: the plot of the outcomes over time, the requests per
+// replica, and a witness's sequence diagram. Every picture is made of numbers printed the same way each time and
+// escaped names only, so that the page embeds it as it is and the same report always gives the same bytes.
+package svg
 
 import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +23,7 @@ const (
 	colLoss    = "#e6550d"
 	colLoop    = "#a50f15"
 	colError   = "#252525"
+	colHarness = "#969696" // the harness's own limit: apart from the system's outcomes
 	colBar     = "#4e79a7"
 )
 
@@ -203,8 +208,8 @@ func (c *canvas) valueLabel(cx, y, barW float64, s string) {
 	c.text(cx, y-4, "middle", "value", s)
 }
 
-// replicasSVG is a bar per replica of the requests it served, with a dashed line at the mean: the even share.
-func replicasSVG(reps []reports.Replica) string {
+// Replicas is a bar per replica of the requests it served, with a dashed line at the mean: the even share.
+func Replicas(reps []reports.Replica) string {
 	n := len(reps)
 	f := frame{w: min(max(200+float64(n)*56, 520), 1040), h: 320, left: 64, right: 20, bottom: 48}
 	slot := (f.w - f.left - f.right) / float64(max(n, 1))
@@ -280,14 +285,18 @@ var outcomeSeries = []struct {
 	{"session loss", colLoss, func(b reports.Bucket) int { return b.Loss }},
 	{"login loop", colLoop, func(b reports.Bucket) int { return b.Loop }},
 	{"error", colError, func(b reports.Bucket) int { return b.Error }},
+	{"harness's own limit", colHarness, func(b reports.Bucket) int { return b.HarnessLimit }},
 }
 
-// overTimeSVG stacks the exchanges per second of each outcome over the run and shades every fault's window, so a
+// OverTime stacks the exchanges per second of each outcome over the run and shades every fault's window, so a
 // jump in losses can be read against the fault that caused it.
-func overTimeSVG(ot reports.OverTime, faults []reports.FaultResult) string {
+func OverTime(ot reports.OverTime, faults []reports.FaultResult) string {
 	f := frame{w: 1040, h: 340, left: 64, right: 20, bottom: 48}
 	items := make([]legendItem, 0, len(outcomeSeries)+1)
 	for _, s := range outcomeSeries {
+		if s.fill == colHarness && !slices.ContainsFunc(ot.Buckets, func(b reports.Bucket) bool { return b.HarnessLimit > 0 }) {
+			continue // named only in a run the harness's own limits broke
+		}
 		items = append(items, legendItem{label: s.label, fill: s.fill})
 	}
 	items = append(items, legendItem{label: "fault window", fill: "#ebebeb", stroke: "#555"})
