@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/pires/go-proxyproto"
 	"github.com/sessionlab/sessionlab/clients/events"

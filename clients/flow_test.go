@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

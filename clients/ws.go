@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/sessionlab/sessionlab/clients/events"
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // websocket opens the user's n-th connection, checks that the replica still holds the counter where the last

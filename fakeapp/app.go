@@ -20,7 +20,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/fakeapp/internal/seal"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // Login flows.

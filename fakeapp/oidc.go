@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/oauth2-proxy/mockoidc"
 )

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/redis/go-redis/v9"
 )

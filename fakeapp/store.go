@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // session is what the app keeps for one browser: a logged-in user, or before login the CSRF token of the form it

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/coder/websocket"
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // WebSocket messages: the client sends contract.WSIncrement, the replica answers with the counter's new value. On

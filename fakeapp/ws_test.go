@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"

@@ -16,7 +16,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 

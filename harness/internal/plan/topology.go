@@ -9,7 +9,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/balancer"

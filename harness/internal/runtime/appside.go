@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"

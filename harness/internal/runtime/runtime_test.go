@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 
 	"github.com/sessionlab/sessionlab/fakeapp"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"

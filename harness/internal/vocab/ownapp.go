@@ -6,7 +6,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/sessionlab/sessionlab/fakeapp/contract"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // AppVars are what app.command, app.env, app.dir and app.image may use, e.g. "{{.Port}}".
