@@ -409,7 +409,14 @@ func splitList(s string) []string {
 	return out
 }
 
+// unmet is the error of finished runs: an invalid one first (the harness's own parts ran out, so its expectations
+// say nothing), then the expectations not met.
 func unmet(reps ...*reports.Report) error {
+	for _, r := range reps {
+		if r.Invalid != "" {
+			return invalidError{why: fmt.Sprintf("%s %s: %s", r.Balancer.Kind, r.Balancer.Strategy, r.Invalid)}
+		}
+	}
 	n := 0
 	for _, r := range reps {
 		for _, e := range r.Expectations {

@@ -17,11 +17,18 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// Exit codes: 0 all good, 1 the run finished but an expectation was not met, 2 bad input or a failed run.
+// Exit codes: 0 all good, 1 the run finished but an expectation was not met, 2 bad input or a failed run, 3 the run
+// finished but is invalid: the harness's own parts ran out (Report.Invalid), whatever its expectations say.
 const (
-	exitUnmet  = 1
-	exitFailed = 2
+	exitUnmet   = 1
+	exitFailed  = 2
+	exitInvalid = 3
 )
+
+// invalidError marks a finished run whose figures are the harness's, not the system's: exit code 3.
+type invalidError struct{ why string }
+
+func (e invalidError) Error() string { return "invalid run: " + e.why }
 
 // unmetError marks a finished run whose expectations were not all met (or a doctor's check that found what a
 // scenario needs missing): exit code 1.
@@ -90,6 +97,10 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "sessionlab:", err)
+	var invalid invalidError
+	if errors.As(err, &invalid) {
+		os.Exit(exitInvalid)
+	}
 	var unmet unmetError
 	if errors.As(err, &unmet) {
 		os.Exit(exitUnmet)

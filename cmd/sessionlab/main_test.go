@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/harness/balancer"
 	"github.com/sessionlab/sessionlab/harness/docker"
 	"github.com/sessionlab/sessionlab/harness/sessionlabtest"
 	"github.com/sessionlab/sessionlab/reports"
@@ -110,6 +111,24 @@ func TestUnmetExpectationExitsOne(t *testing.T) {
 	var unmet unmetError
 	require.ErrorAs(t, err, &unmet, "exit code 1")
 	assert.Contains(t, out, "FAIL  login_failure_rate < 0.01")
+}
+
+// A run the harness's own balancer broke (worker_connections 64 for 300 users holding connections) is invalid: exit
+// code 3 whatever its expectations say, the report printed with the diagnosis saying so first.
+func TestInvalidRunExitsThree(t *testing.T) {
+	skipShort(t)
+	text, err := balancer.Template("nginx")
+	require.NoError(t, err)
+	tiny := filepath.Join(t.TempDir(), "nginx-tiny.conf.tmpl")
+	require.NoError(t, os.WriteFile(tiny, []byte(strings.Replace(string(text), "worker_connections {{.WorkerConnections}};", "worker_connections 64;", 1)), 0o644))
+	out, err := execute(t, "run", rrMemory, "--set", "balancer.config="+tiny, "--set", "app.sessions=cookie",
+		"--set", "clients.users=300", "--set", "clients.concurrency=300", "--set", "clients.keep_alive=30s",
+		"--set", "expect.login_failure_rate=<= 1")
+	var invalid invalidError
+	require.ErrorAs(t, err, &invalid, "exit code 3: %s", out)
+	assert.Contains(t, err.Error(), "invalid run: nginx round-robin: the harness's own parts ran out")
+	assert.Contains(t, out, "These figures are the harness's, not the system's")
+	assert.Contains(t, out, "ok    login_failure_rate <= 1", "the expectation held, and says nothing")
 }
 
 func TestCompareShowsEveryStrategy(t *testing.T) {

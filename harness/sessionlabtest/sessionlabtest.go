@@ -3,7 +3,7 @@
 // expectations given as options, skips with a reason where the scenario cannot run (under -short, without the
 // balancer's binary, without a Docker engine), registers the cleanup before anything is used, builds the fakeapp
 // once per test binary, runs the scenario and reports each unmet expectation as a test error carrying the
-// diagnosis. It links no container library unless the test passes the docker runtime itself.
+// diagnosis — or, for a run the harness's own parts broke (Report.Invalid), that one error instead. It links no container library unless the test passes the docker runtime itself.
 package sessionlabtest
 
 import (
@@ -179,6 +179,11 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 	if err != nil {
 		t.Fatalf("sessionlab: run %s: %v", s.Name, err)
 		return nil
+	}
+	if rep.Invalid != "" {
+		// Its expectations say nothing of the system: a pass would be the harness's.
+		t.Errorf("sessionlab: %s: invalid run: %s", s.Name, rep.Invalid)
+		return rep
 	}
 	for _, e := range rep.Expectations {
 		if !e.OK {

@@ -16,8 +16,8 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/tools"
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
-	"github.com/sessionlab/sessionlab/internal/contract"
 	"github.com/sessionlab/sessionlab/harness/scenario"
+	"github.com/sessionlab/sessionlab/internal/contract"
 )
 
 // OwnApp is the user's own app run as the replicas (app.command on the local runtime, app.image on the docker
