@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
@@ -151,4 +153,28 @@ func TestTheFlashCrowdIsSizedForItsWorstInstant(t *testing.T) {
 			assert.Equal(t, tt.hard, lim.Cur, "the soft limit raised to the hard one")
 		})
 	}
+}
+
+// An exchange this process could not open for want of files or ports is the harness's own, whatever the parts'
+// logs say; one the app answered, or another error, is left as it is.
+func TestOwnLimitsMarkTheirExchanges(t *testing.T) {
+	dep, err := runtime.New("target", plan.Topology{Balancer: plan.BalancerSpec{Kind: "nginx"}})
+	require.NoError(t, err)
+	m := &limitMarker{ctx: context.Background(), watch: dep.WatchLimits(func() time.Duration { return 0 })}
+	var got []events.Event
+	record := m.mark(func(e events.Event) { got = append(got, e) })
+	record(events.Event{TMs: 10, Step: events.StepLogin, Outcome: events.OutcomeError, Error: "dial tcp 127.0.0.1:80: socket: too many open files"})
+	record(events.Event{TMs: 20, Step: events.StepPage, Outcome: events.OutcomeError, Error: "dial tcp 127.0.0.1:80: connect: cannot assign requested address"})
+	record(events.Event{TMs: 30, Step: events.StepPage, Outcome: events.OutcomeError, Error: "read answer: EOF"})
+	record(events.Event{TMs: 40, Step: events.StepPage, Outcome: events.OutcomeError, Replica: "replica-1", Status: 500})
+	require.Len(t, got, 4)
+	assert.Equal(t, events.OutcomeHarnessLimit, got[0].Outcome)
+	assert.Equal(t, events.OutcomeHarnessLimit, got[1].Outcome)
+	assert.Equal(t, events.OutcomeError, got[2].Outcome, "no part said it ran out")
+	assert.Equal(t, events.OutcomeError, got[3].Outcome, "the app answered")
+	hits := m.stop(context.Background())
+	require.Len(t, hits, 2)
+	assert.Equal(t, events.LimitHit{Part: ownPart, Limit: "open_files", Lines: 1, FirstMs: 10, LastMs: 10,
+		Sample: "dial tcp 127.0.0.1:80: socket: too many open files"}, hits[0])
+	assert.Equal(t, "ephemeral_ports", hits[1].Limit)
 }

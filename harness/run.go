@@ -244,9 +244,15 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	}
 	// And what the balancer itself said of its upstreams: a failover it made, or a replica it marked failed, shows
 	// in no answer, and would leave the figures describing a topology other than the scenario's without a word.
-	if t.Target == nil {
+	switch {
+	case t.Target == nil:
 		st := dep.BalancerStats(ctx)
 		st.Limits = limitHits
+		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
+	case len(limitHits) > 0:
+		// A live target's balancer is not the harness's to ask, but this process's own limits are the harness's.
+		st := events.BalancerStats{Kind: t.Balancer.Kind, Limits: limitHits,
+			Unread: []string{"a live target's balancer: whatever serves " + t.Target.URL}}
 		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
 	}
 	if log != nil {
