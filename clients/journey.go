@@ -84,7 +84,7 @@ const defaultKeepAlive = 30 * time.Second
 // last), then open the pages, logging in again after a lost session while relogins last. A user who cannot log in
 // gives up, as a person would. WebSocket connections, when the journey has them, are spread over the pages: the
 // first right after login.
-func (j Journey) run(ctx context.Context, b *browser) {
+func (j *Journey) run(ctx context.Context, b *browser) {
 	f := j.flow
 	b.keepText = f.success.body != ""
 	u, userErr := f.user(b.user)
@@ -175,7 +175,7 @@ func (j Journey) run(ctx context.Context, b *browser) {
 
 // setup sends the journey's setup request and follows its redirects, each exchange ok when its status is one the
 // setup accepts. Whatever it gives, the user goes on to log in.
-func (j Journey) setup(ctx context.Context, b *browser, u userData, userErr error) {
+func (j *Journey) setup(ctx context.Context, b *browser, u userData, userErr error) {
 	r := j.flow.setup
 	form, err := r.values(u)
 	if err == nil {
@@ -212,7 +212,7 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 
 // follow follows x's redirects (across hosts) until an answer that is not one, classifying each hop; the
 // MaxRedirects-th hop is the last (20 when MaxRedirects is not set).
-func (j Journey) follow(ctx context.Context, b *browser, step string, attempt int, x *exchange, classify func(x *exchange, last bool) string) *exchange {
+func (j *Journey) follow(ctx context.Context, b *browser, step string, attempt int, x *exchange, classify func(x *exchange, last bool) string) *exchange {
 	maxHops := j.MaxRedirects
 	if maxHops <= 0 {
 		maxHops = 20
@@ -231,7 +231,7 @@ func (j Journey) follow(ctx context.Context, b *browser, step string, attempt in
 // with its hidden fields, then follow redirects until the page a successful login ends on (success) or a
 // logged-out answer (a loop). An identity provider that still knows the user answers without a form: that is a
 // success too. Without a form path, the form is submitted directly.
-func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int) bool {
+func (j *Journey) login(ctx context.Context, b *browser, u userData, attempt int) bool {
 	f := j.flow
 	fields := url.Values{}
 	target := f.login.path
@@ -271,7 +271,7 @@ func (j Journey) login(ctx context.Context, b *browser, u userData, attempt int)
 // classifyToForm reads an answer on the way to the login form: redirects (to an identity provider) are fine, and
 // the end must be a form, or a successful login's end reached through an identity provider that still knows the
 // user, or (when the journey says where to submit) any page.
-func (j Journey) classifyToForm(x *exchange, last bool) string {
+func (j *Journey) classifyToForm(x *exchange, last bool) string {
 	f := j.flow
 	switch {
 	case isRedirect(x.Status) && !last:
@@ -291,7 +291,7 @@ func (j Journey) classifyToForm(x *exchange, last bool) string {
 // classifyLoginPost reads the answer to the submission: sent back to the form (or logged out) is a rejection; a
 // redirect onward is followed; an answer from the app that is already the success page (an API login) is a
 // success.
-func (j Journey) classifyLoginPost(x *exchange) string {
+func (j *Journey) classifyLoginPost(x *exchange) string {
 	f := j.flow
 	switch {
 	case f.isLoggedOut(x), isRedirect(x.Status) && x.Location == f.login.page:
@@ -312,7 +312,7 @@ func (j Journey) classifyLoginPost(x *exchange) string {
 // classifyAfterLogin reads an answer on the way from an accepted login to the first authenticated page. An end
 // with the success status that is not the success page (another path, or without the success text) is a loop
 // when it shows a login form (the app answered the login page in place), else an error.
-func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
+func (j *Journey) classifyAfterLogin(x *exchange, last bool) string {
 	f := j.flow
 	switch {
 	case f.isLoggedOut(x):
@@ -331,7 +331,7 @@ func (j Journey) classifyAfterLogin(x *exchange, last bool) string {
 }
 
 // classifyPage reads the answer to a protected page.
-func (j Journey) classifyPage(x *exchange) string {
+func (j *Journey) classifyPage(x *exchange) string {
 	switch {
 	case j.flow.isLoggedOut(x):
 		return events.OutcomeLoss
@@ -346,7 +346,7 @@ func (j Journey) classifyPage(x *exchange) string {
 
 // classifyReauth reads an answer on the way back from the identity provider to the page: the provider prompting
 // for a password again, or the app sending the user to its login, is a lost session.
-func (j Journey) classifyReauth(x *exchange, last bool) string {
+func (j *Journey) classifyReauth(x *exchange, last bool) string {
 	switch {
 	case j.flow.isLoggedOut(x):
 		return events.OutcomeLoss

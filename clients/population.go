@@ -31,7 +31,7 @@ type User struct {
 }
 
 // pages is how many protected pages the user opens on journey j.
-func (u User) pages(j Journey) int {
+func (u User) pages(j *Journey) int {
 	if u.Pages > 0 {
 		return u.Pages
 	}

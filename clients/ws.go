@@ -18,7 +18,7 @@ import (
 // websocket opens the user's n-th connection, checks that the replica still holds the counter where the last
 // connection left it (a reconnect elsewhere starts from zero), sends the increments and closes. It records one
 // event: the upgrade exchange, with outcome ok, loss (the state was gone) or error.
-func (j Journey) websocket(ctx context.Context, b *browser, n int) {
+func (j *Journey) websocket(ctx context.Context, b *browser, n int) {
 	start := b.clock()
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: events.StepWS, Attempt: n, Method: http.MethodGet, Path: j.WSPath}

@@ -177,6 +177,7 @@ func newRunCmd() *cobra.Command {
 			if err := harness.Check(s); err != nil {
 				return err
 			}
+			defer setGC(s.Clients.Concurrency)()
 			opts, err := c.options(out.quiet)
 			if err != nil {
 				return err

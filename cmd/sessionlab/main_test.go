@@ -424,3 +424,10 @@ func TestDoctor(t *testing.T) {
 	}
 	assert.Contains(t, out, "sessionlab install oauth2-proxy")
 }
+
+func TestGCPercent(t *testing.T) {
+	assert.Equal(t, 289, gcPercent(50))  // the CPU run of make bench-clients: a small heap, collected less often
+	assert.Equal(t, 64, gcPercent(5000)) // its memory run: less room than the default's as much again
+	assert.Equal(t, gcPercentMin, gcPercent(100_000))
+	assert.Equal(t, 300, gcPercent(0))
+}

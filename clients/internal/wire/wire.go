@@ -295,31 +295,36 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 	if c.opened == Reused {
 		c.opened = OpenedFirst
 	}
-	dctx := ctx
-	if !deadline.IsZero() {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
-	}
 	var conn net.Conn
 	var err error
-	if c.Dial != nil {
-		conn, err = c.Dial(dctx, c.Addr)
+	ap, perr := netip.ParseAddrPort(c.Addr)
+	if c.Dial == nil && perr == nil {
+		// An address needs no resolving, and is dialled with direct calls (dialTCP), which take the deadline as
+		// it is: no context of its own per connection.
+		conn, err = dialTCP(ctx, ap, deadline)
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("dial %s: %w after %s", c.Addr, ErrTimeout, c.Timeout)
+		}
 	} else {
-		// No TCP keep-alive probes: a user's connection lives for a journey, and the four socket options they
-		// take are a measurable share of opening it.
-		d := net.Dialer{KeepAlive: -1}
-		if ap, perr := netip.ParseAddrPort(c.Addr); perr == nil {
-			// An address needs no resolving: the resolver's work, per user, is saved.
-			conn, err = d.DialTCP(dctx, "tcp", netip.AddrPort{}, ap)
+		dctx := ctx
+		if !deadline.IsZero() {
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
+		if c.Dial != nil {
+			conn, err = c.Dial(dctx, c.Addr)
 		} else {
+			// No TCP keep-alive probes: a user's connection lives for a journey, and the four socket options
+			// they take are a measurable share of opening it.
+			d := net.Dialer{KeepAlive: -1}
 			conn, err = d.DialContext(dctx, "tcp", c.Addr)
+		}
+		if err != nil && dctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("dial %s: %w after %s", c.Addr, ErrTimeout, c.Timeout)
 		}
 	}
 	if err != nil {
-		if dctx.Err() != nil && ctx.Err() == nil {
-			return fmt.Errorf("dial %s: %w after %s", c.Addr, ErrTimeout, c.Timeout)
-		}
 		return fmt.Errorf("dial %s: %w", c.Addr, err)
 	}
 	var preamble []byte
@@ -341,8 +346,8 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 		conn = tls.Client(conn, c.TLS)
 	}
 	c.conn, c.preamble = conn, preamble
-	if tc, ok := conn.(*net.TCPConn); ok {
-		if c.raw, err = tc.SyscallConn(); err != nil {
+	if sc, ok := plainTCP(conn); ok {
+		if c.raw, err = sc.SyscallConn(); err != nil {
 			conn.Close()
 			return fmt.Errorf("dial %s: %w", c.Addr, err)
 		}
@@ -494,14 +499,27 @@ func (c *Client) Drop() {
 	if c.conn == nil {
 		return
 	}
-	conn := c.conn
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
+	raw := c.raw
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		if sc, ok := plainTCP(tc.NetConn()); ok {
+			raw, _ = sc.SyscallConn()
+		}
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
+	if raw != nil {
+		_ = raw.Control(resetOnClose)
 	}
 	c.Close()
+}
+
+// plainTCP is conn's descriptor when conn is a TCP connection as dialled (not TLS, nor a caller's own kind).
+func plainTCP(conn net.Conn) (syscall.Conn, bool) {
+	switch conn := conn.(type) {
+	case *net.TCPConn:
+		return conn, true
+	case *fileConn:
+		return conn, true
+	}
+	return nil, false
 }
 
 // Close closes the connection, if one is open; the next exchange opens another.
