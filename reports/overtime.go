@@ -59,6 +59,8 @@ func (s *series) add(e events.Event) {
 		b.Rejected++
 	case events.OutcomeRateLimited:
 		b.RateLimited++
+	case events.OutcomeInterrupted:
+		b.Interrupted++
 	default:
 		b.Error++
 	}
@@ -94,13 +96,14 @@ func (s *series) overTime() OverTime {
 		b.Rejected += sl.Rejected
 		b.RateLimited += sl.RateLimited
 		b.Error += sl.Error
+		b.Interrupted += sl.Interrupted
 	}
 	return out
 }
 
 // Total is the number of exchanges the bucket counts.
 func (b Bucket) Total() int {
-	return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.RateLimited + b.Error
+	return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.RateLimited + b.Error + b.Interrupted
 }
 
 // addresses collects the distinct client addresses for Report.Network.

@@ -34,9 +34,9 @@ type boundary struct {
 }
 
 type segment struct {
-	requests, errors, rateLimited, pages, losses, users, usersWithLoss int
-	connsClosed                                                        int   // new connections: the last one was closed or broke
-	replicas                                                           []int // requests by replica id
+	requests, errors, rateLimited, interrupted, pages, losses, users, usersWithLoss int
+	connsClosed                                                                     int   // new connections: the last one was closed or broke
+	replicas                                                                        []int // requests by replica id
 }
 
 type faultState struct {
@@ -172,6 +172,8 @@ func (tl *timeline) exchange(e events.Event, rep int) (int32, bool) {
 		s.errors++
 	case events.OutcomeRateLimited:
 		s.rateLimited++
+	case events.OutcomeInterrupted:
+		s.interrupted++
 	}
 	if closesConn(e.Conn) {
 		s.connsClosed++
@@ -370,7 +372,7 @@ func (a *Accumulator) phases(order []int) []Phase {
 		s := tl.segs[sp.seg]
 		p := Phase{
 			Name: sp.name, FromMs: sp.from, ToMs: sp.to,
-			Figures: Figures{Requests: s.requests, Errors: s.errors, RateLimited: s.rateLimited, LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg],
+			Figures: Figures{Requests: s.requests, Errors: s.errors, RateLimited: s.rateLimited, Interrupted: s.interrupted, LoginAttempts: attempts[sp.seg], LoginFailures: failures[sp.seg],
 				PageRequests: s.pages, SessionLosses: s.losses},
 			Users: s.users, UsersWithLoss: s.usersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
 		}

@@ -43,7 +43,7 @@ func (a *Accumulator) trackUser(e events.Event, rep int) (u *userRecord, created
 	}
 	u.from = min(u.from, e.TMs)
 	u.to = max(u.to, e.TMs+e.LatencyUS/1000)
-	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth {
+	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth && e.Outcome != events.OutcomeInterrupted {
 		u.affected = true
 	}
 	switch e.Step {

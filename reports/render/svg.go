@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ const (
 	colLoss    = "#e6550d"
 	colLoop    = "#a50f15"
 	colError   = "#252525"
+	colCut     = "#bdbdbd"
 	colBar     = "#4e79a7"
 )
 
@@ -269,11 +271,28 @@ func replicasSVG(reps []reports.Replica) string {
 	return c.String()
 }
 
-// outcomeSeries are the layers of the outcome plot, bottom first.
-var outcomeSeries = []struct {
+// outcomeLayer is one layer of the outcome plot.
+type outcomeLayer struct {
 	label, fill string
 	count       func(reports.Bucket) int
-}{
+}
+
+// interruptedLayer tops the outcome plot of an interrupted run whose exchanges were cut short: only then is it
+// drawn and in the legend.
+var interruptedLayer = outcomeLayer{"cut by the interruption", colCut, func(b reports.Bucket) int { return b.Interrupted }}
+
+// layersOf are the layers of the outcome plot of ot: outcomeSeries, and interruptedLayer when a bucket counts any.
+func layersOf(ot reports.OverTime) []outcomeLayer {
+	for _, b := range ot.Buckets {
+		if b.Interrupted > 0 {
+			return append(slices.Clone(outcomeSeries), interruptedLayer)
+		}
+	}
+	return outcomeSeries
+}
+
+// outcomeSeries are the layers of the outcome plot, bottom first.
+var outcomeSeries = []outcomeLayer{
 	{"ok", colOK, func(b reports.Bucket) int { return b.OK }},
 	{"silent re-auth (ok)", colReauth, func(b reports.Bucket) int { return b.Reauth }},
 	{"refused (csrf, rejected, rate limited)", colRefused, func(b reports.Bucket) int { return b.CSRF + b.Rejected + b.RateLimited }},
@@ -286,8 +305,9 @@ var outcomeSeries = []struct {
 // jump in losses can be read against the fault that caused it.
 func overTimeSVG(ot reports.OverTime, faults []reports.FaultResult) string {
 	f := frame{w: 1040, h: 340, left: 64, right: 20, bottom: 48}
-	items := make([]legendItem, 0, len(outcomeSeries)+1)
-	for _, s := range outcomeSeries {
+	layers := layersOf(ot)
+	items := make([]legendItem, 0, len(layers)+1)
+	for _, s := range layers {
 		items = append(items, legendItem{label: s.label, fill: s.fill})
 	}
 	items = append(items, legendItem{label: "fault window", fill: "#ebebeb", stroke: "#555"})
@@ -327,7 +347,7 @@ func overTimeSVG(ot reports.OverTime, faults []reports.FaultResult) string {
 	if len(ot.Buckets) == 0 {
 		c.note(f, "no exchanges")
 	}
-	c.stack(f, ot.Buckets, width, yTop, x)
+	c.stack(f, layers, ot.Buckets, width, yTop, x)
 	c.faults(f, faults, x)
 	c.yAxis(f, yTop, yts, "exchanges per second", false)
 	for _, t := range ticks(xTop, xStep) {
@@ -342,9 +362,9 @@ func overTimeSVG(ot reports.OverTime, faults []reports.FaultResult) string {
 
 // stack draws each outcome as a step-shaped band on top of the ones below it; a series with no exchange draws
 // nothing, though it stays in the legend so that every plot has the same key.
-func (c *canvas) stack(f frame, buckets []reports.Bucket, width int64, yTop float64, x func(int64) float64) {
+func (c *canvas) stack(f frame, layers []outcomeLayer, buckets []reports.Bucket, width int64, yTop float64, x func(int64) float64) {
 	lower := make([]float64, len(buckets))
-	for _, s := range outcomeSeries {
+	for _, s := range layers {
 		var pts []string
 		upper := make([]float64, len(buckets))
 		seen := false
