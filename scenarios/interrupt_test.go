@@ -58,9 +58,10 @@ func interruptedLog(t *testing.T, log []byte) ([]events.Event, events.End) {
 // so (and `sessionlab report` reads it back the same), and nothing the run started is left running. With no grace
 // the requests in flight are cut; with a grace the users in flight finish and none is.
 func TestInterruptedRunIsReported(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real nginx and fakeapp processes; skipped with -short")
-	}
+	eachRuntime(t, testInterruptedRunIsReported)
+}
+
+func testInterruptedRunIsReported(t *testing.T, rt harness.Runtime) {
 	const planned = 3000
 	for _, tt := range []struct {
 		name  string
@@ -80,10 +81,11 @@ func TestInterruptedRunIsReported(t *testing.T) {
 			w := &cancelAfter{users: 200, cancel: cancel}
 			var log bytes.Buffer
 			began := time.Now()
-			rep, err := harness.Run(ctx, s, harness.WithEvents(&log), harness.WithWatcher(w), harness.WithGrace(tt.grace))
+			rep, err := harness.Run(ctx, s, harness.WithRuntime(rt), harness.WithEvents(&log), harness.WithWatcher(w),
+				harness.WithGrace(tt.grace))
 			require.NoError(t, err, "an interrupted run is no failed run")
 			require.NotNil(t, rep)
-			assert.Less(t, time.Since(began), time.Minute, "the run stopped well before its 3000 users")
+			assert.Less(t, time.Since(began), 2*time.Minute, "the run stopped well before its 3000 users")
 
 			assert.True(t, rep.Interrupted, "the report is marked interrupted")
 			assert.Equal(t, "the test interrupted it", rep.InterruptedBy)
@@ -138,7 +140,7 @@ func TestInterruptedRunIsReported(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, again.Interrupted, "the log rendered again says it was interrupted")
 			assert.Equal(t, rep.Totals, again.Totals, "and gives the same figures")
-			assertNothingLeft(t, harness.Local(), name)
+			assertNothingLeft(t, rt, name)
 		})
 	}
 }

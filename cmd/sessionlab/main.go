@@ -188,7 +188,14 @@ func main() {
 	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
-	ctx, stop := signals.watch(os.Stderr)
+	var ctx context.Context
+	var stop func()
+	if len(os.Args) > 1 && os.Args[1] == fakeAppCommand {
+		// A replica is a server, not a run: SIGTERM drains its requests and it exits 0.
+		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	} else {
+		ctx, stop = signals.watch(os.Stderr)
+	}
 	stopProfile := startCPUProfile()
 	err := newRootCmd().ExecuteContext(ctx)
 	stopProfile()
