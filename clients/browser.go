@@ -346,6 +346,10 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	if err != nil {
 		x.Err = err
 		x.Outcome = events.OutcomeError
+		if ctx.Err() != nil {
+			// The run was interrupted and its grace ran out: the harness cut this request, not the app.
+			x.Outcome = events.OutcomeInterrupted
+		}
 		ev.Error = err.Error()
 	}
 	ev.TMs = int64(start / time.Millisecond)

@@ -130,7 +130,7 @@ func (j *Journey) run(ctx context.Context, b *browser) {
 			if keep := j.KeepAlive; d > keep && (keep > 0 || d > defaultKeepAlive) {
 				b.letGo()
 			}
-			if !Sleep(ctx, d) {
+			if !sleep(ctx, d) {
 				break
 			}
 		}
@@ -195,8 +195,8 @@ func (j *Journey) setup(ctx context.Context, b *browser, u userData, userErr err
 	j.follow(ctx, b, events.StepSetup, 0, x, classify)
 }
 
-// Sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
-func Sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
+func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}

@@ -91,7 +91,7 @@ func TestFormCSRFJourney(t *testing.T) {
 		app := fakeapp.New(fakeapp.Config{Login: fakeapp.LoginFormCSRF, Name: "replica-1"})
 		var withToken atomic.Int64
 		srv := startProxyServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost && r.PostFormValue(fakeapp.CSRFField) != "" {
+			if r.Method == http.MethodPost && r.PostFormValue("csrf_token") != "" { // the fake app's hidden field
 				withToken.Add(1)
 			}
 			app.ServeHTTP(w, r)

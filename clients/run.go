@@ -21,6 +21,9 @@ type Stats struct {
 	Sent     int64 // requests sent
 	Recorded int64 // events recorded
 	Users    int   // users whose journey ran
+	// Done counts the users whose journey ran to its end: all of Users, unless ctx ended and the grace ran out
+	// while some were still in flight.
+	Done int
 }
 
 // RunOptions tune the executor; the zero value is usable.
@@ -28,6 +31,10 @@ type RunOptions struct {
 	Concurrency int           // users active at once; default 1
 	Timeout     time.Duration // per request; default 30s
 	Start       time.Time     // the run's time zero for events; default: when Run is called
+	// Grace is how long the users in flight may go on once ctx ends (an interrupted run): no further user starts,
+	// and when the grace runs out the requests still in flight are cancelled and recorded as interrupted
+	// (events.OutcomeInterrupted). Zero cancels them at once.
+	Grace time.Duration
 	// How each user's address reaches the target. By default every connection opens with a PROXY protocol v1 header
 	// announcing it. With Bind a connection comes from the address itself (a loopback address: users drawn with
 	// Crowd.Loopback); with ForwardedFor it travels in an X-Forwarded-For header, for a balancer told to trust it;
@@ -55,9 +62,10 @@ const instanceHeader = "X-Sessionlab-Instance"
 
 // Run walks every user through the journey against the balancer at target (host:port, or an http(s) URL), at most
 // opts.Concurrency users at once, in the order given. Every exchange is recorded with record (called from many goroutines at once) exactly once; Run returns
-// an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts
-// and in-flight requests are cancelled (and recorded as errors). A journey not compiled is compiled first; one that
-// does not compile is an error before any user starts.
+// an error when the count of events differs from the count of requests sent. When ctx ends, no further user starts,
+// the users in flight have opts.Grace to finish, and then their requests in flight are cancelled (and recorded with
+// outcome interrupted, not as errors); Run then returns ctx's error with the stats. A journey not compiled is
+// compiled first; one that does not compile is an error before any user starts.
 func Run(ctx context.Context, target string, users []User, j Journey, record func(events.Event), opts RunOptions) (Stats, error) {
 	if j.flow == nil {
 		if errs := j.Compile(""); len(errs) > 0 {
@@ -78,7 +86,27 @@ func Run(ctx context.Context, target string, users []User, j Journey, record fun
 	var sent, recorded atomic.Int64
 	counted := func(e events.Event) { recorded.Add(1); record(e) }
 	next := make(chan User)
-	var started atomic.Int64
+	var started, done atomic.Int64
+	// The users' own context outlives ctx by the grace: an interruption stops the feed at once, and cuts the users
+	// in flight only when the grace runs out.
+	live, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	fed := make(chan struct{})
+	defer close(fed)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-fed:
+			return
+		}
+		grace := time.NewTimer(opts.Grace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			cut()
+		case <-fed:
+		}
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, opts.Concurrency)
 	for range opts.Concurrency {
@@ -86,6 +114,9 @@ func Run(ctx context.Context, target string, users []User, j Journey, record fun
 		go func() {
 			defer wg.Done()
 			for u := range next {
+				if ctx.Err() != nil {
+					continue // handed over as ctx ended: it does not start
+				}
 				b, err := newBrowser(u, target, clock, &sent, counted, &opts)
 				if err != nil {
 					errs <- err
@@ -94,8 +125,12 @@ func Run(ctx context.Context, target string, users []User, j Journey, record fun
 				b.upstreams = opts.ReplicaOf
 				b.setAttribution(opts.Attribution)
 				started.Add(1)
-				j.run(ctx, b)
+				j.run(live, b)
 				b.close()
+				if live.Err() != nil {
+					continue // cut short by the interruption: not done
+				}
+				done.Add(1)
 				if opts.UserDone != nil {
 					opts.UserDone()
 				}
@@ -105,7 +140,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, record fun
 feed:
 	for _, u := range users {
 		// A user who arrives later than now is waited for; all-at-once users have Start 0.
-		if !Sleep(ctx, time.Until(opts.Start.Add(u.Start))) {
+		if !sleep(ctx, time.Until(opts.Start.Add(u.Start))) || ctx.Err() != nil {
 			break feed
 		}
 		select {
@@ -115,12 +150,12 @@ feed:
 		case err := <-errs:
 			close(next)
 			wg.Wait()
-			return Stats{Sent: sent.Load(), Recorded: recorded.Load()}, err
+			return Stats{Sent: sent.Load(), Recorded: recorded.Load(), Users: int(started.Load()), Done: int(done.Load())}, err
 		}
 	}
 	close(next)
 	wg.Wait()
-	st := Stats{Sent: sent.Load(), Recorded: recorded.Load(), Users: int(started.Load())}
+	st := Stats{Sent: sent.Load(), Recorded: recorded.Load(), Users: int(started.Load()), Done: int(done.Load())}
 	select {
 	case err := <-errs:
 		return st, err

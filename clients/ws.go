@@ -27,6 +27,8 @@ func (j *Journey) websocket(ctx context.Context, b *browser, n int) {
 	switch {
 	case errors.Is(err, errStateLost):
 		ev.Outcome = events.OutcomeLoss
+	case err != nil && ctx.Err() != nil:
+		ev.Outcome, ev.Error = events.OutcomeInterrupted, err.Error() // cut by the interruption, not the replica's
 	case err != nil:
 		ev.Outcome, ev.Error = events.OutcomeError, err.Error()
 	default:

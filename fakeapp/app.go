@@ -34,7 +34,7 @@ const (
 const (
 	loginPath    = "/login"
 	callbackPath = "/oauth2/callback"
-	CSRFField    = "csrf_token"
+	csrfField    = "csrf_token" // the login form's hidden field of form-csrf
 )
 
 // Config describes one replica. Its zero value works: an unnamed replica with sessions in its own memory, a form
@@ -213,7 +213,7 @@ func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
 			a.serverError(w, "keep pre-login session", err)
 			return
 		}
-		v.Hidden = map[string]string{CSRFField: token}
+		v.Hidden = map[string]string{csrfField: token}
 	}
 	renderLogin(w, http.StatusOK, v)
 }
@@ -230,7 +230,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.cfg.Login == LoginFormCSRF {
-		token := r.PostFormValue(CSRFField)
+		token := r.PostFormValue(csrfField)
 		if cur.state != cookieOK || cur.session.CSRF == "" || token != cur.session.CSRF {
 			// The classic multi-replica failure: the form came from a replica whose pre-login session this one
 			// does not have.
@@ -243,7 +243,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if !a.validUser(user) || r.PostFormValue("password") != a.cfg.Password {
 		v := loginView{Action: loginPath, Error: "wrong username or password"}
 		if a.cfg.Login == LoginFormCSRF {
-			v.Hidden = map[string]string{CSRFField: cur.session.CSRF} // the form stays valid for another try
+			v.Hidden = map[string]string{csrfField: cur.session.CSRF} // the form stays valid for another try
 		}
 		renderLogin(w, http.StatusUnauthorized, v)
 		return

@@ -15,14 +15,17 @@ import (
 	"github.com/sessionlab/sessionlab/fakeapp"
 )
 
+// csrfField is the hidden field of the fake app's form-csrf login form, as a browser reads it from the page.
+const csrfField = "csrf_token"
+
 // csrfForm loads the login form from h into b and returns its CSRF token.
 func csrfForm(t *testing.T, b *browser, h http.Handler) string {
 	t.Helper()
 	resp := b.do(h, http.MethodGet, "/login", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, b.cookies, "sid", "the form must come with a pre-login session cookie")
-	token := hiddenFields(bodyOf(t, resp))[fakeapp.CSRFField]
-	require.Len(t, token, 32, "the form must carry a hidden %s", fakeapp.CSRFField)
+	token := hiddenFields(bodyOf(t, resp))[csrfField]
+	require.Len(t, token, 32, "the form must carry a hidden %s", csrfField)
 	return token
 }
 
@@ -72,7 +75,7 @@ func TestFormCSRFAcrossReplicas(t *testing.T) {
 			}
 			br := newBrowser(t)
 			token := csrfForm(t, br, a)
-			resp := br.login(target, "user12", url.Values{fakeapp.CSRFField: {token}})
+			resp := br.login(target, "user12", url.Values{csrfField: {token}})
 			if !tt.accepted {
 				assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 				assert.Contains(t, bodyOf(t, resp), "the form has expired")
@@ -104,28 +107,28 @@ func TestFormCSRFRefusesBadTokens(t *testing.T) {
 		{"wrong token", func(t *testing.T, app *fakeapp.App) *http.Response {
 			br := newBrowser(t)
 			token := csrfForm(t, br, app)
-			return br.login(app, "user1", url.Values{fakeapp.CSRFField: {token[1:] + "0"}})
+			return br.login(app, "user1", url.Values{csrfField: {token[1:] + "0"}})
 		}},
 		{"no pre-login cookie", func(t *testing.T, app *fakeapp.App) *http.Response {
 			token := csrfForm(t, newBrowser(t), app)
-			return newBrowser(t).login(app, "user1", url.Values{fakeapp.CSRFField: {token}})
+			return newBrowser(t).login(app, "user1", url.Values{csrfField: {token}})
 		}},
 		{"another browser's token", func(t *testing.T, app *fakeapp.App) *http.Response {
 			token := csrfForm(t, newBrowser(t), app)
 			br := newBrowser(t)
 			csrfForm(t, br, app)
-			return br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}})
+			return br.login(app, "user1", url.Values{csrfField: {token}})
 		}},
 		{"token used twice", func(t *testing.T, app *fakeapp.App) *http.Response {
 			br := newBrowser(t)
 			token := csrfForm(t, br, app)
-			require.Equal(t, http.StatusFound, br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}}).StatusCode)
-			return br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}})
+			require.Equal(t, http.StatusFound, br.login(app, "user1", url.Values{csrfField: {token}}).StatusCode)
+			return br.login(app, "user1", url.Values{csrfField: {token}})
 		}},
 		{"logged in, no token", func(t *testing.T, app *fakeapp.App) *http.Response {
 			br := newBrowser(t)
 			token := csrfForm(t, br, app)
-			require.Equal(t, http.StatusFound, br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}}).StatusCode)
+			require.Equal(t, http.StatusFound, br.login(app, "user1", url.Values{csrfField: {token}}).StatusCode)
 			return br.login(app, "user1", nil) // the logged-in session has no token to match an empty one
 		}},
 	}
@@ -141,7 +144,7 @@ func TestFormCSRFRefusesBadTokens(t *testing.T) {
 		app := fakeapp.New(fakeapp.Config{Login: fakeapp.LoginFormCSRF})
 		br := newBrowser(t)
 		token := csrfForm(t, br, app)
-		resp := br.do(app, http.MethodPost, "/login", url.Values{"username": {"user1"}, "password": {"nope"}, fakeapp.CSRFField: {token}})
+		resp := br.do(app, http.MethodPost, "/login", url.Values{"username": {"user1"}, "password": {"nope"}, csrfField: {token}})
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		assert.Equal(t, 0.0, metric(t, app, contract.MetricCSRFRefusals))
 	})
@@ -172,7 +175,7 @@ func TestFormCSRFPreLoginSession(t *testing.T) {
 				assert.Equal(t, 1.0, metric(t, app, contract.MetricSessionsActive), "a served form is a pre-login session")
 
 				time.Sleep(tt.wait)
-				resp := br.login(app, "user1", url.Values{fakeapp.CSRFField: {token}})
+				resp := br.login(app, "user1", url.Values{csrfField: {token}})
 				assert.Equal(t, tt.status, resp.StatusCode)
 				if tt.status == http.StatusFound {
 					assert.Equal(t, 1.0, metric(t, app, contract.MetricSessionsActive), "the login keeps the pre-login record")

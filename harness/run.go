@@ -37,7 +37,20 @@ type runConfig struct {
 	watchers []Watcher
 	shard    *[2]int // index, count
 	cleanup  func(stop func(context.Context) error)
+	grace    time.Duration
 }
+
+// defaultGrace is how long the users in flight of an interrupted run have to finish (WithGrace).
+const defaultGrace = 5 * time.Second
+
+// postRunTimeout bounds what an interrupted run still asks of the topology after its users: the app's side and the
+// balancer's record.
+const postRunTimeout = 10 * time.Second
+
+// WithGrace sets how long the users in flight have to finish their journeys when ctx ends before every user has
+// (the run is interrupted: Ctrl-C, SIGTERM, a cancelled context): no further user starts, and once the grace runs
+// out the requests still in flight are cancelled and recorded as interrupted. Default 5s; 0 cuts them at once.
+func WithGrace(d time.Duration) Option { return func(c *runConfig) { c.grace = max(d, 0) } }
 
 // Watcher hears about a run while it goes, e.g. to show progress. Its methods are called from many goroutines.
 type Watcher interface {
@@ -75,7 +88,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *runConfig) { c.log = l }
 // Run validates and compiles s — loaded from a file or built in Go, checked alike — starts its topology, walks its
 // users through their journeys, stops everything it started (also when ctx is cancelled or a part fails) and returns
 // the report with the expectations checked. Bad input is an error before anything starts. An error means the run
-// itself failed; unmet expectations are in the report, not in the error.
+// itself failed; unmet expectations are in the report, not in the error. When ctx ends while the users run, the run
+// is interrupted, not failed: the users in flight have their grace (WithGrace), the event log is closed with its
+// end record marked interrupted, and the report of what ran is returned without an error, marked Interrupted, its
+// expectations not judged met. When ctx ends before the users started, the error is ctx's.
 func Run(ctx context.Context, s *scenario.Scenario, opts ...Option) (*reports.Report, error) {
 	p, cfg, err := compile(s, opts)
 	if err != nil {
@@ -132,7 +148,7 @@ func Start(ctx context.Context, s *scenario.Scenario, opts ...Option) (*Stack, e
 }
 
 func compile(s *scenario.Scenario, opts []Option) (*plan.Plan, runConfig, error) {
-	cfg := runConfig{log: slog.New(slog.DiscardHandler)}
+	cfg := runConfig{log: slog.New(slog.DiscardHandler), grace: defaultGrace}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -200,10 +216,13 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
 	nem := nemesis.New(dep, p.Faults, record, clock, cfg.log)
+	// What goes on past an interruption runs under live: a fault action already started finishes (the nemesis
+	// starts no other once the users' context ends), the balancer is watched while the users have their grace.
+	live := context.WithoutCancel(ctx)
 	usersCtx, usersDone := context.WithCancel(ctx)
-	nem.Start(ctx, usersCtx)
+	nem.Start(live, usersCtx)
 	runOpts := t.RunOptions()
-	runOpts.Concurrency, runOpts.Start, runOpts.ReplicaOf = p.Concurrency, start, dep.ReplicaOf
+	runOpts.Concurrency, runOpts.Start, runOpts.ReplicaOf, runOpts.Grace = p.Concurrency, start, dep.ReplicaOf, cfg.grace
 	recordUsers := tee(record, nem.Record)
 	for _, w := range cfg.watchers {
 		w.Start(len(p.Users))
@@ -217,14 +236,32 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 		}
 	}
 	// The harness's own limits are told apart before anyone hears of an exchange: the log, the report, the nemesis.
-	limits := &limitMarker{ctx: ctx, watch: dep.WatchLimits(clock)}
+	limits := &limitMarker{ctx: live, watch: dep.WatchLimits(clock)}
 	recordUsers = limits.mark(recordUsers)
-	stopWatch := dep.WatchBalancer(ctx)
-	stats, runErr := clients.Run(usersCtx, dep.Endpoint, p.Users, p.Journey, recordUsers, runOpts)
+	stopWatch := dep.WatchBalancer(live)
+	stats, runErr := clients.Run(ctx, dep.Endpoint, p.Users, p.Journey, recordUsers, runOpts)
 	usersDone()
 	stopWatch()
-	limitHits := limits.stop(ctx)
+	limitHits := limits.stop(live)
+	// Interrupted: ctx ended before every user had finished. clients.Run then returns ctx's error alone, which is
+	// no failure of the run; any other error still is.
+	interrupted := ctx.Err() != nil && stats.Done < len(p.Users)
+	end := events.End{Interrupted: interrupted, UsersDone: &stats.Done}
+	if interrupted {
+		end.Cause = interruptCause(ctx)
+		cfg.log.Warn("interrupted", "cause", end.Cause, "users_done", stats.Done, "users", len(p.Users))
+	}
+	if ctx.Err() != nil && runErr == ctx.Err() {
+		runErr = nil
+	}
 	runErr = errors.Join(runErr, nem.Wait())
+	post := ctx
+	if ctx.Err() != nil {
+		// The app's side and the balancer's record are still read, within a bound, for the figures so far.
+		var cancel context.CancelFunc
+		post, cancel = context.WithTimeout(live, postRunTimeout)
+		defer cancel()
+	}
 	// What the app's side holds goes into the log too, so that the log alone can be rendered again. The user's own
 	// app, and a live target, have no /metrics the harness could read: their figures are the clients' view, but for
 	// the records app.store_keys names in the run's Redis.
@@ -236,9 +273,13 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 		readStore = func(ctx context.Context) (events.StoreStats, error) { return dep.OwnStoreStats(ctx, t.Own.StoreKeys) }
 	}
 	if readStore != nil {
-		if st, err := readStore(ctx); err != nil {
+		switch st, err := readStore(post); {
+		case err != nil && interrupted:
+			// The figures so far stand without the app's side: an interruption is no failed run.
+			cfg.log.Warn("the app's side was not read after the interruption", "err", err)
+		case err != nil:
 			runErr = errors.Join(runErr, err)
-		} else {
+		default:
 			record(events.Event{TMs: clock().Milliseconds(), Step: events.StepStore, Store: &st})
 		}
 	}
@@ -246,7 +287,7 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	// in no answer, and would leave the figures describing a topology other than the scenario's without a word.
 	switch {
 	case t.Target == nil:
-		st := dep.BalancerStats(ctx)
+		st := dep.BalancerStats(post)
 		st.Limits = limitHits
 		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
 	case len(limitHits) > 0:
@@ -255,8 +296,10 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 			Unread: []string{"a live target's balancer: whatever serves " + t.Target.URL}}
 		record(events.Event{TMs: clock().Milliseconds(), Step: events.StepBalancer, Balancer: &st})
 	}
+	// The report hears of the end as a reader of the log would.
+	acc.Record(events.Event{TMs: clock().Milliseconds(), User: -1, Step: events.StepEnd, End: &end})
 	if log != nil {
-		runErr = errors.Join(runErr, log.Close())
+		runErr = errors.Join(runErr, log.CloseWith(end))
 	}
 	if runErr != nil && ctx.Err() == nil {
 		runErr = fmt.Errorf("%w%s", runErr, dep.Logs(ctx, 20))
@@ -268,6 +311,15 @@ func runPlan(ctx context.Context, p *plan.Plan, cfg runConfig) (rep *reports.Rep
 	}
 	cfg.log.Info("run done", "requests", stats.Sent, "users", stats.Users)
 	return rep, runErr
+}
+
+// interruptCause names what interrupted a run whose ctx ended: its cause ("interrupt signal received" from
+// signal.NotifyContext; the CLI's own "SIGINT"), else its error.
+func interruptCause(ctx context.Context) string {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause.Error()
+	}
+	return "interrupted"
 }
 
 // tee records each event with every one of records in turn.

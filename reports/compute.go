@@ -39,6 +39,31 @@ type Accumulator struct {
 	conns    map[string]int // exchanges that opened a connection, by cause; nil until one did
 	closed   int            // of which because the balancer's side had closed or broken the last one
 	wit      witness.Set
+	end      endState
+}
+
+// endState is what the log's end record(s) said: one for a run, one per shard for a merge.
+type endState struct {
+	seen        int
+	interrupted bool
+	cause       string
+	usersDone   int
+	doneUnknown bool // a log's end did not count its users done
+}
+
+func (s *endState) add(e events.End) {
+	s.seen++
+	if e.Interrupted {
+		s.interrupted = true
+		if s.cause == "" {
+			s.cause = e.Cause
+		}
+	}
+	if e.UsersDone == nil {
+		s.doneUnknown = true
+		return
+	}
+	s.usersDone += *e.UsersDone
 }
 
 type attemptKey struct{ user, attempt int }
@@ -90,7 +115,8 @@ func Compute(meta events.Meta, log []events.Event) *Report {
 	return acc.Report()
 }
 
-// Record adds one exchange, or one fault mark (which counts in no request figure but splits the run into phases).
+// Record adds one exchange, or one fault mark (which counts in no request figure but splits the run into phases), or
+// the store, balancer or end record (the end says whether the run was interrupted, and its users done).
 func (a *Accumulator) Record(e events.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -109,6 +135,12 @@ func (a *Accumulator) Record(e events.Event) {
 	if e.Step == events.StepRun {
 		return
 	}
+	if e.Step == events.StepEnd {
+		if e.End != nil {
+			a.end.add(*e.End)
+		}
+		return
+	}
 	a.t.Requests++
 	a.series.Add(e)
 	a.countConn(e)
@@ -122,6 +154,8 @@ func (a *Accumulator) Record(e events.Event) {
 		a.t.RateLimited++
 	case events.OutcomeHarnessLimit:
 		a.t.HarnessLimit++
+	case events.OutcomeInterrupted:
+		a.t.Interrupted++
 	}
 	if e.Failover != "" {
 		a.loads[a.replicaID(e.Failover)].failedOver++
@@ -190,6 +224,13 @@ func (a *Accumulator) replicaID(name string) int {
 
 func (a *Accumulator) recordLogin(e events.Event, seg int32) {
 	k := attemptKey{e.User, e.Attempt}
+	if e.Outcome == events.OutcomeInterrupted {
+		// The harness cut the attempt short: it has no result, and is no attempt — unless it had failed already.
+		if prev, seen := a.attempts[k]; seen && prev.outcome == okCode {
+			delete(a.attempts, k)
+		}
+		return
+	}
 	if prev, seen := a.attempts[k]; !seen {
 		a.attempts[k] = attempt{outcome: a.outcomeCode(e.Outcome), seg: seg}
 	} else if prev.outcome == okCode {
@@ -232,6 +273,12 @@ func (a *Accumulator) Report() *Report {
 	}
 	t := &r.Totals
 	t.Users = a.meta.Users
+	if e := a.end; e.seen > 0 {
+		r.Interrupted, r.InterruptedBy = e.interrupted, e.cause
+		if !e.doneUnknown {
+			t.UsersDone = new(e.usersDone)
+		}
+	}
 	t.LoginAttempts = len(a.attempts)
 	for _, at := range a.attempts {
 		if at.outcome != okCode {

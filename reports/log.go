@@ -10,7 +10,8 @@ import (
 )
 
 // ReadLog computes the report of a saved event log (events.Reader): its header, then every exchange, fault mark
-// and store record in the order they were written, with the header's expectations checked. Errors name the line.
+// and store record in the order they were written, and its end record (which says whether the run was
+// interrupted), with the header's expectations checked. Errors name the line.
 func ReadLog(r io.Reader) (*Report, error) {
 	lr, err := events.NewReader(r)
 	if err != nil {
@@ -27,9 +28,16 @@ func ReadLog(r io.Reader) (*Report, error) {
 		}
 		acc.Record(e)
 	}
+	acc.Record(endRecord(lr))
 	rep := acc.Report()
 	rep.Check(lr.Header().Expect)
 	return rep, nil
+}
+
+// endRecord is the end record lr read, as the record the accumulator takes: whether the run was interrupted.
+func endRecord(lr *events.Reader) events.Event {
+	end := lr.End()
+	return events.Event{Step: events.StepEnd, User: -1, End: &end}
 }
 
 // Log is a saved event log and the name it goes by in messages (its file).
@@ -89,6 +97,7 @@ func MergeLogs(logs ...Log) (*Report, error) {
 			}
 			acc.Record(e)
 		}
+		acc.Record(endRecord(lr)) // a shard interrupted makes the merged run interrupted
 	}
 	rep := acc.Report()
 	rep.Check(first.Expect)

@@ -14,7 +14,7 @@ func (a *Accumulator) overTime() OverTime {
 
 // Total is the number of exchanges the bucket counts.
 func (b Bucket) Total() int {
-	return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.RateLimited + b.Error + b.HarnessLimit
+	return b.OK + b.Reauth + b.Loss + b.Loop + b.CSRF + b.Rejected + b.RateLimited + b.Error + b.HarnessLimit + b.Interrupted
 }
 
 // addresses collects the distinct client addresses for Report.Network.

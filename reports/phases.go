@@ -20,7 +20,7 @@ func (a *Accumulator) phases(order []int) []Phase {
 	for _, sp := range spans {
 		p := Phase{
 			Name: sp.Name, FromMs: sp.From, ToMs: sp.To,
-			Figures: Figures{Requests: sp.Requests, Errors: sp.Errors, RateLimited: sp.RateLimited, HarnessLimit: sp.HarnessLimit, LoginAttempts: attempts[sp.Seg], LoginFailures: failures[sp.Seg],
+			Figures: Figures{Requests: sp.Requests, Errors: sp.Errors, RateLimited: sp.RateLimited, HarnessLimit: sp.HarnessLimit, Interrupted: sp.Interrupted, LoginAttempts: attempts[sp.Seg], LoginFailures: failures[sp.Seg],
 				PageRequests: sp.Pages, SessionLosses: sp.Losses},
 			Users: sp.Users, UsersWithLoss: sp.UsersWithLoss, Replicas: make([]PhaseReplica, 0, len(order)),
 		}

@@ -16,6 +16,12 @@ const Schema = "sessionlab.report/v1"
 // Report is the v1 report JSON. A figure that cannot be computed (its denominator is zero) is null, never zero.
 type Report struct {
 	Schema string `json:"schema"`
+	// Interrupted: the run was stopped (Ctrl-C, SIGTERM, a cancelled context) before every user had finished. The
+	// figures are those of what ran (Totals.UsersDone of Totals.Users), exchanges cut short count as Interrupted
+	// and in no failure, and no expectation is judged met. InterruptedBy says by what ("SIGINT", "SIGTERM", or the
+	// context's cause).
+	Interrupted   bool   `json:"interrupted,omitempty"`
+	InterruptedBy string `json:"interrupted_by,omitempty"`
 	// Skipped says why this variant of a comparison was not run (a strategy its balancer does not have); such a
 	// report carries no figures.
 	Skipped  string `json:"skipped,omitempty"`
@@ -87,6 +93,8 @@ type Bucket struct {
 	Error       int `json:"error"` // errors, and any outcome a client did not write
 	// HarnessLimit counts the exchanges the harness's own parts broke (outcome harness_limit).
 	HarnessLimit int `json:"harness_limit,omitempty"`
+	// Interrupted exchanges the harness cut short when the run was interrupted.
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // Figures are what a whole run (Totals) and each phase of it (Phase) count: requests, logins and lost sessions.
@@ -95,7 +103,10 @@ type Figures struct {
 	Errors      int `json:"errors"`       // exchanges with outcome "error"
 	RateLimited int `json:"rate_limited"` // exchanges refused for rate: 429, or 503 with Retry-After
 	// HarnessLimit counts the exchanges the harness's own parts broke, not the system (outcome harness_limit).
-	HarnessLimit  int      `json:"harness_limit,omitempty"`
+	HarnessLimit int `json:"harness_limit,omitempty"`
+	// Interrupted counts the exchanges the harness cut short when the run was interrupted (outcome interrupted):
+	// neither errors nor failures of the app's or the balancer's.
+	Interrupted   int      `json:"interrupted,omitempty"`
 	LoginAttempts int      `json:"login_attempts"`
 	LoginFailures int      `json:"login_failures"`
 	LoginFailRate *float64 `json:"login_failure_rate"`
@@ -116,7 +127,10 @@ func (f *Figures) setRates() {
 
 // Totals are the run's headline figures (docs/report.md, "Figures").
 type Totals struct {
-	Users int `json:"users"`
+	Users int `json:"users"` // the users planned: the population's size
+	// UsersDone counts the users whose journey ran to its end: all of Users, but on an interrupted run; absent when
+	// the event log does not say (a log written before it did).
+	UsersDone *int `json:"users_done,omitempty"`
 	// PeakUsersAtOnce is the most users between their first exchange's start and their last one's end at one
 	// moment.
 	PeakUsersAtOnce int `json:"peak_users_at_once"`

@@ -49,6 +49,10 @@ const (
 	// OutcomeReauth is an authenticated user's page sent to the identity provider for a new session: a silent
 	// re-authentication unless the provider then prompts (a loss, on the StepReauth exchange that shows the form).
 	OutcomeReauth = "reauth"
+	// OutcomeInterrupted is an exchange the harness itself cut short: the run was interrupted (Ctrl-C, SIGTERM, a
+	// cancelled context) and the request was still in flight when the users' grace ran out. It is neither the
+	// app's nor the balancer's failure: it counts in no failure rate, and a login attempt it cut is no attempt.
+	OutcomeInterrupted = "interrupted"
 )
 
 // Event is one record of the log: an HTTP exchange (one JSON line each), or a fault mark, the store record or the
@@ -143,9 +147,17 @@ type FaultMark struct {
 	Error  string `json:"error,omitempty"`  // why the action failed, on its FaultEnd mark
 }
 
-// End closes a log: how many records came before it, the header included, so that a reader knows none is missing.
+// End closes a log: how many records came before it, the header included, so that a reader knows none is missing,
+// and whether the run was interrupted before every user had finished. A log written before the interruption fields
+// existed reads as a run that was not interrupted, its users done unknown.
 type End struct {
 	Records int64 `json:"records"`
+	// Interrupted: the run was stopped (Ctrl-C, SIGTERM, a cancelled context) before every user had finished;
+	// Cause says by what ("SIGINT", "SIGTERM", or the context's cause).
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Cause       string `json:"cause,omitempty"`
+	// UsersDone counts the users whose journey ran to its end; nil when the writer did not say.
+	UsersDone *int `json:"users_done,omitempty"`
 }
 
 // BalancerStats is what the balancer said about its upstreams over the run, from its own statistics or log.

@@ -147,7 +147,11 @@ func (w *Writer) Written() int64 {
 }
 
 // Close writes the end record and flushes, once; it returns the first error met.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.CloseWith(End{}) }
+
+// CloseWith is Close with what the end record says besides its count of records (End.Records is the writer's):
+// whether the run was interrupted, and the users done.
+func (w *Writer) CloseWith(end End) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -155,7 +159,8 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	if w.err == nil {
-		if err := w.enc.Encode(Event{Step: StepEnd, User: -1, End: &End{Records: w.n + 1}}); err != nil {
+		end.Records = w.n + 1
+		if err := w.enc.Encode(Event{Step: StepEnd, User: -1, End: &end}); err != nil {
 			w.err = fmt.Errorf("write the log's end: %w", err)
 		}
 	}
@@ -176,6 +181,7 @@ type Reader struct {
 	line    int   // lines read so far
 	records int64 // records read so far, the header included
 	ended   bool
+	end     End
 }
 
 // NewReader reads the log's header from r.
@@ -198,6 +204,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 // Header is the log's header record.
 func (r *Reader) Header() Header { return r.header }
 
+// End is the log's end record, once Next has returned io.EOF (before that, the zero End).
+func (r *Reader) End() End { return r.end }
+
 // Next returns the next record, or io.EOF once the end record has been read and nothing follows it.
 func (r *Reader) Next() (Event, error) {
 	for {
@@ -215,7 +224,7 @@ func (r *Reader) Next() (Event, error) {
 			return Event{}, fmt.Errorf("line %d: %w", r.line, err)
 		}
 		if e.Step == StepEnd {
-			r.ended = true
+			r.ended, r.end = true, *e.End
 			continue
 		}
 		r.records++

@@ -82,6 +82,8 @@ func (c *common) options(quiet bool) (opts []harness.Option, err error) {
 	if rt != nil {
 		opts = append(opts, harness.WithRuntime(rt))
 	}
+	// A second Ctrl-C stops every part of the run at once (main's interrupts).
+	opts = append(opts, harness.WithCleanup(signals.register))
 	if c.verbose {
 		opts = append(opts, harness.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	} else if c.progress = newProgress(os.Stderr, quiet); c.progress != nil {
@@ -203,11 +205,12 @@ func newRunCmd() *cobra.Command {
 			rep, err := harness.Run(cmd.Context(), s, opts...)
 
 			c.finish()
-			if err != nil {
+			if err != nil && (rep == nil || !rep.Interrupted) {
 				return err
 			}
-			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), []*reports.Report{rep}, false); err != nil {
-				return err
+			// An interrupted run's report is written even when something else failed too: it is what ran.
+			if werr := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), []*reports.Report{rep}, false); werr != nil || err != nil {
+				return errors.Join(err, werr)
 			}
 			if shard != "" {
 				return nil // a shard's figures are not the run's: report --merge checks the expectations
@@ -281,10 +284,16 @@ func newCompareCmd() *cobra.Command {
 				}
 				rep, err := runVariant(cmd.Context(), v.scenario, eventsDir, opts)
 				c.finish()
+				if err != nil && cmd.Context().Err() != nil && len(reps) > 0 {
+					break // interrupted before this variant's users started: the variants that ran are reported
+				}
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", v.scenario.Balancer.Kind, v.scenario.Balancer.Strategy, err)
 				}
 				reps = append(reps, rep)
+				if cmd.Context().Err() != nil {
+					break // interrupted: no further variant starts
+				}
 			}
 			if err := out.write(cmd.OutOrStdout(), cmd.ErrOrStderr(), reps, true); err != nil {
 				return err
@@ -410,9 +419,22 @@ func splitList(s string) []string {
 	return out
 }
 
-// unmet is the error of finished runs: an invalid one first (the harness's own parts ran out, so its expectations
-// say nothing), then the expectations not met.
+// unmet is the error a command returns for its reports: an interruption (exit 130 or 143) when one of them was
+// interrupted, whose expectations are not judged; then an invalid run (exit 3: the harness's own parts ran out, so
+// its expectations say nothing); else the count of expectations not met (exit 1), if any.
 func unmet(reps ...*reports.Report) error {
+	for _, r := range reps {
+		if r.Interrupted {
+			msg := fmt.Sprintf("%s %s %s was interrupted", r.Scenario, r.Balancer.Kind, r.Balancer.Strategy)
+			if r.InterruptedBy != "" {
+				msg += " by " + r.InterruptedBy
+			}
+			if d := r.Totals.UsersDone; d != nil {
+				msg += fmt.Sprintf(" after %d of %d users", *d, r.Totals.Users)
+			}
+			return interruptedError{cause: r.InterruptedBy, msg: msg + ": its expectations are not judged"}
+		}
+	}
 	for _, r := range reps {
 		if r.Invalid != "" {
 			return invalidError{why: fmt.Sprintf("%s %s: %s", r.Balancer.Kind, r.Balancer.Strategy, r.Invalid)}

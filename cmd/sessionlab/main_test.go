@@ -321,7 +321,7 @@ func startRun(t *testing.T, runtime string) *exec.Cmd {
 	return cmd
 }
 
-// interrupt sends Ctrl-C after the users have run a little and waits for the CLI to exit as a failed run.
+// interrupt sends Ctrl-C after the users have run a little and waits for the CLI to exit as an interrupted run.
 func interrupt(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
 	time.Sleep(300 * time.Millisecond)
@@ -329,7 +329,7 @@ func interrupt(t *testing.T, cmd *exec.Cmd) {
 	err := cmd.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, exitFailed, exit.ExitCode(), "an interrupted run is a failed run: %s", cmd.Stderr)
+	assert.Equal(t, exitInterrupted, exit.ExitCode(), "an interrupted run exits 130: %s", cmd.Stderr)
 }
 
 func dockerList(t *testing.T, args ...string) []string {

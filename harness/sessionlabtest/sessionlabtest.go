@@ -180,6 +180,16 @@ func run(t TB, s *scenario.Scenario, c *config) *reports.Report {
 		t.Fatalf("sessionlab: run %s: %v", s.Name, err)
 		return nil
 	}
+	if rep.Interrupted {
+		// The test's context ended while the users ran: the report is of part of the run, its expectations not judged.
+		done := "?"
+		if d := rep.Totals.UsersDone; d != nil {
+			done = fmt.Sprint(*d)
+		}
+		t.Errorf("sessionlab: %s was interrupted (%s) after %s of %d users: its expectations are not judged", s.Name,
+			rep.InterruptedBy, done, rep.Totals.Users)
+		return rep
+	}
 	if rep.Invalid != "" {
 		// Its expectations say nothing of the system: a pass would be the harness's.
 		t.Errorf("sessionlab: %s: invalid run: %s", s.Name, rep.Invalid)

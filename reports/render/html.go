@@ -44,6 +44,7 @@ ul.expect li,ul.faults li{margin:.2em 0}
 .unmet .mark{color:#c62828}
 .unmet{color:#8b1a1a}
 .skipped{color:#777;font-style:italic}
+.interrupted{background:#fff4e5;border-left:4px solid #e6a23c;padding:.6em .9em;margin:.6em 0}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f3f3;padding:0 3px}
 svg.plot{display:block;max-width:100%;height:auto;margin:.8em 0 1.2em}
 svg text{font-family:inherit;font-size:11px;fill:#222}
@@ -76,6 +77,8 @@ const htmlRun = `{{template "head" .Title -}}
 <h1>{{.R.Scenario}}</h1>
 <p class="meta">{{.Balancer}}{{with .R.Balancer.Config}} (config {{.}}){{end}} · runtime {{.R.Runtime}} · seed {{.R.Seed}} · {{.R.App.Replicas}} replicas · sessions {{.R.App.Sessions}}
 {{- with .R.App.Login}} · login {{.}}{{end}}{{with .R.App.Secret}} · secret {{.}}{{end}}{{with .R.App.CookieName}} · cookie name {{.}}{{end}}</p>
+{{with interruption .R}}<p class="interrupted"><strong>Interrupted</strong> {{.}}.</p>
+{{end -}}
 <h2>Figures</h2>
 <table class="headline">
 <tr><th>figure</th><th class="n">value</th><th></th></tr>
@@ -88,6 +91,8 @@ const htmlRun = `{{template "head" .Title -}}
 {{with .Witness}}{{.}}
 {{end -}}
 <h2>Expectations</h2>
+{{if and .R.Interrupted .R.Expectations}}<p class="meta">Not judged: the run was interrupted.</p>
+{{end -}}
 {{template "expectations" .R.Expectations}}
 <h2>Timeline</h2>
 {{.OverTime}}
@@ -148,7 +153,7 @@ const htmlCompareTemplate = `{{template "head" .Title -}}
 <section class="variant" id="variant-{{$i}}">
 <h3>{{.Balancer.Kind}} {{.Balancer.Strategy}}</h3>
 {{if .Skipped}}<p class="skipped">skipped: {{.Skipped}}</p>
-{{else}}{{template "diagnosis" .Diagnosis}}{{template "expectations" .Expectations}}{{end -}}
+{{else}}{{with interruption .}}<p class="interrupted"><strong>Interrupted</strong> {{.}}.</p>{{end}}{{template "diagnosis" .Diagnosis}}{{template "expectations" .Expectations}}{{end -}}
 </section>
 {{- end}}
 </body>
@@ -170,6 +175,7 @@ var htmlTemplates = template.Must(template.New("html").Funcs(template.FuncMap{
 		return strings.Join(parts, "/")
 	},
 	"phaseReplicas": phaseReplicas,
+	"interruption":  interruption,
 }).Parse(htmlHead + htmlParts + matrixHTML +
 	`{{define "run"}}` + htmlRun + `{{end}}` +
 	`{{define "compare"}}` + htmlCompareTemplate + `{{end}}`))
@@ -248,8 +254,11 @@ func execute(w io.Writer, name string, data any) error {
 func headline(r *reports.Report) []headRow {
 	t := r.Totals
 	n := strconv.Itoa
-	rows := []headRow{
-		{"users", n(t.Users), ""},
+	rows := []headRow{{"users", n(t.Users), ""}}
+	if t.UsersDone != nil && r.Interrupted {
+		rows = append(rows, headRow{"users done", n(*t.UsersDone), "the run was interrupted before the others finished"})
+	}
+	rows = append(rows, []headRow{
 		{"requests", n(t.Requests), ""},
 		{"errors", n(t.Errors), "exchanges that ended in an error"},
 		{"login attempts", n(t.LoginAttempts), ""},
@@ -262,6 +271,9 @@ func headline(r *reports.Report) []headRow {
 		{"affected users", n(t.AffectedUsers), "a failed login, a lost session or an error"},
 		{"stickiness mean", fig.Fmt(r.Stickiness.Mean), fmt.Sprintf("%s of users always on their session's replica", fig.Fmt(r.Stickiness.ShareAtOne))},
 		{"duplicate session ratio", fig.Fmt(t.DuplicateRatio), fmt.Sprintf("for %d users logged in", t.UsersLoggedIn)},
+	}...)
+	if t.Interrupted > 0 {
+		rows = append(rows, headRow{"interrupted", n(t.Interrupted), "exchanges the harness cut short: counted in no failure"})
 	}
 	store := headRow{"store sessions", "n/a", fmt.Sprintf("%d sessions created (no store record)", t.SessionsCreated)}
 	if t.StoreSessions != nil {

@@ -36,6 +36,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut *junitText    `xml:"system-out,omitempty"`
 }
@@ -55,11 +56,11 @@ type junitSkipped struct {
 }
 
 // junitReport writes r as a JUnit report: one suite for the run with a "run" case, which passes because the run
-// finished, and a case per expectation that fails when the expectation is unmet, its body carrying the diagnosis
-// and the first witness.
+// finished (an error when it was interrupted), and a case per expectation that fails when the expectation is unmet,
+// its body carrying the diagnosis and the first witness (skipped, not judged, on an interrupted run).
 func junitReport(w io.Writer, r *reports.Report) error {
 	class := "sessionlab." + r.Scenario
-	run := junitCase{Classname: class, Name: "run", Time: "0", SystemOut: &junitText{junitHeadline(r)}}
+	run := junitCase{Classname: class, Name: "run", Time: "0", SystemOut: &junitText{junitHeadline(r)}, Error: junitInterrupted(r)}
 	cases := append([]junitCase{run}, junitExpectations(class, r)...)
 	// A failure carries the first witness too: what one user's exchanges looked like when it went wrong.
 	if witness := witnessString(r); witness != "" {
@@ -95,6 +96,10 @@ func junitCompare(w io.Writer, rs []*reports.Report) error {
 			continue
 		}
 		variant.SystemOut = &junitText{junitHeadline(r)}
+		if variant.Error = junitInterrupted(r); variant.Error != nil {
+			suites = append(suites, junitSuiteOf(name, append([]junitCase{variant}, junitExpectations(class, r)...)))
+			continue
+		}
 		var unmet []string
 		for _, e := range r.Expectations {
 			if !e.OK {
@@ -121,6 +126,11 @@ func junitExpectations(class string, r *reports.Report) []junitCase {
 	cases := make([]junitCase, 0, len(r.Expectations))
 	for _, e := range r.Expectations {
 		c := junitCase{Classname: class, Name: e.Key + " " + e.Want, Time: "0"}
+		if r.Interrupted {
+			c.Skipped = &junitSkipped{Message: fmt.Sprintf("not judged: the run was interrupted (%s = %s so far)", e.Key, fig.Fmt(e.Got))}
+			cases = append(cases, c)
+			continue
+		}
 		if !e.OK {
 			msg := fmt.Sprintf("%s = %s, want %s", e.Key, fig.Fmt(e.Got), e.Want)
 			text := msg + "\n"
@@ -132,6 +142,17 @@ func junitExpectations(class string, r *reports.Report) []junitCase {
 		cases = append(cases, c)
 	}
 	return cases
+}
+
+// junitInterrupted is the run case's error on an interrupted run: the run did not finish, which is neither a pass
+// nor an expectation unmet. nil for a run that finished.
+func junitInterrupted(r *reports.Report) *junitFailure {
+	line := interruption(r)
+	if line == "" {
+		return nil
+	}
+	msg := "the run was interrupted " + line
+	return &junitFailure{Message: msg, Type: "interrupted", Text: msg + "\n" + junitDiagnosis(r)}
 }
 
 // junitDiagnosis is the diagnosis as lines, for a failure's body: the reader of a red CI case wants the why next
@@ -150,7 +171,7 @@ func junitHeadline(r *reports.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s seed %d runtime %s %s, %d replicas, sessions %s\n", r.Scenario, r.Seed, r.Runtime,
 		balancerOf(r), r.App.Replicas, r.App.Sessions)
-	fmt.Fprintf(&b, "users %d requests %d errors %d\n", t.Users, t.Requests, t.Errors)
+	fmt.Fprintf(&b, "users %d requests %d errors %d%s\n", t.Users, t.Requests, t.Errors, interruptedCount(t.Figures))
 	fmt.Fprintf(&b, "login_failure_rate %s (%d of %d), causes: %s\n", fig.Fmt(t.LoginFailRate), t.LoginFailures, t.LoginAttempts, causes(r.FailureCauses))
 	fmt.Fprintf(&b, "session_loss_rate %s (%d of %d)\n", fig.Fmt(t.SessionLoss), t.SessionLosses, t.PageRequests)
 	fmt.Fprintf(&b, "users_in_login_loop %d affected_users %d duplicate_session_ratio %s\n", t.UsersInLoginLoop, t.AffectedUsers, fig.Fmt(t.DuplicateRatio))
@@ -165,6 +186,9 @@ func junitSuiteOf(name string, cases []junitCase) junitSuite {
 		if c.Failure != nil {
 			s.Failures++
 		}
+		if c.Error != nil {
+			s.Errors++
+		}
 		if c.Skipped != nil {
 			s.Skipped++
 		}
@@ -177,6 +201,7 @@ func junitSuitesOf(name string, suites []junitSuite) junitSuites {
 	for _, s := range suites {
 		all.Tests += s.Tests
 		all.Failures += s.Failures
+		all.Errors += s.Errors
 		all.Skipped += s.Skipped
 	}
 	return all

@@ -24,9 +24,12 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 	}
 	fmt.Fprintf(bw, "### sessionlab: %s · %s%s · %d replicas · sessions %s · runtime %s · seed %d\n\n",
 		r.Scenario, balancerOf(r), config, r.App.Replicas, r.App.Sessions, r.Runtime, r.Seed)
+	if line := interruption(r); line != "" {
+		fmt.Fprintf(bw, "> **Interrupted** %s.\n\n", mdLine(line))
+	}
 
 	rows := [][2]string{
-		{"users / requests / errors", fmt.Sprintf("%d / %d / %d", t.Users, t.Requests, t.Errors)},
+		{"users / requests / errors", fmt.Sprintf("%d / %d / %d%s", t.Users, t.Requests, t.Errors, interruptedCount(t.Figures))},
 		{"login failure rate", fmt.Sprintf("**%s** (%d of %d attempts)", fig.Fmt(t.LoginFailRate), t.LoginFailures, t.LoginAttempts)},
 		{"failure causes", causes(r.FailureCauses)},
 		{"session loss rate", fmt.Sprintf("**%s** (%d of %d pages)", fig.Fmt(t.SessionLoss), t.SessionLosses, t.PageRequests)},
@@ -63,9 +66,13 @@ func markdownReport(w io.Writer, r *reports.Report) error {
 	mdWitness(bw, r)
 
 	if len(r.Expectations) > 0 {
-		fmt.Fprintf(bw, "\n**Expectations** (%d of %d met)\n\n", metCount(r.Expectations), len(r.Expectations))
+		if r.Interrupted {
+			fmt.Fprintf(bw, "\n**Expectations** (not judged: the run was interrupted)\n\n")
+		} else {
+			fmt.Fprintf(bw, "\n**Expectations** (%d of %d met)\n\n", metCount(r.Expectations), len(r.Expectations))
+		}
 		for _, e := range r.Expectations {
-			fmt.Fprintf(bw, "- %s\n", mdExpectation(e))
+			fmt.Fprintf(bw, "- %s\n", mdExpectation(r, e))
 		}
 	}
 
@@ -158,6 +165,11 @@ func markdownCompare(w io.Writer, rs []*reports.Report) error {
 		}
 	})
 
+	for _, r := range rs {
+		if line := interruption(r); line != "" {
+			fmt.Fprintf(bw, "\n> **%s %s interrupted** %s.\n", r.Balancer.Kind, r.Balancer.Strategy, mdLine(line))
+		}
+	}
 	wroteHead := false
 	for _, r := range rs {
 		if r.Skipped != "" || len(r.Diagnosis) == 0 {
@@ -182,7 +194,7 @@ func markdownCompare(w io.Writer, rs []*reports.Report) error {
 		}
 		parts := make([]string, len(r.Expectations))
 		for i, e := range r.Expectations {
-			parts[i] = mdExpectation(e)
+			parts[i] = mdExpectation(r, e)
 		}
 		fmt.Fprintf(bw, "- **%s %s**: %s\n", r.Balancer.Kind, r.Balancer.Strategy, strings.Join(parts, " · "))
 		met += metCount(r.Expectations)
@@ -214,11 +226,14 @@ func metCount(exps []reports.Expectation) int {
 	return n
 }
 
-// mdExpectation is e.g. "❌ `login_failure_rate < 0.01` got 0.670". The bound sits in a code span so that a want
-// such as "> 0.5" cannot turn into Markdown.
-func mdExpectation(e reports.Expectation) string {
+// mdExpectation is e.g. "❌ `login_failure_rate < 0.01` got 0.670" (⏸️ on an interrupted run: not judged). The
+// bound sits in a code span so that a want such as "> 0.5" cannot turn into Markdown.
+func mdExpectation(r *reports.Report, e reports.Expectation) string {
 	mark := "✅"
-	if !e.OK {
+	switch {
+	case r.Interrupted:
+		mark = "⏸️"
+	case !e.OK:
 		mark = "❌"
 	}
 	return fmt.Sprintf("%s `%s %s` got %s", mark, e.Key, e.Want, fig.Fmt(e.Got))

@@ -99,7 +99,10 @@ func textReport(w io.Writer, r *reports.Report) error {
 	}
 	fmt.Fprintf(w, "%s  seed %d  runtime %s  %s%s  %d replicas  sessions %s%s\n\n",
 		r.Scenario, r.Seed, r.Runtime, balancerOf(r), config, r.App.Replicas, r.App.Sessions, app)
-	fmt.Fprintf(w, "users %d  requests %d  errors %d\n", t.Users, t.Requests, t.Errors)
+	if line := interruption(r); line != "" {
+		fmt.Fprintf(w, "INTERRUPTED: %s\n\n", line)
+	}
+	fmt.Fprintf(w, "users %d  requests %d  errors %d%s\n", t.Users, t.Requests, t.Errors, interruptedCount(t.Figures))
 	fmt.Fprintf(w, "logins    %d attempts, %d failed (rate %s)  causes: %s\n", t.LoginAttempts, t.LoginFailures, fig.Fmt(t.LoginFailRate), causes(r.FailureCauses))
 	fmt.Fprintf(w, "sessions  %d of %d protected pages lost (rate %s)\n", t.SessionLosses, t.PageRequests, fig.Fmt(t.SessionLoss))
 	fmt.Fprintf(w, "users     %d affected, %d in a login loop; stickiness mean %s, %s of users at 1.0\n",
@@ -167,7 +170,44 @@ func textReport(w io.Writer, r *reports.Report) error {
 			return err
 		}
 	}
-	return renderExpectations(w, r.Expectations)
+	return renderExpectations(w, r)
+}
+
+// interruption says what an interrupted run's report holds, e.g. "by SIGINT after 1200 of 3000 users had finished:
+// the figures are those of what ran; 14 exchanges cut short count in no failure; the expectations are not judged";
+// "" for a run that was not interrupted. Every format opens the report with it.
+func interruption(r *reports.Report) string {
+	if !r.Interrupted {
+		return ""
+	}
+	var b strings.Builder
+	if r.InterruptedBy != "" {
+		b.WriteString("by " + r.InterruptedBy + " ")
+	}
+	if d := r.Totals.UsersDone; d != nil {
+		fmt.Fprintf(&b, "after %d of %d users had finished", *d, r.Totals.Users)
+	} else {
+		fmt.Fprintf(&b, "before all %d users had finished", r.Totals.Users)
+	}
+	b.WriteString(": the figures are those of what ran")
+	switch n := r.Totals.Interrupted; n {
+	case 0:
+		b.WriteString("; no exchange was cut short")
+	default:
+		fmt.Fprintf(&b, "; %d exchanges cut short count in no failure", n)
+	}
+	if len(r.Expectations) > 0 {
+		b.WriteString("; the expectations are not judged")
+	}
+	return b.String()
+}
+
+// interruptedCount is ", interrupted N" after the errors, when exchanges were cut short.
+func interruptedCount(f reports.Figures) string {
+	if f.Interrupted == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  interrupted %d", f.Interrupted)
 }
 
 // renderPhases writes the phase table and one line per fault; nothing for a run without faults. The column of
@@ -285,22 +325,30 @@ func faultLine(f reports.FaultResult, tier *reports.Tier) string {
 	return line
 }
 
-func renderExpectations(w io.Writer, exps []reports.Expectation) error {
-	if len(exps) == 0 {
+func renderExpectations(w io.Writer, r *reports.Report) error {
+	if len(r.Expectations) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w, "\nexpectations")
-	for _, e := range exps {
-		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(e), e.Key, e.Want, fig.Fmt(e.Got)); err != nil {
+	if r.Interrupted {
+		fmt.Fprintln(w, "\nexpectations (not judged: the run was interrupted)")
+	} else {
+		fmt.Fprintln(w, "\nexpectations")
+	}
+	for _, e := range r.Expectations {
+		if _, err := fmt.Fprintf(w, "  %s  %s %s  (got %s)\n", textMark(r, e), e.Key, e.Want, fig.Fmt(e.Got)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// textMark is an expectation's mark in the text report, both marks the same width.
-func textMark(e reports.Expectation) string {
-	if e.OK {
+// textMark is an expectation's mark in the text report, every mark the same width: "skip" on an interrupted run,
+// whose expectations are not judged.
+func textMark(r *reports.Report, e reports.Expectation) string {
+	switch {
+	case r.Interrupted:
+		return "skip"
+	case e.OK:
 		return "ok  "
 	}
 	return "FAIL"
@@ -351,8 +399,13 @@ func textCompare(w io.Writer, rs []*reports.Report) error {
 		}
 	}
 	for _, r := range rs {
+		if line := interruption(r); line != "" {
+			fmt.Fprintf(w, "\nINTERRUPTED %s %s: %s\n", r.Balancer.Kind, r.Balancer.Strategy, line)
+		}
+	}
+	for _, r := range rs {
 		for _, e := range r.Expectations {
-			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig.Fmt(e.Got))
+			fmt.Fprintf(w, "%s  %s %s: %s %s  (got %s)\n", textMark(r, e), r.Balancer.Kind, r.Balancer.Strategy, e.Key, e.Want, fig.Fmt(e.Got))
 		}
 	}
 	return nil

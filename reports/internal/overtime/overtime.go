@@ -29,7 +29,7 @@ type Series struct {
 type Bucket struct {
 	FromMs                                                     int64
 	OK, Reauth, Loss, Loop, CSRF, Rejected, RateLimited, Error int
-	HarnessLimit                                               int
+	HarnessLimit, Interrupted                                  int
 }
 
 // sliceOf is the slice an exchange's answer arrived in, clamped to the series' span; negative times are 0.
@@ -68,6 +68,8 @@ func (s *Series) Add(e events.Event) {
 		b.RateLimited++
 	case events.OutcomeHarnessLimit:
 		b.HarnessLimit++
+	case events.OutcomeInterrupted:
+		b.Interrupted++
 	default:
 		b.Error++
 	}
@@ -103,6 +105,7 @@ func (s *Series) Buckets() (widthMs int64, buckets []Bucket) {
 		b.RateLimited += sl.RateLimited
 		b.Error += sl.Error
 		b.HarnessLimit += sl.HarnessLimit
+		b.Interrupted += sl.Interrupted
 	}
 	return widthMs, buckets
 }

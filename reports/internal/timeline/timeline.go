@@ -39,6 +39,7 @@ type boundary struct {
 type Counts struct {
 	Requests, Errors, RateLimited, Pages, Losses, Users, UsersWithLoss int
 	HarnessLimit                                                       int   // exchanges the harness's own parts broke
+	Interrupted                                                        int   // exchanges cut short by an interruption
 	ConnsClosed                                                        int   // new connections: the last one was closed or broke
 	Replicas                                                           []int // requests by replica id
 }
@@ -179,6 +180,8 @@ func (tl *Timeline) Exchange(e events.Event, rep int) (int32, bool) {
 		s.RateLimited++
 	case events.OutcomeHarnessLimit:
 		s.HarnessLimit++
+	case events.OutcomeInterrupted:
+		s.Interrupted++
 	}
 	if ClosesConn(e.Conn) {
 		s.ConnsClosed++

@@ -34,7 +34,7 @@ func New(e events.Event) User { return User{creator: -1, from: e.TMs} }
 func (u *User) Add(e events.Event, rep int) (created bool) {
 	u.from = min(u.from, e.TMs)
 	u.to = max(u.to, e.TMs+e.LatencyUS/1000)
-	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth {
+	if e.Outcome != events.OutcomeOK && e.Outcome != events.OutcomeReauth && e.Outcome != events.OutcomeInterrupted {
 		u.affected = true
 	}
 	switch e.Step {

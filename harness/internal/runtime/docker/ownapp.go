@@ -12,7 +12,6 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
 )
@@ -30,7 +29,7 @@ func (r *dockerRun) startOwnReplicas(ctx context.Context, specs []plan.ReplicaSp
 	own := r.d.Topology().Own
 	if own.Stagger > 0 {
 		for i, spec := range specs {
-			if i > 0 && !clients.Sleep(ctx, own.Stagger) {
+			if i > 0 && !runtime.Sleep(ctx, own.Stagger) {
 				return ctx.Err()
 			}
 			if err := r.startOwnReplica(ctx, spec); err != nil {

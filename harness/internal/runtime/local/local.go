@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sessionlab/sessionlab/clients"
 	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
@@ -240,7 +239,7 @@ func (r *localRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec) 
 		// One after another, each ready before the stagger starts: an app that migrates a shared database on start
 		// must be done before the next one looks at it.
 		for i, p := range parts {
-			if i > 0 && !clients.Sleep(ctx, own.Stagger) {
+			if i > 0 && !runtime.Sleep(ctx, own.Stagger) {
 				return ctx.Err()
 			}
 			if err := p.startRebinding(ctx); err != nil {

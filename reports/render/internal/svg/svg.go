@@ -24,6 +24,7 @@ const (
 	colLoop    = "#a50f15"
 	colError   = "#252525"
 	colHarness = "#969696" // the harness's own limit: apart from the system's outcomes
+	colCut     = "#bdbdbd" // cut by an interruption
 	colBar     = "#4e79a7"
 )
 
@@ -274,29 +275,48 @@ func Replicas(reps []reports.Replica) string {
 	return c.String()
 }
 
-// outcomeSeries are the layers of the outcome plot, bottom first.
-var outcomeSeries = []struct {
+// outcomeLayer is one layer of the outcome plot.
+type outcomeLayer struct {
 	label, fill string
 	count       func(reports.Bucket) int
-}{
+}
+
+// The layers drawn, and named in the legend, only in a run that has them: the exchanges the harness's own limits
+// broke, and those an interruption cut short.
+var (
+	harnessLayer     = outcomeLayer{"harness's own limit", colHarness, func(b reports.Bucket) int { return b.HarnessLimit }}
+	interruptedLayer = outcomeLayer{"cut by the interruption", colCut, func(b reports.Bucket) int { return b.Interrupted }}
+)
+
+// layersOf are the layers of the outcome plot of ot: outcomeSeries, then harnessLayer and interruptedLayer when a
+// bucket counts any.
+func layersOf(ot reports.OverTime) []outcomeLayer {
+	layers := outcomeSeries
+	for _, extra := range []outcomeLayer{harnessLayer, interruptedLayer} {
+		if slices.ContainsFunc(ot.Buckets, func(b reports.Bucket) bool { return extra.count(b) > 0 }) {
+			layers = append(slices.Clone(layers), extra)
+		}
+	}
+	return layers
+}
+
+// outcomeSeries are the layers of the outcome plot, bottom first.
+var outcomeSeries = []outcomeLayer{
 	{"ok", colOK, func(b reports.Bucket) int { return b.OK }},
 	{"silent re-auth (ok)", colReauth, func(b reports.Bucket) int { return b.Reauth }},
 	{"refused (csrf, rejected, rate limited)", colRefused, func(b reports.Bucket) int { return b.CSRF + b.Rejected + b.RateLimited }},
 	{"session loss", colLoss, func(b reports.Bucket) int { return b.Loss }},
 	{"login loop", colLoop, func(b reports.Bucket) int { return b.Loop }},
 	{"error", colError, func(b reports.Bucket) int { return b.Error }},
-	{"harness's own limit", colHarness, func(b reports.Bucket) int { return b.HarnessLimit }},
 }
 
 // OverTime stacks the exchanges per second of each outcome over the run and shades every fault's window, so a
 // jump in losses can be read against the fault that caused it.
 func OverTime(ot reports.OverTime, faults []reports.FaultResult) string {
 	f := frame{w: 1040, h: 340, left: 64, right: 20, bottom: 48}
-	items := make([]legendItem, 0, len(outcomeSeries)+1)
-	for _, s := range outcomeSeries {
-		if s.fill == colHarness && !slices.ContainsFunc(ot.Buckets, func(b reports.Bucket) bool { return b.HarnessLimit > 0 }) {
-			continue // named only in a run the harness's own limits broke
-		}
+	layers := layersOf(ot)
+	items := make([]legendItem, 0, len(layers)+1)
+	for _, s := range layers {
 		items = append(items, legendItem{label: s.label, fill: s.fill})
 	}
 	items = append(items, legendItem{label: "fault window", fill: "#ebebeb", stroke: "#555"})
@@ -336,7 +356,7 @@ func OverTime(ot reports.OverTime, faults []reports.FaultResult) string {
 	if len(ot.Buckets) == 0 {
 		c.note(f, "no exchanges")
 	}
-	c.stack(f, ot.Buckets, width, yTop, x)
+	c.stack(f, layers, ot.Buckets, width, yTop, x)
 	c.faults(f, faults, x)
 	c.yAxis(f, yTop, yts, "exchanges per second", false)
 	for _, t := range ticks(xTop, xStep) {
@@ -351,9 +371,9 @@ func OverTime(ot reports.OverTime, faults []reports.FaultResult) string {
 
 // stack draws each outcome as a step-shaped band on top of the ones below it; a series with no exchange draws
 // nothing, though it stays in the legend so that every plot has the same key.
-func (c *canvas) stack(f frame, buckets []reports.Bucket, width int64, yTop float64, x func(int64) float64) {
+func (c *canvas) stack(f frame, layers []outcomeLayer, buckets []reports.Bucket, width int64, yTop float64, x func(int64) float64) {
 	lower := make([]float64, len(buckets))
-	for _, s := range outcomeSeries {
+	for _, s := range layers {
 		var pts []string
 		upper := make([]float64, len(buckets))
 		seen := false
