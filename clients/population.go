@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/sessionlab/sessionlab/clients/internal/draw"
 )
 
 // User is one simulated person: an account, a network address and a browser habit.
@@ -103,7 +105,7 @@ func Population(seed uint64, c Crowd) ([]User, error) {
 	for i, p := range c.Pools {
 		pools[i] = p.Masked()
 	}
-	pick := poolPicker(rng, pools, c.PoolWeights)
+	pick := draw.PoolPicker(rng, pools, c.PoolWeights)
 	users := make([]User, c.Users)
 	switch {
 	case c.Offices > 0:
@@ -115,7 +117,7 @@ func Population(seed uint64, c Crowd) ([]User, error) {
 		if c.FrontProxy {
 			shared = 1
 		}
-		addrs, err := drawDistinct(rng, pools, pick, shared, nil)
+		addrs, err := draw.Distinct(rng, pools, pick, shared, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +144,7 @@ func Population(seed uint64, c Crowd) ([]User, error) {
 	for _, i := range rng.Perm(c.Users)[:nLogout] {
 		users[i].Logout = true
 	}
-	for i, at := range arrivals(rng, c.Rate, c.Poisson, c.Users) {
+	for i, at := range draw.Arrivals(rng, c.Rate, c.Poisson, c.Users) {
 		users[i].Start = at
 	}
 	if err := drawRoaming(rng, pools, pick, c, users); err != nil {
@@ -193,28 +195,6 @@ func toLoopback(users []User) error {
 	return nil
 }
 
-// poolPicker picks a pool index: uniformly, or in proportion to the weights.
-func poolPicker(rng *rand.Rand, pools []netip.Prefix, weights []float64) func() int {
-	if len(weights) == 0 {
-		return func() int { return rng.IntN(len(pools)) }
-	}
-	cum := make([]float64, len(weights))
-	total := 0.0
-	for i, w := range weights {
-		total += w
-		cum[i] = total
-	}
-	return func() int {
-		x := rng.Float64() * total
-		for i, c := range cum {
-			if x < c {
-				return i
-			}
-		}
-		return len(cum) - 1
-	}
-}
-
 // drawOffices gives each office a /24 of its own from the IPv4 pools, and its users distinct addresses in it (or,
 // with nat, addresses shared by nat users each). Offices are contiguous blocks of users.
 func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Crowd, users []User) error {
@@ -234,7 +214,7 @@ func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Crowd,
 			}
 		}
 	}
-	nets, err := drawDistinct(rng, v4, pickV4, n.Offices, func(a netip.Addr) netip.Addr {
+	nets, err := draw.Distinct(rng, v4, pickV4, n.Offices, func(a netip.Addr) netip.Addr {
 		p, _ := a.Prefix(24)
 		return p.Addr()
 	})
@@ -244,7 +224,7 @@ func drawOffices(rng *rand.Rand, pools []netip.Prefix, pick func() int, n Crowd,
 	for o, net := range nets {
 		from, to := o*len(users)/n.Offices, (o+1)*len(users)/n.Offices
 		office := netip.PrefixFrom(net, 24)
-		hosts, err := drawDistinct(rng, []netip.Prefix{office}, func() int { return 0 }, 1+(to-from-1)/n.NAT, nil)
+		hosts, err := draw.Distinct(rng, []netip.Prefix{office}, func() int { return 0 }, 1+(to-from-1)/n.NAT, nil)
 		if err != nil {
 			return err
 		}
@@ -268,7 +248,7 @@ func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Crow
 	}
 	roamers := rng.Perm(cfg.Users)[:nRoam]
 	slices.Sort(roamers)
-	fresh, err := drawDistinct(rng, pools, pick, nRoam, nil, taken)
+	fresh, err := draw.Distinct(rng, pools, pick, nRoam, nil, taken)
 	if err != nil {
 		return err
 	}
@@ -280,76 +260,4 @@ func drawRoaming(rng *rand.Rand, pools []netip.Prefix, pick func() int, cfg Crow
 		users[i].RoamAddr, users[i].RoamAt = fresh[k], 1+rng.IntN(max(pages, 1))
 	}
 	return nil
-}
-
-// drawDistinct picks n different addresses: a pool (by pick), then a host in it uniformly. key, when not nil, maps
-// an address to what must be distinct (its /24, for offices); taken lists addresses already in use.
-func drawDistinct(rng *rand.Rand, pools []netip.Prefix, pick func() int, n int, key func(netip.Addr) netip.Addr, taken ...map[netip.Addr]bool) ([]netip.Addr, error) {
-	seen := make(map[netip.Addr]bool, n)
-	out := make([]netip.Addr, 0, n)
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 50*n+1000 {
-			return nil, fmt.Errorf("population: could not draw %d distinct addresses from %v", n, pools)
-		}
-		a := randomHost(rng, pools[pick()])
-		if key != nil {
-			a = key(a)
-		}
-		if seen[a] || (len(taken) > 0 && taken[0][a]) {
-			continue
-		}
-		seen[a] = true
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-// randomHost returns an address inside p, avoiding an IPv4 network's first and last address (network and
-// broadcast) when the prefix has room for hosts.
-func randomHost(rng *rand.Rand, p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	hostBits := len(b)*8 - p.Bits()
-	for {
-		for i := range b {
-			free := min(max(hostBits-(len(b)-1-i)*8, 0), 8) // host bits in byte i
-			if free == 0 {
-				continue
-			}
-			mask := byte(1<<free - 1)
-			b[i] = b[i]&^mask | byte(rng.UintN(256))&mask
-		}
-		a, _ := netip.AddrFromSlice(b)
-		if !a.Is4() || hostBits < 2 || (!allBits(b, hostBits, 0) && !allBits(b, hostBits, 1)) {
-			return a
-		}
-	}
-}
-
-// allBits reports whether the last hostBits bits of b are all set to bit.
-func allBits(b []byte, hostBits, bit int) bool {
-	for i := len(b)*8 - hostBits; i < len(b)*8; i++ {
-		if int(b[i/8]>>(7-i%8)&1) != bit {
-			return false
-		}
-	}
-	return true
-}
-
-// arrivals are the users' start offsets from the run's start: one user every 1/rate seconds, or exponential gaps
-// of that mean (poisson); nil when every user is ready at once (rate 0).
-func arrivals(rng *rand.Rand, rate float64, poisson bool, n int) []time.Duration {
-	if rate <= 0 {
-		return nil
-	}
-	out := make([]time.Duration, n)
-	var t float64
-	for i := range out {
-		out[i] = time.Duration(t * float64(time.Second))
-		if poisson {
-			t += rng.ExpFloat64() / rate
-		} else {
-			t += 1 / rate
-		}
-	}
-	return out
 }
