@@ -210,9 +210,21 @@ func TestEveryFaultRunsAndLeavesNothing(t *testing.T) {
 					assert.Empty(t, f.Error, "%s %s", f.Action, f.Target)
 				}
 				assert.GreaterOrEqual(t, len(rep.Phases), 9, "the faults split the run")
-				// replica-4 stays in the config from the scale-out to the end; replica-5 only until the scale-in,
-				// which under a loaded docker run can be too short a window for any user hashed to it.
-				assert.Positive(t, rep.Replicas[3].Requests, "replica-4, from the scale-out, served")
+				// replica-4 stays in the config from the scale-out's end to the run's end; replica-5 only until the
+				// scale-in. Under a loaded docker run starting the two containers took 11 s, and the users had all
+				// finished by then: what replica-4 served is measured only where users were still there.
+				after, onReplica4 := 0, 0
+				for _, ph := range rep.Phases {
+					if sc := rep.Faults[2]; sc.EndMs != nil && ph.FromMs >= *sc.EndMs {
+						after += ph.Requests
+						onReplica4 += ph.Replicas[3].Requests
+					}
+				}
+				if after >= 200 {
+					assert.Positive(t, onReplica4, "replica-4, from the scale-out, served some of the %d requests after it", after)
+				} else {
+					t.Logf("only %d requests after the scale-out ended: what replica-4 serves is not measured in this run", after)
+				}
 				assertNothingLeft(t, rt, name)
 			})
 		}
