@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness"
 	"github.com/sessionlab/sessionlab/harness/balancer"
+	"github.com/sessionlab/sessionlab/harness/scenario"
 )
 
 // A balancer the harness starts with far fewer connections than the users hold at once — the built-in nginx config
@@ -64,4 +66,44 @@ func TestUsersArrivingAtOnceAreSizedFor(t *testing.T) {
 		assert.Zero(t, rep.Totals.Errors)
 		assert.Equal(t, 3000, rep.Totals.Users)
 	})
+}
+
+// A Go balancer out of files — Caddy and Traefik started with 64 open files (a wrapper lowers the limit, then runs
+// the real program) for 300 users arriving together and keeping their connections — says so in its log (an accept
+// that failed, "too many open files"), and the run is the harness's: invalid, the limit named, none of what broke
+// counted as the system's errors.
+func TestAGoBalancerOutOfFilesIsTheHarnesss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real balancers and fakeapp processes; skipped with -short")
+	}
+	for _, kind := range []string{"caddy", "traefik"} {
+		t.Run(kind, func(t *testing.T) {
+			sets := []string{"app.sessions=cookie", "balancer.kind=" + kind, "clients.users=300", "clients.concurrency=300",
+				"clients.pages=3", "clients.keep_alive=30s", "clients.think={kind: constant, mean: 300ms}"}
+			s, err := scenario.Load("rr-memory.yaml", sets...)
+			require.NoError(t, err)
+			reqs, err := harness.Doctor(context.Background(), s, "local")
+			require.NoError(t, err)
+			var real string
+			for _, r := range reqs {
+				if r.Name == kind {
+					require.NoError(t, r.Missing, "%s: %s", kind, r.Command)
+					real = r.Path
+				}
+			}
+			require.NotEmpty(t, real, "doctor names %s", kind)
+			wrapper := filepath.Join(t.TempDir(), kind)
+			require.NoError(t, os.WriteFile(wrapper, []byte("#!/bin/sh\nulimit -n 64\nexec "+real+" \"$@\"\n"), 0o755))
+
+			rep, _ := runOn(t, harness.Local(harness.WithBinary(kind, wrapper)), "rr-memory.yaml", sets...)
+			t.Logf("harness_limit %d, errors %d, of %d requests; limits %+v", rep.Totals.HarnessLimit, rep.Totals.Errors,
+				rep.Totals.Requests, rep.HarnessLimits)
+			require.NotEmpty(t, rep.HarnessLimits, "its log said it ran out")
+			assert.Equal(t, "open_files", rep.HarnessLimits[0].Limit)
+			assert.Contains(t, strings.ToLower(rep.HarnessLimits[0].Sample), "too many open files")
+			assert.NotEmpty(t, rep.Invalid)
+			assert.Zero(t, rep.Totals.Errors, "what broke is the harness's")
+			assert.Equal(t, "harness-limit", rep.Diagnosis[0].Rule)
+		})
+	}
 }

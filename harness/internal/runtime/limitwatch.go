@@ -27,7 +27,7 @@ type LimitWatch struct {
 	// every line written before a moment waits for a poll begun after it.
 	polling  bool
 	doneFrom time.Duration
-	// seenAt holds, for every limit line read so far, when it was first read (since the run started), in order.
+	// seenAt holds when limit lines were read (since the run started), once per read that found any, in order.
 	seenAt []time.Duration
 	hits   []events.LimitHit
 	stop   chan struct{}
@@ -37,7 +37,10 @@ type LimitWatch struct {
 type watchedPart struct {
 	part Part
 	kind *balancer.Kind
-	seen map[string]int // limit -> lines read so far
+	// A LogFollower's log is read on from cursor, each line once; another part's whole log is read each time, and
+	// seen counts the lines of each limit already read.
+	cursor LogCursor
+	seen   map[string]int
 }
 
 // limitPollEvery is how often the logs are read between the reads a failed exchange asks for: a line is stamped
@@ -128,8 +131,13 @@ func (w *LimitWatch) pollAfter(ctx context.Context, t time.Duration) {
 		from := w.clock()
 		w.mu.Unlock()
 		texts := make([]string, len(w.parts))
-		for i, p := range w.parts {
-			texts[i] = p.part.Logs(ctx, 1<<30)
+		for i := range w.parts {
+			p := &w.parts[i] // its cursor is this poll's alone: polls take turns
+			if f, ok := p.part.(LogFollower); ok {
+				texts[i], p.cursor = f.LogsAfter(ctx, p.cursor)
+			} else {
+				texts[i] = p.part.Logs(ctx, 1<<30)
+			}
 		}
 		w.mu.Lock()
 		w.record(texts, from)
@@ -141,10 +149,12 @@ func (w *LimitWatch) pollAfter(ctx context.Context, t time.Duration) {
 	}
 }
 
-// record counts the limit lines of each part's log text (the whole log), stamping the new ones with at.
+// record counts the limit lines of each part's log text (what a LogFollower logged since the last read, or the
+// whole log), stamping the new ones with at.
 func (w *LimitWatch) record(texts []string, at time.Duration) {
 	for i := range w.parts {
 		p := &w.parts[i]
+		_, follows := p.part.(LogFollower)
 		counts, samples := map[string]int{}, map[string]string{}
 		for line := range strings.SplitSeq(texts[i], "\n") {
 			if limit := p.kind.LimitIn(line); limit != "" {
@@ -153,13 +163,16 @@ func (w *LimitWatch) record(texts []string, at time.Duration) {
 			}
 		}
 		for _, limit := range slices.Sorted(maps.Keys(counts)) {
-			n := counts[limit] - p.seen[limit]
+			n := counts[limit]
+			if !follows {
+				n -= p.seen[limit]
+				p.seen[limit] = counts[limit]
+			}
 			if n <= 0 {
 				continue
 			}
-			p.seen[limit] = counts[limit]
-			for range n {
-				w.seenAt = append(w.seenAt, at)
+			if len(w.seenAt) == 0 || w.seenAt[len(w.seenAt)-1] != at {
+				w.seenAt = append(w.seenAt, at) // one stamp per read is all Broke needs
 			}
 			w.hit(p.part.Name(), limit, n, at, samples[limit])
 		}

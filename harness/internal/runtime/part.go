@@ -103,3 +103,20 @@ func AwaitExit(ctx context.Context, running func(context.Context) ([]int, error)
 		}
 	}
 }
+
+// LogFollower is a part whose log can be read on from where the last read stopped, so that a watch during the run
+// reads each line once, however long the log grows (a balancer that runs out of files may log an error per
+// refused accept, millions of lines). At most maxLogRead bytes come back per read: the newest, when more are new.
+type LogFollower interface {
+	LogsAfter(ctx context.Context, at LogCursor) (text string, next LogCursor)
+}
+
+// LogCursor is where a LogFollower's last read stopped: per log file, its offset (a process); or the timestamp of
+// the last line read (a container). The zero value is the log's start.
+type LogCursor struct {
+	Offsets []int64
+	Since   string
+}
+
+// MaxLogRead bounds one LogsAfter read.
+const MaxLogRead = 4 << 20

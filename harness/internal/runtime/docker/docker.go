@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	dockernetwork "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -827,6 +828,35 @@ func (p *containerPart) Logs(ctx context.Context, lines int) string {
 	defer rc.Close()
 	data, _ := io.ReadAll(rc)
 	return runtime.LastLines(data, lines)
+}
+
+// LogsAfter reads the container's log after the last line at.Since names (its timestamp, as the engine stamps
+// it), the newest lines at most, so that a long log is not read again on every poll.
+func (p *containerPart) LogsAfter(ctx context.Context, at runtime.LogCursor) (string, runtime.LogCursor) {
+	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Since: at.Since,
+		Tail: strconv.Itoa(runtime.MaxLogRead / 256)}
+	rc, err := p.cli.ContainerLogs(ctx, p.c.GetContainerID(), opts)
+	if err != nil {
+		return "", at
+	}
+	defer rc.Close()
+	var raw bytes.Buffer
+	if _, err := stdcopy.StdCopy(&raw, &raw, io.LimitReader(rc, 2*runtime.MaxLogRead)); err != nil && raw.Len() == 0 {
+		return "", at
+	}
+	var b strings.Builder
+	next := at
+	for line := range strings.SplitSeq(raw.String(), "\n") {
+		stamp, text, ok := strings.Cut(line, " ")
+		// Since is inclusive to the second: a line at or before the last one read is not read again.
+		if !ok || stamp <= at.Since {
+			continue
+		}
+		b.WriteString(text)
+		b.WriteByte('\n')
+		next.Since = stamp
+	}
+	return b.String(), next
 }
 
 // terminate stops and removes the container; a container already gone is not an error.

@@ -1,8 +1,10 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -124,4 +126,39 @@ func (p *localPart) Logs(_ context.Context, lines int) string {
 		}
 	}
 	return strings.Join(parts, "\n")
+}
+
+// LogsAfter reads what the part's output and log files gained since at, the newest runtime.MaxLogRead bytes of each
+// at most.
+func (p *localPart) LogsAfter(_ context.Context, at runtime.LogCursor) (string, runtime.LogCursor) {
+	files := append([]string{p.logPath}, p.logs...)
+	next := runtime.LogCursor{Offsets: make([]int64, len(files))}
+	var b strings.Builder
+	for i, path := range files {
+		var from int64
+		if i < len(at.Offsets) {
+			from = at.Offsets[i]
+		}
+		next.Offsets[i] = from
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		if st, err := f.Stat(); err == nil {
+			size := st.Size()
+			if size < from { // truncated or replaced: from its start
+				from = 0
+			}
+			from = max(from, size-runtime.MaxLogRead)
+			data := make([]byte, size-from)
+			n, _ := f.ReadAt(data, from)
+			// Whole lines only: a line still being written is read whole the next time.
+			if end := bytes.LastIndexByte(data[:n], '\n'); end >= 0 {
+				b.Write(data[:end+1])
+				next.Offsets[i] = from + int64(end+1)
+			}
+		}
+		f.Close()
+	}
+	return b.String(), next
 }
