@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/internal/pause"
 )
 
 // Journey is what every user does and how the app's answers are read: the run's counts and pacing, and the app's
@@ -130,7 +131,7 @@ func (j *Journey) run(ctx context.Context, b *browser) {
 			if keep := j.KeepAlive; d > keep && (keep > 0 || d > defaultKeepAlive) {
 				b.letGo()
 			}
-			if !sleep(ctx, d) {
+			if !pause.Sleep(ctx, d) {
 				break
 			}
 		}
@@ -193,21 +194,6 @@ func (j *Journey) setup(ctx context.Context, b *browser, u userData, userErr err
 	}
 	x := b.do(ctx, events.StepSetup, 0, r.method, r.path, form, func(x *exchange) string { return classify(x, false) })
 	j.follow(ctx, b, events.StepSetup, 0, x, classify)
-}
-
-// sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // follow follows x's redirects (across hosts) until an answer that is not one, classifying each hop; the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/clients/events"
+	"github.com/sessionlab/sessionlab/internal/pause"
 )
 
 // Stats is what the executor counted itself, to check the event log against.
@@ -140,7 +141,7 @@ func Run(ctx context.Context, target string, users []User, j Journey, record fun
 feed:
 	for _, u := range users {
 		// A user who arrives later than now is waited for; all-at-once users have Start 0.
-		if !sleep(ctx, time.Until(opts.Start.Add(u.Start))) || ctx.Err() != nil {
+		if !pause.Sleep(ctx, time.Until(opts.Start.Add(u.Start))) || ctx.Err() != nil {
 			break feed
 		}
 		select {

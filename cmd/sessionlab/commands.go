@@ -331,7 +331,8 @@ func newReportCmd() *cobra.Command {
 		Short: "Render saved event logs again, without running anything: one log is a run, several a comparison",
 		Long: "Render saved event logs (written by run --events or compare --events) in any format. The log's first " +
 			"record carries the scenario, topology and expectations, so no scenario file is needed. With several logs " +
-			"the output is a comparison, in the order given. Exit 1 when an expectation is not met.",
+			"the output is a comparison, in the order given. Exit 1 when an expectation is not met, 3 when a run was " +
+			"invalid (the harness's own parts ran out), 130 or 143 when one was interrupted.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := out.list(); err != nil {

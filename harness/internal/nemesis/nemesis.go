@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/harness/internal/vocab"
+	"github.com/sessionlab/sessionlab/internal/pause"
 
 	"github.com/sessionlab/sessionlab/clients/events"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
@@ -76,7 +77,7 @@ func (n *Nemesis) run(ctx, users context.Context, f plan.Fault) {
 // await blocks until the trigger fires (true) or the users are done (false).
 func (n *Nemesis) await(users context.Context, trig vocab.Trigger) bool {
 	if trig.Requests == 0 {
-		return runtime.Sleep(users, trig.After-n.clock())
+		return pause.Sleep(users, trig.After-n.clock())
 	}
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
@@ -115,7 +116,7 @@ func (n *Nemesis) killWithdrawn(ctx, users context.Context, p runtime.Part, f pl
 	if err := n.d.Withdraw(ctx, f.Target); err != nil {
 		return err
 	}
-	if f.For == 0 || !runtime.Sleep(users, f.For) {
+	if f.For == 0 || !pause.Sleep(users, f.For) {
 		return nil
 	}
 	if err := p.Start(ctx); err != nil {
@@ -148,13 +149,13 @@ func (n *Nemesis) apply(ctx, users context.Context, f plan.Fault) error {
 				err = p.Start(ctx)
 			}
 		}
-		if err != nil || f.For == 0 || !runtime.Sleep(users, f.For) {
+		if err != nil || f.For == 0 || !pause.Sleep(users, f.For) {
 			return err
 		}
 		return p.Start(ctx)
 	case vocab.ActionRollingRestart:
 		for i, r := range d.Replicas() {
-			if i > 0 && !runtime.Sleep(users, f.Pause) {
+			if i > 0 && !pause.Sleep(users, f.Pause) {
 				return nil
 			}
 			p, err := d.Part(r.Name)

@@ -35,12 +35,10 @@ type LimitWatch struct {
 }
 
 type watchedPart struct {
-	part Part
-	kind *balancer.Kind
-	// A LogFollower's log is read on from cursor, each line once; another part's whole log is read each time, and
-	// seen counts the lines of each limit already read.
-	cursor LogCursor
-	seen   map[string]int
+	part   LogFollower
+	name   string
+	kind   *balancer.Kind
+	cursor LogCursor // where the last read of its log stopped: each line is read once
 }
 
 // limitPollEvery is how often the logs are read between the reads a failed exchange asks for: a line is stamped
@@ -52,20 +50,25 @@ const limitPollEvery = 250 * time.Millisecond
 const limitSlack = time.Second
 
 // WatchLimits starts reading the logs of the deployment's balancer instances (every set's) and front, clock being
-// the run's time since its start, until Stop. A deployment with none (a live target) gives a watch that sees
-// nothing.
+// the run's time since its start, until Stop. A deployment with none (a live target), or whose parts cannot be
+// followed (LogFollower: both runtimes' can), gives a watch that sees nothing.
 func (d *Deployment) WatchLimits(clock func() time.Duration) *LimitWatch {
 	w := &LimitWatch{clock: clock, stop: make(chan struct{}), done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
+	watch := func(p Part, kind *balancer.Kind) {
+		if f, ok := p.(LogFollower); ok {
+			w.parts = append(w.parts, watchedPart{part: f, name: p.Name(), kind: kind})
+		}
+	}
 	d.mu.Lock()
 	for set, parts := range d.sets {
 		for _, p := range parts {
-			w.parts = append(w.parts, watchedPart{part: p, kind: d.kinds[set], seen: map[string]int{}})
+			watch(p, d.kinds[set])
 		}
 	}
 	if d.front != nil {
 		if haproxy, err := balancer.Lookup("haproxy"); err == nil {
-			w.parts = append(w.parts, watchedPart{part: d.front, kind: haproxy, seen: map[string]int{}})
+			watch(d.front, haproxy)
 		}
 	}
 	d.mu.Unlock()
@@ -133,11 +136,7 @@ func (w *LimitWatch) pollAfter(ctx context.Context, t time.Duration) {
 		texts := make([]string, len(w.parts))
 		for i := range w.parts {
 			p := &w.parts[i] // its cursor is this poll's alone: polls take turns
-			if f, ok := p.part.(LogFollower); ok {
-				texts[i], p.cursor = f.LogsAfter(ctx, p.cursor)
-			} else {
-				texts[i] = p.part.Logs(ctx, 1<<30)
-			}
+			texts[i], p.cursor = p.part.LogsAfter(ctx, p.cursor)
 		}
 		w.mu.Lock()
 		w.record(texts, from)
@@ -149,12 +148,10 @@ func (w *LimitWatch) pollAfter(ctx context.Context, t time.Duration) {
 	}
 }
 
-// record counts the limit lines of each part's log text (what a LogFollower logged since the last read, or the
-// whole log), stamping the new ones with at.
+// record counts the limit lines of what each part logged since the last read, stamping them with at.
 func (w *LimitWatch) record(texts []string, at time.Duration) {
 	for i := range w.parts {
 		p := &w.parts[i]
-		_, follows := p.part.(LogFollower)
 		counts, samples := map[string]int{}, map[string]string{}
 		for line := range strings.SplitSeq(texts[i], "\n") {
 			if limit := p.kind.LimitIn(line); limit != "" {
@@ -164,17 +161,10 @@ func (w *LimitWatch) record(texts []string, at time.Duration) {
 		}
 		for _, limit := range slices.Sorted(maps.Keys(counts)) {
 			n := counts[limit]
-			if !follows {
-				n -= p.seen[limit]
-				p.seen[limit] = counts[limit]
-			}
-			if n <= 0 {
-				continue
-			}
 			if len(w.seenAt) == 0 || w.seenAt[len(w.seenAt)-1] != at {
 				w.seenAt = append(w.seenAt, at) // one stamp per read is all Broke needs
 			}
-			w.hit(p.part.Name(), limit, n, at, samples[limit])
+			w.hit(p.name, limit, n, at, samples[limit])
 		}
 	}
 }

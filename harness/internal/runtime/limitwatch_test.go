@@ -37,6 +37,18 @@ func (p *logPart) Logs(context.Context, int) string {
 	return p.log.String()
 }
 
+// LogsAfter follows the log by offset, as a process's files are followed.
+func (p *logPart) LogsAfter(_ context.Context, at LogCursor) (string, LogCursor) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var from int64
+	if len(at.Offsets) > 0 {
+		from = at.Offsets[0]
+	}
+	text := p.log.String()
+	return text[from:], LogCursor{Offsets: []int64{int64(len(text))}}
+}
+
 // A manual clock: the run's time since its start, moved by the test.
 type testClock struct {
 	mu  sync.Mutex

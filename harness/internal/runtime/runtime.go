@@ -6,7 +6,6 @@ package runtime
 
 import (
 	"context"
-	"time"
 
 	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
@@ -85,19 +84,4 @@ type Endpoint struct {
 	Name  string // replica-2
 	Index int    // 2
 	Addr  string // host:port, as the balancer reaches it
-}
-
-// Sleep waits d, or less when ctx ends first; it reports whether the whole pause passed with ctx still live.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

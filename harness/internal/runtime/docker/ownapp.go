@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/internal/pause"
 )
 
 // Where the user's app finds its directories in a container: bind mounts of the run directory's "shared" (one for
@@ -29,7 +30,7 @@ func (r *dockerRun) startOwnReplicas(ctx context.Context, specs []plan.ReplicaSp
 	own := r.d.Topology().Own
 	if own.Stagger > 0 {
 		for i, spec := range specs {
-			if i > 0 && !runtime.Sleep(ctx, own.Stagger) {
+			if i > 0 && !pause.Sleep(ctx, own.Stagger) {
 				return ctx.Err()
 			}
 			if err := r.startOwnReplica(ctx, spec); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/sessionlab/sessionlab/harness/internal/balancer"
 	"github.com/sessionlab/sessionlab/harness/internal/plan"
 	"github.com/sessionlab/sessionlab/harness/internal/runtime"
+	"github.com/sessionlab/sessionlab/internal/pause"
 )
 
 // Local is the default runtime.
@@ -239,7 +240,7 @@ func (r *localRun) startReplicas(ctx context.Context, specs []plan.ReplicaSpec) 
 		// One after another, each ready before the stagger starts: an app that migrates a shared database on start
 		// must be done before the next one looks at it.
 		for i, p := range parts {
-			if i > 0 && !runtime.Sleep(ctx, own.Stagger) {
+			if i > 0 && !pause.Sleep(ctx, own.Stagger) {
 				return ctx.Err()
 			}
 			if err := p.startRebinding(ctx); err != nil {
