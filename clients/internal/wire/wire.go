@@ -41,7 +41,8 @@ type Client struct {
 	Capture []string
 
 	conn net.Conn
-	raw  syscall.RawConn // conn's descriptor, when it is plain TCP: see send
+	sock *sockConn       // conn, when dialTCP made it and it is plain TCP: see send
+	raw  syscall.RawConn // conn's descriptor, when it is a plain net.TCPConn of Dial's: see send
 	io   rawIO
 	// writeThenWait and readNow bound to this Client, made once: a method value made at each call would be an
 	// allocation per exchange.
@@ -190,7 +191,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if c.conn != nil && c.watching != ctx.Done() {
+	if c.conn != nil && c.unwatch != nil && c.watching != ctx.Done() {
 		// Watched for another context: watch this one instead, unless that one ended and its cut may come yet.
 		if c.unwatch() {
 			c.unwatch = nil
@@ -211,6 +212,11 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+	}
+	if c.sock != nil {
+		// Idle until the next exchange: no deadline for the poller to look at, no context to wake it for.
+		c.sock.deadline.Store(0)
+		c.sock.done = nil
 	}
 	return err
 }
@@ -245,9 +251,12 @@ func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (st
 	}
 	c.preamble = nil
 	br := readers.Get().(*bufio.Reader)
-	if c.raw != nil {
+	switch {
+	case c.sock != nil:
+		br.Reset(c.sock)
+	case c.raw != nil:
 		br.Reset((*rawReader)(c))
-	} else {
+	default:
 		br.Reset(c.conn)
 	}
 	defer func() {
@@ -270,6 +279,17 @@ func (c *Client) ready(ctx context.Context, deadline time.Time) error {
 		if err := c.connect(ctx, deadline); err != nil {
 			return err
 		}
+	}
+	if s := c.sock; s != nil {
+		// The poller wakes the users of a context that ended, and each finds its own ended: no watch per
+		// connection, nor a timer per exchange.
+		if done := ctx.Done(); c.watching != done {
+			s.p.watch(ctx)
+			c.watching = done
+		}
+		s.done = c.watching
+		s.setDeadline(deadline)
+		return ctx.Err()
 	}
 	if c.unwatch == nil {
 		// A run that ends cuts the exchanges in flight: the connection's deadline passes at once.
@@ -346,7 +366,9 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 		conn = tls.Client(conn, c.TLS)
 	}
 	c.conn, c.preamble = conn, preamble
-	if sc, ok := plainTCP(conn); ok {
+	if sc, ok := conn.(*sockConn); ok {
+		c.sock = sc
+	} else if sc, ok := plainTCP(conn); ok {
 		if c.raw, err = sc.SyscallConn(); err != nil {
 			conn.Close()
 			return fmt.Errorf("dial %s: %w", c.Addr, err)
@@ -369,6 +391,9 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 // directly, from inside the connection's raw read: the request goes out after the descriptor's readiness was reset,
 // so the wait cannot miss an answer that came quickly.
 func (c *Client) send(buf []byte) (sent bool, err error) {
+	if c.sock != nil {
+		return c.sock.writeThenWait(buf)
+	}
 	if c.raw == nil {
 		_, err := c.conn.Write(buf)
 		return err == nil, err
@@ -444,6 +469,9 @@ func (c *Client) readNow(fd uintptr) bool {
 // waits: only a peek that finds nothing waiting, EAGAIN, leaves the connection in use. A TLS connection is not
 // looked at (its records would have to be read): a GET that fails on it is sent again, a POST is not.
 func (c *Client) peekClosed() bool {
+	if c.sock != nil {
+		return c.sock.pending()
+	}
 	if c.raw == nil {
 		return false
 	}
@@ -499,11 +527,15 @@ func (c *Client) Drop() {
 	if c.conn == nil {
 		return
 	}
-	raw := c.raw
-	if tc, ok := c.conn.(*tls.Conn); ok {
-		if sc, ok := plainTCP(tc.NetConn()); ok {
+	raw, conn := c.raw, c.conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+		if sc, ok := plainTCP(conn); ok {
 			raw, _ = sc.SyscallConn()
 		}
+	}
+	if sc, ok := conn.(*sockConn); ok {
+		sc.reset()
 	}
 	if raw != nil {
 		_ = raw.Control(resetOnClose)
@@ -515,8 +547,6 @@ func (c *Client) Drop() {
 func plainTCP(conn net.Conn) (syscall.Conn, bool) {
 	switch conn := conn.(type) {
 	case *net.TCPConn:
-		return conn, true
-	case *fileConn:
 		return conn, true
 	}
 	return nil, false
@@ -539,7 +569,7 @@ func (c *Client) closeFor(why Opened) {
 		c.unwatch()
 	}
 	_ = c.conn.Close()
-	c.conn, c.raw, c.preamble, c.unwatch, c.watching = nil, nil, nil, nil, nil
+	c.conn, c.sock, c.raw, c.preamble, c.unwatch, c.watching = nil, nil, nil, nil, nil, nil
 }
 
 func appendRequest(b []byte, req *Request) []byte {

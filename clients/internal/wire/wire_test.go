@@ -1357,7 +1357,7 @@ func BenchmarkPeekClosed(b *testing.B) {
 	}
 }
 
-// A request larger than the socket's send buffer: the direct write stops short and the rest goes the ordinary way.
+// A request larger than the socket's send buffer: the direct write stops short and waits on the poller for room.
 func TestRequestLargerThanTheSendBuffer(t *testing.T) {
 	const size = 32 << 20
 	got := make(chan int, 1)
@@ -1375,7 +1375,7 @@ func TestRequestLargerThanTheSendBuffer(t *testing.T) {
 	})
 	c := newClient(t, s.addr)
 	resp := do(t, c, &Request{Method: "POST", Host: "example.test", Target: "/upload", Body: bytes.Repeat([]byte("x"), size), Keep: keepAll})
-	assert.NotNil(t, c.raw, "a plain TCP connection is written and read directly")
+	assert.NotNil(t, c.sock, "a plain TCP connection is written and read directly")
 	assert.Equal(t, size, <-got)
 	assert.Equal(t, "ok", string(resp.Body))
 }
