@@ -336,7 +336,9 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 					}
 				}
 			}
-			x.Cleared = clearedCookies(resp.SetCookie, time.Now())
+			if len(resp.SetCookie) > 0 {
+				x.Cleared = clearedCookies(resp.SetCookie, time.Now())
+			}
 			x.Outcome = classify(x)
 			if rateLimited(resp) {
 				x.Outcome = events.OutcomeRateLimited

@@ -132,6 +132,7 @@ func (p *poller) expire() {
 		switch d := s.deadline.Load(); {
 		case d == 0:
 		case d <= now:
+			s.expired.Store(d)
 			s.notify()
 		case next == 0 || d < next:
 			next = d
@@ -247,8 +248,10 @@ type sock struct {
 	// wake holds a token when the poller saw the socket ready (or a deadline passed, or a watched context ended)
 	// since the user last took one: the user then tries its call again.
 	wake chan struct{}
-	// deadline is when the user's calls fail with os.ErrDeadlineExceeded (Unix nanoseconds); 0: none.
-	deadline atomic.Int64
+	// deadline is when the user's calls fail with os.ErrDeadlineExceeded (Unix nanoseconds); 0: none. expired is the
+	// deadline the poller last found passed: the user's wait fails while it is the one set, and a wait never asks
+	// the clock.
+	deadline, expired atomic.Int64
 	// done, when it is closed, fails the user's waits as a passed deadline does (the context of the exchange).
 	done <-chan struct{}
 	// writable: the poller wakes s when it can be written, too (wantWritable).
@@ -277,9 +280,10 @@ func (s *sock) open(p *poller, fd int) error {
 }
 
 // wait blocks until the poller leaves a token, after which the caller tries its call again; it fails when the
-// deadline passed or done ended.
+// poller found the deadline passed, or done ended. A deadline that passed before the poller looked is waited past:
+// the poller looks at it in time (deadlineSet) and wakes the user.
 func (s *sock) wait() error {
-	if d := s.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+	if d := s.deadline.Load(); d != 0 && s.expired.Load() == d {
 		return os.ErrDeadlineExceeded
 	}
 	if s.done != nil {

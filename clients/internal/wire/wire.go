@@ -53,7 +53,15 @@ type Client struct {
 	peekBuf                    [1]byte         // what peekClosed looks into; nothing is kept in it
 	// opened is what the last Do did (Opened); lost says why there is no connection now, for the next one to say.
 	opened, lost Opened
+	// answered is when the last exchange that kept the connection began.
+	answered time.Time
 }
+
+// peekAfter is how long a connection is idle before a request that is harmless to repeat looks whether the server
+// closed it (or sent something unasked, which would be read as the answer). No server's keep-alive timeout is this
+// short; a close while the connection is busier than that comes with the answer before (Connection: close) or fails
+// the next request before any byte of its answer, which is then sent again.
+const peekAfter = 50 * time.Millisecond
 
 // Request is what one exchange sends.
 type Request struct {
@@ -223,16 +231,19 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 
 // exchange makes one try; started reports whether any byte of the answer came.
 func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (started bool, err error) {
+	now := time.Now()
 	var deadline time.Time
 	if c.Timeout > 0 {
-		deadline = time.Now().Add(c.Timeout)
+		deadline = now.Add(c.Timeout)
 	}
 	held := c.conn != nil
 	if err := c.ready(ctx, deadline); err != nil {
 		return false, err
 	}
 	// Looked at once the deadline is set: the peek, a read, fails on one that passed while the connection was idle.
-	if held && c.peekClosed() {
+	// A request that is harmless to repeat on a connection the answer before left moments ago is not looked at: a
+	// close that comes meanwhile fails it before any byte of an answer, and it goes again on a new connection (Do).
+	if held && (!replayable(req.Method) || now.Sub(c.answered) >= peekAfter) && c.peekClosed() {
 		c.closeFor(OpenedServerClosed)
 		if err := c.ready(ctx, deadline); err != nil {
 			return false, err
@@ -270,6 +281,7 @@ func (c *Client) exchange(ctx context.Context, req *Request, resp *Response) (st
 	if !keep || br.Buffered() > 0 {
 		c.closeFor(OpenedServerClosed)
 	}
+	c.answered = now
 	return true, nil
 }
 

@@ -1401,3 +1401,37 @@ func TestReusedResponseKeepsEachAnswersValues(t *testing.T) {
 		assert.Equal(t, []string{"text/html", "text/plain", "application/json"}[i%3], resp.ContentType, "answer %d", i)
 	}
 }
+
+// A server that answers nobody on an idle connection before closing it (a 408 at its idle timeout): a request after
+// a pause, even one harmless to repeat, looks first and goes on a new connection, and never takes that answer for its
+// own.
+func TestUnaskedAnswerOnAnIdleConnection(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			s := newRawServer(t, func(s *rawServer, n int, conn net.Conn) {
+				if n > 1 {
+					answering(func(_, _ int, _ *http.Request) (string, bool) {
+						return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnew", false
+					})(s, n, conn)
+					return
+				}
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+					return
+				}
+				s.requests.Add(1)
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nold")
+				time.Sleep(10 * time.Millisecond)
+				_, _ = io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+				_ = conn.(*net.TCPConn).CloseWrite()
+			})
+			c := newClient(t, s.addr)
+			req := &Request{Method: method, Host: "example.test", Target: "/", Keep: keepAll}
+			assert.Equal(t, "old", string(do(t, c, req).Body))
+			time.Sleep(2 * peekAfter)
+			resp := do(t, c, req)
+			assert.Equal(t, 200, resp.Status, "the unasked 408 was not taken for the answer")
+			assert.Equal(t, "new", string(resp.Body))
+			assert.Equal(t, OpenedServerClosed, c.Opened())
+		})
+	}
+}
