@@ -99,7 +99,7 @@ func newBrowser(u User, target string, clock func() time.Duration, sent *atomic.
 	switch {
 	case opts.Bind:
 		b.dial = bindDialer(dialAddr, from)
-		b.conn.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return b.dial(ctx, "tcp", addr) }
+		b.conn.From = from
 	case opts.ForwardedFor, opts.Anonymous:
 		b.dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	default:

@@ -16,8 +16,8 @@ import (
 // kernel for both addresses and makes each of its calls through the scheduler (waking its monitor thread), and it
 // waits on the poller for a handshake that on loopback is over when connect returns. Here the socket is connected,
 // checked and handed to the users' poller (poller): its local address is asked for only when an error or a header
-// names it.
-func dialTCP(ctx context.Context, ap netip.AddrPort, deadline time.Time) (*sockConn, error) {
+// names it. A valid from is the address the connection is made from (the kernel picks the port).
+func dialTCP(ctx context.Context, ap netip.AddrPort, from netip.Addr, deadline time.Time) (*sockConn, error) {
 	remote := net.TCPAddrFromAddrPort(ap)
 	p, err := getPoller()
 	if err != nil {
@@ -33,6 +33,15 @@ func dialTCP(ctx context.Context, ap netip.AddrPort, deadline time.Time) (*sockC
 	if errno := setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); errno != 0 {
 		closeFD(fd)
 		return nil, dialError(remote, os.NewSyscallError("setsockopt", errno))
+	}
+	if from.IsValid() {
+		lsa, llen, _ := sockaddr(netip.AddrPortFrom(from, 0))
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(lsa), uintptr(llen)); errno != 0 {
+			closeFD(fd)
+			err := dialError(remote, os.NewSyscallError("bind", errno))
+			err.Source = &net.TCPAddr{IP: from.AsSlice()}
+			return nil, err
+		}
 	}
 	_, _, errno := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(sa), uintptr(salen))
 	switch errno {
@@ -115,7 +124,7 @@ func (c *sockConn) await(ctx context.Context, deadline time.Time) error {
 	}
 }
 
-func dialError(remote *net.TCPAddr, err error) error {
+func dialError(remote *net.TCPAddr, err error) *net.OpError {
 	return &net.OpError{Op: "dial", Net: "tcp", Addr: remote, Err: err}
 }
 

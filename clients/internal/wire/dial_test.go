@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"net"
+	"strconv"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -25,7 +26,7 @@ func TestDialTCP(t *testing.T) {
 			}
 		}()
 		ap := netip.MustParseAddrPort(ln.Addr().String())
-		conn, err := dialTCP(context.Background(), ap, time.Now().Add(5*time.Second))
+		conn, err := dialTCP(context.Background(), ap, netip.Addr{}, time.Now().Add(5*time.Second))
 		require.NoError(t, err)
 		defer conn.Close()
 		server := <-accepted
@@ -40,12 +41,28 @@ func TestDialTCP(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "ping", string(buf))
 	})
+	t.Run("from a given address", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		from := netip.MustParseAddr("127.0.0.5")
+		for _, c := range []*Client{
+			{Addr: ln.Addr().String(), From: func() netip.Addr { return from }},
+			{Addr: "localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), From: func() netip.Addr { return from }}, // a name: net.Dialer
+		} {
+			go func() { _ = c.Do(context.Background(), get("/"), &Response{}) }()
+			server, err := ln.Accept()
+			require.NoError(t, err)
+			assert.Equal(t, from.String(), server.RemoteAddr().(*net.TCPAddr).IP.String(), "dialled from %s", c.Addr)
+			server.Close()
+		}
+	})
 	t.Run("refused, named as net.Dialer names it", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		ln.Close()
-		_, err = dialTCP(context.Background(), netip.MustParseAddrPort(addr), time.Time{})
+		_, err = dialTCP(context.Background(), netip.MustParseAddrPort(addr), netip.Addr{}, time.Time{})
 		require.ErrorIs(t, err, syscall.ECONNREFUSED)
 		assert.Equal(t, "dial tcp "+addr+": connect: connection refused", err.Error())
 	})
@@ -53,7 +70,7 @@ func TestDialTCP(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer ln.Close()
-		conn, err := dialTCP(context.Background(), netip.MustParseAddrPort(ln.Addr().String()), time.Time{})
+		conn, err := dialTCP(context.Background(), netip.MustParseAddrPort(ln.Addr().String()), netip.Addr{}, time.Time{})
 		require.NoError(t, err)
 		defer conn.Close()
 		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Millisecond)))

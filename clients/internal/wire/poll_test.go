@@ -42,7 +42,7 @@ func TestConnectInProgress(t *testing.T) {
 	ap := fullListener(t)
 	t.Run("the deadline ends it", func(t *testing.T) {
 		start := time.Now()
-		_, err := dialTCP(context.Background(), ap, time.Now().Add(150*time.Millisecond))
+		_, err := dialTCP(context.Background(), ap, netip.Addr{}, time.Now().Add(150*time.Millisecond))
 		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 		assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
 		assert.Less(t, time.Since(start), time.Second)
@@ -51,7 +51,7 @@ func TestConnectInProgress(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		start := time.Now()
-		_, err := dialTCP(ctx, ap, time.Time{})
+		_, err := dialTCP(ctx, ap, netip.Addr{}, time.Time{})
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Less(t, time.Since(start), time.Second)
 	})
@@ -70,10 +70,10 @@ func TestDeadlinesInAnyOrder(t *testing.T) {
 		_, _ = conn.Read(make([]byte, 1)) // never answers
 	})
 	ap := netip.MustParseAddrPort(s.addr)
-	long, err := dialTCP(context.Background(), ap, time.Time{})
+	long, err := dialTCP(context.Background(), ap, netip.Addr{}, time.Time{})
 	require.NoError(t, err)
 	defer long.Close()
-	short, err := dialTCP(context.Background(), ap, time.Time{})
+	short, err := dialTCP(context.Background(), ap, netip.Addr{}, time.Time{})
 	require.NoError(t, err)
 	defer short.Close()
 	require.NoError(t, long.SetDeadline(time.Now().Add(600*time.Millisecond)))
@@ -101,7 +101,7 @@ func TestDescriptorReused(t *testing.T) {
 	ap := netip.MustParseAddrPort(s.addr)
 	seen := map[int]bool{}
 	for range 20 {
-		c, err := dialTCP(context.Background(), ap, time.Now().Add(5*time.Second))
+		c, err := dialTCP(context.Background(), ap, netip.Addr{}, time.Now().Add(5*time.Second))
 		require.NoError(t, err)
 		seen[c.fd] = true
 		_, err = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))

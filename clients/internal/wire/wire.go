@@ -30,8 +30,11 @@ type Client struct {
 	Addr string
 	// TLS, when set, makes the connection https; its ServerName is the host to verify.
 	TLS *tls.Config
-	// Dial connects to Addr; nil dials plainly. A user bound to its own address dials from it.
+	// Dial connects to Addr; nil dials plainly.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// From, when set and Dial is not, gives the address each new connection is made from: a user bound to its own
+	// (loopback) address.
+	From func() netip.Addr
 	// Preamble, when set, gives the bytes sent ahead of everything else on a new connection (a PROXY protocol
 	// header), from the connection's addresses.
 	Preamble func(local, remote net.Addr) ([]byte, error)
@@ -333,7 +336,11 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 	if c.Dial == nil && perr == nil {
 		// An address needs no resolving, and is dialled with direct calls (dialTCP), which take the deadline as
 		// it is: no context of its own per connection.
-		conn, err = dialTCP(ctx, ap, deadline)
+		var from netip.Addr
+		if c.From != nil {
+			from = c.From()
+		}
+		conn, err = dialTCP(ctx, ap, from, deadline)
 		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
 			return fmt.Errorf("dial %s: %w after %s", c.Addr, ErrTimeout, c.Timeout)
 		}
@@ -350,6 +357,9 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 			// No TCP keep-alive probes: a user's connection lives for a journey, and the four socket options
 			// they take are a measurable share of opening it.
 			d := net.Dialer{KeepAlive: -1}
+			if c.From != nil {
+				d.LocalAddr = &net.TCPAddr{IP: c.From().AsSlice()}
+			}
 			conn, err = d.DialContext(dctx, "tcp", c.Addr)
 		}
 		if err != nil && dctx.Err() != nil && ctx.Err() == nil {
