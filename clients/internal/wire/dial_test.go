@@ -3,8 +3,8 @@ package wire
 import (
 	"context"
 	"net"
-	"strconv"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"

@@ -3,7 +3,8 @@
 // journey reads — the status, the headers it names, the Set-Cookie lines and, when asked, the body. It exists
 // because net/http's Transport costs two goroutines, two buffers and a header map per connection, which tens of
 // thousands of users at once, on the cores the system under test also uses, cannot afford. On a plain TCP
-// connection the request is written and the answer read with direct calls on the socket (see Client.send).
+// connection the request is written and the answer read with direct calls on the socket (see Client.send), which
+// the process's own epoll instance waits on (poller).
 package wire
 
 import (
@@ -403,7 +404,8 @@ func (c *Client) connect(ctx context.Context, deadline time.Time) error {
 }
 
 // send writes a request and, on a plain TCP connection, waits until the answer can be read; sent reports whether
-// the request left whole.
+// the request left whole. A connection dialTCP made is written and waited on through the users' poller (sockConn,
+// poller); one a Dial of the caller's or a host name made, as follows.
 //
 // Two costs of Go's own socket calls are worth avoiding for a client that spends most of its time waiting on the
 // system under test, on the same cores. Its read tries the socket before it waits, which right after a request is
