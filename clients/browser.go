@@ -446,6 +446,11 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, form url.
 		ev.Sent = sent
 	}
 	req := wire.Request{Method: method, Host: u.Host, Target: u.RequestURI(), Keep: b.keep}
+	if ev.Step == events.StepPage {
+		// A protected page is read for its status, its redirect and its cookies alone (classifyPage): its body is
+		// read past, not kept.
+		req.Keep = nil
+	}
 	if form != nil {
 		h = append(h, "Content-Type: application/x-www-form-urlencoded\r\n"...)
 		req.Body = []byte(form.Encode())

@@ -144,9 +144,6 @@ func (a *Accumulator) Record(e events.Event) {
 	a.t.Requests++
 	a.series.Add(e)
 	a.countConn(e)
-	if e.Addr != "" && e.Host == "" {
-		a.addrs[e.Addr] = struct{}{}
-	}
 	switch e.Outcome {
 	case events.OutcomeError:
 		a.t.Errors++
@@ -172,6 +169,10 @@ func (a *Accumulator) Record(e events.Event) {
 		a.t.SessionLosses++
 	}
 	u, created := a.trackUser(e, rep)
+	if e.Addr != "" && e.Host == "" && e.Addr != u.addr {
+		a.addrs[e.Addr] = struct{}{}
+		u.addr = e.Addr
+	}
 	a.wit.Record(&e, &u.trace)
 	a.tier.Track(e, &u.inst, loss, created)
 	switch e.Step {

@@ -17,6 +17,8 @@ type userRecord struct {
 	inst tier.User
 	// trace is the user's exchanges a witness would show, when the user is followed (witness.Set.Record).
 	trace *witness.Trace
+	// addr is the address of the user's last exchange with the balancer, already counted in Accumulator.addrs.
+	addr string
 }
 
 // trackUser adds e to its user's record, and reports whether e created the user's session (users.User.Add).
