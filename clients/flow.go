@@ -113,12 +113,16 @@ func plainParts(t *template.Template) []tmplPart {
 func (t tmpl) renderParts(data any) (string, bool) {
 	var id, page int
 	var user, password string
-	hasPage := false
+	hasUser, hasPassword, hasPage := true, true, false
 	switch d := data.(type) {
 	case pageData:
 		id, user, password, page, hasPage = d.ID, d.User, d.Password, d.Page, true
 	case userData:
 		id, user, password = d.ID, d.User, d.Password
+	case passwordData:
+		id, user, hasPassword = d.ID, d.User, false
+	case nameData:
+		id, hasUser, hasPassword = d.ID, false, false
 	default:
 		return "", false
 	}
@@ -130,8 +134,14 @@ func (t tmpl) renderParts(data any) (string, bool) {
 		case "ID":
 			b = strconv.AppendInt(b, int64(id), 10)
 		case "User":
+			if !hasUser {
+				return "", false
+			}
 			b = append(b, user...)
 		case "Password":
+			if !hasPassword {
+				return "", false
+			}
 			b = append(b, password...)
 		case "Page":
 			if !hasPage {

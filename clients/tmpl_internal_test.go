@@ -13,6 +13,8 @@ func TestPlainPartsRenderAsTheTemplate(t *testing.T) {
 	data := []any{
 		pageData{ID: 7, User: "user7", Password: "p<&>w", Page: 12},
 		userData{ID: 3, User: "user3", Password: "secret"},
+		passwordData{ID: 4, User: "user4"},
+		nameData{ID: 5},
 	}
 	cases := []struct {
 		text  string
@@ -21,6 +23,9 @@ func TestPlainPartsRenderAsTheTemplate(t *testing.T) {
 		{"/page/{{.Page}}", true},
 		{"/u/{{.User}}/{{.ID}}?p={{.Page}}&x={{.Password}}", true},
 		{"{{.ID}}", true},
+		{"user{{.ID}}", true},
+		{"{{.User}}-{{.ID}}", true},
+		{"{{.Password}}", true},
 		{"/a/{{ .Page }}/b", true},
 		{"/p/{{.Page | printf \"%03d\"}}", false},
 		{"/p/{{if .Page}}x{{end}}", false},
