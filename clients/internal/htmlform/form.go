@@ -32,25 +32,27 @@ func FindLogin(page []byte) (Login, bool) {
 			}
 			return Login{}, false
 		case html.StartTagToken, html.SelfClosingTagToken:
-			t := z.Token()
-			switch t.Data {
+			// Only a form's and an input's attributes are read: the tokenizer's Token would unescape every tag's.
+			name, hasAttr := z.TagName()
+			switch string(name) {
 			case "form":
-				cur, password = &Login{Action: attr(t, "action"), Hidden: url.Values{}}, false
+				cur, password = &Login{Action: attrs(z, hasAttr, "action")["action"], Hidden: url.Values{}}, false
 			case "input":
 				if cur == nil {
 					continue
 				}
-				switch strings.ToLower(attr(t, "type")) {
+				a := attrs(z, hasAttr, "type", "name", "value")
+				switch strings.ToLower(a["type"]) {
 				case "password":
 					password = true
 				case "hidden":
-					if name := attr(t, "name"); name != "" {
-						cur.Hidden.Add(name, attr(t, "value"))
+					if a["name"] != "" {
+						cur.Hidden.Add(a["name"], a["value"])
 					}
 				}
 			}
 		case html.EndTagToken:
-			if t := z.Token(); t.Data == "form" && cur != nil {
+			if name, _ := z.TagName(); string(name) == "form" && cur != nil {
 				if password {
 					return *cur, true
 				}
@@ -60,11 +62,20 @@ func FindLogin(page []byte) (Login, bool) {
 	}
 }
 
-func attr(t html.Token, name string) string {
-	for _, a := range t.Attr {
-		if a.Key == name {
-			return a.Val
+// attrs reads the tag's attributes and returns the first value of each of names (lower-cased keys, unescaped
+// values, as the tokenizer's Token gives them).
+func attrs(z *html.Tokenizer, more bool, names ...string) map[string]string {
+	found := make(map[string]string, len(names))
+	for more {
+		var key, val []byte
+		key, val, more = z.TagAttr()
+		for _, n := range names {
+			if string(key) == n {
+				if _, seen := found[n]; !seen {
+					found[n] = string(val)
+				}
+			}
 		}
 	}
-	return ""
+	return found
 }

@@ -1,10 +1,15 @@
 package htmlform
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
 )
 
 func TestFindLoginForm(t *testing.T) {
@@ -109,5 +114,80 @@ func TestFindLoginForm(t *testing.T) {
 			assert.Equal(t, tt.action, f.Action)
 			assert.Equal(t, tt.hidden, f.Hidden)
 		})
+	}
+}
+
+// findLoginByToken is FindLogin as it read pages before, building every tag's Token: the reference the reading of
+// form and input attributes alone must agree with.
+func findLoginByToken(page []byte) (Login, bool) {
+	z := html.NewTokenizer(bytes.NewReader(page))
+	var cur *Login
+	password := false
+	attr := func(t html.Token, name string) string {
+		for _, a := range t.Attr {
+			if a.Key == name {
+				return a.Val
+			}
+		}
+		return ""
+	}
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if cur != nil && password {
+				return *cur, true
+			}
+			return Login{}, false
+		case html.StartTagToken, html.SelfClosingTagToken:
+			t := z.Token()
+			switch t.Data {
+			case "form":
+				cur, password = &Login{Action: attr(t, "action"), Hidden: url.Values{}}, false
+			case "input":
+				if cur == nil {
+					continue
+				}
+				switch strings.ToLower(attr(t, "type")) {
+				case "password":
+					password = true
+				case "hidden":
+					if name := attr(t, "name"); name != "" {
+						cur.Hidden.Add(name, attr(t, "value"))
+					}
+				}
+			}
+		case html.EndTagToken:
+			if t := z.Token(); t.Data == "form" && cur != nil {
+				if password {
+					return *cur, true
+				}
+				cur = nil
+			}
+		}
+	}
+}
+
+// Pages put together from pieces of markup, sloppy ones among them: FindLogin reads each as the Token-based reading
+// does.
+func TestFindLoginAsTokens(t *testing.T) {
+	pieces := []string{
+		`<form action="/login">`, `<FORM ACTION='/a?x=1&amp;y=2' method=post>`, `</form>`, `</FORM >`,
+		`<input type="hidden" name="csrf" value="t&lt;1">`, `<input name=state type=HIDDEN value=s1>`,
+		`<input type="hidden" value="no-name">`, `<input type="hidden" name="dup" value="a" name="b" value="c">`,
+		`<input TYPE="Password" name="password">`, `<input type=password/>`, `<input name="username">`,
+		`<div class="x" data-v="&amp;&#39;">`, `</div>`, `<p>text & more</p>`, `<!-- <form action="/c"> -->`,
+		`<script>var s = "<form action='/s'>";</script>`, `<input type="hidden" name="e" value="&#x1F600;">`,
+		`<br/>`, `<input type='hidden' name='x' value=''>`, `<form>`, "<input type=\"hidden\" name=\"nul\" value=\"a\x00b\">",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		var page strings.Builder
+		for range 1 + rng.IntN(12) {
+			page.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		want, wantOK := findLoginByToken([]byte(page.String()))
+		got, gotOK := FindLogin([]byte(page.String()))
+		require.Equal(t, wantOK, gotOK, "page %d: %q", i, page.String())
+		require.Equal(t, want, got, "page %d: %q", i, page.String())
 	}
 }
