@@ -27,7 +27,7 @@ type Accumulator struct {
 	loads    []replicaLoad  // meta's replicas first, then other names as answers carried them
 	listed   int            // how many of loads are meta's replicas
 	loggedIn map[int]struct{}
-	users    map[int]*userRecord
+	users    userTable
 	tl       timeline.Timeline
 	store    *events.StoreStats
 	balancer *events.BalancerStats
@@ -91,7 +91,6 @@ func NewAccumulator(meta events.Meta) *Accumulator {
 		attempts: make(map[attemptKey]attempt),
 		ids:      make(map[string]int, len(meta.Replicas)),
 		loggedIn: make(map[int]struct{}),
-		users:    make(map[int]*userRecord),
 		// error is interned from the start: outcomeCode falls back to it once a damaged log has filled the table.
 		outcomes: []string{events.OutcomeOK, events.OutcomeError},
 		addrs:    make(addresses),

@@ -78,7 +78,7 @@ func (a *Accumulator) tierFigures() *Tier {
 		t.Instances = append(t.Instances, Instance{Name: l.Name, Requests: l.Requests, Share: ratio(l.Requests, answered),
 			Users: l.Users, Errors: l.Errors, Connections: l.Connections})
 	}
-	for _, u := range a.users {
+	for _, u := range a.users.sorted() {
 		if u.inst.Several() {
 			t.UsersOnSeveral++
 		}

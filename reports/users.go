@@ -21,12 +21,63 @@ type userRecord struct {
 	addr string
 }
 
+// userTable holds the users' records: by id in a slice for the ids a population draws (from 1, dense), which every
+// exchange looks up, and in a map for any other id (a damaged log's).
+type userTable struct {
+	dense  []*userRecord
+	sparse map[int]*userRecord
+}
+
+// denseUsers bounds the ids kept in the slice: 4 Mi users' pointers are 32 MiB.
+const denseUsers = 1 << 22
+
+func (t *userTable) get(id int) *userRecord {
+	if id >= 0 && id < len(t.dense) {
+		return t.dense[id]
+	}
+	return t.sparse[id]
+}
+
+func (t *userTable) put(id int, u *userRecord) {
+	switch {
+	case id >= 0 && id < denseUsers:
+		if id >= len(t.dense) {
+			t.dense = slices.Grow(t.dense, id+1-len(t.dense))[:id+1]
+		}
+		t.dense[id] = u
+	default:
+		if t.sparse == nil {
+			t.sparse = map[int]*userRecord{}
+		}
+		t.sparse[id] = u
+	}
+}
+
+// sorted is every record, by id.
+func (t *userTable) sorted() []*userRecord {
+	var out []*userRecord
+	for _, u := range t.dense {
+		if u != nil {
+			out = append(out, u)
+		}
+	}
+	neg := []*userRecord{}
+	for _, id := range slices.Sorted(maps.Keys(t.sparse)) {
+		if id < 0 {
+			neg = append(neg, t.sparse[id])
+		} else {
+			out = append(out, t.sparse[id])
+		}
+	}
+	return append(neg, out...)
+}
+
 // trackUser adds e to its user's record, and reports whether e created the user's session (users.User.Add).
 func (a *Accumulator) trackUser(e events.Event, rep int) (*userRecord, bool) {
-	u := a.users[e.User]
+	u := a.users.get(e.User)
 	if u == nil {
 		u = &userRecord{User: users.New(e)}
-		a.users[e.User] = u
+		a.users.put(e.User, u)
 	}
 	return u, u.Add(e, rep)
 }
@@ -43,8 +94,8 @@ type Stickiness struct {
 // userFigures are the per-user totals, the most users at once and the stickiness summary.
 func (a *Accumulator) userFigures() (loop, affected, peak int, st Stickiness) {
 	var sum users.Sum
-	for _, id := range slices.Sorted(maps.Keys(a.users)) {
-		sum.Add(&a.users[id].User)
+	for _, u := range a.users.sorted() {
+		sum.Add(&u.User)
 	}
 	st = Stickiness{Users: sum.Sticky, Mean: sum.Mean(), UsersAtOne: sum.AtOne, ShareAtOne: ratio(sum.AtOne, sum.Sticky)}
 	return sum.Loop, sum.Affected, sum.Peak(), st
