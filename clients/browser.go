@@ -260,6 +260,8 @@ type exchange struct {
 	form      htmlform.Login
 	formFound bool
 	formRead  bool
+	// url is what URL points to for the usual target, a plain path: no allocation of its own.
+	url url.URL
 }
 
 // loginForm is the login form of the answer's body, if it has one.
@@ -272,10 +274,11 @@ func (x *exchange) loginForm() (htmlform.Login, bool) {
 }
 
 // resolve is base.ResolveReference of target parsed, without the parse and the path's unescaping and cleaning for
-// the usual target: an absolute path of plain characters with no dot segment.
-func resolve(base *url.URL, target string) (*url.URL, error) {
+// the usual target: an absolute path of plain characters with no dot segment, which it puts in dst.
+func resolve(dst, base *url.URL, target string) (*url.URL, error) {
 	if plainPath(target) {
-		return &url.URL{Scheme: base.Scheme, User: base.User, Host: base.Host, Path: target}, nil
+		*dst = url.URL{Scheme: base.Scheme, User: base.User, Host: base.Host, Path: target}
+		return dst, nil
 	}
 	ref, err := url.Parse(target)
 	if err != nil {
@@ -306,7 +309,7 @@ func (b *browser) do(ctx context.Context, step string, attempt int, method, targ
 	b.sent.Add(1)
 	ev := events.Event{User: b.user.ID, Addr: b.currentAddr(), Step: step, Attempt: attempt, Method: method, Path: target}
 	var err error
-	if x.URL, err = resolve(b.base, target); err == nil {
+	if x.URL, err = resolve(&x.url, b.base, target); err == nil {
 		if method == http.MethodGet && form != nil {
 			q := x.URL.Query()
 			for k, vs := range form {

@@ -24,14 +24,14 @@ func TestResolveMatchesResolveReference(t *testing.T) {
 				ref, err := url.Parse(target)
 				require.NoError(t, err)
 				want := base.ResolveReference(ref)
-				got, err := resolve(base, target)
+				got, err := resolve(new(url.URL), base, target)
 				require.NoError(t, err)
 				assert.Equal(t, want, got)
 				assert.Equal(t, want.String(), got.String())
 			})
 		}
 	}
-	_, err := resolve(&url.URL{Scheme: "http", Host: "lb.test"}, "/bad\x7f")
+	_, err := resolve(new(url.URL), &url.URL{Scheme: "http", Host: "lb.test"}, "/bad\x7f")
 	assert.Error(t, err, "a control character is refused as url.Parse refuses it")
 }
 
