@@ -55,21 +55,21 @@ func (t *userTable) put(id int, u *userRecord) {
 
 // sorted is every record, by id.
 func (t *userTable) sorted() []*userRecord {
+	ids := slices.Sorted(maps.Keys(t.sparse))
+	firstPositive, _ := slices.BinarySearch(ids, 0) // the sparse ids are below 0 or past the dense ones
 	var out []*userRecord
+	for _, id := range ids[:firstPositive] {
+		out = append(out, t.sparse[id])
+	}
 	for _, u := range t.dense {
 		if u != nil {
 			out = append(out, u)
 		}
 	}
-	neg := []*userRecord{}
-	for _, id := range slices.Sorted(maps.Keys(t.sparse)) {
-		if id < 0 {
-			neg = append(neg, t.sparse[id])
-		} else {
-			out = append(out, t.sparse[id])
-		}
+	for _, id := range ids[firstPositive:] {
+		out = append(out, t.sparse[id])
 	}
-	return append(neg, out...)
+	return out
 }
 
 // trackUser adds e to its user's record, and reports whether e created the user's session (users.User.Add).

@@ -312,6 +312,6 @@ func (s *sock) setDeadline(t time.Time) {
 // wait.
 func (s *sock) close() {
 	s.p.remove(s)
-	_, _, _ = syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.fd), 0, 0)
+	closeFD(s.fd)
 	s.fd = -1
 }

@@ -569,9 +569,8 @@ func (c *Client) Drop() {
 
 // plainTCP is conn's descriptor when conn is a TCP connection as dialled (not TLS, nor a caller's own kind).
 func plainTCP(conn net.Conn) (syscall.Conn, bool) {
-	switch conn := conn.(type) {
-	case *net.TCPConn:
-		return conn, true
+	if tc, ok := conn.(*net.TCPConn); ok {
+		return tc, true
 	}
 	return nil, false
 }
