@@ -110,47 +110,59 @@ func plainParts(t *template.Template) []tmplPart {
 
 // renderParts puts the parts together for the data, or reports that it cannot (a field the data lacks), so that the
 // template itself runs and gives its own error.
-func (t tmpl) renderParts(data any) (string, bool) {
-	var id, page int
-	var user, password string
-	hasUser, hasPassword, hasPage := true, true, false
-	switch d := data.(type) {
-	case pageData:
-		id, user, password, page, hasPage = d.ID, d.User, d.Password, d.Page, true
-	case userData:
-		id, user, password = d.ID, d.User, d.Password
-	case passwordData:
-		id, user, hasPassword = d.ID, d.User, false
-	case nameData:
-		id, hasUser, hasPassword = d.ID, false, false
-	default:
-		return "", false
-	}
-	b := make([]byte, 0, 2*len(t.text))
+func (t tmpl) renderParts(f plainFields) (string, bool) {
+	var buf [128]byte // most paths and names fit: the string is then the one allocation
+	b := buf[:0]
 	for _, p := range t.parts {
 		switch p.field {
 		case "":
 			b = append(b, p.text...)
 		case "ID":
-			b = strconv.AppendInt(b, int64(id), 10)
+			b = strconv.AppendInt(b, int64(f.id), 10)
 		case "User":
-			if !hasUser {
+			if !f.hasUser {
 				return "", false
 			}
-			b = append(b, user...)
+			b = append(b, f.user...)
 		case "Password":
-			if !hasPassword {
+			if !f.hasPassword {
 				return "", false
 			}
-			b = append(b, password...)
+			b = append(b, f.password...)
 		case "Page":
-			if !hasPage {
+			if !f.hasPage {
 				return "", false
 			}
-			b = strconv.AppendInt(b, int64(page), 10)
+			b = strconv.AppendInt(b, int64(f.page), 10)
 		}
 	}
 	return string(b), true
+}
+
+// plainFields is what a template's plain parts can name: the fields of its data, and which of them the data has.
+type plainFields struct {
+	id, page                      int
+	user, password                string
+	hasUser, hasPassword, hasPage bool
+}
+
+// fieldsOf reads the fields of the data types the journey's templates see; false for any other.
+func fieldsOf(data any) (plainFields, bool) {
+	switch d := data.(type) {
+	case pageData:
+		return d.fields(), true
+	case userData:
+		return plainFields{id: d.ID, user: d.User, password: d.Password, hasUser: true, hasPassword: true}, true
+	case passwordData:
+		return plainFields{id: d.ID, user: d.User, hasUser: true}, true
+	case nameData:
+		return plainFields{id: d.ID}, true
+	}
+	return plainFields{}, false
+}
+
+func (d pageData) fields() plainFields {
+	return plainFields{id: d.ID, page: d.Page, user: d.User, password: d.Password, hasUser: true, hasPassword: true, hasPage: true}
 }
 
 func (t tmpl) render(data any) (string, error) {
@@ -158,8 +170,10 @@ func (t tmpl) render(data any) (string, error) {
 		return t.text, nil
 	}
 	if t.parts != nil {
-		if out, ok := t.renderParts(data); ok {
-			return out, nil
+		if f, ok := fieldsOf(data); ok {
+			if out, ok := t.renderParts(f); ok {
+				return out, nil
+			}
 		}
 	}
 	var sb strings.Builder
@@ -242,7 +256,17 @@ func (f *flow) user(u User) (userData, error) {
 // page is the path of page p (from 1); when it does not execute, the template and why.
 func (f *flow) page(u userData, p int) (string, error) {
 	t := f.pages[(p-1)%len(f.pages)]
-	path, err := t.render(pageData{ID: u.ID, User: u.User, Password: u.Password, Page: p})
+	d := pageData{ID: u.ID, User: u.User, Password: u.Password, Page: p}
+	// Put together here, where d is not yet an interface: boxing it for render would allocate for every request.
+	if t.t == nil {
+		return t.text, nil
+	}
+	if t.parts != nil {
+		if out, ok := t.renderParts(d.fields()); ok {
+			return out, nil
+		}
+	}
+	path, err := t.render(d)
 	if err != nil {
 		return t.text, fmt.Errorf("pages: %w", err)
 	}

@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"strings"
 	"testing"
 	"text/template"
 
@@ -27,6 +28,7 @@ func TestPlainPartsRenderAsTheTemplate(t *testing.T) {
 		{"{{.User}}-{{.ID}}", true},
 		{"{{.Password}}", true},
 		{"/a/{{ .Page }}/b", true},
+		{"/long/" + strings.Repeat("x", 200) + "/{{.User}}/{{.Page}}", true}, // longer than renderParts' buffer
 		{"/p/{{.Page | printf \"%03d\"}}", false},
 		{"/p/{{if .Page}}x{{end}}", false},
 		{"/p/{{$x := .Page}}{{$x}}", false},

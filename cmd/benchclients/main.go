@@ -3,6 +3,10 @@
 // drives it in turn with wrk (one cookie, no login, no jar), a naive Go client (net/http, a cookie jar and a
 // Transport per user) and sessionlab in target mode, each a child process, and prints CPU per request, requests per
 // second and peak memory per user at once, with the ratios to wrk. `make bench-clients` runs it.
+//
+// A last row, labelled as a reference and not a client, is wrk again with a new connection for each user's worth
+// of requests (every Nth request asks the server to close, N being sessionlab's requests per user): what the
+// kernel's connection set-up alone, which each user pays and wrk's kept connections do not, adds to a request.
 package main
 
 import (
@@ -126,7 +130,7 @@ func bench(args []string) error {
 	}
 	// The CPU run: the clients as fast as the stack answers, a few users at once.
 	var results []result
-	wrk, err := runWrk(ctx, base, cookie, *atOnce, *wrkTime)
+	wrk, err := runWrk(ctx, "wrk", base, cookie, *atOnce, *wrkTime)
 	if err != nil {
 		return err
 	}
@@ -141,10 +145,16 @@ func bench(args []string) error {
 		return err
 	}
 	results = append(results, sl)
+	// The reference: wrk paying for a connection per user's worth of requests, as sessionlab's users do.
+	perUser := max(1, (sl.requests+*users/2)/max(*users, 1))
+	floor, err := runWrkClosingEvery(ctx, base, cookie, *atOnce, *wrkTime, perUser)
+	if err != nil {
+		return err
+	}
 	// The memory run: memUsers users arriving over memRamp, each pausing between a few pages, so that all of them
 	// are there at once; wrk holds as many connections. Peak memory over users at once is what one user costs.
 	pagesMem := 4
-	memWrk, err := runWrk(ctx, base, cookie, *memUsers, 3*time.Second)
+	memWrk, err := runWrk(ctx, "wrk", base, cookie, *memUsers, 3*time.Second)
 	if err != nil {
 		return err
 	}
@@ -162,7 +172,7 @@ func bench(args []string) error {
 			results[i].memAtOnce = m.peakAtOnce
 		}
 	}
-	printResults(os.Stdout, results, *atOnce)
+	printResults(os.Stdout, append(results, floor), *atOnce)
 	return nil
 }
 
@@ -184,12 +194,50 @@ func loginCookie(base string) (string, error) {
 
 var wrkRequests = regexp.MustCompile(`(\d+) requests in`)
 
-func runWrk(ctx context.Context, base, cookie string, conns int, d time.Duration) (result, error) {
+// closeEvery is a wrk script whose every Nth request (N its one argument) asks the server to close the connection:
+// wrk then opens a new one. The two requests are put together once; calling the script costs wrk a little per
+// request, which makes this reference a little dearer than a wrk that could be told to reconnect.
+const closeEvery = `local every, n, plain, closing = 1, 0, nil, nil
+function init(args)
+  every = tonumber(args[1])
+  plain = wrk.format()
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["Connection"] = "close"
+  closing = wrk.format(nil, nil, h)
+end
+function request()
+  n = n + 1
+  if n % every == 0 then return closing end
+  return plain
+end
+`
+
+// runWrkClosingEvery runs wrk with a new connection every perConn requests (closeEvery).
+func runWrkClosingEvery(ctx context.Context, base, cookie string, conns int, d time.Duration, perConn int) (result, error) {
+	dir, err := os.MkdirTemp("", "benchclients-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	script := dir + "/close-every.lua"
+	if err := os.WriteFile(script, []byte(closeEvery), 0o644); err != nil {
+		return result{}, err
+	}
+	name := fmt.Sprintf("reference: wrk, a connection per %d requests", perConn)
+	return runWrk(ctx, name, base, cookie, conns, d, "-s", script, base+"/page/1", "--", strconv.Itoa(perConn))
+}
+
+// runWrk runs wrk for d on conns connections, on base's first page or with the arguments given instead.
+func runWrk(ctx context.Context, name, base, cookie string, conns int, d time.Duration, args ...string) (result, error) {
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
 		return result{}, errors.New("wrk not found: install the Debian package wrk (`make bench-clients` does)")
 	}
-	r, out, err := run(ctx, "wrk", conns, bin, "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "-H", "Cookie: "+cookie, base+"/page/1")
+	if len(args) == 0 {
+		args = []string{base + "/page/1"}
+	}
+	r, out, err := run(ctx, name, conns, bin, append([]string{"-t1", "-c" + strconv.Itoa(conns), "-d" + d.String(), "-H", "Cookie: " + cookie}, args...)...)
 	if err != nil {
 		return r, err
 	}
@@ -251,9 +299,12 @@ func printResults(w io.Writer, rs []result, atOnce int) {
 	perUser := func(r result) float64 { return float64(r.memKB) / float64(max(r.memAtOnce, 1)) }
 	wrk, naive := rs[0], rs[1]
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.0f\t%.2f\t%.1f\t%.1f\t%.2f\t\n", r.name, r.requests, perReq(r),
-			perReq(r)/perReq(wrk), perReq(r)/perReq(naive), rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024,
-			perUser(r), perUser(r)/perUser(wrk))
+		mem := "–\t–" // a row without a memory run (the reference)
+		if r.memAtOnce > 0 {
+			mem = fmt.Sprintf("%.1f\t%.2f", perUser(r), perUser(r)/perUser(wrk))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.0f\t%.2f\t%.1f\t%s\t\n", r.name, r.requests, perReq(r),
+			perReq(r)/perReq(wrk), perReq(r)/perReq(naive), rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024, mem)
 	}
 	_ = tw.Flush()
 }

@@ -1435,3 +1435,31 @@ func TestUnaskedAnswerOnAnIdleConnection(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReadResponse: reading one answer as nginx sends the bench stack's pages (nine header lines, two of them
+// captured, a small body read past), the part of an exchange that is the client's own work.
+func BenchmarkReadResponse(b *testing.B) {
+	answers := make([]string, 3)
+	for i := range answers {
+		answers[i] = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 18:42:05 GMT\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 38\r\nConnection: keep-alive\r\n" +
+			"Cache-Control: no-store\r\nX-Replica: replica-" + strconv.Itoa(i+1) + "\r\n" +
+			"X-Sessionlab-Upstream: 127.0.0.1:3480" + strconv.Itoa(i+1) + "\r\n\r\n" + strings.Repeat("x", 38)
+	}
+	capture := []string{"X-Sessionlab-Upstream", contract.ReplicaHeader, "", "X-Sessionlab-Instance"}
+	req := &Request{Method: "GET", Host: "example.test", Target: "/page/1"}
+	var resp Response
+	var src strings.Reader
+	br := bufio.NewReaderSize(&src, bufferSize)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		src.Reset(answers[i%len(answers)])
+		br.Reset(&src)
+		i++
+		keep, _, err := readResponse(br, req, &resp, capture)
+		if err != nil || !keep || resp.Status != 200 || resp.Header(1) == "" {
+			b.Fatalf("keep %v, status %d, replica %q: %v", keep, resp.Status, resp.Header(1), err)
+		}
+	}
+}
