@@ -172,7 +172,7 @@ func bench(args []string) error {
 			results[i].memAtOnce = m.peakAtOnce
 		}
 	}
-	printResults(os.Stdout, append(results, floor), *atOnce)
+	printResults(os.Stdout, results, floor, *atOnce)
 	return nil
 }
 
@@ -290,15 +290,17 @@ func run(ctx context.Context, name string, atOnce int, bin string, args ...strin
 	return r, out.String(), nil
 }
 
-func printResults(w io.Writer, rs []result, atOnce int) {
+// printResults prints the clients' rows (wrk, the naive client, sessionlab) and the reference's, then what sessionlab
+// costs over the reference.
+func printResults(w io.Writer, rs []result, reference result, atOnce int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "client\trequests\tCPU µs/request\t× wrk\t× naive\treq/s\t÷ wrk\tpeak RSS MB (%d at once)\tKB per user at once (%d at once)\t× wrk\t\n",
 		atOnce, rs[0].memAtOnce)
 	perReq := func(r result) float64 { return float64(r.cpu.Microseconds()) / float64(max(r.requests, 1)) }
 	rate := func(r result) float64 { return float64(r.requests) / r.wall.Seconds() }
 	perUser := func(r result) float64 { return float64(r.memKB) / float64(max(r.memAtOnce, 1)) }
-	wrk, naive := rs[0], rs[1]
-	for _, r := range rs {
+	wrk, naive, sl := rs[0], rs[1], rs[2]
+	for _, r := range append(rs, reference) {
 		mem := "–\t–" // a row without a memory run (the reference)
 		if r.memAtOnce > 0 {
 			mem = fmt.Sprintf("%.1f\t%.2f", perUser(r), perUser(r)/perUser(wrk))
@@ -307,6 +309,8 @@ func printResults(w io.Writer, rs []result, atOnce int) {
 			perReq(r)/perReq(wrk), perReq(r)/perReq(naive), rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024, mem)
 	}
 	_ = tw.Flush()
+	fmt.Fprintf(w, "\nsessionlab costs %.2f× the reference per request: what its users do besides sending on connections of their own (a jar, a login form, the records of the report).\n",
+		perReq(sl)/perReq(reference))
 }
 
 // counting counts every request the client sends, the redirects it follows included.
