@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -90,25 +91,26 @@ type Response struct {
 	SetCookie   []string
 	Body        []byte
 	captured    []string // values of Client.Capture, in its order
-	// seen holds recent Content-Type and captured values, which mostly repeat from one answer to the next (the
-	// same few replicas, the same page types): an answer that repeats one costs no new string.
-	seen     [8]string
-	seenNext int
 }
 
-// intern returns value as a string: one seen recently when it is the same.
-func (r *Response) intern(value []byte) string {
-	n := len(value)
-	for _, s := range r.seen {
-		// The last byte first: the values that repeat are mostly as long as each other and end apart (replica-2,
-		// 127.0.0.1:34807).
-		if len(s) == n && (n == 0 || s[n-1] == value[n-1]) && s == string(value) { // compares without making a string
-			return s
-		}
+// interned holds the Content-Type and captured values answers carried lately, for every user at once: the same few
+// (the replicas, their addresses, a page's type) repeat from one answer to the next and across users, and an answer
+// that repeats one costs no new string. A slot is taken by the value its hash picks; two that share one only cost
+// their strings again, as if they were not kept.
+var interned [4096]atomic.Pointer[string]
+
+// intern returns value as a string: one kept in interned when it is the same.
+func intern(value []byte) string {
+	h := uint32(2166136261) // FNV-1a: the slot does not depend on the process
+	for _, c := range value {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &interned[h%uint32(len(interned))]
+	if p := slot.Load(); p != nil && *p == string(value) { // compares without making a string
+		return *p
 	}
 	s := string(value)
-	r.seen[r.seenNext] = s
-	r.seenNext = (r.seenNext + 1) % len(r.seen)
+	slot.Store(&s)
 	return s
 }
 
@@ -727,7 +729,7 @@ func readHeader(resp *Response, length *int64, chunked, keep *bool, name, value 
 		}
 	case len("Content-Type"):
 		if equalFold(name, "Content-Type") {
-			resp.ContentType = resp.intern(value)
+			resp.ContentType = intern(value)
 			return true
 		}
 	case len("Retry-After"):
@@ -741,7 +743,7 @@ func readHeader(resp *Response, length *int64, chunked, keep *bool, name, value 
 			if resp.captured[i] != "" {
 				resp.captured[i] += ", " + string(value)
 			} else {
-				resp.captured[i] = resp.intern(value)
+				resp.captured[i] = intern(value)
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/sessionlab/sessionlab/internal/contract"
 
@@ -1462,4 +1463,17 @@ func BenchmarkReadResponse(b *testing.B) {
 			b.Fatalf("keep %v, status %d, replica %q: %v", keep, resp.Status, resp.Header(1), err)
 		}
 	}
+}
+
+// A value that repeats is the string kept before, whoever's answer carried it; any other is its own.
+func TestInternKeepsWhatRepeats(t *testing.T) {
+	first := intern([]byte("replica-2"))
+	again := intern([]byte("replica-2"))
+	assert.Equal(t, "replica-2", again)
+	assert.Same(t, unsafe.StringData(first), unsafe.StringData(again), "a repeated value costs no new string")
+	for i := range 10000 { // more values than slots: each is still read as it was sent
+		v := "127.0.0.1:" + strconv.Itoa(i)
+		require.Equal(t, v, intern([]byte(v)))
+	}
+	assert.Equal(t, "", intern(nil))
 }
