@@ -1437,7 +1437,7 @@ func TestUnaskedAnswerOnAnIdleConnection(t *testing.T) {
 	}
 }
 
-// BenchmarkReadResponse: reading one answer as nginx sends the bench stack's pages (nine header lines, two of them
+// BenchmarkReadResponse: reading one answer as nginx sends the bench stack's pages (eight header lines, two of them
 // captured, a small body read past), the part of an exchange that is the client's own work.
 func BenchmarkReadResponse(b *testing.B) {
 	answers := make([]string, 3)
