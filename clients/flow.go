@@ -165,16 +165,21 @@ func (d pageData) fields() plainFields {
 	return plainFields{id: d.ID, page: d.Page, user: d.User, password: d.Password, hasUser: true, hasPassword: true, hasPage: true}
 }
 
-func (t tmpl) render(data any) (string, error) {
+// plain is the template's text, or its plain parts put together for f (hasFields: the data has them); false when
+// the template itself must run.
+func (t tmpl) plain(f plainFields, hasFields bool) (string, bool) {
 	if t.t == nil {
-		return t.text, nil
+		return t.text, true
 	}
-	if t.parts != nil {
-		if f, ok := fieldsOf(data); ok {
-			if out, ok := t.renderParts(f); ok {
-				return out, nil
-			}
-		}
+	if t.parts == nil || !hasFields {
+		return "", false
+	}
+	return t.renderParts(f)
+}
+
+func (t tmpl) render(data any) (string, error) {
+	if out, ok := t.plain(fieldsOf(data)); ok {
+		return out, nil
 	}
 	var sb strings.Builder
 	if err := t.t.Execute(&sb, data); err != nil {
@@ -258,13 +263,8 @@ func (f *flow) page(u userData, p int) (string, error) {
 	t := f.pages[(p-1)%len(f.pages)]
 	d := pageData{ID: u.ID, User: u.User, Password: u.Password, Page: p}
 	// Put together here, where d is not yet an interface: boxing it for render would allocate for every request.
-	if t.t == nil {
-		return t.text, nil
-	}
-	if t.parts != nil {
-		if out, ok := t.renderParts(d.fields()); ok {
-			return out, nil
-		}
+	if out, ok := t.plain(d.fields(), true); ok {
+		return out, nil
 	}
 	path, err := t.render(d)
 	if err != nil {
