@@ -4,9 +4,11 @@
 // Transport per user) and sessionlab in target mode, each a child process, and prints CPU per request, requests per
 // second and peak memory per user at once, with the ratios to wrk. `make bench-clients` runs it.
 //
-// A last row, labelled as a reference and not a client, is wrk again with a new connection for each user's worth
-// of requests (every Nth request asks the server to close, N being sessionlab's requests per user): what the
-// kernel's connection set-up alone, which each user pays and wrk's kept connections do not, adds to a request.
+// Two last rows are labelled as references, not clients. One is wrk again with a new connection for each user's
+// worth of requests (every Nth request asks the server to close, N being sessionlab's requests per user): what the
+// kernel's connection set-up alone, which each user pays and wrk's kept connections do not, adds to a request. The
+// other is a bare Go client (bare) with sessionlab's shape and none of its work: a goroutine and a connection per
+// user on one thread, N prepared requests on it, the answers read and dropped.
 package main
 
 import (
@@ -36,9 +38,10 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "naive" {
-		if err := naive(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "benchclients naive:", err)
+	if len(os.Args) > 1 && (os.Args[1] == "naive" || os.Args[1] == "bare") {
+		client := map[string]func([]string) error{"naive": naive, "bare": bare}[os.Args[1]]
+		if err := client(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "benchclients %s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
 		return
@@ -151,6 +154,12 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
+	// And Go's least: the users' goroutines and connections of their own, doing nothing else.
+	bareGo, err := measure(ctx, "reference: bare Go, a goroutine and a connection per user", *atOnce, self, "bare", "-url", base,
+		"-cookie", cookie, "-users", strconv.Itoa(*users), "-requests", strconv.Itoa(perUser), "-concurrency", strconv.Itoa(*atOnce))
+	if err != nil {
+		return err
+	}
 	// The memory run: memUsers users arriving over memRamp, each pausing between a few pages, so that all of them
 	// are there at once; wrk holds as many connections. Peak memory over users at once is what one user costs.
 	pagesMem := 4
@@ -172,7 +181,7 @@ func bench(args []string) error {
 			results[i].memAtOnce = m.peakAtOnce
 		}
 	}
-	printResults(os.Stdout, results, floor, *atOnce)
+	printResults(os.Stdout, results, []result{floor, bareGo}, *atOnce)
 	return nil
 }
 
@@ -290,9 +299,9 @@ func run(ctx context.Context, name string, atOnce int, bin string, args ...strin
 	return r, out.String(), nil
 }
 
-// printResults prints the clients' rows (wrk, the naive client, sessionlab) and the reference's, then what sessionlab
-// costs over the reference.
-func printResults(w io.Writer, rs []result, reference result, atOnce int) {
+// printResults prints the clients' rows (wrk, the naive client, sessionlab) and the references', then what sessionlab
+// costs over each reference.
+func printResults(w io.Writer, rs []result, references []result, atOnce int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "client\trequests\tCPU µs/request\t× wrk\t× naive\treq/s\t÷ wrk\tpeak RSS MB (%d at once)\tKB per user at once (%d at once)\t× wrk\t\n",
 		atOnce, rs[0].memAtOnce)
@@ -300,8 +309,8 @@ func printResults(w io.Writer, rs []result, reference result, atOnce int) {
 	rate := func(r result) float64 { return float64(r.requests) / r.wall.Seconds() }
 	perUser := func(r result) float64 { return float64(r.memKB) / float64(max(r.memAtOnce, 1)) }
 	wrk, naive, sl := rs[0], rs[1], rs[2]
-	for _, r := range append(rs, reference) {
-		mem := "–\t–" // a row without a memory run (the reference)
+	for _, r := range append(rs, references...) {
+		mem := "–\t–" // a row without a memory run (a reference)
 		if r.memAtOnce > 0 {
 			mem = fmt.Sprintf("%.1f\t%.2f", perUser(r), perUser(r)/perUser(wrk))
 		}
@@ -309,8 +318,11 @@ func printResults(w io.Writer, rs []result, reference result, atOnce int) {
 			perReq(r)/perReq(wrk), perReq(r)/perReq(naive), rate(r), rate(r)/rate(wrk), float64(r.maxRSSKB)/1024, mem)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "\nsessionlab costs %.2f× the reference per request: what its users do besides sending on connections of their own (a jar, a login form, the records of the report).\n",
-		perReq(sl)/perReq(reference))
+	fmt.Fprintln(w)
+	for _, ref := range references {
+		fmt.Fprintf(w, "sessionlab costs %.2f× %q per request.\n", perReq(sl)/perReq(ref), ref.name)
+	}
+	fmt.Fprintln(w, "Over the references is what sessionlab's users do besides sending on connections of their own: a jar, a login form, redirects, the records of the report.")
 }
 
 // counting counts every request the client sends, the redirects it follows included.
