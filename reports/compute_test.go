@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -254,5 +255,31 @@ func TestPeakUsersAtOnce(t *testing.T) {
 			r := reports.Compute(meta("replica-1"), c.evs)
 			assert.Equal(t, c.want, r.Totals.PeakUsersAtOnce)
 		})
+	}
+}
+
+// A replica's users are the distinct users it answered, each counted once however often it came back: on the first
+// 64 replicas and past them alike.
+func TestReplicaUsersCountedOnce(t *testing.T) {
+	names := make([]string, 70)
+	for i := range names {
+		names[i] = "replica-" + strconv.Itoa(i+1)
+	}
+	acc := reports.NewAccumulator(meta(names...))
+	// User u goes to replicas u-1, u and u+1 (mod 70), twice round: replica r serves users r, r+1 and r+2 (mod 70).
+	for round := range 2 {
+		for u := 1; u <= 70; u++ {
+			for d := -1; d <= 1; d++ {
+				rep := names[(u+d+70)%70]
+				acc.Record(events.Event{TMs: int64(round), User: u, Step: events.StepPage, Method: http.MethodGet, Path: "/page/1",
+					Status: 200, Outcome: events.OutcomeOK, Replica: rep})
+			}
+		}
+	}
+	rep := acc.Report()
+	require.Len(t, rep.Replicas, 70)
+	for _, r := range rep.Replicas {
+		assert.Equal(t, 3, r.Users, "%s: three distinct users", r.Name)
+		assert.Equal(t, 6, r.Requests, r.Name)
 	}
 }

@@ -19,6 +19,8 @@ type userRecord struct {
 	trace *witness.Trace
 	// addr is the address of the user's last exchange with the balancer, already counted in Accumulator.addrs.
 	addr string
+	// servedBy has bit r set once replica r (of the first 64) served the user (Accumulator.countServed).
+	servedBy uint64
 }
 
 // userTable holds the users' records: by id in a slice for the ids a population draws (from 1, dense), which every
