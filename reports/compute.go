@@ -80,15 +80,14 @@ const okCode = 0
 type replicaLoad struct {
 	name     string
 	requests int
-	// users counts the distinct users served: those of the first 64 replicas by a bit in their record (servedBy),
-	// since a map of every user per replica was a third of an exchange's cost at 100,000 users; past those, by
-	// served.
+	// users counts the distinct users served: on the first 64 replicas by a bit in each user's record (servedBy),
+	// which spares every exchange an insert into a map of every user; past those, by served.
 	users      int
 	served     map[int]struct{}
 	failedOver int // answers another replica gave after the balancer could not use this one
 }
 
-// countServed counts user u (e.User) among rep's users, once.
+// countServed counts the user whose record is u among rep's users, once.
 func (a *Accumulator) countServed(u *userRecord, user, rep int) {
 	l := &a.loads[rep]
 	if rep < 64 {

@@ -266,7 +266,7 @@ func TestReplicaUsersCountedOnce(t *testing.T) {
 		names[i] = "replica-" + strconv.Itoa(i+1)
 	}
 	acc := reports.NewAccumulator(meta(names...))
-	// User u goes to replicas u-1, u and u+1 (mod 70), twice round: replica r serves users r, r+1 and r+2 (mod 70).
+	// User u goes, twice round, to the replicas at indexes u-1, u and u+1 (mod 70): each is served by three users.
 	for round := range 2 {
 		for u := 1; u <= 70; u++ {
 			for d := -1; d <= 1; d++ {

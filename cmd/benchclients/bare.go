@@ -17,8 +17,8 @@ import (
 	"sync/atomic"
 )
 
-// bare is the second reference, not a client: Go's least a user can cost on sessionlab's design — a goroutine per
-// user at once on one thread (sessionlab's default --procs), a connection of the user's own through Go's poller,
+// bare is the second reference, not a client: what a user of sessionlab's shape costs in Go before any of its work —
+// a goroutine per user at once on one thread (sessionlab's default --procs), a connection of the user's own through Go's poller,
 // and per request only a write of one prepared request and a read of the answer's status, headers and body. No jar,
 // no login, no form, no redirect, no record: what is over it in sessionlab's row is what the journey does.
 func bare(args []string) error {
@@ -39,7 +39,7 @@ func bare(args []string) error {
 	req := []byte("GET /page/1 HTTP/1.1\r\nHost: " + u.Host + "\r\nCookie: " + *cookie + "\r\n\r\n")
 	var requests, failures atomic.Int64
 	var first atomic.Pointer[error]
-	next := make(chan int)
+	next := make(chan struct{})
 	var wg sync.WaitGroup
 	for range *atOnce {
 		wg.Go(func() {
@@ -53,8 +53,8 @@ func bare(args []string) error {
 			}
 		})
 	}
-	for id := 1; id <= *users; id++ {
-		next <- id
+	for range *users {
+		next <- struct{}{}
 	}
 	close(next)
 	wg.Wait()

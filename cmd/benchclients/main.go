@@ -38,13 +38,21 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "naive" || os.Args[1] == "bare") {
-		client := map[string]func([]string) error{"naive": naive, "bare": bare}[os.Args[1]]
-		if err := client(os.Args[2:]); err != nil {
-			fmt.Fprintf(os.Stderr, "benchclients %s: %v\n", os.Args[1], err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		var client func([]string) error
+		switch os.Args[1] {
+		case "naive":
+			client = naive
+		case "bare":
+			client = bare
 		}
-		return
+		if client != nil {
+			if err := client(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "benchclients %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
+		}
 	}
 	if err := bench(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "benchclients:", err)
@@ -154,7 +162,7 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	// And Go's least: the users' goroutines and connections of their own, doing nothing else.
+	// And Go with sessionlab's shape: the users' goroutines and connections of their own, doing nothing else.
 	bareGo, err := measure(ctx, "reference: bare Go, a goroutine and a connection per user", *atOnce, self, "bare", "-url", base,
 		"-cookie", cookie, "-users", strconv.Itoa(*users), "-requests", strconv.Itoa(perUser), "-concurrency", strconv.Itoa(*atOnce))
 	if err != nil {
